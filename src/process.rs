@@ -1,0 +1,1 @@
+//! Foundation module (being written).
