@@ -1,0 +1,96 @@
+//! Helpers shared by the integration tests.
+//!
+//! Each test file that needs them says `mod common;`. Not every file uses every helper.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Whether this process may run the privileged tests (it is root with CAP_SYS_ADMIN).
+///
+/// Returns `false` after printing why when it may not; with `WORKBOOK_REQUIRE_PRIVILEGED=1`
+/// (CI and the VM set it) a missing privilege fails the test instead of skipping it, so a
+/// skipped check can never be reported as a pass there.
+pub fn privileged(test: &str) -> bool {
+    if workbook::privilege::has_cap_sys_admin() {
+        return true;
+    }
+    let reason = format!("{test}: skipped, needs root (CAP_SYS_ADMIN); run `sudo cargo test` or use the VM");
+    if std::env::var("WORKBOOK_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
+        panic!("{reason}, and WORKBOOK_REQUIRE_PRIVILEGED=1 forbids skipping");
+    }
+    eprintln!("{reason}");
+    false
+}
+
+/// Runs a built chapter binary with arguments and returns its output.
+pub fn run_bin(bin: &str, args: &[&str]) -> Output {
+    Command::new(bin)
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap_or_else(|e| panic!("could not start {bin}: {e}"))
+}
+
+/// Stdout of an output as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Stderr of an output as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The directory the book includes program output from.
+pub fn book_output_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/output")
+}
+
+/// Compares `actual` with the committed file `book/src/output/<name>.txt`, which the book
+/// includes under "Run it". The book therefore shows what the binary really prints: when the
+/// output changes, this test fails until the file is regenerated with
+/// `WORKBOOK_BLESS=1 sudo -E cargo test` (and the change reviewed in `git diff`).
+pub fn assert_book_output(name: &str, actual: &str) {
+    let path = book_output_dir().join(format!("{name}.txt"));
+    let bless = std::env::var("WORKBOOK_BLESS").as_deref() == Ok("1");
+    let expected = std::fs::read_to_string(&path).ok();
+    if expected.as_deref() == Some(actual) {
+        return;
+    }
+    if bless {
+        std::fs::create_dir_all(book_output_dir()).expect("create book/src/output");
+        std::fs::write(&path, actual).expect("write book output");
+        eprintln!("blessed {}", path.display());
+        return;
+    }
+    panic!(
+        "book output {} differs from what the binary prints now.\n--- committed\n{}\n--- now\n{}\nRegenerate with WORKBOOK_BLESS=1 sudo -E cargo test, then review git diff.",
+        path.display(),
+        expected.as_deref().unwrap_or("(missing)"),
+        actual
+    );
+}
+
+/// Replaces every match of each regex-free pattern kind with a placeholder, so that output
+/// holding PIDs, inodes and temp paths can be compared. `rules` are (prefix, placeholder):
+/// the run of digits after each `prefix` becomes `placeholder`.
+pub fn redact_numbers_after(text: &str, rules: &[(&str, &str)]) -> String {
+    let mut out = text.to_string();
+    for (prefix, placeholder) in rules {
+        let mut result = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(i) = rest.find(prefix) {
+            let after = i + prefix.len();
+            result.push_str(&rest[..after]);
+            let digits = rest[after..].bytes().take_while(|b| b.is_ascii_digit()).count();
+            if digits > 0 {
+                result.push_str(placeholder);
+            }
+            rest = &rest[after + digits..];
+        }
+        result.push_str(rest);
+        out = result;
+    }
+    out
+}
