@@ -21,5 +21,6 @@ pub mod overlay;
 pub mod privilege;
 pub mod process;
 pub mod rootfs;
+pub mod security;
 
 pub use error::{Error, Result};
