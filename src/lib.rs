@@ -8,6 +8,7 @@
 
 pub mod cgroup;
 pub mod cli;
+pub mod container;
 pub mod error;
 pub mod exit;
 pub mod hostname;

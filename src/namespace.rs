@@ -163,3 +163,29 @@ pub fn inodes_of(pid: Option<Pid>) -> Result<Vec<(Namespace, u64)>> {
         .map(|k| Ok((k, k.inode(pid)?)))
         .collect()
 }
+
+// ANCHOR: time
+/// Unshares a new time namespace for the children of the calling process, with its boot-time
+/// and monotonic clocks starting from (about) zero: `uptime` in a container then counts from
+/// the container's start, not the host's boot.
+///
+/// The offsets go into `/proc/self/timens_offsets`, and only before the first process is born
+/// into the new namespace; after that the kernel refuses to change them (EACCES).
+pub fn unshare_time_from_zero() -> Result<()> {
+    use nix::time::{clock_gettime, ClockId};
+    nix::sched::unshare(Namespace::Time.clone_flag())
+        .map_err(|e| Error::sys("unshare", "creating a time namespace", e))?;
+    let mut offsets = String::new();
+    for (name, clock) in [
+        ("monotonic", ClockId::CLOCK_MONOTONIC),
+        ("boottime", ClockId::CLOCK_BOOTTIME),
+    ] {
+        let now = clock_gettime(clock)
+            .map_err(|e| Error::sys("clock_gettime", format!("reading the {name} clock"), e))?;
+        offsets.push_str(&format!("{name} -{} 0\n", now.tv_sec()));
+    }
+    let path = std::path::Path::new("/proc/self/timens_offsets");
+    std::fs::write(path, offsets)
+        .map_err(|e| Error::io("setting the time namespace's offsets", path, e))
+}
+// ANCHOR_END: time

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 
 use nix::fcntl::OFlag;
-use nix::sched::{unshare, CloneFlags};
+use nix::sched::CloneFlags;
 use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::{pipe2, Pid};
@@ -53,8 +53,7 @@ where
     // unshares the time namespace itself: that changes only the namespace its *children* are
     // born into, not its own clocks.
     if namespaces.contains(Namespace::Time) {
-        unshare(Namespace::Time.clone_flag())
-            .map_err(|e| Error::sys("unshare", "creating a time namespace", e))?;
+        crate::namespace::unshare_time_from_zero()?;
     }
     let (release_r, release_w) = pipe()?;
     let (report_r, report_w) = pipe()?;
