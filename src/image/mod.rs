@@ -9,6 +9,7 @@
 pub mod archive;
 pub mod build;
 pub mod config;
+pub mod demo;
 pub mod store;
 pub mod tar_import;
 pub mod whiteout;

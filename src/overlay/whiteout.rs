@@ -44,5 +44,8 @@ pub fn is_whiteout(path: &Path) -> bool {
 
 /// Whether the directory `dir` (in a layer dir) is opaque.
 pub fn is_opaque(dir: &Path) -> Result<bool> {
+    if !std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+        return Ok(false);
+    }
     Ok(xattr::get(dir, OPAQUE_XATTR)?.as_deref() == Some(b"y"))
 }
