@@ -354,10 +354,15 @@ fn unpack_entry<R: Read>(
         }
     }
     report.entries += 1;
+    if kind == EntryType::Link {
+        // A hard link is another name for its target's inode: owner, mode and xattrs are the
+        // target's already (a chown here would even clear the target's setuid bit).
+        return Ok(());
+    }
     keep_owner(entry, &path)?;
     keep_xattrs(entry, &path, &rel)?;
-    if kind == EntryType::Symlink || kind == EntryType::Link {
-        return Ok(()); // a symlink has no mode of its own; a hard link shares its target's
+    if kind == EntryType::Symlink {
+        return Ok(()); // a symlink has no mode of its own
     }
     if kind.is_dir() {
         dir_modes.push((path, mode));
