@@ -27,11 +27,7 @@ const NAME: &str = "01-unshare-pid";
 #[command(name = NAME, version, verbatim_doc_comment)]
 struct Args {
     /// The command to run as PID 1, and its arguments (after `--`).
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "CMD"
-    )]
+    #[arg(last = true, value_name = "CMD")]
     command: Vec<String>,
 }
 

@@ -28,11 +28,7 @@ struct Args {
     #[arg(long, value_name = "NAME", default_value = "box")]
     hostname: Hostname,
     /// The command to run inside, and its arguments (after `--`).
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "CMD"
-    )]
+    #[arg(last = true, value_name = "CMD")]
     command: Vec<String>,
 }
 

@@ -34,11 +34,7 @@ struct Args {
     #[arg(long)]
     chroot_only: bool,
     /// The command to run inside, and its arguments (after `--`).
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "CMD"
-    )]
+    #[arg(last = true, value_name = "CMD")]
     command: Vec<String>,
 }
 
@@ -48,17 +44,23 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode> {
     let args = Args::parse();
-    privilege::require_cap_sys_admin(NAME, "to create a mount namespace and call pivot_root")?;
-    let root = match &args.rootfs {
-        Some(dir) => dir.clone(),
-        None => rootfs::default_rootfs()?,
-    };
     let switch = if args.chroot_only {
         RootSwitch::ChrootOnly
     } else {
         RootSwitch::PivotRoot
     };
-    let setup = RootSetup::new(&root, switch)?;
+    // Check what the user gave before anything else; build the default root only once we know
+    // we may use it.
+    let given = args
+        .rootfs
+        .as_deref()
+        .map(|dir| RootSetup::new(dir, switch))
+        .transpose()?;
+    privilege::require_cap_sys_admin(NAME, "to create a mount namespace and call pivot_root")?;
+    let setup = match given {
+        Some(setup) => setup,
+        None => RootSetup::new(&rootfs::default_rootfs()?, switch)?,
+    };
     // ANCHOR: run
     let namespaces = Namespaces::of(&[Namespace::Mount, Namespace::Pid]);
     if args.command.is_empty() {

@@ -28,11 +28,7 @@ const NAME: &str = "04-user-net";
 #[command(name = NAME, version, verbatim_doc_comment)]
 struct Args {
     /// The command to run inside, and its arguments (after `--`).
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "CMD"
-    )]
+    #[arg(last = true, value_name = "CMD")]
     command: Vec<String>,
 }
 
