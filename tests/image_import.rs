@@ -424,7 +424,7 @@ fn a_layer_whose_digest_does_not_match_is_refused_and_not_kept() {
         // Build the archive, then swap the layer's content for another of the same length.
         let honest = layer(&[("f", "honest\n")]);
         let forged = layer(&[("f", "forged\n")]);
-        write_docker_save(p, "t:1", &[honest.clone()], &config()).unwrap();
+        write_docker_save(p, "t:1", std::slice::from_ref(&honest), &config()).unwrap();
         let mut bytes = std::fs::read(p).unwrap();
         let at = bytes
             .windows(honest.len())

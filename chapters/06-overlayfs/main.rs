@@ -177,6 +177,7 @@ fn demonstrate() -> Result<ExitCode> {
     let merged = Overlay::mount(&layers, &scratch.path("merged"))?;
     let mut stack = lowers.clone();
     stack.push(scratch.path("upper"));
+    println!("The upper (writable) layer counts as layer 3 below; it is empty until a write.");
     println!();
     print_table(merged.target(), &stack)?;
 

@@ -201,6 +201,13 @@ impl ImageStore {
             .map_err(|e| Error::io("making a scratch directory", &self.root.join("tmp"), e))?;
         let outer = Outer::open(path, scratch.path())?;
         let plan = archive::plan(&outer)?;
+        // Every layer must be there before the first is unpacked: a manifest naming a missing
+        // layer is refused without touching the store.
+        for layer in &plan.layers {
+            if !self.has_layer(&layer.diff_id) {
+                outer.reader(&layer.member, "the layer")?;
+            }
+        }
         for layer in &plan.layers {
             let what = format!("{} in {}", layer.member, path.display());
             if self.has_layer(&layer.diff_id) {
