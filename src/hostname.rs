@@ -35,6 +35,7 @@ impl Hostname {
         &self.0
     }
 
+    // ANCHOR: apply
     /// Sets it as the host name of the calling process's UTS namespace.
     pub fn apply(&self) -> Result<()> {
         nix::unistd::sethostname(&self.0).map_err(|e| {
@@ -45,6 +46,7 @@ impl Hostname {
             )
         })
     }
+    // ANCHOR_END: apply
 }
 
 impl std::str::FromStr for Hostname {

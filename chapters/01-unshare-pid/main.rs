@@ -24,10 +24,10 @@ const NAME: &str = "01-unshare-pid";
 /// when it does not, the tool ends it with SIGKILL and exits with the status of the signal
 /// that was meant (130 for Ctrl-C).
 #[derive(Parser, Debug)]
-#[command(name = NAME, version, verbatim_doc_comment)]
+#[command(name = NAME, version, verbatim_doc_comment, override_usage = "01-unshare-pid [-- CMD ARGS...]")]
 struct Args {
     /// The command to run as PID 1, and its arguments (after `--`).
-    #[arg(last = true, value_name = "CMD")]
+    #[arg(trailing_var_arg = true, value_name = "CMD")]
     command: Vec<String>,
 }
 

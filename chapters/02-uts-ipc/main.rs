@@ -22,13 +22,13 @@ const NAME: &str = "02-uts-ipc";
 /// the host's name is unchanged afterwards. Without a command it shows the host name and the
 /// shared memory segments inside and on the host.
 #[derive(Parser, Debug)]
-#[command(name = NAME, version, verbatim_doc_comment)]
+#[command(name = NAME, version, verbatim_doc_comment, override_usage = "02-uts-ipc [--hostname NAME] [-- CMD ARGS...]")]
 struct Args {
     /// The host name inside (1 to 64 bytes).
     #[arg(long, value_name = "NAME", default_value = "box")]
     hostname: Hostname,
     /// The command to run inside, and its arguments (after `--`).
-    #[arg(last = true, value_name = "CMD")]
+    #[arg(trailing_var_arg = true, value_name = "CMD")]
     command: Vec<String>,
 }
 

@@ -25,7 +25,7 @@ const NAME: &str = "03-mount-rootfs";
 /// escape ends. The default root filesystem is built from the host's static busybox
 /// (package busybox-static) and cached.
 #[derive(Parser, Debug)]
-#[command(name = NAME, version, verbatim_doc_comment)]
+#[command(name = NAME, version, verbatim_doc_comment, override_usage = "03-mount-rootfs [--rootfs DIR] [--chroot-only] [-- CMD ARGS...]")]
 struct Args {
     /// Use this directory (an extracted root filesystem) as the root instead of the busybox one.
     #[arg(long, value_name = "DIR")]
@@ -34,7 +34,7 @@ struct Args {
     #[arg(long)]
     chroot_only: bool,
     /// The command to run inside, and its arguments (after `--`).
-    #[arg(last = true, value_name = "CMD")]
+    #[arg(trailing_var_arg = true, value_name = "CMD")]
     command: Vec<String>,
 }
 

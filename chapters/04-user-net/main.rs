@@ -25,10 +25,10 @@ const NAME: &str = "04-user-net";
 /// namespaces. Without a command it shows the IDs inside and outside, the owner on the host
 /// of a file made inside, and the network devices inside and on the host.
 #[derive(Parser, Debug)]
-#[command(name = NAME, version, verbatim_doc_comment)]
+#[command(name = NAME, version, verbatim_doc_comment, override_usage = "04-user-net [-- CMD ARGS...]")]
 struct Args {
     /// The command to run inside, and its arguments (after `--`).
-    #[arg(last = true, value_name = "CMD")]
+    #[arg(trailing_var_arg = true, value_name = "CMD")]
     command: Vec<String>,
 }
 
