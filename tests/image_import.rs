@@ -472,3 +472,29 @@ fn the_store_is_private_to_its_owner() {
         .mode();
     assert_eq!(mode & 0o777, 0o700);
 }
+
+#[test]
+fn a_gzipped_docker_save_archive_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ImageStore::open(dir.path().join("store")).unwrap();
+    let plain = dir.path().join("image.tar");
+    write_docker_save(&plain, "gz:1", &[layer(&[("msg", "zipped\n")])], &config()).unwrap();
+    let gz = dir.path().join("image.tar.gz");
+    std::fs::write(
+        &gz,
+        workbook::image::build::gzip(&std::fs::read(&plain).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let image = store.import_archive(&gz).unwrap();
+    assert_eq!(
+        std::fs::read(image.layers()[0].join("msg")).unwrap(),
+        b"zipped\n"
+    );
+    let left: Vec<_> = std::fs::read_dir(store.root().join("tmp"))
+        .unwrap()
+        .collect();
+    assert!(
+        left.is_empty(),
+        "the inflated scratch copy is gone: {left:?}"
+    );
+}
