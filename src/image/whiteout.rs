@@ -1,0 +1,91 @@
+//! The layer-tar form of "deleted" and "opaque", and what each becomes on disk.
+//!
+//! A tar file cannot hold an overlay whiteout portably (a 0/0 device node does not survive every
+//! tool, and xattrs are optional), so the OCI image spec (inherited from Docker and AUFS) uses
+//! marker *names*:
+//!
+//! | in the layer tar         | means                                   | overlay form on import                 |
+//! |--------------------------|-----------------------------------------|----------------------------------------|
+//! | `dir/.wh.NAME`           | `dir/NAME` was deleted in this layer    | char device 0/0 at `dir/NAME`          |
+//! | `dir/.wh..wh..opq`       | `dir` hides what lower layers have in it | xattr `trusted.overlay.opaque=y` on `dir` |
+//! | `dir/.wh..wh.ANYTHING`   | AUFS bookkeeping                        | ignored                                |
+
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Result};
+
+/// The prefix of every whiteout name in a layer tar.
+pub const WHITEOUT_PREFIX: &str = ".wh.";
+/// The name of the opaque-directory marker.
+pub const OPAQUE_MARKER: &str = ".wh..wh..opq";
+
+// ANCHOR: classify
+/// What a (sanitized, relative) tar entry path means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TarPath {
+    /// An ordinary entry: extract it here.
+    Plain(PathBuf),
+    /// Delete this path of the lower layers: make a whiteout here.
+    Whiteout(PathBuf),
+    /// Hide the lower layers' contents of this directory: mark it opaque.
+    Opaque(PathBuf),
+    /// AUFS metadata (`.wh..wh.*` other than the opaque marker): skip.
+    Ignored,
+}
+
+/// Reads the whiteout conventions from an entry path.
+pub fn classify(path: &Path) -> Result<TarPath> {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return Ok(TarPath::Plain(path.to_path_buf()));
+    };
+    let parent = path.parent().unwrap_or(Path::new("")).to_path_buf();
+    let in_aufs_dir = parent
+        .components()
+        .any(|c| c.as_os_str().to_string_lossy().starts_with(".wh..wh."));
+    if in_aufs_dir {
+        return Ok(TarPath::Ignored);
+    }
+    if name == OPAQUE_MARKER {
+        return Ok(TarPath::Opaque(parent));
+    }
+    if name.starts_with(".wh..wh.") {
+        return Ok(TarPath::Ignored);
+    }
+    match name.strip_prefix(WHITEOUT_PREFIX) {
+        None => Ok(TarPath::Plain(path.to_path_buf())),
+        Some("" | "." | "..") => Err(Error::Invalid(format!(
+            "the layer entry {} is a whiteout of no valid name",
+            path.display()
+        ))),
+        Some(deleted) => Ok(TarPath::Whiteout(parent.join(deleted))),
+    }
+}
+// ANCHOR_END: classify
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::plain("etc/motd", TarPath::Plain("etc/motd".into()))]
+    #[case::dotfile("home/.profile", TarPath::Plain("home/.profile".into()))]
+    #[case::whiteout("etc/.wh.motd", TarPath::Whiteout("etc/motd".into()))]
+    #[case::whiteout_at_root(".wh.tmp", TarPath::Whiteout("tmp".into()))]
+    #[case::whiteout_of_dotfile("root/.wh..bashrc", TarPath::Whiteout("root/.bashrc".into()))]
+    #[case::opaque("var/cache/.wh..wh..opq", TarPath::Opaque("var/cache".into()))]
+    #[case::opaque_root(".wh..wh..opq", TarPath::Opaque("".into()))]
+    #[case::aufs_link_dir(".wh..wh.plnk/123.456", TarPath::Ignored)]
+    #[case::aufs_meta("a/.wh..wh.aufs", TarPath::Ignored)]
+    fn names_are_classified(#[case] path: &str, #[case] want: TarPath) {
+        assert_eq!(classify(Path::new(path)).unwrap(), want);
+    }
+
+    #[rstest]
+    #[case("etc/.wh.")]
+    #[case("etc/.wh..")]
+    #[case("etc/.wh...")]
+    fn whiteouts_of_no_name_are_refused(#[case] path: &str) {
+        assert!(classify(Path::new(path)).is_err());
+    }
+}

@@ -1,0 +1,29 @@
+//! Overlayfs: one directory tree made of several stacked ones.
+//!
+//! A container image is a stack of read-only layers; a running container adds one writable layer
+//! on top. The kernel's overlay filesystem shows the stack as a single tree (the "merged" view):
+//!
+//! ```text
+//!   merged  /etc/motd (from upper)   /bin/sh (from lower 0)   /srv/new (from lower 1)
+//!   ------------------------------------------------------------------------------
+//!   upper    etc/motd                                          (writable; copy-up lands here)
+//!   lower 1                                    srv/new         (read-only, topmost lower)
+//!   lower 0  etc/motd                 bin/sh                   (read-only, bottom)
+//! ```
+//!
+//! For each path the kernel looks from the top down and shows the first layer that has it,
+//! unless a layer above says "deleted" (a whiteout) or "nothing below" (an opaque directory).
+//!
+//! - [`layers`]: the typed stack and the mount options the kernel reads.
+//! - [`mount`]: mounting the union, with a guard that always unmounts.
+//! - [`whiteout`]: the overlay form of "deleted" and "opaque".
+//! - [`provenance`]: which layer a path of the merged view comes from.
+
+pub mod layers;
+pub mod mount;
+pub mod provenance;
+pub mod whiteout;
+pub mod xattr;
+
+pub use layers::{max_options_len, Layers, Upper, MAX_LOWER_LAYERS, MAX_OPTIONS_LEN};
+pub use mount::{Overlay, OverlayMount};
