@@ -582,8 +582,7 @@ fn detection_on_this_machine_agrees_with_the_mount_table() {
     let fstype_at = |p: &str| {
         mounts
             .lines()
-            .filter(|l| l.split(' ').nth(1) == Some(p))
-            .next_back()
+            .rfind(|l| l.split(' ').nth(1) == Some(p))
             .and_then(|l| l.split(' ').nth(2).map(str::to_string))
     };
     let expected = match (
