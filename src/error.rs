@@ -28,7 +28,11 @@ pub enum Error {
     /// Something the machine lacks (a package, a kernel feature, a privilege).
     Unsupported(String),
     /// A command to run inside could not be found or executed.
-    Command { program: String, reason: String, code: u8 },
+    Command {
+        program: String,
+        reason: String,
+        code: u8,
+    },
 }
 
 /// Shorthand used across the library.
@@ -122,7 +126,9 @@ impl std::error::Error for Error {
 fn hint_for(errno: nix::errno::Errno) -> Option<&'static str> {
     use nix::errno::Errno;
     match errno {
-        Errno::EPERM => Some("this needs root (CAP_SYS_ADMIN): run it with sudo, or in the VM (see vm/README.md)"),
+        Errno::EPERM => Some(
+            "this needs root (CAP_SYS_ADMIN): run it with sudo, or in the VM (see vm/README.md)",
+        ),
         Errno::EACCES => Some("permission denied: check the path's owner and mode, or run as root"),
         _ => None,
     }

@@ -7,10 +7,13 @@
 //! the pages of the book.
 
 pub mod cgroup;
+pub mod cli;
 pub mod error;
 pub mod exit;
+pub mod hostname;
 pub mod idmap;
 pub mod image;
+pub mod ipc;
 pub mod mount;
 pub mod namespace;
 pub mod net;

@@ -1,1 +1,80 @@
-//! Foundation module (being written).
+//! mount(2) and umount2(2) with errors that say what was being mounted where.
+//!
+//! The trap every container runtime meets first: **mount propagation**. On a systemd host `/`
+//! is a *shared* mount, so a mount made in a new mount namespace is propagated back to the
+//! host's namespace (the two are peers until told otherwise). Making the whole tree private
+//! (`MS_REC | MS_PRIVATE`) right after entering the new namespace cuts that link, so nothing
+//! the container mounts appears on the host, and nothing mounted later on the host appears in
+//! the container.
+
+use std::path::Path;
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+
+use crate::{Error, Result};
+
+// ANCHOR: private
+/// Makes every mount of this namespace private: no mount event travels to or from the host.
+pub fn make_private() -> Result<()> {
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|e| {
+        Error::sys_path(
+            "mount",
+            "making mount propagation private",
+            Path::new("/"),
+            e,
+        )
+    })
+}
+// ANCHOR_END: private
+
+/// Bind-mounts `source` on `target` (recursively: mounts below `source` come along).
+pub fn bind(source: &Path, target: &Path) -> Result<()> {
+    mount(
+        Some(source),
+        target,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| {
+        Error::sys_path(
+            "mount",
+            format!("bind-mounting {}", source.display()),
+            target,
+            e,
+        )
+    })
+}
+
+/// Makes an existing bind mount read-only. The kernel ignores MS_RDONLY on the first bind
+/// mount call, so it takes a second call with MS_REMOUNT | MS_BIND.
+pub fn remount_read_only(target: &Path, extra: MsFlags) -> Result<()> {
+    mount(
+        None::<&str>,
+        target,
+        None::<&str>,
+        MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY | extra,
+        None::<&str>,
+    )
+    .map_err(|e| Error::sys_path("mount", "remounting read-only", target, e))
+}
+
+/// Mounts a filesystem of type `fstype` (proc, sysfs, tmpfs, devpts, overlay, …) on `target`.
+pub fn filesystem(fstype: &str, target: &Path, flags: MsFlags, data: Option<&str>) -> Result<()> {
+    mount(Some(fstype), target, Some(fstype), flags, data)
+        .map_err(|e| Error::sys_path("mount", format!("mounting {fstype}"), target, e))
+}
+
+/// Detaches the mount at `target`: it disappears from the tree now, and the kernel frees it
+/// when the last user lets go (MNT_DETACH, a "lazy" unmount).
+pub fn detach(target: &Path) -> Result<()> {
+    umount2(target, MntFlags::MNT_DETACH)
+        .map_err(|e| Error::sys_path("umount2", "detaching a mount", target, e))
+}

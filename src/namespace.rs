@@ -1,1 +1,165 @@
-//! Foundation module (being written).
+//! The eight kinds of namespace the kernel has, and how to tell which one a process is in.
+//!
+//! A namespace wraps one kind of global resource so that the processes inside see their own
+//! copy of it. The kernel names each namespace a process belongs to by a file,
+//! `/proc/PID/ns/<kind>`; two processes are in the same namespace exactly when those files
+//! have the same inode number (and device). That inode is what the tests compare.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+
+use nix::sched::CloneFlags;
+use nix::unistd::Pid;
+
+use crate::{Error, Result};
+
+/// One kind of namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Namespace {
+    /// The mount table: what is mounted where (Linux 2.4.19, the first namespace).
+    Mount,
+    /// Process IDs: the first process inside is PID 1 (Linux 3.8).
+    Pid,
+    /// The network stack: interfaces, addresses, routes, ports (Linux 2.6.29).
+    Net,
+    /// System V IPC objects and POSIX message queues (Linux 2.6.19).
+    Ipc,
+    /// Host name and NIS domain name (Linux 2.6.19).
+    Uts,
+    /// User and group IDs and capabilities (Linux 3.8).
+    User,
+    /// The root of the cgroup hierarchy a process sees (Linux 4.6).
+    Cgroup,
+    /// The boot-time and monotonic clocks (Linux 5.6).
+    Time,
+}
+
+impl Namespace {
+    /// All eight kinds, in the order the book's table lists them.
+    pub const ALL: [Namespace; 8] = [
+        Namespace::Mount,
+        Namespace::Pid,
+        Namespace::Net,
+        Namespace::Ipc,
+        Namespace::Uts,
+        Namespace::User,
+        Namespace::Cgroup,
+        Namespace::Time,
+    ];
+
+    /// The name the kernel uses for it in `/proc/PID/ns/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Namespace::Mount => "mnt",
+            Namespace::Pid => "pid",
+            Namespace::Net => "net",
+            Namespace::Ipc => "ipc",
+            Namespace::Uts => "uts",
+            Namespace::User => "user",
+            Namespace::Cgroup => "cgroup",
+            Namespace::Time => "time",
+        }
+    }
+
+    /// The flag that asks clone(2) or unshare(2) for a new namespace of this kind.
+    ///
+    /// Trap: `CLONE_NEWTIME` (0x80) shares its bits with the exit signal that clone(2) takes in
+    /// its low byte, so clone(2) cannot take it; the time namespace is made with unshare(2)
+    /// in the parent instead, and the children it forks afterwards are born into it.
+    pub fn clone_flag(self) -> CloneFlags {
+        match self {
+            Namespace::Mount => CloneFlags::CLONE_NEWNS,
+            Namespace::Pid => CloneFlags::CLONE_NEWPID,
+            Namespace::Net => CloneFlags::CLONE_NEWNET,
+            Namespace::Ipc => CloneFlags::CLONE_NEWIPC,
+            Namespace::Uts => CloneFlags::CLONE_NEWUTS,
+            Namespace::User => CloneFlags::CLONE_NEWUSER,
+            Namespace::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+            Namespace::Time => CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
+        }
+    }
+
+    /// Parses the `/proc/PID/ns/` name back into a kind.
+    pub fn from_name(name: &str) -> Option<Namespace> {
+        Namespace::ALL.into_iter().find(|ns| ns.name() == name)
+    }
+
+    /// The file that names this namespace of process `pid` (`None` for the calling process).
+    pub fn proc_path(self, pid: Option<Pid>) -> PathBuf {
+        let who = pid.map_or_else(|| "self".to_string(), |p| p.to_string());
+        PathBuf::from(format!("/proc/{who}/ns/{}", self.name()))
+    }
+
+    /// The inode number that identifies the namespace of this kind that `pid` is in.
+    pub fn inode(self, pid: Option<Pid>) -> Result<u64> {
+        let path = self.proc_path(pid);
+        std::fs::metadata(&path)
+            .map(|m| m.ino())
+            .map_err(|e| Error::io("reading the namespace inode", &path, e))
+    }
+}
+
+impl std::fmt::Display for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A set of namespace kinds that a child should get new copies of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Namespaces {
+    bits: u8,
+}
+
+impl Namespaces {
+    /// The set holding exactly these kinds.
+    pub fn of(kinds: &[Namespace]) -> Self {
+        kinds.iter().fold(Self::default(), |set, &k| set.with(k))
+    }
+
+    /// All eight.
+    pub fn all() -> Self {
+        Self::of(&Namespace::ALL)
+    }
+
+    /// This set with one more kind.
+    pub fn with(self, kind: Namespace) -> Self {
+        Self {
+            bits: self.bits | 1 << kind as u8,
+        }
+    }
+
+    /// This set without a kind.
+    pub fn without(self, kind: Namespace) -> Self {
+        Self {
+            bits: self.bits & !(1 << kind as u8),
+        }
+    }
+
+    /// Whether the set holds a kind.
+    pub fn contains(self, kind: Namespace) -> bool {
+        self.bits & (1 << kind as u8) != 0
+    }
+
+    /// The kinds in the set, in the order of [`Namespace::ALL`].
+    pub fn iter(self) -> impl Iterator<Item = Namespace> {
+        Namespace::ALL
+            .into_iter()
+            .filter(move |&k| self.contains(k))
+    }
+
+    /// The flags for clone(2): every kind but time (see [`Namespace::clone_flag`]).
+    pub fn clone_flags(self) -> CloneFlags {
+        self.without(Namespace::Time)
+            .iter()
+            .fold(CloneFlags::empty(), |flags, k| flags | k.clone_flag())
+    }
+}
+
+/// The namespace inodes of a process for every kind, in the order of [`Namespace::ALL`].
+pub fn inodes_of(pid: Option<Pid>) -> Result<Vec<(Namespace, u64)>> {
+    Namespace::ALL
+        .into_iter()
+        .map(|k| Ok((k, k.inode(pid)?)))
+        .collect()
+}

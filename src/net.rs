@@ -1,1 +1,65 @@
-//! Foundation module (being written).
+//! The network namespace's one device: the loopback interface.
+//!
+//! A new network namespace has its own devices, addresses, routes and ports, and holds just
+//! one device, `lo`, which starts *down*: even 127.0.0.1 does not work until it is brought
+//! up. We set IFF_UP with the same ioctl that `ip link set lo up` ends in.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+
+use crate::{Error, Result};
+
+// ANCHOR: lo_up
+/// Brings up `lo` in the calling process's network namespace.
+pub fn loopback_up() -> Result<()> {
+    let sock: OwnedFd = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| Error::sys("socket", "opening a socket to configure lo", e))?;
+    // SAFETY: ifreq is plain old data; zeroed is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write the ifreq we own.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } < 0 {
+        return Err(Error::sys(
+            "ioctl(SIOCGIFFLAGS)",
+            "reading lo's flags",
+            nix::errno::Errno::last(),
+        ));
+    }
+    // SAFETY: the flags member of the union is the one SIOCGIFFLAGS filled.
+    unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } < 0 {
+        return Err(Error::sys(
+            "ioctl(SIOCSIFFLAGS)",
+            "bringing lo up",
+            nix::errno::Errno::last(),
+        ));
+    }
+    Ok(())
+}
+// ANCHOR_END: lo_up
+
+/// The names of the network devices this namespace has, from `/proc/net/dev`.
+pub fn interfaces() -> Result<Vec<String>> {
+    let path = Path::new("/proc/net/dev");
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io("reading the device list", path, e))?;
+    Ok(parse_interfaces(&text))
+}
+
+/// The device names of a `/proc/net/dev` table (two header lines, then `NAME: counters…`).
+pub fn parse_interfaces(table: &str) -> Vec<String> {
+    table
+        .lines()
+        .skip(2)
+        .filter_map(|l| Some(l.split_once(':')?.0.trim().to_string()))
+        .collect()
+}

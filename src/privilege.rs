@@ -38,8 +38,8 @@ pub fn require_cap_sys_admin(tool: &str, because: &str) -> Result<()> {
         return Ok(());
     }
     Err(Error::Unsupported(format!(
-        "{tool} needs root (CAP_SYS_ADMIN) {because}: run it with sudo (`cargo run` does that for \
-         you through .cargo/runner), or in the VM (see vm/README.md)"
+        "root (CAP_SYS_ADMIN) is needed {because}: run {tool} with sudo (`cargo run` does that \
+         for you through .cargo/runner), or in the VM (see vm/README.md)"
     )))
 }
 

@@ -15,7 +15,8 @@ pub fn privileged(test: &str) -> bool {
     if workbook::privilege::has_cap_sys_admin() {
         return true;
     }
-    let reason = format!("{test}: skipped, needs root (CAP_SYS_ADMIN); run `sudo cargo test` or use the VM");
+    let reason =
+        format!("{test}: skipped, needs root (CAP_SYS_ADMIN); run `sudo cargo test` or use the VM");
     if std::env::var("WORKBOOK_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
         panic!("{reason}, and WORKBOOK_REQUIRE_PRIVILEGED=1 forbids skipping");
     }
@@ -83,7 +84,10 @@ pub fn redact_numbers_after(text: &str, rules: &[(&str, &str)]) -> String {
         while let Some(i) = rest.find(prefix) {
             let after = i + prefix.len();
             result.push_str(&rest[..after]);
-            let digits = rest[after..].bytes().take_while(|b| b.is_ascii_digit()).count();
+            let digits = rest[after..]
+                .bytes()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
             if digits > 0 {
                 result.push_str(placeholder);
             }

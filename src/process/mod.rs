@@ -1,0 +1,24 @@
+//! Starting a process in new namespaces, letting it go when the parent is ready, and waiting
+//! for it the way an init system must.
+//!
+//! The life of a container's first process, as every runtime lays it out:
+//!
+//! ```text
+//!  parent (host)                         child (new namespaces)
+//!  ─────────────                         ──────────────────────
+//!  spawn: clone(CLONE_NEW…)  ──────────▶ born, blocked reading the release pipe
+//!  write uid_map, attach to cgroup …
+//!  release: write one byte   ──────────▶ set up mounts, hostname …, then exec the command
+//!  wait: forward signals, reap  ◀──────── exits; an error before exec comes back on a pipe
+//! ```
+//!
+//! The parent must finish its part before the child runs the workload: a uid map written late
+//! means the child starts as `nobody`; a cgroup joined late means the first bytes and forks of
+//! the workload escape the limit.
+
+mod exec;
+mod spawn;
+mod wait;
+
+pub use exec::{exec, find_in_path, DEFAULT_PATH};
+pub use spawn::{spawn, Child};

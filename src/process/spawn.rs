@@ -1,0 +1,229 @@
+//! clone(2) into new namespaces, with a pipe that holds the child until the parent lets it go.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+
+use nix::fcntl::OFlag;
+use nix::sched::{unshare, CloneFlags};
+use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::{pipe2, Pid};
+
+use crate::exit::Status;
+use crate::namespace::{Namespace, Namespaces};
+use crate::{Error, Result};
+
+/// A child process in new namespaces, held at its start until [`Child::release`].
+pub struct Child {
+    pid: Pid,
+    namespaces: Namespaces,
+    release: Option<File>,
+    report: File,
+    saved_mask: SigSet,
+    reaped: bool,
+}
+
+/// The signals the parent takes over while it has a child: it blocks them so that none is
+/// lost between clone(2) and the moment it waits, and receives them with sigwait(2).
+pub(super) fn parent_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    for s in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGCHLD,
+    ] {
+        set.add(s);
+    }
+    set
+}
+
+// ANCHOR: spawn
+/// Clones a child into new `namespaces`. The child blocks until [`Child::release`]; then it runs
+/// `child_main` and exits with the code it returns (normally `child_main` ends in [`super::exec`]
+/// and never returns). An error that `child_main` returns is sent to the parent, which returns it
+/// from [`Child::wait`].
+pub fn spawn<F>(namespaces: Namespaces, child_main: F) -> Result<Child>
+where
+    F: FnOnce() -> Result<u8>,
+{
+    // clone(2) cannot take CLONE_NEWTIME (its bits are the exit signal's), so the parent
+    // unshares the time namespace itself: that changes only the namespace its *children* are
+    // born into, not its own clocks.
+    if namespaces.contains(Namespace::Time) {
+        unshare(Namespace::Time.clone_flag())
+            .map_err(|e| Error::sys("unshare", "creating a time namespace", e))?;
+    }
+    let (release_r, release_w) = pipe()?;
+    let (report_r, report_w) = pipe()?;
+    let mut saved_mask = SigSet::empty();
+    sigprocmask(
+        SigmaskHow::SIG_BLOCK,
+        Some(&parent_signals()),
+        Some(&mut saved_mask),
+    )
+    .map_err(|e| Error::sys("sigprocmask", "blocking signals in the parent", e))?;
+
+    match clone_like_fork(namespaces.clone_flags()) {
+        Err(errno) => {
+            let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&saved_mask), None);
+            Err(explain_clone_error(namespaces, errno))
+        }
+        Ok(None) => {
+            // In the child. Nothing here returns: it ends in exec or _exit.
+            drop(release_w);
+            drop(report_r);
+            child_side(release_r, report_w, &saved_mask, child_main)
+        }
+        Ok(Some(pid)) => Ok(Child {
+            pid,
+            namespaces,
+            release: Some(File::from(release_w)),
+            report: File::from(report_r),
+            saved_mask,
+            reaped: false,
+        }),
+    }
+}
+
+/// clone(2) with a NULL stack behaves like fork(2): the child runs on a copy of the parent's
+/// stack and returns from the same call. The flags add the new namespaces; SIGCHLD is the
+/// signal the parent gets when the child ends, as with fork.
+fn clone_like_fork(flags: CloneFlags) -> std::result::Result<Option<Pid>, nix::errno::Errno> {
+    let flags = flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
+    // SAFETY: with a NULL stack clone returns twice like fork; the binaries that call this are
+    // single-threaded, so no lock can be held by a thread that does not exist in the child.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            flags,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_void>(),
+            0 as libc::c_ulong,
+        )
+    };
+    match ret {
+        -1 => Err(nix::errno::Errno::last()),
+        0 => Ok(None),
+        pid => Ok(Some(Pid::from_raw(pid as i32))),
+    }
+}
+// ANCHOR_END: spawn
+
+fn child_side<F>(release: OwnedFd, report: OwnedFd, mask: &SigSet, child_main: F) -> !
+where
+    F: FnOnce() -> Result<u8>,
+{
+    // If the tool dies, the kernel kills the child (and, as it is PID 1 of its PID
+    // namespace, everything in it): nothing is left running on the host.
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    let mut byte = [0u8; 1];
+    let mut release = File::from(release);
+    if !matches!(release.read(&mut byte), Ok(1)) {
+        // The parent closed the pipe without releasing us: it gave up, so do we.
+        // SAFETY: _exit never returns and runs no destructors of the parent's state.
+        unsafe { libc::_exit(125) };
+    }
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(mask), None);
+    let code = match child_main() {
+        Ok(code) => code,
+        Err(error) => {
+            let mut report = File::from(report);
+            let message = format!("{}\0{}", error.exit_code(), error);
+            let _ = report.write_all(message.as_bytes());
+            error.exit_code()
+        }
+    };
+    let _ = std::io::stdout().flush();
+    // SAFETY: as above.
+    unsafe { libc::_exit(code as i32) }
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe2", "creating the parent-child pipe", e))
+}
+
+/// Turns a failed clone into advice: the common reasons are a missing privilege and a
+/// distribution that restricts user namespaces.
+fn explain_clone_error(namespaces: Namespaces, errno: nix::errno::Errno) -> Error {
+    use nix::errno::Errno;
+    let kinds: Vec<&str> = namespaces.iter().map(|k| k.name()).collect();
+    let what = format!("creating new namespaces ({})", kinds.join(", "));
+    if namespaces.contains(Namespace::User)
+        && matches!(errno, Errno::EPERM | Errno::ENOSPC | Errno::EACCES)
+    {
+        if let Some(reason) = crate::idmap::user_namespace_restriction() {
+            return Error::Unsupported(format!("{what} failed: {reason}"));
+        }
+    }
+    Error::sys("clone", what, errno)
+}
+
+impl Child {
+    /// The child's PID as the host (the parent's PID namespace) sees it.
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// The namespaces the child was created in.
+    pub fn namespaces(&self) -> Namespaces {
+        self.namespaces
+    }
+
+    // ANCHOR: release
+    /// Lets the child go on: everything the parent had to do from outside is done.
+    pub fn release(&mut self) -> Result<()> {
+        let Some(mut pipe) = self.release.take() else {
+            return Ok(());
+        };
+        pipe.write_all(&[1])
+            .map_err(|e| Error::io("releasing the child", std::path::Path::new("(pipe)"), e))
+    }
+    // ANCHOR_END: release
+
+    /// The error the child sent before it could exec, if any.
+    pub(super) fn take_report(&mut self) -> Option<Error> {
+        let mut text = String::new();
+        let _ = self.report.read_to_string(&mut text);
+        let (code, message) = text.split_once('\0')?;
+        let code: u8 = code.parse().unwrap_or(125);
+        Some(if matches!(code, 126 | 127) {
+            let (program, reason) = message.split_once(": ").unwrap_or(("command", message));
+            Error::Command {
+                program: program.to_string(),
+                reason: reason.to_string(),
+                code,
+            }
+        } else {
+            Error::Invalid(message.to_string())
+        })
+    }
+
+    pub(super) fn mark_reaped(&mut self) {
+        self.reaped = true;
+        let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&self.saved_mask), None);
+    }
+
+    /// Waits for the child, forwarding SIGINT, SIGTERM, SIGHUP and SIGQUIT to it, and returns
+    /// how it ended. See [`super::wait`] for the rules of PID 1.
+    pub fn wait(mut self) -> Result<Status> {
+        self.release()?;
+        super::wait::wait_forwarding(&mut self)
+    }
+}
+
+impl Drop for Child {
+    /// A child that was never waited for (an error in the parent) is killed and reaped, so
+    /// that no process is left behind.
+    fn drop(&mut self) {
+        if !self.reaped {
+            let _ = kill(self.pid, Signal::SIGKILL);
+            let _ = waitpid(self.pid, None);
+            self.mark_reaped();
+        }
+    }
+}

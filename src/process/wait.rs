@@ -1,0 +1,69 @@
+//! Waiting for the child like an init system: reap it, and pass on the signals meant for it.
+//!
+//! The trap of PID 1: the kernel does not apply a signal's default action to the first process
+//! of a PID namespace. A signal for which PID 1 has no handler is simply dropped — from inside
+//! the namespace always, and from the parent's namespace for every signal but SIGKILL and
+//! SIGSTOP (pid_namespaces(7)). So `sleep 100` as PID 1 does not die of Ctrl-C: the SIGINT
+//! the terminal sends it is discarded. We read from `/proc/PID/status` (`SigCgt`) whether the
+//! child catches the signal; if it does, it gets the signal; if not, it would be ignored, and
+//! we send SIGKILL instead, reporting the status of the signal that was meant (130 for Ctrl-C).
+
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+
+use super::spawn::{parent_signals, Child};
+use crate::exit::Status;
+use crate::namespace::Namespace;
+use crate::{Error, Result};
+
+pub(super) fn wait_forwarding(child: &mut Child) -> Result<Status> {
+    let pid = child.pid();
+    let signals = parent_signals();
+    let mut meant: Option<Signal> = None;
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => {}
+            Ok(status) => {
+                if let Some(ended) = Status::from_wait(status) {
+                    child.mark_reaped();
+                    if let Some(error) = child.take_report() {
+                        return Err(error);
+                    }
+                    return Ok(match (ended, meant) {
+                        (Status::Signaled(Signal::SIGKILL), Some(sig)) => Status::Signaled(sig),
+                        _ => ended,
+                    });
+                }
+                continue;
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(Error::sys("waitpid", "waiting for the child", e)),
+        }
+        let signal = signals
+            .wait()
+            .map_err(|e| Error::sys("sigwait", "waiting for a signal", e))?;
+        if signal == Signal::SIGCHLD {
+            continue;
+        }
+        // ANCHOR: forward
+        let is_init = child.namespaces().contains(Namespace::Pid);
+        if is_init && !catches(pid, signal) {
+            // PID 1 would silently drop this signal: end it the only way the kernel allows.
+            meant = Some(signal);
+            let _ = kill(pid, Signal::SIGKILL);
+        } else {
+            let _ = kill(pid, signal);
+        }
+        // ANCHOR_END: forward
+    }
+}
+
+/// Whether process `pid` has a handler for `signal` (its bit is set in `SigCgt`).
+pub fn catches(pid: nix::unistd::Pid, signal: Signal) -> bool {
+    let status = match std::fs::read_to_string(format!("/proc/{pid}/status")) {
+        Ok(text) => text,
+        Err(_) => return false,
+    };
+    crate::privilege::status_field_hex(&status, "SigCgt")
+        .is_some_and(|mask| mask & (1u64 << (signal as i32 - 1)) != 0)
+}

@@ -1,1 +1,0 @@
-//! Foundation module (being written).

@@ -1,0 +1,88 @@
+//! A root filesystem for the container, and the steps that make it the container's `/`.
+//!
+//! In order, inside a new mount namespace (the child calls [`enter`]):
+//!
+//! ```text
+//! 1. make_private        nothing we mount leaks to the host
+//! 2. bind root on itself pivot_root wants new_root to be a mount point
+//! 3. /proc /dev /sys /tmp the kernel's views, mounted under the new root
+//! 4. pivot_into          swap roots, then detach the old one: no path leads back
+//! ```
+
+mod busybox;
+mod devices;
+pub mod escape;
+mod pivot;
+mod pseudo;
+
+pub use busybox::{cache_dir, default_rootfs, find_static_busybox};
+pub use pivot::{chroot_into, pivot_into};
+
+use std::path::{Path, PathBuf};
+
+use crate::{mount, Error, Result};
+
+/// How the new root is entered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootSwitch {
+    /// pivot_root(2) and detach the old root: the host's tree is gone from the namespace.
+    PivotRoot,
+    /// chroot(2) only, for comparison: the host's tree is still mounted, just out of sight.
+    ChrootOnly,
+}
+
+/// Everything [`enter`] needs, prepared by the parent before the clone.
+#[derive(Debug, Clone)]
+pub struct RootSetup {
+    /// The directory that becomes `/`.
+    pub root: PathBuf,
+    /// How to switch to it.
+    pub switch: RootSwitch,
+}
+
+impl RootSetup {
+    /// Checks the directory before any namespace is made, so that a bad `--rootfs` is one
+    /// clear sentence and nothing is mounted.
+    pub fn new(root: &Path, switch: RootSwitch) -> Result<Self> {
+        let meta = std::fs::metadata(root).map_err(|e| {
+            Error::Invalid(format!(
+                "the root filesystem {} cannot be used: {e}",
+                root.display()
+            ))
+        })?;
+        if !meta.is_dir() {
+            return Err(Error::Invalid(format!(
+                "the root filesystem {} is not a directory",
+                root.display()
+            )));
+        }
+        let root = root
+            .canonicalize()
+            .map_err(|e| Error::io("resolving the root filesystem path", root, e))?;
+        Ok(Self { root, switch })
+    }
+}
+
+// ANCHOR: enter
+/// Run in the child, inside its new mount namespace: makes `setup.root` the root of it.
+pub fn enter(setup: &RootSetup) -> Result<()> {
+    let root = &setup.root;
+    mount::make_private()?;
+    mount::bind(root, root)?;
+    pseudo::mount_proc(root)?;
+    devices::mount_dev(root)?;
+    pseudo::mount_sys(root)?;
+    pseudo::mount_tmp(root)?;
+    match setup.switch {
+        RootSwitch::PivotRoot => pivot_into(root),
+        RootSwitch::ChrootOnly => chroot_into(root),
+    }
+}
+// ANCHOR_END: enter
+
+/// Creates a mount point under the new root if the rootfs lacks it (runc does the same).
+fn mount_point(root: &Path, name: &str) -> Result<PathBuf> {
+    let path = root.join(name);
+    std::fs::create_dir_all(&path).map_err(|e| Error::io("creating a mount point", &path, e))?;
+    Ok(path)
+}

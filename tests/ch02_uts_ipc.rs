@@ -1,0 +1,88 @@
+//! Privileged: chapter 2's host name and System V IPC are the child's own.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use serial_test::serial;
+use workbook::ipc::{self, SharedMemory};
+
+const BIN: &str = env!("CARGO_BIN_EXE_02-uts-ipc");
+
+#[test]
+#[serial(hostname)]
+fn the_hostname_inside_is_set_and_the_hosts_is_unchanged() {
+    if !common::privileged("the_hostname_inside_is_set") {
+        return;
+    }
+    let before = workbook::hostname::current().expect("host name");
+    let out = common::run_bin(BIN, &["--hostname", "box", "--", "hostname"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert_eq!(common::stdout(&out), "box\n");
+    assert_eq!(workbook::hostname::current().expect("host name"), before);
+}
+
+#[test]
+#[serial(sysvipc)]
+fn a_host_segment_is_invisible_inside() {
+    if !common::privileged("a_host_segment_is_invisible_inside") {
+        return;
+    }
+    let key = 0x0b0c_7e57;
+    let segment = SharedMemory::create(key).expect("create a host segment");
+    assert!(ipc::visible_keys().expect("host table").contains(&key));
+    let out = common::run_bin(BIN, &["--", "cat", "/proc/sysvipc/shm"]);
+    assert!(out.status.success());
+    let inside = ipc::parse_keys(&common::stdout(&out));
+    assert!(
+        !inside.contains(&key),
+        "inside sees the host's key: {inside:?}"
+    );
+    drop(segment);
+}
+
+#[test]
+#[serial(sysvipc)]
+fn a_segment_made_inside_is_invisible_on_the_host_and_dies_with_the_namespace() {
+    if !common::privileged("a_segment_made_inside_is_invisible_on_the_host") {
+        return;
+    }
+    // Inside: make a segment, print its key, and hold on until told to end.
+    let mut tool = Command::new(BIN)
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "ipcmk -M 4096 >/dev/null && tail -n +2 /proc/sysvipc/shm | awk '{print $1}' && { read _; exit 0; }",
+        ])
+        .stdout(Stdio::piped())
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("start the tool");
+    let mut lines = BufReader::new(tool.stdout.take().expect("stdout")).lines();
+    let key: i32 = lines
+        .next()
+        .and_then(|l| l.ok())
+        .and_then(|l| l.trim().parse().ok())
+        .expect("the key printed inside");
+    let while_alive = ipc::visible_keys().expect("host table");
+    drop(tool.stdin.take());
+    assert!(tool.wait().expect("wait").success());
+    assert!(
+        !while_alive.contains(&key),
+        "the host saw the segment made inside (key {key})"
+    );
+}
+
+#[test]
+fn the_demonstration_tells_both_sides() {
+    if !common::privileged("the_demonstration_tells_both_sides") {
+        return;
+    }
+    let out = common::run_bin(BIN, &[]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let host = workbook::hostname::current().expect("host name");
+    let text = common::stdout(&out).replace(&host, "<HOST>");
+    common::assert_book_output("02-uts-ipc-demo", &text);
+}

@@ -1,0 +1,157 @@
+//! Privileged: chapter 3's child has its own root and mount table, and the host's is untouched.
+
+mod common;
+
+use std::os::unix::fs::MetadataExt;
+
+use serial_test::serial;
+
+const BIN: &str = env!("CARGO_BIN_EXE_03-mount-rootfs");
+
+fn mountinfo() -> String {
+    std::fs::read_to_string("/proc/self/mountinfo").expect("read mountinfo")
+}
+
+#[test]
+#[serial(mounts)]
+fn ls_lists_the_rootfs_and_the_host_mount_table_is_unchanged() {
+    if !common::privileged("ls_lists_the_rootfs") {
+        return;
+    }
+    let rootfs = workbook::rootfs::default_rootfs().expect("the busybox rootfs");
+    let before = mountinfo();
+    let out = common::run_bin(BIN, &["--", "ls", "-a", "/"]);
+    let after = mountinfo();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let mut inside: Vec<String> = common::stdout(&out)
+        .lines()
+        .filter(|l| *l != "." && *l != "..")
+        .map(str::to_string)
+        .collect();
+    inside.sort();
+    let mut expected: Vec<String> = std::fs::read_dir(&rootfs)
+        .expect("list the rootfs")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    expected.sort();
+    assert_eq!(inside, expected, "/ inside is the rootfs");
+    assert_eq!(before, after, "the host's mount table changed");
+}
+
+#[test]
+#[serial(mounts)]
+fn proc_dev_and_sys_are_the_containers_own() {
+    if !common::privileged("proc_dev_and_sys_are_the_containers_own") {
+        return;
+    }
+    let out = common::run_bin(
+        BIN,
+        &[
+            "--",
+            "sh",
+            "-c",
+            "ls /proc > /tmp/procs; grep -c '^[0-9]' /tmp/procs; stat -c '%t:%T %a' /dev/null /dev/zero /dev/urandom; \
+             ls /dev/pts; touch /sys/x 2>&1 || true; touch /tmp/x && echo tmp-writable",
+        ],
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    // Only sh and ls are in this PID namespace's /proc.
+    assert_eq!(lines[0], "2", "{text}");
+    assert_eq!(&lines[1..4], ["1:3 666", "1:5 666", "1:9 666"], "{text}");
+    assert!(lines[4].contains("ptmx"), "a private devpts: {text}");
+    assert!(
+        text.contains("Read-only file system"),
+        "/sys is read-only: {text}"
+    );
+    assert!(text.contains("tmp-writable"), "{text}");
+}
+
+/// The (device, inode) where the demonstration's chroot escape ended.
+fn escape_end(text: &str) -> (u64, u64) {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("It ended at device "))
+        .expect("the escape line");
+    let nums: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().expect("number"))
+        .collect();
+    (nums[0], nums[1])
+}
+
+#[test]
+#[serial(mounts)]
+fn the_chroot_escape_fails_after_pivot_root() {
+    if !common::privileged("the_chroot_escape_fails_after_pivot_root") {
+        return;
+    }
+    let host_root = std::fs::metadata("/").expect("stat /");
+    let before = mountinfo();
+    let out = common::run_bin(BIN, &[]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    assert_ne!(
+        escape_end(&text),
+        (host_root.dev(), host_root.ino()),
+        "the escape reached the host's root: {text}"
+    );
+    assert_eq!(before, mountinfo());
+    let rootfs = workbook::rootfs::default_rootfs().expect("rootfs");
+    let redacted = common::redact_numbers_after(
+        &text.replace(&rootfs.display().to_string(), "<ROOTFS>"),
+        &[
+            ("table has ", "<N>"),
+            ("device ", "<DEV>"),
+            ("inode ", "<INO>"),
+            ("Back on the host: ", "<N>"),
+        ],
+    );
+    common::assert_book_output("03-mount-rootfs-demo", &redacted);
+}
+
+#[test]
+#[serial(mounts)]
+fn the_chroot_escape_succeeds_with_chroot_alone() {
+    if !common::privileged("the_chroot_escape_succeeds_with_chroot_alone") {
+        return;
+    }
+    let host_root = std::fs::metadata("/").expect("stat /");
+    let out = common::run_bin(BIN, &["--chroot-only"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    assert_eq!(
+        escape_end(&text),
+        (host_root.dev(), host_root.ino()),
+        "with chroot only, the climb reaches the host's root: {text}"
+    );
+}
+
+#[test]
+#[serial(mounts)]
+fn a_command_missing_from_the_rootfs_is_127_and_mounts_nothing() {
+    if !common::privileged("a_command_missing_from_the_rootfs_is_127") {
+        return;
+    }
+    let empty = tempfile::tempdir().expect("temp dir");
+    let before = mountinfo();
+    let out = common::run_bin(
+        BIN,
+        &[
+            "--rootfs",
+            empty.path().to_str().expect("utf-8"),
+            "--",
+            "sh",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(127));
+    assert!(common::stderr(&out).contains("sh: not found in the root filesystem"));
+    assert_eq!(before, mountinfo());
+    assert_eq!(
+        std::fs::read_dir(empty.path()).expect("list").count(),
+        0,
+        "nothing was created in it"
+    );
+}
