@@ -89,7 +89,8 @@ impl Usage {
             ),
                 None => writeln!(out, "  OOM killed:      not counted by this kernel"),
             };
-        if let Some(hits) = self.memory_limit_hits {
+        // Only when counted: v1's failcnt stays 0 on some kernels even after an OOM kill.
+        if let Some(hits) = self.memory_limit_hits.filter(|n| *n > 0) {
             let _ = writeln!(out, "  limit reached:   {hits} time(s)");
         }
         let cpu = self
@@ -98,6 +99,7 @@ impl Usage {
             .unwrap_or_else(|| "not counted".into());
         let _ = writeln!(out, "  CPU time:        {cpu}");
         let _ = match (self.cpu_throttled, self.cpu_periods) {
+            (Some(0), _) => writeln!(out, "  throttled:       never"),
             (Some(t), Some(p)) => writeln!(
                 out,
                 "  throttled:       in {t} of {p} periods ({:.3} s held back)",
