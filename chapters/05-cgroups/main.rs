@@ -188,7 +188,10 @@ fn workload(kind: &str) -> Result<ExitCode> {
             for _ in 0..100 {
                 held.push(vec![1u8; 1 << 20]);
             }
-            println!("   The hog holds {} MiB: the limit did not hold.", held.len());
+            println!(
+                "   The hog holds {} MiB: the limit did not hold.",
+                held.len()
+            );
             Ok(ExitCode::SUCCESS)
         }
         "forks" => fork_until_refused(),
