@@ -128,6 +128,8 @@ fn a_fork_loop_under_pids_16_gets_eagain_and_never_exceeds_16() {
 /// (wait4's rusage covers every descendant it waited for, the workload included).
 fn run_with_rusage(args: &[&str]) -> (String, Duration, Duration) {
     let start = Instant::now();
+    // Reaped below with wait4(2), not Child::wait, to get the rusage of the whole tree.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(BIN)
         .args(args)
         .stdout(Stdio::null())
