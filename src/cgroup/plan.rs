@@ -1,0 +1,107 @@
+//! A cgroup is made of directories and small writes. We first write down which ones (a
+//! [`Plan`]), then carry them out. The plan is what differs between v1 and v2, so it is what
+//! the fake-cgroupfs tests look at; carrying it out is the same for both.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Result};
+
+/// One step of making a cgroup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// `mkdir`: the kernel fills the new directory with the control files of every controller
+    /// enabled for it. `exist_ok` for the shared parent (`workbook/`), never for the leaf.
+    Mkdir { path: PathBuf, exist_ok: bool },
+    /// Write `value` into a control file in one `write(2)`. A file that is not `required` is
+    /// skipped when absent (`memory.swap.max` without swap accounting, say).
+    Write {
+        file: PathBuf,
+        value: String,
+        required: bool,
+    },
+}
+
+impl Step {
+    pub(crate) fn mkdir(path: PathBuf, exist_ok: bool) -> Step {
+        Step::Mkdir { path, exist_ok }
+    }
+
+    pub(crate) fn write(file: PathBuf, value: impl Into<String>) -> Step {
+        Step::Write {
+            file,
+            value: value.into(),
+            required: true,
+        }
+    }
+
+    pub(crate) fn write_if_present(file: PathBuf, value: impl Into<String>) -> Step {
+        Step::Write {
+            file,
+            value: value.into(),
+            required: false,
+        }
+    }
+}
+
+/// Everything needed to make one workload's cgroup, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The cgroup's directories: one on v2, one per hierarchy on v1.
+    pub dirs: Vec<PathBuf>,
+    /// The shared parents (`…/workbook`), removed when they become empty.
+    pub parents: Vec<PathBuf>,
+    /// The steps, in the order the kernel needs them.
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// Carries the plan out. `mkdir` makes one directory: the real one is `std::fs::create_dir`;
+    /// the fake-cgroupfs tests pass one that also creates the control files, as the kernel would.
+    pub fn execute(&self, mkdir: &mut dyn FnMut(&Path) -> std::io::Result<()>) -> Result<()> {
+        for step in &self.steps {
+            match step {
+                Step::Mkdir { path, exist_ok } => match mkdir(path) {
+                    Ok(()) => {}
+                    Err(e) if *exist_ok && e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(Error::io("creating the cgroup directory", path, e)),
+                },
+                Step::Write {
+                    file,
+                    value,
+                    required,
+                } => {
+                    write_control(file, value, *required)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes `value` to a cgroup control file in a single `write(2)`, without creating it: a
+/// control file that is missing means the controller is missing, and creating a plain file
+/// there would hide that. Returns whether the file was there.
+pub fn write_control(file: &Path, value: &str, required: bool) -> Result<bool> {
+    let mut f = match std::fs::OpenOptions::new().write(true).open(file) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::Unsupported(format!(
+                "the kernel offers no {} here ({} is missing): this machine lacks the controller or feature for that limit",
+                file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                file.display()
+            )))
+        }
+        Err(e) => return Err(Error::io(format!("opening to write '{value}'"), file, e)),
+    };
+    // The kernel parses each write(2) as one complete value: never split it.
+    match f.write(value.as_bytes()) {
+        Ok(n) if n == value.len() => Ok(true),
+        Ok(_) => Err(Error::Invalid(format!(
+            "the kernel took only part of '{value}' written to {}",
+            file.display()
+        ))),
+        Err(e) => Err(Error::io(format!("writing '{value}'"), file, e)),
+    }
+}

@@ -1,0 +1,64 @@
+//! 05-cgroups from the outside, without root: its help, and bad input refused in one sentence
+//! before anything is created.
+
+mod common;
+
+use rstest::rstest;
+
+const BIN: &str = env!("CARGO_BIN_EXE_05-cgroups");
+
+#[test]
+fn help_explains() {
+    let out = common::run_bin(BIN, &["--help"]);
+    assert!(out.status.success());
+    insta::assert_snapshot!("help-05-cgroups", common::stdout(&out));
+}
+
+/// Every directory below the cgroup mounts whose name is ours (`workbook`), as a sorted list.
+fn our_cgroup_dirs() -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(top) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return found;
+    };
+    let mut stack: Vec<std::path::PathBuf> = top.flatten().map(|e| e.path()).collect();
+    stack.push("/sys/fs/cgroup".into());
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() && !p.is_symlink() {
+                if p.file_name().is_some_and(|n| n == "workbook") {
+                    found.push(p.display().to_string());
+                }
+                // Deep enough for <mount>/<own cgroup>/workbook on the dev machine.
+                if p.components().count() < 9 {
+                    stack.push(p);
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[rstest]
+#[case(&["--memory", "12Q", "--", "true"], "memory size '12Q' has an unknown unit 'Q'")]
+#[case(&["--memory", "0", "--", "true"], "memory size '0' is zero")]
+#[case(&["--cpus", "0", "--", "true"], "CPU count '0' is below 0.01")]
+#[case(&["--cpus", "1.5.2", "--", "true"], "CPU count '1.5.2' is not a number of CPUs")]
+#[case(&["--pids", "-1", "--", "true"], "pids limit '-1' must be a whole number")]
+#[case(&["--pids", "0", "--", "true"], "pids limit '0' is zero")]
+#[case(&["--cpu-weight", "0", "--", "true"], "CPU weight '0' must be a whole number from 1 to 10000")]
+fn bad_limits_are_one_clear_sentence_and_create_nothing(#[case] args: &[&str], #[case] says: &str) {
+    let before = our_cgroup_dirs();
+    let out = common::run_bin(BIN, args);
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let first = err.lines().next().unwrap_or("");
+    assert!(first.contains(says), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(common::stdout(&out).is_empty());
+    assert_eq!(our_cgroup_dirs(), before, "nothing created");
+}
