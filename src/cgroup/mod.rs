@@ -136,6 +136,11 @@ impl Cgroup {
         &self.leaf
     }
 
+    /// The machine's cgroup filesystems, as found when the cgroup was made.
+    pub fn fs(&self) -> &CgroupFs {
+        &self.fs
+    }
+
     /// The layout the cgroup was made on.
     pub fn layout(&self) -> Layout {
         self.layout

@@ -44,6 +44,9 @@ pub struct Layers {
     lowers: Vec<PathBuf>,
     /// The writable layer, if any.
     upper: Option<Upper>,
+    /// Keep overlay's own metadata in `user.overlay.*` xattrs instead of `trusted.overlay.*`,
+    /// which only root of the host may write: needed to mount inside a user namespace.
+    user_xattr: bool,
 }
 
 /// The writable layer: `dir` receives every change; `work` is the kernel's scratch directory,
@@ -107,7 +110,18 @@ impl Layers {
             .iter()
             .map(|p| absolute(p))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Layers { lowers, upper })
+        Ok(Layers {
+            lowers,
+            upper,
+            user_xattr: false,
+        })
+    }
+
+    /// The same stack, to be mounted from inside a user namespace (the `userxattr` option,
+    /// Linux 5.11+).
+    pub fn in_user_namespace(mut self) -> Self {
+        self.user_xattr = true;
+        self
     }
 
     /// The read-only layers, bottom first.
@@ -142,6 +156,9 @@ impl Layers {
                 escape(&upper.dir)?,
                 escape(&upper.work)?
             ));
+        }
+        if self.user_xattr {
+            options.push_str(",userxattr");
         }
         if options.len() > limit {
             return Err(Error::Invalid(format!(

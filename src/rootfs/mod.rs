@@ -10,17 +10,20 @@
 //! ```
 
 mod busybox;
+mod cgroupfs;
 mod devices;
 pub mod escape;
 mod pivot;
 mod pseudo;
 
 pub use busybox::{cache_dir, default_rootfs, find_static_busybox};
+pub use cgroupfs::CgroupView;
 pub use pivot::{chroot_into, pivot_into};
 
 use std::path::{Path, PathBuf};
 
-use crate::{mount, Error, Result};
+use crate::overlay::{Layers, Overlay};
+use crate::{mount, security, Error, Result};
 
 /// How the new root is entered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +41,14 @@ pub struct RootSetup {
     pub root: PathBuf,
     /// How to switch to it.
     pub switch: RootSwitch,
+    /// Mount this union of layers at `root` (chapter 7), instead of bind-mounting `root`.
+    pub overlay: Option<Layers>,
+    /// Mask and write-protect the parts of /proc and /sys that reach the whole machine.
+    pub protect_paths: bool,
+    /// Make `/` read-only after the pivot (/tmp, /dev stay writable).
+    pub read_only: bool,
+    /// Mount the container's own cgroup tree, read-only, at /sys/fs/cgroup.
+    pub cgroupfs: Option<CgroupView>,
 }
 
 impl RootSetup {
@@ -59,7 +70,14 @@ impl RootSetup {
         let root = root
             .canonicalize()
             .map_err(|e| Error::io("resolving the root filesystem path", root, e))?;
-        Ok(Self { root, switch })
+        Ok(Self {
+            root,
+            switch,
+            overlay: None,
+            protect_paths: false,
+            read_only: false,
+            cgroupfs: None,
+        })
     }
 }
 
@@ -68,15 +86,30 @@ impl RootSetup {
 pub fn enter(setup: &RootSetup) -> Result<()> {
     let root = &setup.root;
     mount::make_private()?;
-    mount::bind(root, root)?;
+    match &setup.overlay {
+        // The union is a mount of its own, so it can be pivoted into as it is. It lives only
+        // in this mount namespace and vanishes with it: the host never sees it.
+        Some(layers) => std::mem::forget(Overlay::mount(layers, root)?),
+        None => mount::bind(root, root)?,
+    }
     pseudo::mount_proc(root)?;
     devices::mount_dev(root)?;
     pseudo::mount_sys(root)?;
-    pseudo::mount_tmp(root)?;
-    match setup.switch {
-        RootSwitch::PivotRoot => pivot_into(root),
-        RootSwitch::ChrootOnly => chroot_into(root),
+    if let Some(view) = &setup.cgroupfs {
+        cgroupfs::mount(root, view)?;
     }
+    pseudo::mount_tmp(root)?;
+    if setup.protect_paths {
+        security::paths::protect(root)?;
+    }
+    match setup.switch {
+        RootSwitch::PivotRoot => pivot_into(root)?,
+        RootSwitch::ChrootOnly => chroot_into(root)?,
+    }
+    if setup.read_only {
+        mount::remount_read_only(Path::new("/"), nix::mount::MsFlags::empty())?;
+    }
+    Ok(())
 }
 // ANCHOR_END: enter
 

@@ -39,7 +39,8 @@ pub fn protect(root: &Path) -> Result<()> {
                 MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
                 Some("size=0"),
             )?,
-            Ok(_) => mount::bind(Path::new("/dev/null"), &target)?,
+            // The container's own /dev/null (already made under root), not the host's.
+            Ok(_) => mount::bind(&root.join("dev/null"), &target)?,
         }
     }
     for path in READ_ONLY {

@@ -1,0 +1,273 @@
+//! One run of a container, from checked options to the command's exit status.
+//!
+//! ```text
+//! parent (host)                                child (new namespaces)
+//! ─────────────                                ──────────────────────
+//! resolve the image, claim the name            
+//! make the cgroup with the limits              
+//! unshare the time namespace; clone ─────────▶ held
+//! uid/gid maps (rootless); attach to cgroup    
+//! release ───────────────────────────────────▶ cgroup namespace; overlay root, /proc, /dev,
+//!                                              /sys, cgroupfs, masked paths; pivot_root;
+//!                                              hostname; lo up; workdir; env;
+//!                                              no_new_privs, capabilities, seccomp; exec
+//! forward signals, wait ◀───────────────────── exits
+//! report an OOM kill; remove cgroup, upper dir, state
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use super::image::{self, Resolved, Source};
+use super::spec::{self, EnvVar, Name, WorkDir};
+use super::state::ContainerDir;
+use crate::cgroup::{self, Cgroup, CgroupFs, Layout, Limits};
+use crate::exit::Status;
+use crate::hostname::Hostname;
+use crate::idmap::{self, IdMaps};
+use crate::namespace::{Namespace, Namespaces};
+use crate::overlay::Layers;
+use crate::rootfs::{CgroupView, RootSetup, RootSwitch};
+use crate::{net, process, rootfs, security, Error, Result};
+
+/// Everything `run` needs, checked when it was parsed.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub source: Source,
+    pub limits: Limits,
+    pub hostname: Option<Hostname>,
+    pub env: Vec<EnvVar>,
+    pub workdir: Option<WorkDir>,
+    pub read_only: bool,
+    pub rootless: bool,
+    pub name: Option<Name>,
+    pub command: Vec<String>,
+}
+
+/// What the child needs, prepared by the parent before the clone (so that the child, between
+/// clone and exec, mostly follows data instead of computing it).
+struct ChildPlan {
+    setup: RootSetup,
+    hostname: Hostname,
+    env: Vec<EnvVar>,
+    workdir: PathBuf,
+    command: Vec<String>,
+    rootless: bool,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: Status,
+    pub oom_killed: bool,
+}
+
+// ANCHOR: run
+/// Runs a container and waits for it. Everything it made is removed before it returns, on
+/// every path (the guards `dir` and `cgroup` are dropped last).
+pub fn run(opts: &RunOptions) -> Result<Outcome> {
+    if !opts.rootless {
+        crate::privilege::require_cap_sys_admin(
+            "07-full-container",
+            "to create namespaces, mount the overlay and make cgroups (or use --rootless)",
+        )?;
+    }
+    let image = image::resolve(&opts.source)?;
+    super::cleanup_stale_quietly();
+    let name = opts.name.clone().unwrap_or_else(Name::generate);
+    let plan = prepare(opts, &image, &name)?;
+    let dir = ContainerDir::create(&name, &plan.command)?;
+    let cgroup = if opts.rootless && opts.limits == Limits::default() {
+        None
+    } else {
+        Some(Cgroup::create(name.as_str(), &opts.limits)?)
+    };
+    let mut layers = Layers::new(image.lowers.clone(), dir.sub("upper"), dir.sub("work"))?;
+    if opts.rootless {
+        layers = layers.in_user_namespace();
+    }
+    let setup = RootSetup {
+        root: dir.sub("merged"),
+        overlay: Some(layers),
+        cgroupfs: cgroup.as_ref().map(|c| view_of(c.fs())),
+        ..plan.setup.clone()
+    };
+    let plan = ChildPlan { setup, ..plan };
+    let mut namespaces = Namespaces::all().without(Namespace::Cgroup);
+    if !opts.rootless {
+        namespaces = namespaces.without(Namespace::User);
+    } else {
+        idmap::drop_supplementary_groups()?;
+        grant_upper_to_mapped_root(&dir)?;
+    }
+    let mut child = process::spawn(namespaces, || child_main(&plan))?;
+    if opts.rootless {
+        IdMaps::root_as_caller().write_for(child.pid())?;
+    }
+    if let Some(cgroup) = &cgroup {
+        cgroup.attach(child.pid().as_raw())?;
+    }
+    dir.record_init(child.pid().as_raw())?;
+    child.release()?;
+    let status = child.wait()?;
+    let oom_killed = cgroup.as_ref().is_some_and(|c| c.usage().oom_killed());
+    Ok(Outcome { status, oom_killed })
+}
+// ANCHOR_END: run
+
+/// Checks and assembles what the child will do.
+fn prepare(opts: &RunOptions, image: &Resolved, name: &Name) -> Result<ChildPlan> {
+    let hostname = match &opts.hostname {
+        Some(h) => h.clone(),
+        None => Hostname::parse(name.as_str())?,
+    };
+    let command = if opts.command.is_empty() {
+        image.config.command()
+    } else {
+        opts.command.clone()
+    };
+    if command.is_empty() {
+        return Err(Error::Invalid(format!(
+            "the image {} has no default command: give one after --",
+            image.label
+        )));
+    }
+    let image_env: Vec<EnvVar> = image
+        .config
+        .env
+        .iter()
+        .filter_map(|kv| kv.parse().ok())
+        .collect();
+    let env = spec::merge_env(&[&spec::default_env(hostname.as_str()), &image_env, &opts.env]);
+    let workdir = match (&opts.workdir, &image.config.workdir) {
+        (Some(w), _) => w.path().to_path_buf(),
+        (None, Some(w)) if w.starts_with('/') => PathBuf::from(w),
+        _ => PathBuf::from("/"),
+    };
+    let mut setup = RootSetup::new(&image.lowers[0], RootSwitch::PivotRoot)?;
+    setup.protect_paths = true;
+    setup.read_only = opts.read_only;
+    Ok(ChildPlan {
+        setup,
+        hostname,
+        env,
+        workdir,
+        command,
+        rootless: opts.rootless,
+    })
+}
+
+/// The cgroup filesystems to show inside: cgroup2 on a unified layout, else the v1
+/// hierarchies (a hierarchy's mount directory is named after its controllers).
+fn view_of(fs: &CgroupFs) -> CgroupView {
+    match fs.layout {
+        Layout::Unified => CgroupView::Unified,
+        _ => CgroupView::PerController(
+            fs.v1
+                .iter()
+                .filter_map(|h| Some(h.mount.file_name()?.to_string_lossy().into_owned()))
+                .collect(),
+        ),
+    }
+}
+
+/// Rootless: the child mounts the overlay as its mapped ID, which may not be allowed to walk
+/// the path to a layer (the store lives under a home directory). So the child opens each layer
+/// first (O_PATH), while it still has the IDs it was born with, and then names it
+/// `/proc/self/fd/N`: that link leads to the directory without a permission check on the path
+/// above it. (The parent cannot open them for it: overlayfs takes layers only from the
+/// mounter's own mount namespace.) The fds close at exec (O_CLOEXEC).
+fn open_lowers(lowers: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<std::os::fd::OwnedFd>)> {
+    use nix::fcntl::{open, OFlag};
+    let mut paths = Vec::new();
+    let mut fds = Vec::new();
+    for lower in lowers {
+        let fd = open(
+            lower.as_path(),
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map_err(|e| Error::sys_path("open", "opening a layer", lower, e))?;
+        paths.push(PathBuf::from(format!(
+            "/proc/self/fd/{}",
+            std::os::fd::AsRawFd::as_raw_fd(&fd)
+        )));
+        fds.push(fd);
+    }
+    Ok((paths, fds))
+}
+
+/// In a rootless container, root inside is an unprivileged ID outside, and it mounts the
+/// overlay: the upper and work dirs must be its own.
+fn grant_upper_to_mapped_root(dir: &ContainerDir) -> Result<()> {
+    let maps = IdMaps::root_as_caller();
+    let (uid, gid) = (maps.uids[0].outside, maps.gids[0].outside);
+    for sub in ["upper", "work", "merged"] {
+        let path = dir.sub(sub);
+        std::os::unix::fs::chown(&path, Some(uid), Some(gid))
+            .map_err(|e| Error::io("handing the layer dir to the container's root", &path, e))?;
+    }
+    Ok(())
+}
+
+// ANCHOR: child
+/// The child's side, from the release to exec.
+fn child_main(plan: &ChildPlan) -> Result<u8> {
+    let mut setup = std::borrow::Cow::Borrowed(&plan.setup);
+    let mut _lower_fds = Vec::new();
+    if plan.rootless {
+        if let Some(layers) = &plan.setup.overlay {
+            let (paths, fds) = open_lowers(layers.lowers())?;
+            _lower_fds = fds;
+            let upper = layers
+                .upper()
+                .ok_or_else(|| Error::Invalid("no upper layer".into()))?;
+            let by_fd = Layers::new(paths, &upper.dir, &upper.work)?.in_user_namespace();
+            setup.to_mut().overlay = Some(by_fd);
+        }
+        idmap::become_root()?;
+    }
+    // Now that the parent has moved us into our cgroup, make it our cgroup namespace's root.
+    cgroup::unshare_namespace()?;
+    rootfs::enter(&setup)?;
+    plan.hostname.apply()?;
+    net::loopback_up()?;
+    enter_workdir(&plan.workdir, setup.read_only)?;
+    set_environment(&plan.env);
+    let program = &plan.command[0];
+    let path = plan
+        .env
+        .iter()
+        .find(|v| v.key == "PATH")
+        .map_or(process::DEFAULT_PATH, |v| v.value.as_str());
+    if process::find_in_path(Path::new("/"), program, path).is_none() {
+        return Err(Error::Command {
+            program: program.clone(),
+            reason: "not found in the image".into(),
+            code: 127,
+        });
+    }
+    security::harden()?;
+    crate::cli::exec_command(&plan.command)
+}
+// ANCHOR_END: child
+
+fn enter_workdir(dir: &Path, read_only: bool) -> Result<()> {
+    if !read_only {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io("creating the working directory", dir, e))?;
+    }
+    nix::unistd::chdir(dir)
+        .map_err(|e| Error::sys_path("chdir", "entering the working directory", dir, e))
+}
+
+/// Replaces the environment with the container's. The child is single-threaded here, so
+/// changing the environment is safe.
+fn set_environment(env: &[EnvVar]) {
+    let old: Vec<_> = std::env::vars_os().map(|(k, _)| k).collect();
+    for key in old {
+        std::env::remove_var(key);
+    }
+    for var in env {
+        std::env::set_var(&var.key, &var.value);
+    }
+}

@@ -1,0 +1,197 @@
+//! Where a running container keeps its files on the host, and how a killed run is found later.
+//!
+//! Each container owns one directory, `<state root>/containers/<name>/`:
+//!
+//! ```text
+//! owner      "<pid of the tool> <its start time>": who runs it (a dead owner means stale)
+//! command    the command line, for `ps`
+//! upper/     overlayfs upper layer: every write of the container
+//! work/      overlayfs work dir (same filesystem as upper/, empty at mount)
+//! merged/    the mount point of the union, inside the container's mount namespace only
+//! ```
+//!
+//! Making the directory is the lock on the name: mkdir(2) is atomic, so two runs with the same
+//! name cannot both succeed. A run killed with SIGKILL cannot remove its directory; its owner
+//! pid is then dead (or reused by another process, which the start time tells apart), and
+//! `cleanup` or the next `run` removes it.
+
+use std::path::{Path, PathBuf};
+
+use super::spec::Name;
+use crate::{Error, Result};
+
+/// The root of the workbook's state: `$WORKBOOK_STATE`, else `/run/workbook` for root, else
+/// `$XDG_RUNTIME_DIR/workbook`, else the temp dir.
+pub fn state_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("WORKBOOK_STATE") {
+        return PathBuf::from(dir);
+    }
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from("/run/workbook");
+    }
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("workbook")
+}
+
+fn containers_dir() -> PathBuf {
+    state_root().join("containers")
+}
+
+/// The start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), which
+/// together with the pid names a process uniquely.
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; the fields after its ')' are plain.
+    let after = stat.rsplit_once(')')?.1;
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+fn owner_record() -> String {
+    let pid = std::process::id() as i32;
+    format!("{pid} {}", start_time(pid).unwrap_or(0))
+}
+
+/// Whether the owner recorded in `text` is still the same running process.
+fn owner_alive(text: &str) -> bool {
+    let mut fields = text.split_whitespace();
+    let (Some(pid), Some(started)) = (fields.next(), fields.next()) else {
+        return false;
+    };
+    match (pid.parse::<i32>(), started.parse::<u64>()) {
+        (Ok(pid), Ok(started)) => start_time(pid) == Some(started),
+        _ => false,
+    }
+}
+
+/// One container's directory. Dropping it removes the directory and everything in it.
+#[derive(Debug)]
+pub struct ContainerDir {
+    path: PathBuf,
+    name: Name,
+}
+
+impl ContainerDir {
+    /// Claims `name`: creates its directory, or fails if a live container has it. A stale
+    /// directory of a dead owner is removed first.
+    pub fn create(name: &Name, command: &[String]) -> Result<ContainerDir> {
+        let parent = containers_dir();
+        std::fs::create_dir_all(&parent)
+            .map_err(|e| Error::io("creating the state directory", &parent, e))?;
+        let path = parent.join(name.as_str());
+        for attempt in 0..2 {
+            match std::fs::create_dir(&path) {
+                Ok(()) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt == 0 => {
+                    let owner = std::fs::read_to_string(path.join("owner")).unwrap_or_default();
+                    if owner_alive(&owner) {
+                        return Err(Error::Invalid(format!(
+                            "the name {name} is already in use by a running container; choose \
+                             another with --name"
+                        )));
+                    }
+                    remove_tree(&path)?;
+                }
+                Err(e) => return Err(Error::io("creating the container's directory", &path, e)),
+            }
+        }
+        let dir = ContainerDir {
+            path,
+            name: name.clone(),
+        };
+        dir.write("owner", &owner_record())?;
+        dir.write("command", &command.join(" "))?;
+        for sub in ["upper", "work", "merged"] {
+            let p = dir.path.join(sub);
+            std::fs::create_dir(&p).map_err(|e| Error::io("creating a directory", &p, e))?;
+        }
+        Ok(dir)
+    }
+
+    fn write(&self, file: &str, text: &str) -> Result<()> {
+        let p = self.path.join(file);
+        std::fs::write(&p, text).map_err(|e| Error::io("writing the container's state", &p, e))
+    }
+
+    /// Records the container's init process (its PID on the host), for `ps`.
+    pub fn record_init(&self, pid: i32) -> Result<()> {
+        self.write("init", &pid.to_string())
+    }
+
+    /// The container's name.
+    pub fn name(&self) -> &Name {
+        &self.name
+    }
+
+    /// A directory of the container: `upper`, `work` or `merged`.
+    pub fn sub(&self, which: &str) -> PathBuf {
+        self.path.join(which)
+    }
+
+    /// The directory itself.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for ContainerDir {
+    fn drop(&mut self) {
+        if let Err(e) = remove_tree(&self.path) {
+            eprintln!("warning: could not remove {}: {e}", self.path.display());
+        }
+    }
+}
+
+/// Removes a directory tree. The upper layer may hold whiteouts (device nodes) and files that
+/// root inside made read-only; as root we may remove them all.
+fn remove_tree(path: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("removing the container's directory", path, e)),
+    }
+}
+
+/// A container directory found on the host.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: String,
+    pub alive: bool,
+    pub init: Option<i32>,
+    pub command: String,
+    pub path: PathBuf,
+}
+
+/// Every container directory, live or stale.
+pub fn list() -> Vec<Entry> {
+    let Ok(read) = std::fs::read_dir(containers_dir()) else {
+        return Vec::new();
+    };
+    let mut entries: Vec<Entry> = read
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            let path = e.path();
+            let read = |f: &str| std::fs::read_to_string(path.join(f)).unwrap_or_default();
+            Entry {
+                name: e.file_name().to_string_lossy().into_owned(),
+                alive: owner_alive(&read("owner")),
+                init: read("init").trim().parse().ok(),
+                command: read("command"),
+                path,
+            }
+        })
+        .collect();
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    entries
+}
+
+/// Removes the directories of containers whose owner is gone; returns their names.
+pub fn remove_stale() -> Result<Vec<String>> {
+    let mut removed = Vec::new();
+    for entry in list().into_iter().filter(|e| !e.alive) {
+        remove_tree(&entry.path)?;
+        removed.push(entry.name);
+    }
+    Ok(removed)
+}
