@@ -85,7 +85,7 @@ pub fn find(store: &ImageStore, reference: &str) -> Result<Image> {
     };
     images
         .into_iter()
-        .find(|i| i.tags.iter().any(|t| *t == wanted_tag) || by_id(i))
+        .find(|i| i.tags.contains(&wanted_tag) || by_id(i))
         .ok_or_else(|| {
             Error::Invalid(format!(
                 "unknown image {reference:?}: it is neither an image in the store {} (see \
