@@ -35,7 +35,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a command in a new container and wait for it; exits with the command's status.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the images in the store.
     Images,
     /// List the running containers.
@@ -93,7 +93,7 @@ struct RunArgs {
 fn main() -> ExitCode {
     cli::main(NAME, || match Cli::parse().command {
         None => tour(),
-        Some(Command::Run(args)) => run_container(options(args)),
+        Some(Command::Run(args)) => run_container(options(*args)),
         Some(Command::Images) => images(),
         Some(Command::Ps) => ps(),
         Some(Command::Cleanup) => cleanup(),
