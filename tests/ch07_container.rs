@@ -294,6 +294,8 @@ fn a_signal_to_the_runtime_ends_the_container_with_128_plus_n(
         "-c",
         "echo ready; exec sleep 60",
     ]);
+    // Signal once PID 1 is `sleep` (no handler): the shell before it might catch the signal.
+    wait_for_init_command(&name, "sleep");
     kill(Pid::from_raw(tool), signal).expect("signal");
     assert_eq!(child.wait().expect("wait").code(), Some(code));
     assert!(!container_dir(&name).exists(), "state removed");
