@@ -10,10 +10,12 @@
 //! merged/    the mount point of the union, inside the container's mount namespace only
 //! ```
 //!
-//! Making the directory is the lock on the name: mkdir(2) is atomic, so two runs with the same
-//! name cannot both succeed. A run killed with SIGKILL cannot remove its directory; its owner
-//! pid is then dead (or reused by another process, which the start time tells apart), and
-//! `cleanup` or the next `run` removes it.
+//! The directory is made complete under a staging name (`.staging-<pid>-<start>-<name>`,
+//! which names its owner) and then renamed into place: rename(2) onto an existing directory
+//! fails, so it is the lock on the name, and nobody ever sees a directory without its owner
+//! file. A run killed with SIGKILL cannot remove its directory; its owner pid is then dead (or
+//! reused by another process, which the start time tells apart), and `cleanup` or the next
+//! `run` removes it.
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +36,9 @@ pub fn state_root() -> PathBuf {
         .unwrap_or_else(std::env::temp_dir)
         .join("workbook")
 }
+
+/// The prefix of a directory still being filled in.
+const STAGING: &str = ".staging-";
 
 fn containers_dir() -> PathBuf {
     state_root().join("containers")
@@ -79,11 +84,29 @@ impl ContainerDir {
         let parent = containers_dir();
         std::fs::create_dir_all(&parent)
             .map_err(|e| Error::io("creating the state directory", &parent, e))?;
+        let owner = owner_record();
+        let staging = parent.join(format!("{STAGING}{}-{name}", owner.replace(' ', "-")));
+        std::fs::create_dir(&staging)
+            .map_err(|e| Error::io("creating the container's directory", &staging, e))?;
+        // Until the rename, this guard removes the staging directory on any error.
+        let mut dir = ContainerDir {
+            path: staging,
+            name: name.clone(),
+        };
+        dir.write("owner", &owner)?;
+        dir.write("command", &command.join(" "))?;
+        for sub in ["upper", "work", "merged"] {
+            let p = dir.path.join(sub);
+            std::fs::create_dir(&p).map_err(|e| Error::io("creating a directory", &p, e))?;
+        }
         let path = parent.join(name.as_str());
         for attempt in 0..2 {
-            match std::fs::create_dir(&path) {
-                Ok(()) => break,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt == 0 => {
+            match std::fs::rename(&dir.path, &path) {
+                Ok(()) => {
+                    dir.path = path;
+                    return Ok(dir);
+                }
+                Err(_) if path.is_dir() && attempt == 0 => {
                     let owner = std::fs::read_to_string(path.join("owner")).unwrap_or_default();
                     if owner_alive(&owner) {
                         return Err(Error::Invalid(format!(
@@ -93,20 +116,12 @@ impl ContainerDir {
                     }
                     remove_tree(&path)?;
                 }
-                Err(e) => return Err(Error::io("creating the container's directory", &path, e)),
+                Err(e) => return Err(Error::io("claiming the container's name", &path, e)),
             }
         }
-        let dir = ContainerDir {
-            path,
-            name: name.clone(),
-        };
-        dir.write("owner", &owner_record())?;
-        dir.write("command", &command.join(" "))?;
-        for sub in ["upper", "work", "merged"] {
-            let p = dir.path.join(sub);
-            std::fs::create_dir(&p).map_err(|e| Error::io("creating a directory", &p, e))?;
-        }
-        Ok(dir)
+        Err(Error::Invalid(format!(
+            "the name {name} was taken while this run claimed it; choose another with --name"
+        )))
     }
 
     fn write(&self, file: &str, text: &str) -> Result<()> {
@@ -163,13 +178,14 @@ pub struct Entry {
     pub path: PathBuf,
 }
 
-/// Every container directory, live or stale.
+/// Every container directory, live or stale (not those still being made).
 pub fn list() -> Vec<Entry> {
     let Ok(read) = std::fs::read_dir(containers_dir()) else {
         return Vec::new();
     };
     let mut entries: Vec<Entry> = read
         .filter_map(|e| e.ok())
+        .filter(|e| !e.file_name().to_string_lossy().starts_with(STAGING))
         .map(|e| {
             let path = e.path();
             let read = |f: &str| std::fs::read_to_string(path.join(f)).unwrap_or_default();
@@ -186,12 +202,31 @@ pub fn list() -> Vec<Entry> {
     entries
 }
 
+/// Staging directories whose owner (named in the directory name) is gone.
+fn stale_staging() -> Vec<PathBuf> {
+    let Ok(read) = std::fs::read_dir(containers_dir()) else {
+        return Vec::new();
+    };
+    read.filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rest = name.strip_prefix(STAGING)?;
+            let mut parts = rest.splitn(3, '-');
+            let owner = format!("{} {}", parts.next()?, parts.next()?);
+            (!owner_alive(&owner)).then(|| e.path())
+        })
+        .collect()
+}
+
 /// Removes the directories of containers whose owner is gone; returns their names.
 pub fn remove_stale() -> Result<Vec<String>> {
     let mut removed = Vec::new();
     for entry in list().into_iter().filter(|e| !e.alive) {
         remove_tree(&entry.path)?;
         removed.push(entry.name);
+    }
+    for path in stale_staging() {
+        remove_tree(&path)?;
     }
     Ok(removed)
 }
