@@ -23,5 +23,6 @@ pub mod privilege;
 pub mod process;
 pub mod rootfs;
 pub mod security;
+pub mod timing;
 
 pub use error::{Error, Result};

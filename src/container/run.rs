@@ -65,6 +65,7 @@ pub struct Outcome {
 /// Runs a container and waits for it. Everything it made is removed before it returns, on
 /// every path (the guards `dir` and `cgroup` are dropped last).
 pub fn run(opts: &RunOptions) -> Result<Outcome> {
+    crate::timing::mark("run: start");
     if !opts.rootless {
         crate::privilege::require_cap_sys_admin(
             "07-full-container",
@@ -72,15 +73,19 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
         )?;
     }
     let image = image::resolve(&opts.source)?;
+    crate::timing::mark("image resolved");
     super::cleanup_stale_quietly();
+    crate::timing::mark("stale cleaned");
     let name = opts.name.clone().unwrap_or_else(Name::generate);
     let plan = prepare(opts, &image, &name)?;
     let dir = ContainerDir::create(&name, &plan.command)?;
+    crate::timing::mark("state dir made");
     let cgroup = if opts.rootless && opts.limits == Limits::default() {
         None
     } else {
         Some(Cgroup::create(name.as_str(), &opts.limits)?)
     };
+    crate::timing::mark("cgroup made");
     let mut layers = Layers::new(image.lowers.clone(), dir.sub("upper"), dir.sub("work"))?;
     if opts.rootless {
         layers = layers.in_user_namespace();
@@ -100,16 +105,20 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
         grant_upper_to_mapped_root(&dir)?;
     }
     let mut child = process::spawn(namespaces, || child_main(&plan))?;
+    crate::timing::mark("cloned");
     if opts.rootless {
         IdMaps::root_as_caller().write_for(child.pid())?;
     }
     if let Some(cgroup) = &cgroup {
         cgroup.attach(child.pid().as_raw())?;
     }
+    crate::timing::mark("attached");
     dir.record_init(child.pid().as_raw())?;
     child.release()?;
     let status = child.wait()?;
+    crate::timing::mark("child reaped");
     let oom_killed = cgroup.as_ref().is_some_and(|c| c.usage().oom_killed());
+    crate::timing::mark("usage read");
     Ok(Outcome { status, oom_killed })
 }
 // ANCHOR_END: run
@@ -229,6 +238,7 @@ fn child_main(plan: &ChildPlan) -> Result<u8> {
     // Now that the parent has moved us into our cgroup, make it our cgroup namespace's root.
     cgroup::unshare_namespace()?;
     rootfs::enter(&setup)?;
+    crate::timing::mark("child: root entered");
     plan.hostname.apply()?;
     net::loopback_up()?;
     enter_workdir(&plan.workdir, setup.read_only)?;
@@ -246,7 +256,9 @@ fn child_main(plan: &ChildPlan) -> Result<u8> {
             code: 127,
         });
     }
+    crate::timing::mark("child: set up");
     security::harden()?;
+    crate::timing::mark("child: hardened");
     crate::cli::exec_command(&plan.command)
 }
 // ANCHOR_END: child

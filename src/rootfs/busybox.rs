@@ -81,11 +81,15 @@ fn is_static_elf(path: &Path) -> Option<bool> {
         }
     };
     let (phoff, phentsize, phnum) = (word(0x20, 8), word(0x36, 2), word(0x38, 2));
-    let data = std::fs::read(path).ok()?;
+    // Read only the program headers, not the whole (2 MB) binary.
+    let mut table = vec![0u8; (phentsize * phnum) as usize];
+    let mut file = std::fs::File::open(path).ok()?;
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(phoff)).ok()?;
+    file.read_exact(&mut table).ok()?;
     const PT_INTERP: u64 = 3;
     for i in 0..phnum {
-        let at = (phoff + i * phentsize) as usize;
-        let kind = data.get(at..at + 4)?;
+        let at = (i * phentsize) as usize;
+        let kind = table.get(at..at + 4)?;
         let kind = if header[5] == 1 {
             u32::from_le_bytes(kind.try_into().ok()?)
         } else {
