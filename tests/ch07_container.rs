@@ -458,14 +458,7 @@ fn a_runtime_killed_with_sigkill_leaves_state_that_cleanup_removes() {
     child.wait().expect("wait");
     // The container's init dies with the runtime (PR_SET_PDEATHSIG), its mounts with its
     // mount namespace; the state dir and the cgroup stay.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Path::new(&format!("/proc/{init}")).exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(
-        !Path::new(&format!("/proc/{init}")).exists(),
-        "the init died"
-    );
+    common::wait_until_dead(init);
     assert!(
         container_dir("killed").exists(),
         "SIGKILL leaves the state dir"

@@ -115,6 +115,11 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     crate::timing::mark("attached");
     dir.record_init(child.pid().as_raw())?;
     child.release()?;
+    // A test hook: a panic here must still kill the container and remove everything (the
+    // guards `child`, `cgroup` and `dir` run as the stack unwinds). tests/ch07_soak.rs uses it.
+    if std::env::var_os("WORKBOOK_PANIC_AFTER_START").is_some() {
+        panic!("WORKBOOK_PANIC_AFTER_START is set: panicking with a running container");
+    }
     let status = child.wait()?;
     crate::timing::mark("child reaped");
     let oom_killed = cgroup.as_ref().is_some_and(|c| c.usage().oom_killed());

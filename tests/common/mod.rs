@@ -98,3 +98,24 @@ pub fn redact_numbers_after(text: &str, rules: &[(&str, &str)]) -> String {
     }
     out
 }
+
+/// Waits until `pid` has died: gone, or a zombie (killed with its runtime, the container's init
+/// is re-parented to the host's init, which reaps it when it gets to it).
+pub fn wait_until_dead(pid: i32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let alive = state
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|s| s != "Z" && s != "X");
+        if !alive {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pid {pid} did not die"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}

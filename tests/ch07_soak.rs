@@ -1,0 +1,144 @@
+//! Privileged: 200 runs that end in every way a run can end leave the host exactly as it was:
+//! the mount table, our cgroups, the containers' state and upper dirs, and no process.
+//!
+//! The endings, in turn: the command exits; the command is killed from the host; the runtime
+//! gets Ctrl-C; the runtime panics (WORKBOOK_PANIC_AFTER_START); the runtime is killed with
+//! SIGKILL, after which `cleanup` must remove what it left.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+const BIN: &str = env!("CARGO_BIN_EXE_07-full-container");
+const RUNS: usize = 200;
+
+/// What could be left behind, as text to compare.
+fn host_state() -> String {
+    let mut text = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    let mut cgroups = Vec::new();
+    let mut stack = vec![PathBuf::from("/sys/fs/cgroup")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.filter_map(|e| e.ok()) {
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                let path = e.path();
+                if path.to_string_lossy().contains("/workbook") {
+                    cgroups.push(path.display().to_string());
+                }
+                if path.components().count() < 10 {
+                    stack.push(path);
+                }
+            }
+        }
+    }
+    cgroups.sort();
+    text.push_str(&cgroups.join("\n"));
+    let mut state: Vec<String> = std::fs::read_dir("/run/workbook/containers")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    state.sort();
+    text.push_str(&state.join("\n"));
+    text
+}
+
+fn start(name: &str, command: &[&str], panic: bool) -> Child {
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "run", "--memory", "64M", "--pids", "32", "--name", name, "--",
+    ])
+    .args(command)
+    .stdout(Stdio::null());
+    if panic {
+        cmd.env("WORKBOOK_PANIC_AFTER_START", "1")
+            .stderr(Stdio::null());
+    }
+    cmd.spawn().expect("start the runtime")
+}
+
+/// The container's init pid on the host, once it runs `sleep`.
+fn init_running_sleep(name: &str) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let state = Path::new("/run/workbook/containers")
+        .join(name)
+        .join("init");
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&state) {
+            let pid = text.trim().to_string();
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.trim() == "sleep" {
+                return pid.parse().expect("pid");
+            }
+        }
+        assert!(Instant::now() < deadline, "{name} never ran sleep");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn two_hundred_runs_with_every_ending_leave_nothing_behind() {
+    if !common::privileged("two_hundred_runs_with_every_ending_leave_nothing_behind") {
+        return;
+    }
+    // Leftovers of earlier runs (of other test files) are not this test's business.
+    assert!(common::run_bin(BIN, &["cleanup"]).status.success());
+    let before = host_state();
+    let mut counts = [0usize; 5];
+    for i in 0..RUNS {
+        let name = format!("soak-{i}");
+        let sleep = ["sh", "-c", "exec sleep 30"];
+        let code = match i % 5 {
+            0 => start(&name, &["true"], false).wait().expect("wait").code(),
+            1 => {
+                let mut tool = start(&name, &sleep, false);
+                let init = init_running_sleep(&name);
+                kill(Pid::from_raw(init), Signal::SIGKILL).expect("kill the command");
+                tool.wait().expect("wait").code()
+            }
+            2 => {
+                let mut tool = start(&name, &sleep, false);
+                init_running_sleep(&name);
+                kill(Pid::from_raw(tool.id() as i32), Signal::SIGINT).expect("Ctrl-C");
+                tool.wait().expect("wait").code()
+            }
+            3 => start(&name, &sleep, true).wait().expect("wait").code(),
+            _ => {
+                let mut tool = start(&name, &sleep, false);
+                let init = init_running_sleep(&name);
+                kill(Pid::from_raw(tool.id() as i32), Signal::SIGKILL).expect("SIGKILL");
+                tool.wait().expect("wait");
+                common::wait_until_dead(init);
+                let out = common::run_bin(BIN, &["cleanup"]);
+                assert!(out.status.success(), "{}", common::stderr(&out));
+                Some(-9)
+            }
+        };
+        let expected = [Some(0), Some(137), Some(130), Some(101), Some(-9)][i % 5];
+        assert_eq!(code, expected, "run {i} (ending {})", i % 5);
+        counts[i % 5] += 1;
+    }
+    assert_eq!(counts.iter().sum::<usize>(), RUNS);
+    let after = host_state();
+    assert_eq!(before, after, "the host changed after {RUNS} runs");
+    assert!(
+        !std::fs::read_dir("/proc")
+            .expect("proc")
+            .filter_map(|e| e.ok())
+            .any(|e| {
+                std::fs::read_to_string(e.path().join("cmdline"))
+                    .map(|c| c.contains("07-full-container"))
+                    .unwrap_or(false)
+            }),
+        "a runtime process is still running"
+    );
+}
