@@ -147,9 +147,22 @@ fn every_cargo_run_command_on_a_page_parses() {
             };
             let binary = target.join(bin);
             let binary = binary.to_str().expect("path");
-            let help = common::stdout(&common::run_bin(binary, &["--help"]));
+            let mut help = common::stdout(&common::run_bin(binary, &["--help"]));
             let mut tool_args: Vec<&str> = Vec::new();
             let mut i = 0;
+            // A subcommand (`07-full-container run …`): take it, and read its own --help.
+            if let Some(first) = words.first().filter(|w| !w.starts_with('-')) {
+                if help.contains("Commands:") {
+                    assert!(
+                        help.contains(&format!("\n  {first} ")),
+                        "{}: `{line}`: {bin} has no subcommand {first}",
+                        page.display()
+                    );
+                    tool_args.push(first);
+                    help = common::stdout(&common::run_bin(binary, &[first, "--help"]));
+                    i = 1;
+                }
+            }
             while i < words.len() && words[i].starts_with('-') && words[i] != "--" {
                 tool_args.push(words[i]);
                 let takes_value = help.contains(&format!("{} <", words[i]));

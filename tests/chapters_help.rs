@@ -9,13 +9,22 @@ use rstest::rstest;
 #[case("02-uts-ipc", env!("CARGO_BIN_EXE_02-uts-ipc"))]
 #[case("03-mount-rootfs", env!("CARGO_BIN_EXE_03-mount-rootfs"))]
 #[case("04-user-net", env!("CARGO_BIN_EXE_04-user-net"))]
+#[case("07-full-container", env!("CARGO_BIN_EXE_07-full-container"))]
 fn help_explains(#[case] name: &str, #[case] bin: &str) {
     let out = common::run_bin(bin, &["--help"]);
     assert!(out.status.success(), "{name} --help failed");
     insta::assert_snapshot!(format!("help-{name}"), common::stdout(&out));
 }
 
+#[test]
+fn run_help_explains_every_option() {
+    let out = common::run_bin(env!("CARGO_BIN_EXE_07-full-container"), &["run", "--help"]);
+    assert!(out.status.success());
+    insta::assert_snapshot!("help-07-full-container-run", common::stdout(&out));
+}
+
 #[rstest]
+#[case(env!("CARGO_BIN_EXE_07-full-container"))]
 #[case(env!("CARGO_BIN_EXE_01-unshare-pid"))]
 #[case(env!("CARGO_BIN_EXE_02-uts-ipc"))]
 #[case(env!("CARGO_BIN_EXE_03-mount-rootfs"))]
