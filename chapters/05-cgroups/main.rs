@@ -48,7 +48,7 @@ struct Args {
     #[arg(long, hide = true, value_name = "KIND")]
     workload: Option<String>,
     /// The command to run, and its arguments (after `--`).
-    #[arg(last = true, value_name = "CMD")]
+    #[arg(trailing_var_arg = true, value_name = "CMD")]
     command: Vec<String>,
 }
 
