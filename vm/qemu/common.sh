@@ -5,11 +5,14 @@
 # never looks at a silent terminal while a kernel downloads or a VM boots.
 
 # The repository root: this file lives in vm/qemu/.
+# shellcheck disable=SC2034 # used by the scripts that source this file
 VM_QEMU_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck disable=SC2034
 REPO_ROOT=$(cd "$VM_QEMU_DIR/../.." && pwd)
 
 # Where downloaded kernels and built initramfs images are kept between runs.
 # vm/qemu/cache/ is gitignored; WORKBOOK_VM_CACHE moves it (e.g. to ~/.cache).
+# shellcheck disable=SC2034
 VM_CACHE=${WORKBOOK_VM_CACHE:-$VM_QEMU_DIR/cache}
 
 say() { printf 'run-tests: %s\n' "$*" >&2; }
