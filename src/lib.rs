@@ -23,6 +23,5 @@ pub mod privilege;
 pub mod process;
 pub mod rootfs;
 pub mod security;
-pub mod timing;
 
 pub use error::{Error, Result};

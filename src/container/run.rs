@@ -48,6 +48,8 @@ pub struct RunOptions {
 /// clone and exec, mostly follows data instead of computing it).
 struct ChildPlan {
     setup: RootSetup,
+    /// The new namespaces (the cgroup namespace is made by the child itself, later).
+    namespaces: Namespaces,
     hostname: Hostname,
     env: Vec<EnvVar>,
     workdir: PathBuf,
@@ -64,9 +66,8 @@ pub struct Outcome {
 
 // ANCHOR: run
 /// Runs a container and waits for it. Everything it made is removed before it returns, on
-/// every path (the guards `dir` and `cgroup` are dropped last).
+/// every path: the guards `child`, `cgroup` and `dir` are dropped in that order.
 pub fn run(opts: &RunOptions) -> Result<Outcome> {
-    crate::timing::mark("run: start");
     if !opts.rootless {
         crate::privilege::require_cap_sys_admin(
             "07-full-container",
@@ -74,65 +75,83 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
         )?;
     }
     let image = image::resolve(&opts.source)?;
-    crate::timing::mark("image resolved");
     super::cleanup_stale_quietly();
-    crate::timing::mark("stale cleaned");
     let name = opts.name.clone().unwrap_or_else(Name::generate);
     let plan = prepare(opts, &image, &name)?;
     let dir = ContainerDir::create(&name, &plan.command)?;
-    crate::timing::mark("state dir made");
-    let cgroup = if opts.rootless && opts.limits == Limits::default() {
-        None
-    } else {
-        Some(Cgroup::create(name.as_str(), &opts.limits)?)
-    };
-    crate::timing::mark("cgroup made");
-    let mut layers = Layers::new(image.lowers.clone(), dir.sub("upper"), dir.sub("work"))?;
-    if opts.rootless {
-        layers = layers.in_user_namespace();
-    }
-    let setup = RootSetup {
-        root: dir.sub("merged"),
-        overlay: Some(layers),
-        cgroupfs: cgroup.as_ref().map(|c| view_of(c.fs())),
-        ..plan.setup.clone()
-    };
-    let plan = ChildPlan { setup, ..plan };
-    let mut namespaces = Namespaces::all().without(Namespace::Cgroup);
-    if !opts.rootless {
-        namespaces = namespaces.without(Namespace::User);
-    } else {
-        idmap::drop_supplementary_groups()?;
-        grant_upper_to_mapped_root(&dir)?;
-    }
-    // On cgroup v2 the child can be born inside its cgroup (see process::spawn_in).
-    let cgroup_dir = cgroup.as_ref().and_then(|c| c.v2_dir_fd());
-    let mut child =
-        process::spawn_in(namespaces, cgroup_dir.as_ref().map(|fd| fd.as_fd()), || {
-            child_main(&plan)
-        })?;
-    crate::timing::mark("cloned");
+    let cgroup = make_cgroup(opts, &name)?;
+    let plan = place(plan, opts, &image, &dir, cgroup.as_ref())?;
+    // On cgroup v2 the child is born inside its cgroup (see process::spawn_in).
+    let cgroup_dir = cgroup.as_ref().and_then(Cgroup::v2_dir_fd);
+    let mut child = process::spawn_in(
+        plan.namespaces,
+        cgroup_dir.as_ref().map(AsFd::as_fd),
+        || child_main(&plan),
+    )?;
     if opts.rootless {
         IdMaps::root_as_caller().write_for(child.pid())?;
     }
     if let Some(cgroup) = cgroup.as_ref().filter(|_| !child.born_in_cgroup()) {
         cgroup.attach(child.pid().as_raw())?;
     }
-    crate::timing::mark("attached");
     dir.record_init(child.pid().as_raw())?;
     child.release()?;
-    // A test hook: a panic here must still kill the container and remove everything (the
-    // guards `child`, `cgroup` and `dir` run as the stack unwinds). tests/ch07_soak.rs uses it.
-    if std::env::var_os("WORKBOOK_PANIC_AFTER_START").is_some() {
-        panic!("WORKBOOK_PANIC_AFTER_START is set: panicking with a running container");
-    }
+    panic_if_asked();
     let status = child.wait()?;
-    crate::timing::mark("child reaped");
     let oom_killed = cgroup.as_ref().is_some_and(|c| c.usage().oom_killed());
-    crate::timing::mark("usage read");
     Ok(Outcome { status, oom_killed })
 }
 // ANCHOR_END: run
+
+/// A test hook: with `WORKBOOK_PANIC_AFTER_START` set, the runtime panics with a running
+/// container, and the unwinding guards must still kill it and remove everything
+/// (tests/ch07_soak.rs).
+fn panic_if_asked() {
+    if std::env::var_os("WORKBOOK_PANIC_AFTER_START").is_some() {
+        panic!("WORKBOOK_PANIC_AFTER_START is set: panicking with a running container");
+    }
+}
+
+/// The container's cgroup; a rootless run without limits needs none (and usually may not make
+/// one).
+fn make_cgroup(opts: &RunOptions, name: &Name) -> Result<Option<Cgroup>> {
+    if opts.rootless && opts.limits == Limits::default() {
+        return Ok(None);
+    }
+    Cgroup::create(name.as_str(), &opts.limits).map(Some)
+}
+
+/// Completes the plan with what exists only now: the container's directories (the union is
+/// mounted at `merged`, with `upper` and `work` as its writable layer), its cgroup, and the
+/// namespaces to make.
+fn place(
+    plan: ChildPlan,
+    opts: &RunOptions,
+    image: &Resolved,
+    dir: &ContainerDir,
+    cgroup: Option<&Cgroup>,
+) -> Result<ChildPlan> {
+    let mut layers = Layers::new(image.lowers.clone(), dir.sub("upper"), dir.sub("work"))?;
+    let mut namespaces = Namespaces::all().without(Namespace::Cgroup);
+    if opts.rootless {
+        layers = layers.in_user_namespace();
+        idmap::drop_supplementary_groups()?;
+        grant_upper_to_mapped_root(dir)?;
+    } else {
+        namespaces = namespaces.without(Namespace::User);
+    }
+    let setup = RootSetup {
+        root: dir.sub("merged"),
+        overlay: Some(layers),
+        cgroupfs: cgroup.map(|c| view_of(c.fs())),
+        ..plan.setup.clone()
+    };
+    Ok(ChildPlan {
+        setup,
+        namespaces,
+        ..plan
+    })
+}
 
 /// Checks and assembles what the child will do.
 fn prepare(opts: &RunOptions, image: &Resolved, name: &Name) -> Result<ChildPlan> {
@@ -168,6 +187,7 @@ fn prepare(opts: &RunOptions, image: &Resolved, name: &Name) -> Result<ChildPlan
     setup.read_only = opts.read_only;
     Ok(ChildPlan {
         setup,
+        namespaces: Namespaces::all(),
         hostname,
         env,
         workdir,
@@ -249,7 +269,6 @@ fn child_main(plan: &ChildPlan) -> Result<u8> {
     // Now that the parent has moved us into our cgroup, make it our cgroup namespace's root.
     cgroup::unshare_namespace()?;
     rootfs::enter(&setup)?;
-    crate::timing::mark("child: root entered");
     plan.hostname.apply()?;
     net::loopback_up()?;
     enter_workdir(&plan.workdir, setup.read_only)?;
@@ -267,9 +286,7 @@ fn child_main(plan: &ChildPlan) -> Result<u8> {
             code: 127,
         });
     }
-    crate::timing::mark("child: set up");
     security::harden()?;
-    crate::timing::mark("child: hardened");
     crate::cli::exec_command(&plan.command)
 }
 // ANCHOR_END: child
