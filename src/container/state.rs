@@ -53,13 +53,15 @@ fn start_time(pid: i32) -> Option<u64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
-fn owner_record() -> String {
+/// "<pid> <start time>" of this process: who owns a container or a network lease.
+pub fn owner_record() -> String {
     let pid = std::process::id() as i32;
     format!("{pid} {}", start_time(pid).unwrap_or(0))
 }
 
-/// Whether the owner recorded in `text` is still the same running process.
-fn owner_alive(text: &str) -> bool {
+/// Whether the owner recorded in `text` (as [`owner_record`] wrote it) is still the same
+/// running process. Network leases use the same test.
+pub fn owner_alive(text: &str) -> bool {
     let mut fields = text.split_whitespace();
     let (Some(pid), Some(started)) = (fields.next(), fields.next()) else {
         return false;

@@ -1,0 +1,49 @@
+//! The host's end of a container's veth pair, deleted when dropped.
+//!
+//! A veth pair is a cable with two plugs: what one end sends, the other receives. One end
+//! (`eth0`) lives in the container's network namespace; the other stays on the host, plugged
+//! into the bridge. Deleting either end deletes both. The kernel also deletes them when the
+//! container's namespace dies — but it tears namespaces down later, in a work queue, so the
+//! runtime deletes its end itself, at once, on every way out.
+
+use std::net::Ipv4Addr;
+
+use super::link;
+use super::netlink::Netlink;
+use crate::Result;
+
+/// The host-side name of the veth of the container with address `ip`: `wbv` and the address
+/// in hex (`wbv0acb0002` for 10.203.0.2). Unique while the lease is held, within the 15
+/// characters the kernel allows, and found again from a stale lease.
+pub fn host_name(ip: Ipv4Addr) -> String {
+    format!("wbv{:08x}", u32::from(ip))
+}
+
+/// The name the container sees.
+pub const CONTAINER_NAME: &str = "eth0";
+
+/// A veth end on the host. Dropping it deletes the pair.
+#[derive(Debug)]
+pub struct Veth {
+    pub name: String,
+}
+
+impl Veth {
+    /// Wraps a device that was just created, so that it is deleted on every way out.
+    pub fn created(name: String) -> Veth {
+        Veth { name }
+    }
+}
+
+/// Deletes the veth named `name` if it is there.
+pub fn remove(name: &str) -> Result<bool> {
+    link::delete(&mut Netlink::open()?, name)
+}
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        if let Err(e) = remove(&self.name) {
+            eprintln!("warning: could not delete the veth {}: {e}", self.name);
+        }
+    }
+}
