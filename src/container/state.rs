@@ -5,6 +5,7 @@
 //! ```text
 //! owner      "<pid of the tool> <its start time>": who runs it (a dead owner means stale)
 //! command    the command line, for `ps`
+//! address    the container's IP address on the bridge, for `ps` (bridge network only)
 //! upper/     overlayfs upper layer: every write of the container
 //! work/      overlayfs work dir (same filesystem as upper/, empty at mount)
 //! merged/    the mount point of the union, inside the container's mount namespace only
@@ -136,6 +137,11 @@ impl ContainerDir {
         self.write("init", &pid.to_string())
     }
 
+    /// Records the container's IP address (bridge network), for `ps`.
+    pub fn record_address(&self, ip: &str) -> Result<()> {
+        self.write("address", ip)
+    }
+
     /// The container's name.
     pub fn name(&self) -> &Name {
         &self.name
@@ -176,6 +182,8 @@ pub struct Entry {
     pub name: String,
     pub alive: bool,
     pub init: Option<i32>,
+    /// Its address on the bridge, if it has one.
+    pub address: Option<String>,
     pub command: String,
     pub path: PathBuf,
 }
@@ -195,6 +203,7 @@ pub fn list() -> Vec<Entry> {
                 name: e.file_name().to_string_lossy().into_owned(),
                 alive: owner_alive(&read("owner")),
                 init: read("init").trim().parse().ok(),
+                address: Some(read("address")).filter(|a| !a.is_empty()),
                 command: read("command"),
                 path,
             }
