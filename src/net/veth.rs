@@ -47,3 +47,38 @@ impl Drop for Veth {
         }
     }
 }
+
+// ANCHOR: pair
+/// A veth pair straight between the host and the namespace of process `pid`, no bridge:
+/// `host` gets `host_ip`, the namespace's end (`eth0`) gets `inside_ip`, both with `prefix`,
+/// both up. Chapter 4 shows the idea with this; chapter 7 puts a bridge in between.
+pub fn pair(
+    pid: nix::unistd::Pid,
+    host: &str,
+    host_ip: Ipv4Addr,
+    inside_ip: Ipv4Addr,
+    prefix: u8,
+) -> Result<Veth> {
+    use super::address;
+    let mut nl = Netlink::open()?;
+    if link::find(&mut nl, host)?.is_some() {
+        return Err(crate::Error::Invalid(format!(
+            "a device named {host} exists already: another run uses it, or remove it with `ip link del {host}`"
+        )));
+    }
+    link::add_veth(&mut nl, host, CONTAINER_NAME, pid)?;
+    let veth = Veth::created(host.to_string());
+    let index = link::find(&mut nl, host)?.map(|l| l.index).ok_or_else(|| {
+        crate::Error::Invalid(format!("the veth {host} vanished right after it was made"))
+    })?;
+    address::add(&mut nl, index, host_ip, prefix)?;
+    link::set_up(&mut nl, index)?;
+    let mut inside = super::netns::socket_in(pid)?;
+    let eth0 = link::find(&mut inside, CONTAINER_NAME)?.ok_or_else(|| {
+        crate::Error::Invalid(format!("the other end of {host} is not in the namespace"))
+    })?;
+    address::add(&mut inside, eth0.index, inside_ip, prefix)?;
+    link::set_up(&mut inside, eth0.index)?;
+    Ok(veth)
+}
+// ANCHOR_END: pair
