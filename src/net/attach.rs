@@ -78,10 +78,10 @@ pub fn attach(
         let bridge_index = bridge::ensure(&mut host, &opts.bridge, &opts.subnet)?;
         let ip = locked.first_free(opts.subnet.container_addresses()).ok_or_else(|| {
             Error::Invalid(format!(
-                "no free address is left in the subnet {} of {} ({} containers hold one); stop one, or use a larger --subnet",
+                "no free address is left in the subnet {} of {} (all {} in use); stop a container, or use a larger --subnet",
                 opts.subnet,
                 opts.bridge,
-                locked.entries.len()
+                opts.subnet.container_addresses().count()
             ))
         })?;
         if !stale.is_empty() {
