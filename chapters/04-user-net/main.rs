@@ -134,7 +134,7 @@ const INSIDE_IP: Ipv4Addr = Ipv4Addr::new(10, 204, 0, 2);
 const PREFIX: u8 = 30;
 
 /// What `--veth` runs inside when no command is given: `ip addr` and a ping to the host's end.
-const VETH_DEMO: &str = "echo 'Inside, ip -4 -brief addr shows:'; ip -4 -brief addr | sed 's/^/  /'; \
+const VETH_DEMO: &str = "echo 'Inside, ip -4 -brief addr shows (name, address):'; ip -4 -brief addr | awk '{print \"  \" $1, $3}'; \
 echo 'Inside, busybox ping -c 1 10.204.0.1:'; busybox ping -c 1 -W 2 10.204.0.1 | grep -E 'transmitted' | sed 's/^/  /'";
 
 // ANCHOR: veth
@@ -162,7 +162,7 @@ fn with_veth(namespaces: Namespaces, maps: &IdMaps, command: &[String]) -> Resul
     let _veth = net::veth::pair(child.pid(), HOST_END, HOST_IP, INSIDE_IP, PREFIX)?;
     if demo {
         println!("A veth pair: {HOST_END} ({HOST_IP}/{PREFIX}) on the host, eth0 ({INSIDE_IP}/{PREFIX}) in the new namespace.");
-        println!("On the host, ip -4 -brief addr show dev {HOST_END} shows:");
+        println!("On the host, ip -4 -brief addr show dev {HOST_END} shows (name, address):");
         show_host_side()?;
     }
     child.release()?;
@@ -177,8 +177,12 @@ fn show_host_side() -> Result<()> {
         .args(["-4", "-brief", "addr", "show", "dev", HOST_END])
         .output()
         .map_err(|e| Error::io("running ip (iproute2)", std::path::Path::new("ip"), e))?;
+    // Name and address; the state column (UP, LOWERLAYERDOWN…) settles a moment later.
     for line in String::from_utf8_lossy(&out.stdout).lines() {
-        println!("  {line}");
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let [name, _state, address, ..] = words.as_slice() {
+            println!("  {name} {address}");
+        }
     }
     Ok(())
 }
