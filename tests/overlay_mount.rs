@@ -291,6 +291,8 @@ fn owners_xattrs_and_device_nodes_are_kept_by_import() {
         return;
     }
     let s = Stack::new(&["l0"]);
+    // A trusted.* attribute (root only): tmpfs, where the VM's temp dirs live, takes those on
+    // every kernel, but user.* only since Linux 6.6.
     let mut builder = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_gnu();
     h.set_entry_type(tar::EntryType::Regular);
@@ -300,7 +302,7 @@ fn owners_xattrs_and_device_nodes_are_kept_by_import() {
     h.set_mtime(0);
     h.set_size(2);
     builder
-        .append_pax_extensions([("SCHILY.xattr.user.origin", b"layer".as_slice())])
+        .append_pax_extensions([("SCHILY.xattr.trusted.workbook-origin", b"layer".as_slice())])
         .unwrap();
     builder.append_data(&mut h, "owned", &b"hi"[..]).unwrap();
     let mut dev = tar::Header::new_gnu();
@@ -323,7 +325,7 @@ fn owners_xattrs_and_device_nodes_are_kept_by_import() {
         (1234, 5678, 0o640)
     );
     assert_eq!(
-        xattr::get(&s.p("l0/owned"), "user.origin")
+        xattr::get(&s.p("l0/owned"), "trusted.workbook-origin")
             .unwrap()
             .as_deref(),
         Some(&b"layer"[..])
