@@ -103,7 +103,13 @@ pub fn attach(
     let host_end = lease.entry.veth.clone();
     // A device of that name can only be left over from a killed run whose lease is gone.
     link::delete(&mut host, &host_end)?;
-    link::add_veth(&mut host, &host_end, veth::CONTAINER_NAME, pid)?;
+    link::add_veth(
+        &mut host,
+        &host_end,
+        veth::CONTAINER_NAME,
+        pid,
+        Some(veth::mac_for(ip)),
+    )?;
     let veth = Veth::created(host_end.clone());
     let index = link::find(&mut host, &host_end)?
         .map(|l| l.index)

@@ -105,11 +105,21 @@ pub fn add_bridge(nl: &mut Netlink, name: &str) -> Result<bool> {
 /// Creates a veth pair: two devices joined like the ends of a cable. `host` stays in the
 /// caller's namespace; `peer` is born directly in the network namespace of process `pid`
 /// (IFLA_NET_NS_PID on the peer), so its name (`eth0`) never meets the host's own devices.
-pub fn add_veth(nl: &mut Netlink, host: &str, peer: &str, pid: Pid) -> Result<()> {
+/// `peer_mac` fixes the peer's hardware address (else the kernel picks a random one).
+pub fn add_veth(
+    nl: &mut Netlink,
+    host: &str,
+    peer: &str,
+    pid: Pid,
+    peer_mac: Option<[u8; 6]>,
+) -> Result<()> {
     let mut inner = LinkMessage::default();
     inner
         .attributes
         .push(LinkAttribute::IfName(peer.to_string()));
+    if let Some(mac) = peer_mac {
+        inner.attributes.push(LinkAttribute::Address(mac.to_vec()));
+    }
     inner
         .attributes
         .push(LinkAttribute::NetNsPid(pid.as_raw() as u32));

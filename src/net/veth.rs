@@ -19,6 +19,15 @@ pub fn host_name(ip: Ipv4Addr) -> String {
     format!("wbv{:08x}", u32::from(ip))
 }
 
+/// The hardware address of the container's `eth0`: derived from its IP address, as Docker
+/// does (02 marks a locally administered, unicast address). When an address is leased again,
+/// the host's neighbour (ARP) entry for it, made for the earlier container, is still right;
+/// with a random MAC the host would send to the old one until the entry expires.
+pub fn mac_for(ip: Ipv4Addr) -> [u8; 6] {
+    let [a, b, c, d] = ip.octets();
+    [0x02, 0x57, a, b, c, d]
+}
+
 /// The name the container sees.
 pub const CONTAINER_NAME: &str = "eth0";
 
@@ -66,7 +75,7 @@ pub fn pair(
             "a device named {host} exists already: another run uses it, or remove it with `ip link del {host}`"
         )));
     }
-    link::add_veth(&mut nl, host, CONTAINER_NAME, pid)?;
+    link::add_veth(&mut nl, host, CONTAINER_NAME, pid, None)?;
     let veth = Veth::created(host.to_string());
     let index = link::find(&mut nl, host)?.map(|l| l.index).ok_or_else(|| {
         crate::Error::Invalid(format!("the veth {host} vanished right after it was made"))
