@@ -136,6 +136,22 @@ impl Cgroup {
         &self.leaf
     }
 
+    /// On cgroup v2, the cgroup's directory opened (O_PATH), for clone3's CLONE_INTO_CGROUP;
+    /// `None` on v1, where a process can only be moved in by writing its pid.
+    pub fn v2_dir_fd(&self) -> Option<std::os::fd::OwnedFd> {
+        use nix::fcntl::{open, OFlag};
+        if !self.uses_v2() {
+            return None;
+        }
+        let dir = self.dirs.first()?;
+        open(
+            dir.as_path(),
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .ok()
+    }
+
     /// The machine's cgroup filesystems, as found when the cgroup was made.
     pub fn fs(&self) -> &CgroupFs {
         &self.fs

@@ -17,6 +17,7 @@
 //! report an OOM kill; remove cgroup, upper dir, state
 //! ```
 
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use super::image::{self, Resolved, Source};
@@ -117,12 +118,17 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
         idmap::drop_supplementary_groups()?;
         grant_upper_to_mapped_root(&dir)?;
     }
-    let mut child = process::spawn(namespaces, || child_main(&plan))?;
+    // On cgroup v2 the child can be born inside its cgroup (see process::spawn_in).
+    let cgroup_dir = cgroup.as_ref().and_then(|c| c.v2_dir_fd());
+    let mut child =
+        process::spawn_in(namespaces, cgroup_dir.as_ref().map(|fd| fd.as_fd()), || {
+            child_main(&plan)
+        })?;
     crate::timing::mark("cloned");
     if opts.rootless {
         IdMaps::root_as_caller().write_for(child.pid())?;
     }
-    if let Some(cgroup) = &cgroup {
+    if let Some(cgroup) = cgroup.as_ref().filter(|_| !child.born_in_cgroup()) {
         cgroup.attach(child.pid().as_raw())?;
     }
     crate::timing::mark("attached");

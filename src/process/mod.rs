@@ -21,4 +21,4 @@ mod spawn;
 mod wait;
 
 pub use exec::{exec, find_in_path, DEFAULT_PATH};
-pub use spawn::{spawn, Child};
+pub use spawn::{spawn, spawn_in, Child};
