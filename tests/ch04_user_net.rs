@@ -55,6 +55,7 @@ fn the_uid_map_reads_root_to_nobody() {
 }
 
 #[test]
+#[serial_test::serial]
 fn only_lo_and_it_is_up() {
     if !common::privileged("only_lo_and_it_is_up") {
         return;
@@ -87,6 +88,7 @@ fn only_lo_and_it_is_up() {
 }
 
 #[test]
+#[serial_test::serial] // the host's device list must not change under it (--veth tests)
 fn the_demonstration_shows_both_views() {
     if !common::privileged("the_demonstration_shows_both_views") {
         return;
@@ -105,4 +107,66 @@ fn the_demonstration_shows_both_views() {
         })
         .collect();
     common::assert_book_output("04-user-net-demo", &text);
+}
+
+/// `--veth`: the namespace gets `eth0` with 10.204.0.2/30 (read from the kernel's device list
+/// and the address the kernel reports inside), the host end exists while the command runs
+/// and is gone after it, and a ping crosses the pair.
+#[test]
+#[serial_test::serial]
+fn veth_joins_the_namespace_to_the_host() {
+    if !common::privileged("veth_joins_the_namespace_to_the_host") {
+        return;
+    }
+    let out = common::run_bin(
+        BIN,
+        &[
+            "--veth",
+            "--",
+            "sh",
+            "-c",
+            "cat /proc/net/dev; echo ===; ip -4 -o addr show dev eth0; echo ===; \
+             test -e /sys/class/net/wb04host && echo host-end-present; \
+             busybox ping -c 1 -W 2 10.204.0.1",
+        ],
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    let parts: Vec<&str> = text.split("===\n").collect();
+    assert_eq!(workbook::net::parse_interfaces(parts[0]), ["lo", "eth0"]);
+    assert!(parts[1].contains("inet 10.204.0.2/30"), "{}", parts[1]);
+    // This chapter has no mount namespace: /sys is the host's sysfs, which lists the devices
+    // of the namespace that mounted it, the host's: the host end is there during the run.
+    assert!(parts[2].starts_with("host-end-present\n"), "{}", parts[2]);
+    assert!(parts[2].contains("1 packets received"), "{}", parts[2]);
+    assert!(
+        !std::path::Path::new("/sys/class/net/wb04host").exists(),
+        "the pair is deleted after the run"
+    );
+}
+
+#[test]
+#[serial_test::serial]
+fn the_veth_demonstration_shows_both_sides() {
+    if !common::privileged("the_veth_demonstration_shows_both_sides") {
+        return;
+    }
+    let out = common::run_bin(BIN, &["--veth"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    // The peer's index grows with every device the host ever made; `ip -brief` pads its
+    // columns around it, so spaces are squeezed too.
+    let text = common::redact_numbers_after(&common::stdout(&out), &[("eth0@if", "N")]);
+    let text: String = text
+        .lines()
+        .map(|l| {
+            let words: Vec<&str> = l.split(' ').filter(|w| !w.is_empty()).collect();
+            let indent = &l[..l.len() - l.trim_start().len()];
+            format!("{indent}{}", words.join(" "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    assert!(text.contains("1 packets received"), "{text}");
+    common::assert_book_output("04-user-net-veth", &text);
+    assert!(!std::path::Path::new("/sys/class/net/wb04host").exists());
 }

@@ -22,7 +22,7 @@ say() { printf 'provision: %s\n' "$*"; }
 [ "$(id -u)" = 0 ] || { echo "provision: run me as root (vagrant does)" >&2; exit 1; }
 
 # ---- packages ----------------------------------------------------------------------------------
-packages=(build-essential pkg-config git curl ca-certificates busybox-static util-linux iproute2)
+packages=(build-essential pkg-config git curl ca-certificates busybox-static util-linux iproute2 nftables)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use nix::unistd::{getgid, getuid};
+use std::net::Ipv4Addr;
+
 use workbook::idmap::{self, IdMaps};
 use workbook::namespace::{Namespace, Namespaces};
 use workbook::{cli, net, process, Error, Result};
@@ -25,8 +27,13 @@ const NAME: &str = "04-user-net";
 /// namespaces. Without a command it shows the IDs inside and outside, the owner on the host
 /// of a file made inside, and the network devices inside and on the host.
 #[derive(Parser, Debug)]
-#[command(name = NAME, version, verbatim_doc_comment, override_usage = "04-user-net [-- CMD ARGS...]")]
+#[command(name = NAME, version, verbatim_doc_comment, override_usage = "04-user-net [--veth] [-- CMD ARGS...]")]
 struct Args {
+    /// Also connect the namespace to the host with a veth pair: wb04host (10.204.0.1/30)
+    /// on the host, eth0 (10.204.0.2/30) inside. Needs root on the host. Without a
+    /// command, shows `ip addr` on each side and a ping across.
+    #[arg(long)]
+    veth: bool,
     /// The command to run inside, and its arguments (after `--`).
     #[arg(trailing_var_arg = true, value_name = "CMD")]
     command: Vec<String>,
@@ -41,6 +48,9 @@ fn run() -> Result<ExitCode> {
     // ANCHOR: run
     let namespaces = Namespaces::of(&[Namespace::User, Namespace::Net]);
     let maps = IdMaps::root_as_caller();
+    if args.veth {
+        return with_veth(namespaces, &maps, &args.command);
+    }
     if args.command.is_empty() {
         return demonstrate(namespaces, &maps);
     }
@@ -115,4 +125,64 @@ fn demonstrate(namespaces: Namespaces, maps: &IdMaps) -> Result<ExitCode> {
     println!();
     println!("Root inside is uid {} outside: powerful in its own namespaces, nobody special on the host.", maps.uids[0].outside);
     Ok(status.into())
+}
+
+/// The two ends of chapter 4's veth pair: a /30 holds exactly these two host addresses.
+const HOST_END: &str = "wb04host";
+const HOST_IP: Ipv4Addr = Ipv4Addr::new(10, 204, 0, 1);
+const INSIDE_IP: Ipv4Addr = Ipv4Addr::new(10, 204, 0, 2);
+const PREFIX: u8 = 30;
+
+/// What `--veth` runs inside when no command is given: `ip addr` and a ping to the host's end.
+const VETH_DEMO: &str = "echo 'Inside, ip -4 -brief addr shows (name, address):'; ip -4 -brief addr | awk '{print \"  \" $1, $3}'; \
+echo 'Inside, busybox ping -c 1 10.204.0.1:'; busybox ping -c 1 -W 2 10.204.0.1 | grep -E 'transmitted' | sed 's/^/  /'";
+
+// ANCHOR: veth
+/// Runs `command` (or the demonstration) in the new namespaces, joined to the host by a
+/// veth pair that the parent creates and addresses before it releases the child.
+fn with_veth(namespaces: Namespaces, maps: &IdMaps, command: &[String]) -> Result<ExitCode> {
+    workbook::privilege::require_cap_sys_admin(
+        NAME,
+        "to create a veth pair on the host (--veth); without it, the namespace has only lo",
+    )?;
+    let demo = command.is_empty();
+    let argv: Vec<String> = if demo {
+        vec!["sh".into(), "-c".into(), VETH_DEMO.into()]
+    } else {
+        command.to_vec()
+    };
+    idmap::drop_supplementary_groups()?;
+    let mut child = process::spawn(namespaces, || {
+        idmap::become_root()?;
+        net::loopback_up()?;
+        cli::exec_command(&argv)
+    })?;
+    maps.write_for(child.pid())?;
+    // Dropped last: the pair is deleted however this function ends.
+    let _veth = net::veth::pair(child.pid(), HOST_END, HOST_IP, INSIDE_IP, PREFIX)?;
+    if demo {
+        println!("A veth pair: {HOST_END} ({HOST_IP}/{PREFIX}) on the host, eth0 ({INSIDE_IP}/{PREFIX}) in the new namespace.");
+        println!("On the host, ip -4 -brief addr show dev {HOST_END} shows (name, address):");
+        show_host_side()?;
+    }
+    child.release()?;
+    Ok(child.wait()?.into())
+}
+// ANCHOR_END: veth
+
+/// Prints what `ip` shows of the host's end (iproute2 only reads here; the pair was made over
+/// netlink by the library).
+fn show_host_side() -> Result<()> {
+    let out = std::process::Command::new("ip")
+        .args(["-4", "-brief", "addr", "show", "dev", HOST_END])
+        .output()
+        .map_err(|e| Error::io("running ip (iproute2)", std::path::Path::new("ip"), e))?;
+    // Name and address; the state column (UP, LOWERLAYERDOWN…) settles a moment later.
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let [name, _state, address, ..] = words.as_slice() {
+            println!("  {name} {address}");
+        }
+    }
+    Ok(())
 }

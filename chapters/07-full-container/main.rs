@@ -16,6 +16,9 @@ use workbook::container::spec::{EnvVar, Name, WorkDir};
 use workbook::container::{self as container, state};
 use workbook::hostname::Hostname;
 use workbook::image::store::ImageStore;
+use workbook::net::bridge::{self, DEFAULT_BRIDGE};
+use workbook::net::subnet::DEFAULT_SUBNET;
+use workbook::net::{NetworkMode, NetworkOptions, PortMapping, Subnet};
 use workbook::{cli, Result};
 
 const NAME: &str = "07-full-container";
@@ -40,7 +43,8 @@ enum Command {
     Images,
     /// List the running containers.
     Ps,
-    /// Remove what runs killed with SIGKILL left behind (state, upper layers, cgroups).
+    /// Remove what runs killed with SIGKILL left behind (state, upper layers, cgroups,
+    /// address leases with their veths and NAT rules).
     Cleanup,
 }
 
@@ -85,6 +89,31 @@ struct RunArgs {
     /// The container's name (default: generated).
     #[arg(long, value_name = "NAME")]
     name: Option<Name>,
+    // ANCHOR: network_args
+    /// The network: `bridge` (its own eth0 on the host bridge, an address of the subnet,
+    /// a default route; the default), `none` (only lo) or `host` (no network namespace:
+    /// the host's devices and ports; unsafe). With --rootless the default is none.
+    #[arg(long, value_name = "MODE")]
+    network: Option<NetworkMode>,
+    /// Publish a container port on the host: connections to HOSTPORT on any host address
+    /// (127.0.0.1 too) go to CONTAINERPORT of the container (repeatable; tcp only).
+    #[arg(
+        short = 'p',
+        long = "publish",
+        value_name = "HOSTPORT:CONTAINERPORT[/tcp]"
+    )]
+    publish: Vec<PortMapping>,
+    /// Masquerade the container's traffic that leaves the host (an nftables rule, removed
+    /// at exit; switches on net.ipv4.ip_forward).
+    #[arg(long)]
+    nat: bool,
+    /// The host bridge to plug the container into (made if missing).
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_BRIDGE, value_parser = bridge::check_name)]
+    bridge: String,
+    /// The bridge's address and prefix length: the containers' gateway and subnet.
+    #[arg(long, value_name = "ADDRESS/PREFIX", default_value = DEFAULT_SUBNET)]
+    subnet: Subnet,
+    // ANCHOR_END: network_args
     /// The command and its arguments (default: the image's command).
     #[arg(trailing_var_arg = true, value_name = "CMD")]
     command: Vec<String>,
@@ -121,6 +150,17 @@ fn options(args: RunArgs) -> RunOptions {
         rootless: args.rootless,
         name: args.name,
         command: args.command,
+        network: NetworkOptions {
+            mode: args.network.unwrap_or(if args.rootless {
+                NetworkMode::None
+            } else {
+                NetworkMode::Bridge
+            }),
+            bridge: args.bridge,
+            subnet: args.subnet,
+            ports: args.publish,
+            nat: args.nat,
+        },
     }
 }
 
@@ -174,6 +214,7 @@ fn tour() -> Result<ExitCode> {
         rootless: false,
         name: None,
         command: vec!["sh".into(), "-c".into(), TOUR.trim().into()],
+        network: NetworkOptions::new(NetworkMode::Bridge),
     };
     run_container(options)
 }
@@ -200,10 +241,14 @@ fn images() -> Result<ExitCode> {
 }
 
 fn ps() -> Result<ExitCode> {
-    println!("{:<28} {:>8}  COMMAND", "NAME", "PID");
+    println!("{:<28} {:>8}  {:<15}  COMMAND", "NAME", "PID", "ADDRESS");
     for entry in state::list().into_iter().filter(|e| e.alive) {
         let pid = entry.init.map_or("-".to_string(), |p| p.to_string());
-        println!("{:<28} {pid:>8}  {}", entry.name, entry.command);
+        let address = entry.address.as_deref().unwrap_or("-");
+        println!(
+            "{:<28} {pid:>8}  {address:<15}  {}",
+            entry.name, entry.command
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -217,6 +262,13 @@ fn cleanup() -> Result<ExitCode> {
         cleaned.cgroups.len(),
         list(&cleaned.cgroups)
     );
+    if !cleaned.leases.is_empty() {
+        println!(
+            "Gave back {} stale address lease(s) ({}), with their veths and NAT rules.",
+            cleaned.leases.len(),
+            cleaned.leases.join(", ")
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -14,21 +14,30 @@ use crate::Result;
 pub struct Cleaned {
     pub containers: Vec<String>,
     pub cgroups: Vec<String>,
+    /// Address leases of killed runs, given back with their veths and NAT rules.
+    pub leases: Vec<String>,
 }
 
 // ANCHOR: cleanup
 /// Removes what runs killed with SIGKILL left behind: their state directories (with the
-/// upper layers) and their cgroups. Mounts need no cleaning: each container's mounts live in
-/// its own mount namespace, which the kernel destroyed with its last process.
+/// upper layers), their cgroups and their network leases (with the veth, if the kernel has not
+/// deleted it with the namespace yet, and the NAT rule). Mounts need no cleaning: each
+/// container's mounts live in its own mount namespace, which the kernel destroyed with its
+/// last process. The bridge stays (see `net::bridge`).
 pub fn cleanup_stale() -> Result<Cleaned> {
     let containers = state::remove_stale()?;
     let cgroups = match CgroupFs::detect() {
         Ok(fs) => cgroup::cleanup_stale(&fs)?,
         Err(_) => Vec::new(),
     };
+    let leases = crate::net::reclaim_stale(&state::state_root())?
+        .into_iter()
+        .map(|e| format!("{} of {}", e.ip, e.name))
+        .collect();
     Ok(Cleaned {
         containers,
         cgroups,
+        leases,
     })
 }
 // ANCHOR_END: cleanup

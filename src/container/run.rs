@@ -7,6 +7,8 @@
 //! make the cgroup with the limits              
 //! unshare the time namespace; clone ─────────▶ held
 //! uid/gid maps (rootless); attach to cgroup    
+//! network: veth into the child's netns, eth0
+//!   addressed from outside; proxy threads      
 //! release ───────────────────────────────────▶ cgroup namespace; overlay root, /proc, /dev,
 //!                                              /sys, cgroupfs, masked paths; pivot_root;
 //!                                              hostname; lo up; workdir; env;
@@ -26,6 +28,7 @@ use crate::exit::Status;
 use crate::hostname::Hostname;
 use crate::idmap::{self, IdMaps};
 use crate::namespace::{Namespace, Namespaces};
+use crate::net::NetworkMode;
 use crate::overlay::Layers;
 use crate::rootfs::{CgroupView, RootSetup, RootSwitch};
 use crate::{net, process, rootfs, security, Error, Result};
@@ -42,6 +45,7 @@ pub struct RunOptions {
     pub rootless: bool,
     pub name: Option<Name>,
     pub command: Vec<String>,
+    pub network: net::NetworkOptions,
 }
 
 /// What the child needs, prepared by the parent before the clone (so that the child, between
@@ -55,6 +59,8 @@ struct ChildPlan {
     workdir: PathBuf,
     command: Vec<String>,
     rootless: bool,
+    /// Whether the child has a network namespace whose `lo` it brings up.
+    loopback: bool,
 }
 
 /// How a run ended.
@@ -74,6 +80,10 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
             "to create namespaces, mount the overlay and make cgroups (or use --rootless)",
         )?;
     }
+    // Network options are checked and host ports bound before anything is made: a port in
+    // use is refused with nothing to undo.
+    opts.network.check(opts.rootless).map_err(Error::Invalid)?;
+    let ports = net::proxy::bind(&opts.network.ports)?;
     let image = image::resolve(&opts.source)?;
     super::cleanup_stale_quietly();
     let name = opts.name.clone().unwrap_or_else(Name::generate);
@@ -94,6 +104,25 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     if let Some(cgroup) = cgroup.as_ref().filter(|_| !child.born_in_cgroup()) {
         cgroup.attach(child.pid().as_raw())?;
     }
+    // ANCHOR: network
+    // The guards drop in reverse order: the proxy stops, then the veth, NAT rule and lease go.
+    let network = match opts.network.mode {
+        NetworkMode::Bridge => Some(net::attach(
+            &opts.network,
+            &super::state::state_root(),
+            child.pid(),
+            name.as_str(),
+        )?),
+        _ => None,
+    };
+    let _proxy = match &network {
+        Some(attachment) => {
+            dir.record_address(&attachment.ip().to_string())?;
+            Some(ports.start(attachment.ip())?)
+        }
+        None => None,
+    };
+    // ANCHOR_END: network
     dir.record_init(child.pid().as_raw())?;
     child.release()?;
     panic_if_asked();
@@ -133,6 +162,9 @@ fn place(
 ) -> Result<ChildPlan> {
     let mut layers = Layers::new(image.lowers.clone(), dir.sub("upper"), dir.sub("work"))?;
     let mut namespaces = Namespaces::all().without(Namespace::Cgroup);
+    if opts.network.mode == NetworkMode::Host {
+        namespaces = namespaces.without(Namespace::Net);
+    }
     if opts.rootless {
         layers = layers.in_user_namespace();
         idmap::drop_supplementary_groups()?;
@@ -193,6 +225,7 @@ fn prepare(opts: &RunOptions, image: &Resolved, name: &Name) -> Result<ChildPlan
         workdir,
         command,
         rootless: opts.rootless,
+        loopback: opts.network.mode != NetworkMode::Host,
     })
 }
 
@@ -270,7 +303,9 @@ fn child_main(plan: &ChildPlan) -> Result<u8> {
     cgroup::unshare_namespace()?;
     rootfs::enter(&setup)?;
     plan.hostname.apply()?;
-    net::loopback_up()?;
+    if plan.loopback {
+        net::loopback_up()?;
+    }
     enter_workdir(&plan.workdir, setup.read_only)?;
     set_environment(&plan.env);
     let program = &plan.command[0];

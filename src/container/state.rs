@@ -5,6 +5,7 @@
 //! ```text
 //! owner      "<pid of the tool> <its start time>": who runs it (a dead owner means stale)
 //! command    the command line, for `ps`
+//! address    the container's IP address on the bridge, for `ps` (bridge network only)
 //! upper/     overlayfs upper layer: every write of the container
 //! work/      overlayfs work dir (same filesystem as upper/, empty at mount)
 //! merged/    the mount point of the union, inside the container's mount namespace only
@@ -53,13 +54,15 @@ fn start_time(pid: i32) -> Option<u64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
-fn owner_record() -> String {
+/// "<pid> <start time>" of this process: who owns a container or a network lease.
+pub fn owner_record() -> String {
     let pid = std::process::id() as i32;
     format!("{pid} {}", start_time(pid).unwrap_or(0))
 }
 
-/// Whether the owner recorded in `text` is still the same running process.
-fn owner_alive(text: &str) -> bool {
+/// Whether the owner recorded in `text` (as [`owner_record`] wrote it) is still the same
+/// running process. Network leases use the same test.
+pub fn owner_alive(text: &str) -> bool {
     let mut fields = text.split_whitespace();
     let (Some(pid), Some(started)) = (fields.next(), fields.next()) else {
         return false;
@@ -134,6 +137,11 @@ impl ContainerDir {
         self.write("init", &pid.to_string())
     }
 
+    /// Records the container's IP address (bridge network), for `ps`.
+    pub fn record_address(&self, ip: &str) -> Result<()> {
+        self.write("address", ip)
+    }
+
     /// The container's name.
     pub fn name(&self) -> &Name {
         &self.name
@@ -174,6 +182,8 @@ pub struct Entry {
     pub name: String,
     pub alive: bool,
     pub init: Option<i32>,
+    /// Its address on the bridge, if it has one.
+    pub address: Option<String>,
     pub command: String,
     pub path: PathBuf,
 }
@@ -193,6 +203,7 @@ pub fn list() -> Vec<Entry> {
                 name: e.file_name().to_string_lossy().into_owned(),
                 alive: owner_alive(&read("owner")),
                 init: read("init").trim().parse().ok(),
+                address: Some(read("address")).filter(|a| !a.is_empty()),
                 command: read("command"),
                 path,
             }

@@ -1,0 +1,179 @@
+//! Plugging one container into the bridge, and unplugging it on every way out.
+//!
+//! ```text
+//!  host (network namespace of the runtime)           container (its own network namespace)
+//!  ───────────────────────────────────────           ─────────────────────────────────────
+//!  wb0: bridge, 10.203.0.1/24  ◀── port ── wbv0acb0002 ═══ veth ═══ eth0: 10.203.0.2/24
+//!                                                                  default via 10.203.0.1
+//!                              ◀── port ── wbv0acb0003 ═══ veth ═══ eth0: 10.203.0.3/24 (another)
+//! ```
+//!
+//! The runtime does it all from the host while the child is held before its setup: lease an
+//! address, make sure the bridge exists, create the veth pair with its `eth0` end born in the
+//! child's namespace, plug the host end into the bridge, then — through a netlink socket
+//! opened in the child's namespace — address `eth0`, bring it up and add the default route.
+//! When the child is released its network is ready; it only brings up `lo`.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use nix::unistd::Pid;
+
+use super::lease::{self, Lease};
+use super::mode::NetworkOptions;
+use super::nat::{self, NatRule};
+use super::netlink::Netlink;
+use super::veth::{self, Veth};
+use super::{address, bridge, link, netns};
+use crate::{Error, Result};
+
+/// A container's place on the bridge. Dropping it unplugs the container: the NAT rule goes
+/// first, then the veth, and the address is given back last (the fields drop in order).
+#[derive(Debug)]
+pub struct Attachment {
+    nat: Option<NatRule>,
+    veth: Veth,
+    lease: Lease,
+}
+
+impl Attachment {
+    /// The container's address.
+    pub fn ip(&self) -> Ipv4Addr {
+        self.lease.entry.ip
+    }
+
+    /// Whether its outbound traffic is masqueraded.
+    pub fn nat(&self) -> bool {
+        self.nat.is_some()
+    }
+
+    /// The host-side name of its veth.
+    pub fn veth(&self) -> &str {
+        &self.veth.name
+    }
+}
+
+/// Where the leases live: `<state root>/net`.
+pub fn lease_dir(state_root: &Path) -> PathBuf {
+    state_root.join("net")
+}
+
+// ANCHOR: attach
+/// Connects the (held) process `pid` to the bridge of `opts`, under the name `name`.
+pub fn attach(
+    opts: &NetworkOptions,
+    state_root: &Path,
+    pid: Pid,
+    name: &str,
+) -> Result<Attachment> {
+    let dir = lease_dir(state_root);
+    let mut host = Netlink::open()?;
+    // Under the lease lock: reclaim what killed runs left, make sure the bridge is there,
+    // take the lowest free address. Nothing below holds the lock (a Lease dropped while it
+    // is held would wait for it forever).
+    let (lease, bridge_index) = {
+        let mut locked = lease::lock(&dir, &opts.bridge)?;
+        let stale = locked.take_stale();
+        reclaim(&mut host, &stale);
+        let bridge_index = bridge::ensure(&mut host, &opts.bridge, &opts.subnet)?;
+        let ip = locked.first_free(opts.subnet.container_addresses()).ok_or_else(|| {
+            Error::Invalid(format!(
+                "no free address is left in the subnet {} of {} (all {} in use); stop a container, or use a larger --subnet",
+                opts.subnet,
+                opts.bridge,
+                opts.subnet.container_addresses().count()
+            ))
+        })?;
+        if !stale.is_empty() {
+            locked.save()?;
+        }
+        let name_of_veth = veth::host_name(ip);
+        let lease = Lease::record(
+            &mut locked,
+            &dir,
+            &opts.bridge,
+            ip,
+            name,
+            &name_of_veth,
+            opts.nat,
+        )?;
+        (lease, bridge_index)
+    };
+    let ip = lease.entry.ip;
+    let host_end = lease.entry.veth.clone();
+    // A device of that name can only be left over from a killed run whose lease is gone.
+    link::delete(&mut host, &host_end)?;
+    link::add_veth(
+        &mut host,
+        &host_end,
+        veth::CONTAINER_NAME,
+        pid,
+        Some(veth::mac_for(ip)),
+    )?;
+    let veth = Veth::created(host_end.clone());
+    let index = link::find(&mut host, &host_end)?
+        .map(|l| l.index)
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "the veth {host_end} vanished right after it was made"
+            ))
+        })?;
+    link::set_master(&mut host, index, bridge_index)?;
+    link::set_up(&mut host, index)?;
+
+    let mut inside = netns::socket_in(pid)?;
+    let eth0 = link::find(&mut inside, veth::CONTAINER_NAME)?.ok_or_else(|| {
+        Error::Invalid(format!(
+            "the container's end of {host_end} is not in its namespace"
+        ))
+    })?;
+    address::add(&mut inside, eth0.index, ip, opts.subnet.prefix())?;
+    link::set_up(&mut inside, eth0.index)?;
+    address::add_default_route(&mut inside, opts.subnet.gateway())?;
+
+    let nat = if opts.nat {
+        Some(nat::install(ip, &opts.bridge)?)
+    } else {
+        None
+    };
+    Ok(Attachment { nat, veth, lease })
+}
+// ANCHOR_END: attach
+
+/// Deletes the veth and the NAT rule of leases whose runs are gone.
+fn reclaim(host: &mut Netlink, stale: &[lease::Entry]) {
+    for entry in stale {
+        if let Err(e) = link::delete(host, &entry.veth) {
+            eprintln!(
+                "warning: could not delete the stale veth {}: {e}",
+                entry.veth
+            );
+        }
+        if entry.nat {
+            if let Err(e) = nat::remove(entry.ip) {
+                eprintln!("warning: {e}");
+            }
+        }
+    }
+}
+
+/// What `cleanup` reclaimed: the stale leases of every bridge, with their veths and NAT rules.
+pub fn reclaim_stale(state_root: &Path) -> Result<Vec<lease::Entry>> {
+    let dir = lease_dir(state_root);
+    let bridges = lease::bridges(&dir);
+    if bridges.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut host = Netlink::open()?;
+    let mut all = Vec::new();
+    for bridge in bridges {
+        let mut locked = lease::lock(&dir, &bridge)?;
+        let stale = locked.take_stale();
+        if !stale.is_empty() {
+            reclaim(&mut host, &stale);
+            locked.save()?;
+        }
+        all.extend(stale);
+    }
+    Ok(all)
+}

@@ -1,0 +1,677 @@
+//! Privileged: container networking through the built binary. Every check reads the kernel's
+//! state — the devices in /sys/class/net (and the bridge's ports in /sys/class/net/wb0/brif),
+//! the container's own /proc/net files, nftables' tables — or sends traffic that only the
+//! kernel can deliver: from the host to a container and between two containers. All traffic
+//! stays on this machine: the bridge's subnet (in namespaces these tests create) and
+//! 127.0.0.1.
+//!
+//! Every test is `#[serial]` and holds a [`Tidy`] guard, which on every path kills the
+//! runtimes it started, runs `cleanup`, deletes what the test made on the host (a dummy
+//! device, test bridges) and puts `net.ipv4.ip_forward` back. The default bridge `wb0` may
+//! stay, as it does after any run (see the book).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serial_test::serial;
+
+const BIN: &str = env!("CARGO_BIN_EXE_07-full-container");
+
+fn run(args: &[&str]) -> Output {
+    let mut all = vec!["run"];
+    all.extend(args);
+    common::run_bin(BIN, &all)
+}
+
+/// What a test leaves to undo, undone on drop.
+struct Tidy {
+    runtimes: Vec<Child>,
+    devices: Vec<String>,
+    forward: Option<String>,
+}
+
+impl Tidy {
+    fn new() -> Tidy {
+        Tidy {
+            runtimes: Vec::new(),
+            devices: Vec::new(),
+            forward: std::fs::read_to_string(FORWARD).ok(),
+        }
+    }
+
+    /// Starts a runtime that prints `ready` once its command runs, and waits for that line.
+    fn start(&mut self, args: &[&str]) -> usize {
+        let mut child = Command::new(BIN)
+            .arg("run")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the runtime");
+        let mut line = String::new();
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        out.read_line(&mut line).expect("read");
+        if line.trim() != "ready" {
+            let mut err = String::new();
+            let _ = child
+                .stderr
+                .take()
+                .expect("stderr")
+                .read_to_string(&mut err);
+            panic!("{args:?} did not start: {line}{err}");
+        }
+        self.runtimes.push(child);
+        self.runtimes.len() - 1
+    }
+
+    /// Ends runtime `i` with SIGTERM (it forwards it; PID 1 without a handler is killed).
+    fn stop(&mut self, i: usize) {
+        let child = &mut self.runtimes[i];
+        drop(child.stdin.take());
+        let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+        child.wait().expect("wait for the runtime");
+    }
+}
+
+impl Drop for Tidy {
+    fn drop(&mut self) {
+        for child in &mut self.runtimes {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = common::run_bin(BIN, &["cleanup"]);
+        for d in &self.devices {
+            let _ = Command::new("ip").args(["link", "del", d]).output();
+        }
+        if let Some(value) = &self.forward {
+            let _ = std::fs::write(FORWARD, value);
+        }
+    }
+}
+
+const FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
+
+/// The host's veths made by the workbook, from the kernel's device list.
+fn veths() -> BTreeSet<String> {
+    std::fs::read_dir("/sys/class/net")
+        .expect("/sys/class/net")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("wbv"))
+        .collect()
+}
+
+/// The ports of bridge `name`, as the kernel lists them.
+fn bridge_ports(name: &str) -> BTreeSet<String> {
+    std::fs::read_dir(format!("/sys/class/net/{name}/brif"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every lease line of every bridge.
+fn leases() -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir("/run/workbook/net") else {
+        return Vec::new();
+    };
+    let mut lines: Vec<String> = dir
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".leases"))
+        .flat_map(|e| {
+            std::fs::read_to_string(e.path())
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn nft_tables() -> String {
+    let out = Command::new("nft")
+        .args(["list", "tables", "ip"])
+        .output()
+        .expect("nft (package nftables) is needed");
+    common::stdout(&out)
+}
+
+/// Nothing of the network is left: no veth, no lease, no NAT table.
+fn assert_nothing_left(context: &str) {
+    assert_eq!(veths(), BTreeSet::new(), "{context}: veths left");
+    assert_eq!(leases(), Vec::<String>::new(), "{context}: leases left");
+    assert!(
+        !nft_tables().contains("workbook_nat_"),
+        "{context}: NAT table left: {}",
+        nft_tables()
+    );
+}
+
+/// The address `ps` records for container `name`.
+fn address_of(name: &str) -> Ipv4Addr {
+    let path = Path::new("/run/workbook/containers")
+        .join(name)
+        .join("address");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .trim()
+        .parse()
+        .expect("an IPv4 address")
+}
+
+fn in_subnet(ip: Ipv4Addr) -> bool {
+    // The default subnet, 10.203.0.0/24, less the bridge's own address.
+    let [a, b, c, d] = ip.octets();
+    [a, b, c] == [10, 203, 0] && !matches!(d, 0 | 1 | 255)
+}
+
+/// The container's default gateway and devices, read from the kernel's tables inside it.
+#[test]
+#[serial]
+fn a_container_has_eth0_an_address_in_the_subnet_and_a_default_route() {
+    if !common::privileged("a_container_has_eth0") {
+        return;
+    }
+    let _tidy = Tidy::new();
+    let out = run(&[
+        "--",
+        "sh",
+        "-c",
+        "cat /proc/net/route; echo ---; cat /proc/net/dev; echo ---; ip -4 -o addr show dev eth0",
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    let parts: Vec<&str> = text.split("---\n").collect();
+    // /proc/net/route: Iface Destination Gateway … in little-endian hex.
+    let default = parts[0]
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f[1] == "00000000")
+        .unwrap_or_else(|| panic!("no default route: {}", parts[0]));
+    assert_eq!(default[0], "eth0");
+    let gateway = u32::from_str_radix(default[2], 16).expect("hex");
+    assert_eq!(
+        Ipv4Addr::from(gateway.swap_bytes()),
+        Ipv4Addr::new(10, 203, 0, 1)
+    );
+    assert_eq!(workbook::net::parse_interfaces(parts[1]), ["lo", "eth0"]);
+    let inet = parts[2]
+        .split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no address: {}", parts[2]));
+    let ip: Ipv4Addr = inet.split('/').next().unwrap().parse().expect("ip");
+    assert!(in_subnet(ip) && inet.ends_with("/24"), "{inet}");
+    assert_nothing_left("after a run");
+}
+
+/// The host reaches a container: ICMP echo with the host's busybox ping, then TCP to a
+/// busybox `nc -l` inside, and the bridge has the container's veth as a port meanwhile.
+#[test]
+#[serial]
+fn the_host_reaches_the_container_by_ping_and_tcp() {
+    if !common::privileged("the_host_reaches_the_container") {
+        return;
+    }
+    let mut tidy = Tidy::new();
+    let i = tidy.start(&[
+        "--name",
+        "net-nc",
+        "--",
+        "sh",
+        "-c",
+        "echo ready; echo hello-from-nc | nc -l -p 7000",
+    ]);
+    let ip = address_of("net-nc");
+    assert!(in_subnet(ip), "{ip}");
+    let veth = format!("wbv{:08x}", u32::from(ip));
+    assert!(
+        bridge_ports("wb0").contains(&veth),
+        "{:?}",
+        bridge_ports("wb0")
+    );
+    let ping = Command::new("busybox")
+        .args(["ping", "-c", "1", "-W", "2", &ip.to_string()])
+        .output()
+        .expect("busybox on the host");
+    assert!(
+        common::stdout(&ping).contains("1 packets received"),
+        "{}",
+        common::stdout(&ping)
+    );
+    let text = read_from((ip, 7000));
+    assert_eq!(text, "hello-from-nc\n");
+    tidy.stop(i);
+    assert_nothing_left("after the nc container");
+}
+
+/// Connects (retrying while the server inside starts) and reads to the end.
+fn read_from(addr: (Ipv4Addr, u16)) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(mut s) = TcpStream::connect_timeout(&addr.into(), Duration::from_secs(2)) {
+            s.set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
+            let mut text = String::new();
+            let _ = s.read_to_string(&mut text);
+            if !text.is_empty() {
+                return text;
+            }
+        }
+        assert!(Instant::now() < deadline, "nothing from {addr:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Two containers on the bridge reach each other by address (ping and TCP).
+#[test]
+#[serial]
+fn two_containers_reach_each_other_by_address() {
+    if !common::privileged("two_containers_reach_each_other") {
+        return;
+    }
+    let mut tidy = Tidy::new();
+    let a = tidy.start(&[
+        "--name",
+        "net-a",
+        "--",
+        "sh",
+        "-c",
+        "echo ready; echo hello-from-a | nc -l -p 7000",
+    ]);
+    let ip = address_of("net-a").to_string();
+    let script = format!("ping -c 1 -W 2 {ip} | grep transmitted; nc {ip} 7000 </dev/null");
+    let out = run(&["--name", "net-b", "--", "sh", "-c", &script]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert_eq!(
+        common::stdout(&out),
+        "1 packets transmitted, 1 packets received, 0% packet loss\nhello-from-a\n"
+    );
+    tidy.stop(a);
+    assert_nothing_left("after two containers");
+}
+
+/// `-p 18080:80` with busybox httpd inside: a client on 127.0.0.1:18080 gets the file; when
+/// the container ends the port is closed again.
+#[test]
+#[serial]
+fn a_published_port_serves_a_file_on_localhost() {
+    if !common::privileged("a_published_port_serves_a_file") {
+        return;
+    }
+    let mut tidy = Tidy::new();
+    let i = tidy.start(&[
+        "--name",
+        "net-web",
+        "-p",
+        "18080:80",
+        "--",
+        "sh",
+        "-c",
+        "mkdir -p /www && echo served-by-httpd > /www/index.html && echo ready && exec httpd -f -p 80 -h /www",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        let mut s = TcpStream::connect(("127.0.0.1", 18080)).expect("the proxy listens");
+        s.write_all(b"GET /index.html HTTP/1.0\r\n\r\n")
+            .expect("send");
+        let mut reply = String::new();
+        let _ = s.read_to_string(&mut reply);
+        if reply.starts_with("HTTP/1.") {
+            break reply;
+        }
+        assert!(Instant::now() < deadline, "no answer through the proxy");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        body.lines().next().unwrap_or("").contains(" 200 "),
+        "{body}"
+    );
+    assert!(body.ends_with("served-by-httpd\n"), "{body}");
+    tidy.stop(i);
+    assert!(
+        TcpStream::connect(("127.0.0.1", 18080)).is_err(),
+        "the proxy is gone"
+    );
+    assert_nothing_left("after the published port");
+}
+
+/// `--network none`: the namespace holds only lo; no veth or lease is made.
+#[test]
+#[serial]
+fn network_none_has_only_lo() {
+    if !common::privileged("network_none_has_only_lo") {
+        return;
+    }
+    let _tidy = Tidy::new();
+    let out = run(&["--network", "none", "--", "cat", "/proc/net/dev"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert_eq!(
+        workbook::net::parse_interfaces(&common::stdout(&out)),
+        ["lo"]
+    );
+    assert_nothing_left("after --network none");
+}
+
+/// `--network host`: no network namespace; the container sees the host's devices.
+#[test]
+#[serial]
+fn network_host_shares_the_hosts_namespace() {
+    if !common::privileged("network_host_shares") {
+        return;
+    }
+    let _tidy = Tidy::new();
+    let out = run(&["--network", "host", "--", "readlink", "/proc/self/ns/net"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let host = std::fs::read_link("/proc/self/ns/net").expect("our netns");
+    assert_eq!(common::stdout(&out).trim(), host.to_string_lossy());
+    assert_nothing_left("after --network host");
+}
+
+/// 20 runtimes started at once, all alive together, hold 20 different addresses of the
+/// subnet, and the bridge has 20 ports; when they end, every veth and lease is gone.
+#[test]
+#[serial]
+fn twenty_containers_started_at_once_get_twenty_addresses() {
+    if !common::privileged("twenty_containers_started_at_once") {
+        return;
+    }
+    let mut tidy = Tidy::new();
+    let ports_before = bridge_ports("wb0").len();
+    let mut children: Vec<Child> = (0..20)
+        .map(|i| {
+            Command::new(BIN)
+                .args(["run", "--name", &format!("net-many-{i}"), "--"])
+                .args(["sh", "-c", "echo ready; read _"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start")
+        })
+        .collect();
+    for child in &mut children {
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read");
+        assert_eq!(line, "ready\n");
+    }
+    let addresses: BTreeSet<Ipv4Addr> = (0..20)
+        .map(|i| address_of(&format!("net-many-{i}")))
+        .collect();
+    assert_eq!(addresses.len(), 20, "{addresses:?}");
+    assert!(addresses.iter().all(|ip| in_subnet(*ip)), "{addresses:?}");
+    assert_eq!(leases().len(), 20);
+    assert_eq!(bridge_ports("wb0").len(), ports_before + 20);
+    tidy.runtimes.append(&mut children);
+    for i in 0..20 {
+        tidy.stop(i);
+    }
+    assert_nothing_left("after 20 at once");
+}
+
+/// `--nat` installs the masquerade rule for the container's address (it is in nftables'
+/// ruleset while the container runs) and removes it at exit. No traffic is sent.
+#[test]
+#[serial]
+fn nat_rule_appears_and_disappears() {
+    if !common::privileged("nat_rule_appears_and_disappears") {
+        return;
+    }
+    let mut tidy = Tidy::new();
+    let i = tidy.start(&[
+        "--name",
+        "net-nat",
+        "--nat",
+        "--",
+        "sh",
+        "-c",
+        "echo ready; read _",
+    ]);
+    let ip = address_of("net-nat");
+    let table = format!("workbook_nat_{:08x}", u32::from(ip));
+    let out = Command::new("nft")
+        .args(["list", "table", "ip", &table])
+        .output()
+        .expect("nft");
+    let rules = common::stdout(&out);
+    assert!(
+        rules.contains(&format!("ip saddr {ip} oifname != \"wb0\" masquerade")),
+        "{rules}{}",
+        common::stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(FORWARD).expect("sysctl").trim(),
+        "1"
+    );
+    tidy.stop(i);
+    assert_nothing_left("after --nat");
+}
+
+/// SIGKILL of the runtime: the proxy dies with it (the port is free at once), the kernel
+/// deletes the veth with the namespace, the lease and the NAT rule stay — until `cleanup`.
+#[test]
+#[serial]
+fn after_sigkill_cleanup_gives_back_the_lease_and_the_nat_rule() {
+    if !common::privileged("after_sigkill_cleanup") {
+        return;
+    }
+    let mut tidy = Tidy::new();
+    let i = tidy.start(&[
+        "--name",
+        "net-killed",
+        "--nat",
+        "-p",
+        "18081:80",
+        "--",
+        "sh",
+        "-c",
+        "echo ready; exec sleep 60",
+    ]);
+    let ip = address_of("net-killed");
+    let init: i32 = std::fs::read_to_string("/run/workbook/containers/net-killed/init")
+        .expect("init")
+        .trim()
+        .parse()
+        .expect("pid");
+    let runtime = &mut tidy.runtimes[i];
+    kill(Pid::from_raw(runtime.id() as i32), Signal::SIGKILL).expect("SIGKILL");
+    runtime.wait().expect("wait");
+    common::wait_until_dead(init);
+    assert!(
+        TcpListener::bind(("0.0.0.0", 18081)).is_ok(),
+        "the proxy's port is free"
+    );
+    assert_eq!(leases().len(), 1, "the lease outlives a SIGKILL");
+    assert!(nft_tables().contains(&format!("workbook_nat_{:08x}", u32::from(ip))));
+    let out = common::run_bin(BIN, &["cleanup"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        common::stdout(&out).contains(&format!("{ip} of net-killed")),
+        "{}",
+        common::stdout(&out)
+    );
+    assert_nothing_left("after SIGKILL and cleanup");
+}
+
+/// The next run reclaims a killed run's lease by itself (no `cleanup`), and gets its address.
+#[test]
+#[serial]
+fn the_next_run_reclaims_a_stale_lease() {
+    if !common::privileged("the_next_run_reclaims_a_stale_lease") {
+        return;
+    }
+    let mut tidy = Tidy::new();
+    let i = tidy.start(&[
+        "--name",
+        "net-stale",
+        "--",
+        "sh",
+        "-c",
+        "echo ready; exec sleep 60",
+    ]);
+    let ip = address_of("net-stale");
+    let runtime = &mut tidy.runtimes[i];
+    kill(Pid::from_raw(runtime.id() as i32), Signal::SIGKILL).expect("SIGKILL");
+    runtime.wait().expect("wait");
+    assert_eq!(leases().len(), 1);
+    let out = run(&["--", "sh", "-c", "ip -4 -o addr show dev eth0"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        common::stdout(&out).contains(&format!("inet {ip}/24")),
+        "the freed address is the lowest again: {}",
+        common::stdout(&out)
+    );
+    assert_nothing_left("after the next run");
+}
+
+/// Bad input: one sentence, a non-zero exit, nothing made (no veth, no lease, no state dir).
+#[test]
+#[serial]
+fn bad_network_input_is_one_sentence_and_leaves_nothing() {
+    if !common::privileged("bad_network_input") {
+        return;
+    }
+    let mut tidy = Tidy::new();
+    // A host port in use: held by this test.
+    let taken = TcpListener::bind("0.0.0.0:0").expect("a free port");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let in_use = format!("{port}:80");
+    // A subnet that overlaps a route of the host: a device of the test's own (a bridge: this
+    // kernel has no dummy driver) with its own route.
+    tidy.devices.push("wbtdummy".into());
+    for args in [
+        vec!["link", "add", "wbtdummy", "type", "bridge"],
+        vec!["addr", "add", "10.250.0.1/24", "dev", "wbtdummy"],
+        vec!["link", "set", "wbtdummy", "up"],
+    ] {
+        let out = Command::new("ip").args(&args).output().expect("ip");
+        assert!(
+            out.status.success(),
+            "ip {args:?}: {}",
+            common::stderr(&out)
+        );
+    }
+    tidy.devices.push("wbt1".into());
+    let cases: [(&[&str], i32, &str); 7] = [
+        (
+            &["-p", "0:80", "--", "true"],
+            2,
+            "a port is a number from 1 to 65535",
+        ),
+        (
+            &["-p", "80", "--", "true"],
+            2,
+            "is not HOSTPORT:CONTAINERPORT",
+        ),
+        (&["-p", &in_use, "--", "true"], 125, "is already in use"),
+        (
+            &["--network", "wifi", "--", "true"],
+            2,
+            "is not one of none, bridge or host",
+        ),
+        (
+            &[
+                "--bridge",
+                "wbt1",
+                "--subnet",
+                "10.250.0.1/24",
+                "--",
+                "true",
+            ],
+            125,
+            "overlaps the host's route to 10.250.0.0/24 on wbtdummy",
+        ),
+        (
+            &["--network", "none", "-p", "8080:80", "--", "true"],
+            125,
+            "use --network bridge",
+        ),
+        (
+            &["--subnet", "10.203.0.0/24", "--", "true"],
+            2,
+            "names its network",
+        ),
+    ];
+    let state_before = std::fs::read_dir("/run/workbook/containers")
+        .map(|d| d.count())
+        .unwrap_or(0);
+    for (args, code, message) in cases {
+        let out = run(args);
+        let err = common::stderr(&out);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        if code == 125 {
+            assert_eq!(err.lines().count(), 1, "one sentence: {err}");
+        }
+        assert_nothing_left(&format!("{args:?}"));
+    }
+    assert!(
+        !Path::new("/sys/class/net/wbt1").exists(),
+        "no bridge made for an overlapping subnet"
+    );
+    // An exhausted subnet: a /30 has room for the bridge and one container.
+    let small = ["--bridge", "wbt1", "--subnet", "10.209.0.1/30"];
+    let mut first = small.to_vec();
+    first.extend(["--name", "net-only", "--", "sh", "-c", "echo ready; read _"]);
+    let i = tidy.start(&first);
+    let mut second = small.to_vec();
+    second.extend(["--", "true"]);
+    let out = run(&second);
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert_eq!(
+        err.trim(),
+        "07-full-container: no free address is left in the subnet 10.209.0.0/30 of wbt1 (all 1 in use); stop a container, or use a larger --subnet"
+    );
+    assert_eq!(
+        bridge_ports("wbt1").len(),
+        1,
+        "the refused run made no veth"
+    );
+    tidy.stop(i);
+    let state_after = std::fs::read_dir("/run/workbook/containers")
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert!(state_after <= state_before, "bad input left state behind");
+    assert_nothing_left("after bad input");
+    drop(taken);
+}
+
+/// A runtime that panics with a running container (WORKBOOK_PANIC_AFTER_START) still stops
+/// its proxy and gives back its veth, lease and NAT rule as the stack unwinds.
+#[test]
+#[serial]
+fn a_panicking_runtime_unplugs_the_container() {
+    if !common::privileged("a_panicking_runtime_unplugs") {
+        return;
+    }
+    let _tidy = Tidy::new();
+    let out = Command::new(BIN)
+        .args(["run", "--nat", "-p", "18082:80", "--", "sleep", "30"])
+        .env("WORKBOOK_PANIC_AFTER_START", "1")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(101), "{}", common::stderr(&out));
+    assert!(
+        TcpListener::bind(("0.0.0.0", 18082)).is_ok(),
+        "the port is free"
+    );
+    assert_nothing_left("after a panic");
+}
