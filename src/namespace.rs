@@ -189,3 +189,19 @@ pub fn unshare_time_from_zero() -> Result<()> {
         .map_err(|e| Error::io("setting the time namespace's offsets", path, e))
 }
 // ANCHOR_END: time
+
+/// Undoes [`unshare_time_from_zero`] for the children still to come, once the container's
+/// child is born: the parent's next children (threads, helper programs) are born in its own
+/// time namespace again. Kernels before 6.2 refuse to create a thread (CLONE_VM) while a
+/// process's children would be born in another time namespace than its own (EINVAL).
+pub fn restore_time_for_children() -> Result<()> {
+    let own = std::fs::File::open("/proc/self/ns/time").map_err(|e| {
+        Error::io(
+            "opening our own time namespace",
+            std::path::Path::new("/proc/self/ns/time"),
+            e,
+        )
+    })?;
+    nix::sched::setns(own, Namespace::Time.clone_flag())
+        .map_err(|e| Error::sys("setns", "returning to our own time namespace", e))
+}

@@ -121,6 +121,8 @@ fn capabilities_are_dockers_default_and_no_new_privs_and_seccomp_are_on() {
         assert_eq!(status_field(&status, set), docker_default, "{set}");
     }
     assert_eq!(status_field(&status, "CapAmb"), "0000000000000000");
+    // The runtime holds off signals while it runs; the command must start with none blocked.
+    assert_eq!(status_field(&status, "SigBlk"), "0000000000000000");
     assert_eq!(status_field(&status, "NoNewPrivs"), "1");
     assert_eq!(status_field(&status, "Seccomp"), "2");
 }

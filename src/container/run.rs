@@ -72,8 +72,10 @@ pub struct Outcome {
 
 // ANCHOR: run
 /// Runs a container and waits for it. Everything it made is removed before it returns, on
-/// every path: the guards `child`, `cgroup` and `dir` are dropped in that order.
+/// every path: the guards `child`, `cgroup` and `dir` are dropped in that order, and a signal
+/// that arrives meanwhile waits until `_held` lets go, last.
 pub fn run(opts: &RunOptions) -> Result<Outcome> {
+    let _held = process::HeldSignals::hold()?;
     if !opts.rootless {
         crate::privilege::require_cap_sys_admin(
             "07-full-container",

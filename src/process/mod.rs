@@ -17,8 +17,10 @@
 //! the workload escape the limit.
 
 mod exec;
+mod held;
 mod spawn;
 mod wait;
 
 pub use exec::{exec, find_in_path, DEFAULT_PATH};
+pub use held::HeldSignals;
 pub use spawn::{spawn, spawn_in, Child};

@@ -102,17 +102,23 @@ where
             // In the child. Nothing here returns: it ends in exec or _exit.
             drop(release_w);
             drop(report_r);
-            child_side(release_r, report_w, &saved_mask, child_main)
+            child_side(release_r, report_w, child_main)
         }
-        Ok(Some(pid)) => Ok(Child {
-            pid,
-            namespaces,
-            release: Some(File::from(release_w)),
-            report: File::from(report_r),
-            saved_mask,
-            reaped: false,
-            born_in_cgroup,
-        }),
+        Ok(Some(pid)) => {
+            let child = Child {
+                pid,
+                namespaces,
+                release: Some(File::from(release_w)),
+                report: File::from(report_r),
+                saved_mask,
+                reaped: false,
+                born_in_cgroup,
+            };
+            if namespaces.contains(Namespace::Time) {
+                crate::namespace::restore_time_for_children()?;
+            }
+            Ok(child)
+        }
     }
 }
 
@@ -190,7 +196,7 @@ fn clone3_into_cgroup(
 }
 // ANCHOR_END: spawn
 
-fn child_side<F>(release: OwnedFd, report: OwnedFd, mask: &SigSet, child_main: F) -> !
+fn child_side<F>(release: OwnedFd, report: OwnedFd, child_main: F) -> !
 where
     F: FnOnce() -> Result<u8>,
 {
@@ -205,7 +211,9 @@ where
         // SAFETY: _exit never returns and runs no destructors of the parent's state.
         unsafe { libc::_exit(125) };
     }
-    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(mask), None);
+    // The command starts with no signal blocked, whatever the parent holds (exec keeps the
+    // mask, and a blocked SIGTERM would never reach a PID 1 that handles it).
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
     let code = match child_main() {
         Ok(code) => code,
         Err(error) => {
