@@ -64,9 +64,16 @@ fn every_include_names_an_existing_file_and_anchor() {
                 panic!("{}: include {file} cannot be read: {e}", page.display())
             });
             if let Some(anchor) = anchor {
+                // As mdBook reads them: the name ends at the first character that cannot be
+                // part of it (a newline in code, ` -->` in Markdown).
+                let has = |marker: &str| {
+                    source.match_indices(marker).any(|(i, m)| {
+                        !source[i + m.len()..]
+                            .starts_with(|c: char| c.is_alphanumeric() || c == '_' || c == '-')
+                    })
+                };
                 assert!(
-                    source.contains(&format!("ANCHOR: {anchor}\n"))
-                        && source.contains(&format!("ANCHOR_END: {anchor}\n")),
+                    has(&format!("ANCHOR: {anchor}")) && has(&format!("ANCHOR_END: {anchor}")),
                     "{}: anchor {anchor} is missing in {file}",
                     page.display()
                 );
