@@ -509,20 +509,14 @@ fn bad_input_is_one_sentence_and_leaves_nothing() {
         ),
         (&["--name", "bad/name", "--", "true"], 2, "is not valid"),
     ];
-    let before = std::fs::read_dir("/run/workbook/containers")
-        .map(|d| d.count())
-        .unwrap_or(0);
+    let before = common::container_states();
     for (args, code, message) in cases {
-        let out = run(args);
-        let err = common::stderr(&out);
-        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
-        assert!(err.contains(message), "{args:?}: {err}");
-        assert!(!err.contains("panicked"), "{err}");
+        common::assert_refused(&run(args), args, code, message);
     }
-    let after = std::fs::read_dir("/run/workbook/containers")
-        .map(|d| d.count())
-        .unwrap_or(0);
-    assert!(after <= before, "bad input left state behind");
+    assert!(
+        common::container_states() <= before,
+        "bad input left state behind"
+    );
 }
 
 #[test]

@@ -608,15 +608,11 @@ fn bad_network_input_is_one_sentence_and_leaves_nothing() {
             "names its network",
         ),
     ];
-    let state_before = std::fs::read_dir("/run/workbook/containers")
-        .map(|d| d.count())
-        .unwrap_or(0);
+    let state_before = common::container_states();
     for (args, code, message) in cases {
         let out = run(args);
         let err = common::stderr(&out);
-        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
-        assert!(err.contains(message), "{args:?}: {err}");
-        assert!(!err.contains("panicked"), "{err}");
+        common::assert_refused(&out, args, code, message);
         if code == 125 {
             assert_eq!(err.lines().count(), 1, "one sentence: {err}");
         }
@@ -646,10 +642,10 @@ fn bad_network_input_is_one_sentence_and_leaves_nothing() {
         "the refused run made no veth"
     );
     tidy.stop(i);
-    let state_after = std::fs::read_dir("/run/workbook/containers")
-        .map(|d| d.count())
-        .unwrap_or(0);
-    assert!(state_after <= state_before, "bad input left state behind");
+    assert!(
+        common::container_states() <= state_before,
+        "bad input left state behind"
+    );
     assert_nothing_left("after bad input");
     drop(taken);
 }

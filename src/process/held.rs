@@ -10,6 +10,20 @@ use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
 
 use crate::{Error, Result};
 
+/// The signals that end a process by default and that a user sends to stop a container.
+pub(super) fn ending_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    for s in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+    ] {
+        set.add(s);
+    }
+    set
+}
+
 /// While it lives, the ending signals are blocked. Dropping it restores the previous mask.
 pub struct HeldSignals {
     previous: SigSet,

@@ -28,16 +28,8 @@ pub struct Child {
 /// The signals the parent takes over while it has a child: it blocks them so that none is
 /// lost between clone(2) and the moment it waits, and receives them with sigwait(2).
 pub(super) fn parent_signals() -> SigSet {
-    let mut set = SigSet::empty();
-    for s in [
-        Signal::SIGINT,
-        Signal::SIGTERM,
-        Signal::SIGHUP,
-        Signal::SIGQUIT,
-        Signal::SIGCHLD,
-    ] {
-        set.add(s);
-    }
+    let mut set = super::held::ending_signals();
+    set.add(Signal::SIGCHLD);
     set
 }
 

@@ -119,3 +119,19 @@ pub fn wait_until_dead(pid: i32) {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+/// Checks that a run was refused as the workbook promises: the given exit status, a message
+/// that says why, and no panic.
+pub fn assert_refused(out: &Output, args: &[&str], code: i32, message: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+    assert!(err.contains(message), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// How many containers have state on the host (live or stale).
+pub fn container_states() -> usize {
+    std::fs::read_dir("/run/workbook/containers")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
