@@ -343,6 +343,51 @@ fn rootless_maps_root_to_an_unprivileged_id() {
 
 #[test]
 #[serial]
+fn rootless_runs_for_a_normal_user() {
+    if !common::privileged("rootless_runs_for_a_normal_user") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    // A home of nobody's own, holding a copy of the binary (the checkout may be closed to
+    // other users): nobody runs a container with no privilege at all.
+    let home = tempfile::tempdir().expect("temp dir");
+    let bin = home.path().join("07-full-container");
+    std::fs::copy(BIN, &bin).expect("copy the binary");
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::os::unix::fs::chown(home.path(), Some(65534), Some(65534)).expect("chown");
+    let out = Command::new(&bin)
+        .args([
+            "run",
+            "--rootless",
+            "--",
+            "sh",
+            "-c",
+            "id -u; cat /proc/self/uid_map; echo $$",
+        ])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("XDG_RUNTIME_DIR", home.path())
+        .env("PATH", "/usr/bin:/bin")
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("run as nobody");
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let words: Vec<String> = common::stdout(&out)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(words, ["0", "0", "65534", "1", "1"]);
+    // Everything it made under its runtime dir is gone again.
+    let left = std::fs::read_dir(home.path().join("workbook/containers"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(left, 0, "the rootless run left state behind");
+}
+
+#[test]
+#[serial]
 fn every_namespace_is_new_and_the_clocks_start_at_zero() {
     if !common::privileged("every_namespace_is_new") {
         return;

@@ -166,13 +166,32 @@ impl Drop for ContainerDir {
     }
 }
 
-/// Removes a directory tree. The upper layer may hold whiteouts (device nodes) and files that
-/// root inside made read-only; as root we may remove them all.
+/// Removes a directory tree. The upper layer may hold whiteouts (device nodes), and overlayfs
+/// leaves its work dir's `work/` with mode 000: root may remove all that, but in a rootless run
+/// by a normal user the owner must first give itself the right to enter those directories.
 fn remove_tree(path: &Path) -> Result<()> {
     match std::fs::remove_dir_all(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            open_up(path);
+            std::fs::remove_dir_all(path)
+                .map_err(|e| Error::io("removing the container's directory", path, e))
+        }
         Err(e) => Err(Error::io("removing the container's directory", path, e)),
+    }
+}
+
+/// Gives the owner rwx on every directory below `dir` (never following a symlink).
+fn open_up(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.filter_map(|e| e.ok()) {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                open_up(&entry.path());
+            }
+        }
     }
 }
 

@@ -58,9 +58,20 @@ where
 {
     // clone(2) cannot take CLONE_NEWTIME (its bits are the exit signal's), so the parent
     // unshares the time namespace itself: that changes only the namespace its *children* are
-    // born into, not its own clocks.
+    // born into, not its own clocks. Without CAP_SYS_ADMIN (a rootless run by a normal user)
+    // the parent may not; then clone3 makes it together with the new user namespace that owns
+    // it, but too late to move its clocks (see `namespace::unshare_time_from_zero`).
+    let mut time_in_clone3 = false;
+    let mut time_unshared = false;
     if namespaces.contains(Namespace::Time) {
-        crate::namespace::unshare_time_from_zero()?;
+        match crate::namespace::unshare_time_from_zero() {
+            Ok(()) => time_unshared = true,
+            Err(Error::Sys {
+                errno: nix::errno::Errno::EPERM,
+                ..
+            }) if namespaces.contains(Namespace::User) => time_in_clone3 = true,
+            Err(e) => return Err(e),
+        }
     }
     let (release_r, release_w) = pipe()?;
     let (report_r, report_w) = pipe()?;
@@ -74,16 +85,22 @@ where
 
     let flags = namespaces.clone_flags();
     let mut born_in_cgroup = false;
-    let cloned = match cgroup.map(|fd| clone3_into_cgroup(flags, fd)) {
-        Some(Ok(pid)) => {
-            born_in_cgroup = true;
-            Ok(pid)
+    let cloned = if time_in_clone3 {
+        let time = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
+        born_in_cgroup = cgroup.is_some();
+        clone3(flags | time, cgroup)
+    } else {
+        match cgroup.map(|fd| clone3(flags, Some(fd))) {
+            Some(Ok(pid)) => {
+                born_in_cgroup = true;
+                Ok(pid)
+            }
+            // An older kernel (or no cgroup v2): the classic clone, and the caller attaches.
+            Some(Err(nix::errno::Errno::ENOSYS | nix::errno::Errno::E2BIG)) | None => {
+                clone_like_fork(flags)
+            }
+            Some(Err(errno)) => Err(errno),
         }
-        // An older kernel (or no cgroup v2): the classic clone, and the caller attaches.
-        Some(Err(nix::errno::Errno::ENOSYS | nix::errno::Errno::E2BIG)) | None => {
-            clone_like_fork(flags)
-        }
-        Some(Err(errno)) => Err(errno),
     };
     match cloned {
         Err(errno) => {
@@ -106,7 +123,7 @@ where
                 reaped: false,
                 born_in_cgroup,
             };
-            if namespaces.contains(Namespace::Time) {
+            if time_unshared {
                 crate::namespace::restore_time_for_children()?;
             }
             Ok(child)
@@ -158,20 +175,24 @@ struct CloneArgs {
     cgroup: u64,
 }
 
-/// clone3(2) with CLONE_INTO_CGROUP: the child is born in the cgroup, so it never has to be
-/// moved. A move (a write to cgroup.procs) makes the kernel wait for an RCU grace period, a few
-/// milliseconds; being born there costs nothing extra. Like [`clone_like_fork`], no stack is
-/// given, so the child continues on a copy of ours.
-fn clone3_into_cgroup(
+/// clone3(2), with CLONE_INTO_CGROUP when a cgroup is given: the child is born in the cgroup,
+/// so it never has to be moved. A move (a write to cgroup.procs) makes the kernel wait for an
+/// RCU grace period, a few milliseconds; being born there costs nothing extra. Unlike clone(2),
+/// clone3 also takes CLONE_NEWTIME. Like [`clone_like_fork`], no stack is given, so the child
+/// continues on a copy of ours.
+fn clone3(
     flags: CloneFlags,
-    cgroup: BorrowedFd<'_>,
+    cgroup: Option<BorrowedFd<'_>>,
 ) -> std::result::Result<Option<Pid>, nix::errno::Errno> {
     let mut args = CloneArgs {
-        flags: flags.bits() as u64 | CLONE_INTO_CGROUP,
+        flags: flags.bits() as u64,
         exit_signal: libc::SIGCHLD as u64,
-        cgroup: cgroup.as_raw_fd() as u64,
         ..CloneArgs::default()
     };
+    if let Some(fd) = cgroup {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = fd.as_raw_fd() as u64;
+    }
     // SAFETY: as for clone_like_fork; `args` outlives the call and has the kernel's layout.
     let ret = unsafe {
         libc::syscall(
