@@ -3,16 +3,14 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-use nix::errno::Errno;
 
 use super::netlink::Netlink;
-use crate::{Error, Result};
+use crate::Result;
 
 // ANCHOR: address
 /// Gives device `index` the address `ip/prefix`. The kernel adds the route to the prefix's
@@ -28,18 +26,7 @@ pub fn add(nl: &mut Netlink, index: u32, ip: Ipv4Addr, prefix: u8) -> Result<boo
     m.attributes.push(AddressAttribute::Local(IpAddr::V4(ip)));
     m.attributes.push(AddressAttribute::Address(IpAddr::V4(ip)));
     let what = format!("adding the address {ip}/{prefix}");
-    match nl.request(
-        RouteNetlinkMessage::NewAddress(m),
-        NLM_F_CREATE | NLM_F_EXCL,
-        &what,
-    ) {
-        Ok(()) => Ok(true),
-        Err(Error::Sys {
-            errno: Errno::EEXIST,
-            ..
-        }) => Ok(false),
-        Err(e) => Err(e),
-    }
+    nl.create_unless_present(RouteNetlinkMessage::NewAddress(m), &what)
 }
 // ANCHOR_END: address
 
@@ -79,11 +66,7 @@ pub fn add_default_route(nl: &mut Netlink, gateway: Ipv4Addr) -> Result<()> {
     m.attributes
         .push(RouteAttribute::Gateway(RouteAddress::Inet(gateway)));
     let what = format!("adding the default route via {gateway}");
-    nl.request(
-        RouteNetlinkMessage::NewRoute(m),
-        NLM_F_CREATE | NLM_F_EXCL,
-        &what,
-    )
+    nl.create(RouteNetlinkMessage::NewRoute(m), &what)
 }
 // ANCHOR_END: route
 

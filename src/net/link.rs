@@ -2,7 +2,6 @@
 //!
 //! Each function is one RTM_*LINK request, the same that `ip link` sends.
 
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
@@ -86,18 +85,7 @@ pub fn add_bridge(nl: &mut Netlink, name: &str) -> Result<bool> {
             InfoKind::Bridge,
         )]));
     let what = format!("creating the bridge {name}");
-    match nl.request(
-        RouteNetlinkMessage::NewLink(m),
-        NLM_F_CREATE | NLM_F_EXCL,
-        &what,
-    ) {
-        Ok(()) => Ok(true),
-        Err(Error::Sys {
-            errno: Errno::EEXIST,
-            ..
-        }) => Ok(false),
-        Err(e) => Err(e),
-    }
+    nl.create_unless_present(RouteNetlinkMessage::NewLink(m), &what)
 }
 // ANCHOR_END: bridge
 
@@ -130,11 +118,7 @@ pub fn add_veth(
         LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(inner))),
     ]));
     let what = format!("creating the veth pair {host} (host) / {peer} (process {pid})");
-    nl.request(
-        RouteNetlinkMessage::NewLink(m),
-        NLM_F_CREATE | NLM_F_EXCL,
-        &what,
-    )
+    nl.create(RouteNetlinkMessage::NewLink(m), &what)
 }
 // ANCHOR_END: veth
 

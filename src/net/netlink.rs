@@ -13,7 +13,8 @@
 //! ([`super::netns::socket_in`]).
 
 use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
+    NLM_F_REQUEST,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
@@ -72,6 +73,27 @@ impl Netlink {
         Err(Error::Invalid(format!(
             "{what}: the kernel sent no acknowledgement"
         )))
+    }
+
+    /// Asks the kernel to make something that must not exist yet (NLM_F_CREATE | NLM_F_EXCL).
+    pub fn create(&mut self, message: RouteNetlinkMessage, what: &str) -> Result<()> {
+        self.request(message, NLM_F_CREATE | NLM_F_EXCL, what)
+    }
+
+    /// The same, where finding it made already is fine: returns whether it was made now.
+    pub fn create_unless_present(
+        &mut self,
+        message: RouteNetlinkMessage,
+        what: &str,
+    ) -> Result<bool> {
+        match self.create(message, what) {
+            Ok(()) => Ok(true),
+            Err(Error::Sys {
+                errno: Errno::EEXIST,
+                ..
+            }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Sends a dump request and collects every message of the answer.

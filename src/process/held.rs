@@ -32,18 +32,13 @@ pub struct HeldSignals {
 impl HeldSignals {
     /// Blocks SIGINT, SIGTERM, SIGHUP and SIGQUIT.
     pub fn hold() -> Result<HeldSignals> {
-        let mut set = SigSet::empty();
-        for s in [
-            Signal::SIGINT,
-            Signal::SIGTERM,
-            Signal::SIGHUP,
-            Signal::SIGQUIT,
-        ] {
-            set.add(s);
-        }
         let mut previous = SigSet::empty();
-        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut previous))
-            .map_err(|e| Error::sys("sigprocmask", "holding off signals during the run", e))?;
+        sigprocmask(
+            SigmaskHow::SIG_BLOCK,
+            Some(&ending_signals()),
+            Some(&mut previous),
+        )
+        .map_err(|e| Error::sys("sigprocmask", "holding off signals during the run", e))?;
         Ok(HeldSignals { previous })
     }
 }
