@@ -66,16 +66,22 @@ impl LayerTar {
 
     /// A symbolic link.
     pub fn symlink(&mut self, path: &str, target: &str) -> Result<&mut Self> {
-        let mut h = Self::header(tar::EntryType::Symlink, 0o777, 0);
-        self.builder
-            .append_link(&mut h, path, target)
-            .map_err(bad)?;
-        Ok(self)
+        self.link(tar::EntryType::Symlink, 0o777, path, target)
     }
 
     /// A hard link to an earlier entry.
     pub fn hardlink(&mut self, path: &str, target: &str) -> Result<&mut Self> {
-        let mut h = Self::header(tar::EntryType::Link, 0o644, 0);
+        self.link(tar::EntryType::Link, 0o644, path, target)
+    }
+
+    fn link(
+        &mut self,
+        kind: tar::EntryType,
+        mode: u32,
+        path: &str,
+        target: &str,
+    ) -> Result<&mut Self> {
+        let mut h = Self::header(kind, mode, 0);
         self.builder
             .append_link(&mut h, path, target)
             .map_err(bad)?;
