@@ -187,12 +187,15 @@ echo "I am PID $$, on host $(hostname), as uid $(id -u)."
 echo "My / holds: $(ls / | tr '\n' ' ')"
 echo "My mounts:"
 awk '{printf "  %-22s %s\n", $2, $3}' /proc/self/mounts
-echo "My cgroup: $(cat /proc/self/cgroup | head -n 1)"
-for f in memory.max memory/memory.limit_in_bytes pids.max pids/pids.max cpu.max cpu/cpu.cfs_quota_us; do
+cg=$(grep -E ':memory:|^0::' /proc/self/cgroup | head -n 1)
+echo "My cgroup: ${cg##*:}"
+for f in memory.max memory/memory.limit_in_bytes pids.max pids/pids.max \
+         cpu.max cpu/cpu.cfs_quota_us; do
   [ -r /sys/fs/cgroup/$f ] && echo "  $f = $(cat /sys/fs/cgroup/$f)"
 done
 grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status | sed 's/^/  /'
-echo "My uptime (time namespace): $(cut -d' ' -f1 /proc/uptime) s; network: $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\n' ' ')"
+net=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\n' ' ')
+echo "My uptime (time namespace): $(cut -d' ' -f1 /proc/uptime) s; network: $net"
 "#;
 
 fn tour() -> Result<ExitCode> {
