@@ -88,6 +88,7 @@ impl IdMaps {
 /// and so shows as the overflow ID 65534 inside. setresuid(0)/setresgid(0) inside make it the
 /// namespace's root; its capabilities there are kept (the kernel clears them only when a
 /// process gives up the namespace's root uid).
+// ANCHOR: become_root_fn
 pub fn become_root() -> Result<()> {
     use nix::unistd::{setresgid, setresuid, Gid, Uid};
     let root_gid = Gid::from_raw(0);
@@ -97,6 +98,7 @@ pub fn become_root() -> Result<()> {
     setresuid(root_uid, root_uid, root_uid)
         .map_err(|e| Error::sys("setresuid", "becoming uid 0 of the user namespace", e))
 }
+// ANCHOR_END: become_root_fn
 // ANCHOR_END: become_root
 
 /// Run in the parent before the clone, when it is root: drops its supplementary groups.

@@ -193,3 +193,252 @@ fn every_cargo_run_command_on_a_page_parses() {
     }
     assert!(checked >= 4, "pages show commands ({checked})");
 }
+
+/// The integration test targets: `tests/NAME.rs`.
+fn test_targets() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("tests/")
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            Some(name.strip_suffix(".rs")?.to_string())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// The pages, and the other Markdown a learner is sent to for commands.
+fn pages_and_guides() -> Vec<(PathBuf, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut all = all_pages();
+    for guide in ["README.md", "vm/README.md"] {
+        let path = root.join(guide);
+        let text = std::fs::read_to_string(&path).expect("guide");
+        all.push((path, text));
+    }
+    all
+}
+
+#[test]
+fn every_test_target_named_in_a_command_exists() {
+    let targets = test_targets();
+    let mut checked = 0;
+    for (page, text) in pages_and_guides() {
+        for line in text.lines() {
+            if !(line.contains("cargo test") || line.contains("run-tests")) {
+                continue;
+            }
+            let mut words = line.split(|c: char| c.is_whitespace() || c == '`' || c == '\'');
+            while let Some(word) = words.next() {
+                if word != "--test" {
+                    continue;
+                }
+                let name = words.next().unwrap_or("");
+                assert!(
+                    targets.iter().any(|t| t == name),
+                    "{}: `{}` names the test target {name:?}, which is not in tests/ \
+                     (the targets are {targets:?})",
+                    page.display(),
+                    line.trim()
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "pages name test targets ({checked})");
+}
+
+/// The fenced code blocks of a page: (info string, body lines, line number of the fence).
+fn code_blocks(text: &str) -> Vec<(String, Vec<&str>, usize)> {
+    let mut blocks = Vec::new();
+    let mut open: Option<(String, Vec<&str>, usize)> = None;
+    for (n, line) in text.lines().enumerate() {
+        let fence = line.trim_start().strip_prefix("```");
+        match (&mut open, fence) {
+            (None, Some(info)) => open = Some((info.trim().to_string(), Vec::new(), n + 1)),
+            (Some(_), Some(_)) => blocks.push(open.take().expect("open block")),
+            (Some((_, body, _)), None) => body.push(line),
+            (None, None) => {}
+        }
+    }
+    blocks
+}
+
+/// The lines an include brings in, as mdBook cuts them: between the anchor's markers, without
+/// the lines that hold other anchors' markers.
+fn included_lines(page: &Path, spec: &str) -> (String, Vec<String>) {
+    let (file, anchor) = match spec.rsplit_once(':') {
+        Some((f, a)) if !a.chars().all(|c| c.is_ascii_digit() || c == ':') => (f, Some(a)),
+        _ => (spec, None),
+    };
+    let path = page.parent().expect("page dir").join(file);
+    let source = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: include {file}: {e}", page.display()));
+    let ends_name = |rest: &str| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_');
+    let mut lines = Vec::new();
+    let mut inside = anchor.is_none();
+    for line in source.lines() {
+        if let Some(a) = anchor {
+            if let Some(i) = line.find(&format!("ANCHOR_END: {a}")) {
+                if ends_name(&line[i + "ANCHOR_END: ".len() + a.len()..]) {
+                    inside = false;
+                    continue;
+                }
+            }
+            if let Some(i) = line.find(&format!("ANCHOR: {a}")) {
+                if ends_name(&line[i + "ANCHOR: ".len() + a.len()..]) {
+                    inside = true;
+                    continue;
+                }
+            }
+        }
+        if inside && !line.contains("ANCHOR: ") && !line.contains("ANCHOR_END: ") {
+            lines.push(line.to_string());
+        }
+    }
+    (file.to_string(), lines)
+}
+
+const MAX_INCLUDE_LINES: usize = 40;
+const MAX_INCLUDE_COLUMNS: usize = 92;
+
+#[test]
+fn every_included_block_fits_the_page() {
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for (page, text) in all_pages() {
+        for include in text.split("{{#include ").skip(1) {
+            let spec = include.split("}}").next().expect("closing braces").trim();
+            let (file, lines) = included_lines(&page, spec);
+            if file.ends_with(".md") {
+                continue; // a table or text of another page, not a code block
+            }
+            let name = page
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .to_string();
+            if lines.len() > MAX_INCLUDE_LINES {
+                problems.push(format!(
+                    "{name}: {spec} is {} lines long (at most {MAX_INCLUDE_LINES}: include a \
+                     smaller anchor and link to the rest)",
+                    lines.len()
+                ));
+            }
+            // What a binary prints is shown as it prints it; code has to fit the column.
+            if !file.contains("output/") {
+                for line in &lines {
+                    let width = line.chars().count();
+                    if width > MAX_INCLUDE_COLUMNS {
+                        problems.push(format!(
+                            "{name}: {spec} has a line of {width} columns (at most \
+                             {MAX_INCLUDE_COLUMNS}): {}",
+                            line.trim()
+                        ));
+                    }
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(checked > 10, "the pages include code ({checked})");
+}
+
+/// What a learner types: the first word of each command line in an `sh` block.
+const COMMANDS: &[&str] = &[
+    "cargo",
+    "sudo",
+    "vm/qemu/run-tests",
+    "vagrant",
+    "cd",
+    "git",
+    "curl",
+    "mdbook",
+    "stat",
+    "cat",
+    "hostname",
+    "mount",
+    "ip",
+    "ls",
+    "sysctl",
+    "unshare",
+    "echo",
+];
+
+#[test]
+fn no_output_is_typed_by_hand() {
+    // The convention: ```sh blocks hold only commands to type (a `#` comment may follow);
+    // output comes from the tests, as `{{#include output/…}}` in a ```text block; a diagram
+    // is a figure, or a ```text,diagram block; code is an include in a ```rust,ignore block.
+    let mut problems = Vec::new();
+    for (page, text) in all_pages() {
+        let name = page
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .to_string();
+        for (info, body, at) in code_blocks(&text) {
+            let lines: Vec<&str> = body
+                .iter()
+                .map(|l| l.trim())
+                .filter(|l| !l.is_empty())
+                .collect();
+            let only_includes = |dir: &str| {
+                lines
+                    .iter()
+                    .all(|l| l.starts_with("{{#include ") && (dir.is_empty() || l.contains(dir)))
+            };
+            match info.as_str() {
+                "sh" => {
+                    let mut continued = false;
+                    for line in &lines {
+                        let first = line.split_whitespace().next().unwrap_or("");
+                        if !continued && !first.starts_with('#') && !COMMANDS.contains(&first) {
+                            problems.push(format!(
+                                "{name}:{at}: `{line}` in a sh block is not a command to type \
+                                 (output belongs in an included output file)"
+                            ));
+                        }
+                        continued = line.ends_with('\\');
+                    }
+                }
+                "text" if !only_includes("output/") => problems.push(format!(
+                    "{name}:{at}: a text block that is not an included output file (output \
+                     comes from the tests; mark a diagram ```text,diagram)"
+                )),
+                "rust,ignore" if !only_includes("") => problems.push(format!(
+                    "{name}:{at}: a Rust block that holds code instead of including it"
+                )),
+                "text,diagram" | "text" | "rust,ignore" => {}
+                other => problems.push(format!(
+                    "{name}:{at}: a ```{other} block: use sh (commands), text (an included \
+                     output), text,diagram or rust,ignore (an included region)"
+                )),
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_chapter_ends_with_read_more_and_three_links() {
+    for bin in binaries() {
+        let page = book_src().join(format!("{bin}.md"));
+        let text = std::fs::read_to_string(&page).expect("chapter page");
+        let Some((_, section)) = text.split_once("\n## Read more\n") else {
+            panic!("{bin}.md has no \"## Read more\" section");
+        };
+        let section = section.split("\n## ").next().unwrap_or("");
+        let links = section
+            .split("](https://")
+            .skip(1)
+            .filter(|rest| rest.split(')').next().is_some_and(|u| u.contains('.')))
+            .count();
+        assert!(
+            links >= 3,
+            "{bin}.md: Read more has {links} links to read on (at least 3)"
+        );
+    }
+}

@@ -151,6 +151,7 @@ fn with_veth(namespaces: Namespaces, maps: &IdMaps, command: &[String]) -> Resul
     } else {
         command.to_vec()
     };
+    // ANCHOR: veth_child
     idmap::drop_supplementary_groups()?;
     let mut child = process::spawn(namespaces, || {
         idmap::become_root()?;
@@ -160,6 +161,7 @@ fn with_veth(namespaces: Namespaces, maps: &IdMaps, command: &[String]) -> Resul
     maps.write_for(child.pid())?;
     // Dropped last: the pair is deleted however this function ends.
     let _veth = net::veth::pair(child.pid(), HOST_END, HOST_IP, INSIDE_IP, PREFIX)?;
+    // ANCHOR_END: veth_child
     if demo {
         println!("A veth pair: {HOST_END} ({HOST_IP}/{PREFIX}) on the host, eth0 ({INSIDE_IP}/{PREFIX}) in the new namespace.");
         println!("On the host, ip -4 -brief addr show dev {HOST_END} shows (name, address):");

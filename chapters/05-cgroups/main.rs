@@ -111,8 +111,11 @@ fn run_in_cgroup(
     command: &[String],
     started: impl FnOnce(&Cgroup),
 ) -> Result<Run> {
+    // ANCHOR: run_create
     let cg = Cgroup::create_in(fs, NAME, limits, &mut cgroup::kernel_mkdir)?;
+    // ANCHOR_END: run_create
     // The child waits, blocked on a pipe, until release(): it runs nothing before it is inside.
+    // ANCHOR: run_child
     let mut child = process::spawn(Namespaces::of(&[]), || {
         // Now that the parent has moved us, our cgroup becomes the namespace's "/".
         cgroup::unshare_namespace()?;
@@ -126,6 +129,7 @@ fn run_in_cgroup(
     let usage = cg.usage();
     cg.remove()?;
     Ok(Run { status, usage })
+    // ANCHOR_END: run_child
 }
 // ANCHOR_END: run
 

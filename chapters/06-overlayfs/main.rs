@@ -74,9 +74,11 @@ fn run() -> Result<ExitCode> {
     // ANCHOR: private
     // Everything this process mounts stays in a mount namespace of its own: if it is killed,
     // the kernel takes the mounts down with the namespace, and the host never sees them.
+    // ANCHOR: private_ns
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
         .map_err(|e| Error::sys("unshare", "creating a mount namespace", e))?;
     mount::make_private()?;
+    // ANCHOR_END: private_ns
     // ANCHOR_END: private
     let mut lowers = Vec::new();
     let mut config = ImageConfig::default();

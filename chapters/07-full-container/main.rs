@@ -197,6 +197,7 @@ grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status | sed 's/^/  /'
 net=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\n' ' ')
 echo "My uptime (time namespace): $(cut -d' ' -f1 /proc/uptime) s; network: $net"
 "#;
+// ANCHOR_END: tour
 
 fn tour() -> Result<ExitCode> {
     println!("A container with every namespace, the busybox image under a fresh upper layer,");
@@ -221,7 +222,6 @@ fn tour() -> Result<ExitCode> {
     };
     run_container(options)
 }
-// ANCHOR_END: tour
 
 fn images() -> Result<ExitCode> {
     let store = ImageStore::open(ImageStore::default_dir()?)?;

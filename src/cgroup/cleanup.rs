@@ -31,6 +31,7 @@ pub fn procs(dir: &Path) -> Vec<i32> {
 /// read the file again, round after round: a process can fork between our read and our kill,
 /// and its child appears only in the next read. (The v1 freezer would close that race; the
 /// pids limit keeps it short.)
+// ANCHOR: kill_wait_fn
 pub fn kill_and_wait(dirs: &[PathBuf], v2: bool) -> Result<()> {
     let dirs: Vec<&PathBuf> = dirs.iter().filter(|d| d.exists()).collect();
     let mut killed_at_once = false;
@@ -64,6 +65,7 @@ pub fn kill_and_wait(dirs: &[PathBuf], v2: bool) -> Result<()> {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+// ANCHOR_END: kill_wait_fn
 // ANCHOR_END: kill_wait
 
 /// Removes an empty cgroup directory with `rmdir(2)` (`std::fs::remove_dir`). A cgroup

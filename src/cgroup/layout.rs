@@ -67,15 +67,18 @@ impl Layout {
 }
 
 // ANCHOR: magic
+// ANCHOR: magic_consts
 /// `statfs(2)` f_type of a cgroup2 filesystem (linux/magic.h).
 pub const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 /// `statfs(2)` f_type of a cgroup (v1) filesystem.
 pub const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
 /// `statfs(2)` f_type of tmpfs, which holds the v1 mounts in hybrid and legacy layouts.
 pub const TMPFS_MAGIC: i64 = 0x0102_1994;
+// ANCHOR_END: magic_consts
 
 /// Decides the layout from the magic of `/sys/fs/cgroup` and, when that is a tmpfs, of
 /// `/sys/fs/cgroup/unified` (`None` when that is not a mount point of its own or is missing).
+// ANCHOR: magic_fn
 pub fn layout_from_magic(root: i64, unified: Option<i64>) -> Option<Layout> {
     match (root, unified) {
         (CGROUP2_SUPER_MAGIC, _) => Some(Layout::Unified),
@@ -84,6 +87,7 @@ pub fn layout_from_magic(root: i64, unified: Option<i64>) -> Option<Layout> {
         _ => None,
     }
 }
+// ANCHOR_END: magic_fn
 // ANCHOR_END: magic
 
 /// Where the kernel mounts cgroup filesystems by convention.

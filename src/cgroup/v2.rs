@@ -73,6 +73,7 @@ pub fn plan(mount: &Path, own: &Path, leaf: &str, limits: &Limits) -> Result<Pla
         .collect();
     let enable = enable.join(" ");
 
+    // ANCHOR: plan_steps
     let base = parent_base(mount, own);
     let parent = base.join(PARENT_NAME);
     let dir = parent.join(leaf);
@@ -110,6 +111,7 @@ pub fn plan(mount: &Path, own: &Path, leaf: &str, limits: &Limits) -> Result<Pla
     if let Some(pids) = limits.pids {
         steps.push(Step::write(dir.join("pids.max"), pids.get().to_string()));
     }
+    // ANCHOR_END: plan_steps
     Ok(Plan {
         dirs: vec![dir],
         parents: vec![parent],
@@ -165,9 +167,11 @@ pub fn usage(dir: &Path) -> Usage {
 /// Kills every process in the cgroup at once: writing `1` to `cgroup.kill` (Linux 5.14+) makes
 /// the kernel SIGKILL the whole subtree, racing no fork. Returns false when the file is absent,
 /// and the caller falls back to signalling each pid as on v1.
+// ANCHOR: kill_all
 pub fn kill_all(dir: &Path) -> Result<bool> {
     super::plan::write_control(&dir.join("cgroup.kill"), "1", false)
 }
+// ANCHOR_END: kill_all
 
 /// Whether any process is left in the subtree: `populated 1` in `cgroup.events`.
 pub fn populated(dir: &Path) -> bool {

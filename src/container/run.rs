@@ -86,6 +86,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     // use is refused with nothing to undo.
     opts.network.check(opts.rootless).map_err(Error::Invalid)?;
     let ports = net::proxy::bind(&opts.network.ports)?;
+    // ANCHOR: run_order
     let image = image::resolve(&opts.source)?;
     super::cleanup_stale_quietly();
     let name = opts.name.clone().unwrap_or_else(Name::generate);
@@ -106,6 +107,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     if let Some(cgroup) = cgroup.as_ref().filter(|_| !child.born_in_cgroup()) {
         cgroup.attach(child.pid().as_raw())?;
     }
+    // ANCHOR_END: run_order
     // ANCHOR: network
     // The guards drop in reverse order: the proxy stops, then the veth, NAT rule and lease go.
     let network = match opts.network.mode {
@@ -125,12 +127,14 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
         None => None,
     };
     // ANCHOR_END: network
+    // ANCHOR: run_end
     dir.record_init(child.pid().as_raw())?;
     child.release()?;
     panic_if_asked();
     let status = child.wait()?;
     let oom_killed = cgroup.as_ref().is_some_and(|c| c.usage().oom_killed());
     Ok(Outcome { status, oom_killed })
+    // ANCHOR_END: run_end
 }
 // ANCHOR_END: run
 
@@ -302,6 +306,7 @@ fn child_main(plan: &ChildPlan) -> Result<u8> {
         idmap::become_root()?;
     }
     // Now that the parent has moved us into our cgroup, make it our cgroup namespace's root.
+    // ANCHOR: child_steps
     cgroup::unshare_namespace()?;
     rootfs::enter(&setup)?;
     plan.hostname.apply()?;
@@ -325,6 +330,7 @@ fn child_main(plan: &ChildPlan) -> Result<u8> {
     }
     security::harden()?;
     crate::cli::exec_command(&plan.command)
+    // ANCHOR_END: child_steps
 }
 // ANCHOR_END: child
 

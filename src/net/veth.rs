@@ -75,6 +75,7 @@ pub fn pair(
             "a device named {host} exists already: another run uses it, or remove it with `ip link del {host}`"
         )));
     }
+    // ANCHOR: pair_steps
     link::add_veth(&mut nl, host, CONTAINER_NAME, pid, None)?;
     let veth = Veth::created(host.to_string());
     let index = link::find(&mut nl, host)?.map(|l| l.index).ok_or_else(|| {
@@ -89,5 +90,6 @@ pub fn pair(
     address::add(&mut inside, eth0.index, inside_ip, prefix)?;
     link::set_up(&mut inside, eth0.index)?;
     Ok(veth)
+    // ANCHOR_END: pair_steps
 }
 // ANCHOR_END: pair

@@ -141,6 +141,7 @@ impl Layers {
     }
 
     /// The option string, refused when longer than `limit` bytes.
+    // ANCHOR: options_order
     pub fn mount_options_within(&self, limit: usize) -> Result<String> {
         // The kernel reads lowerdir= topmost first: reverse our bottom-first list.
         let lowers = self
@@ -160,6 +161,7 @@ impl Layers {
         if self.user_xattr {
             options.push_str(",userxattr");
         }
+        // ANCHOR_END: options_order
         if options.len() > limit {
             return Err(Error::Invalid(format!(
                 "the overlay options for {} layers take {} bytes, more than the {limit} bytes one mount(2) call \

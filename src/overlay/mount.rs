@@ -20,6 +20,7 @@ pub struct Overlay;
 // ANCHOR: mount
 impl Overlay {
     /// Mounts `layers` at `target` (an existing directory) and returns a guard that unmounts.
+    // ANCHOR: mount_fn
     pub fn mount(layers: &Layers, target: &Path) -> Result<OverlayMount> {
         layers.check_dirs()?;
         let options = layers.mount_options()?;
@@ -37,6 +38,7 @@ impl Overlay {
             mounted: true,
         })
     }
+    // ANCHOR_END: mount_fn
 }
 // ANCHOR_END: mount
 
@@ -70,6 +72,7 @@ impl OverlayMount {
 }
 
 // ANCHOR: drop
+// ANCHOR: drop_impl
 impl Drop for OverlayMount {
     fn drop(&mut self) {
         if self.mounted {
@@ -79,6 +82,7 @@ impl Drop for OverlayMount {
         }
     }
 }
+// ANCHOR_END: drop_impl
 
 /// Unmounts `target`; when it is busy, detaches it (lazy unmount) instead of leaving it.
 pub fn unmount(target: &Path) -> Result<()> {

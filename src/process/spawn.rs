@@ -135,9 +135,12 @@ where
 /// stack and returns from the same call. The flags add the new namespaces; SIGCHLD is the
 /// signal the parent gets when the child ends, as with fork.
 fn clone_like_fork(flags: CloneFlags) -> std::result::Result<Option<Pid>, nix::errno::Errno> {
+    // ANCHOR: clone_flags
     let flags = flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
+    // ANCHOR_END: clone_flags
     // SAFETY: with a NULL stack clone returns twice like fork; the binaries that call this are
     // single-threaded, so no lock can be held by a thread that does not exist in the child.
+    // ANCHOR: clone_call
     let ret = unsafe {
         libc::syscall(
             libc::SYS_clone,
@@ -153,6 +156,7 @@ fn clone_like_fork(flags: CloneFlags) -> std::result::Result<Option<Pid>, nix::e
         0 => Ok(None),
         pid => Ok(Some(Pid::from_raw(pid as i32))),
     }
+    // ANCHOR_END: clone_call
 }
 
 /// From the kernel's `<linux/sched.h>`: a flag of clone3 only (it does not fit clone's int).
@@ -209,6 +213,7 @@ fn clone3(
 }
 // ANCHOR_END: spawn
 
+// ANCHOR: child_side
 fn child_side<F>(release: OwnedFd, report: OwnedFd, child_main: F) -> !
 where
     F: FnOnce() -> Result<u8>,
@@ -240,6 +245,7 @@ where
     // SAFETY: as above.
     unsafe { libc::_exit(code as i32) }
 }
+// ANCHOR_END: child_side
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe2", "creating the parent-child pipe", e))

@@ -82,13 +82,16 @@ impl RootSetup {
 }
 
 // ANCHOR: enter
+// ANCHOR: enter_head
 /// Run in the child, inside its new mount namespace: makes `setup.root` the root of it.
 pub fn enter(setup: &RootSetup) -> Result<()> {
     let root = &setup.root;
     mount::make_private()?;
     match &setup.overlay {
+        // ANCHOR_END: enter_head
         // The union is a mount of its own, so it can be pivoted into as it is. It lives only
         // in this mount namespace and vanishes with it: the host never sees it.
+        // ANCHOR: enter_rest
         Some(layers) => std::mem::forget(Overlay::mount(layers, root)?),
         None => mount::bind(root, root)?,
     }
@@ -111,6 +114,7 @@ pub fn enter(setup: &RootSetup) -> Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: enter_rest
 // ANCHOR_END: enter
 
 /// Creates a mount point under the new root if the rootfs lacks it (runc does the same).

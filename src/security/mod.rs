@@ -38,9 +38,11 @@ pub fn set_no_new_privs() -> Result<()> {
 // ANCHOR: harden
 /// Runs the hardening steps 2–4 in the child, right before exec (step 1 belongs to the rootfs
 /// setup, while /proc is being mounted).
+// ANCHOR: harden_fn
 pub fn harden() -> Result<()> {
     set_no_new_privs()?;
     capabilities::restrict_to(&capabilities::DOCKER_DEFAULT)?;
     seccomp::install_default_filter()
 }
+// ANCHOR_END: harden_fn
 // ANCHOR_END: harden
