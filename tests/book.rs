@@ -303,6 +303,15 @@ fn included_lines(page: &Path, spec: &str) -> (String, Vec<String>) {
 const MAX_INCLUDE_LINES: usize = 40;
 const MAX_INCLUDE_COLUMNS: usize = 92;
 
+/// Includes whose code lines (not just comments) are wider than the column and cannot be
+/// narrowed by choosing a smaller anchor: the code itself has to be rewrapped, which the
+/// stepwise restructure (issue 12) does. The test fails once one of them fits, so that it
+/// leaves this list.
+const WIDE_UNTIL_ISSUE_12: [&str; 2] = [
+    "../../src/rootfs/pivot.rs:pivot",
+    "../../src/rootfs/escape.rs:escape",
+];
+
 #[test]
 fn every_included_block_fits_the_page() {
     let mut problems = Vec::new();
@@ -327,7 +336,14 @@ fn every_included_block_fits_the_page() {
                 ));
             }
             // What a binary prints is shown as it prints it; code has to fit the column.
-            if !file.contains("output/") {
+            let widest = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+            if WIDE_UNTIL_ISSUE_12.contains(&spec) {
+                if widest <= MAX_INCLUDE_COLUMNS {
+                    problems.push(format!(
+                        "{name}: {spec} fits now: take it off WIDE_UNTIL_ISSUE_12"
+                    ));
+                }
+            } else if !file.contains("output/") {
                 for line in &lines {
                     let width = line.chars().count();
                     if width > MAX_INCLUDE_COLUMNS {
@@ -340,6 +356,17 @@ fn every_included_block_fits_the_page() {
                 }
             }
             checked += 1;
+        }
+        // A diagram drawn in text fits the column too; a wider one becomes a figure.
+        for (info, body, at) in code_blocks(&text) {
+            let widest = body.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+            if info == "text,diagram" && widest > MAX_INCLUDE_COLUMNS {
+                problems.push(format!(
+                    "{}:{at}: a diagram {widest} columns wide (at most {MAX_INCLUDE_COLUMNS}: \
+                     draw it as an SVG figure under book/src/figures/)",
+                    page.display()
+                ));
+            }
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

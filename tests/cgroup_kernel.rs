@@ -378,7 +378,7 @@ fn redact_figures(text: &str) -> String {
             if t.starts_with("Layout:") {
                 format!("{indent}Layout: [layout of this machine].")
             } else if let Some((running, _)) = t.split_once("` in ") {
-                format!("{indent}{running}` in [its cgroup] [layout of this machine]")
+                format!("{indent}{running}` in [cgroup] [layout]")
             } else if t.starts_with("CPU time:") {
                 format!("{indent}CPU time:        [seconds]")
             } else if t.starts_with("throttled:       in") {

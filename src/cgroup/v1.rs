@@ -32,6 +32,7 @@ pub fn plan(fs: &CgroupFs, leaf: &str, limits: &Limits) -> Result<Plan> {
         parents: Vec::new(),
         steps: Vec::new(),
     };
+    // ANCHOR: plan_steps
     let dir_of = |c: Controller| -> Option<PathBuf> {
         let h = fs.v1_hierarchy(c)?;
         Some(h.mount.join(rel(&h.own)).join(PARENT_NAME).join(leaf))
@@ -72,6 +73,7 @@ pub fn plan(fs: &CgroupFs, leaf: &str, limits: &Limits) -> Result<Plan> {
         plan.steps
             .push(Step::write(dir.join("pids.max"), pids.get().to_string()));
     }
+    // ANCHOR_END: plan_steps
     Ok(plan)
 }
 // ANCHOR_END: plan

@@ -110,6 +110,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     // ANCHOR_END: run_order
     // ANCHOR: network
     // The guards drop in reverse order: the proxy stops, then the veth, NAT rule and lease go.
+    // ANCHOR: network_steps
     let network = match opts.network.mode {
         NetworkMode::Bridge => Some(net::attach(
             &opts.network,
@@ -126,6 +127,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
         }
         None => None,
     };
+    // ANCHOR_END: network_steps
     // ANCHOR_END: network
     // ANCHOR: run_end
     dir.record_init(child.pid().as_raw())?;

@@ -30,6 +30,7 @@ pub enum Source {
 
 // ANCHOR: rule
 /// Applies the overlay lookup rule to `layers` (bottom first, the upper last if there is one).
+// ANCHOR: rule_fn
 pub fn expected_source(layers: &[PathBuf], rel: &Path) -> Result<Source> {
     let ancestors: Vec<&Path> = {
         let mut a: Vec<&Path> = rel.ancestors().skip(1).collect();
@@ -56,6 +57,7 @@ pub fn expected_source(layers: &[PathBuf], rel: &Path) -> Result<Source> {
     }
     Ok(Source::Absent)
 }
+// ANCHOR_END: rule_fn
 // ANCHOR_END: rule
 
 /// What the kernel shows at `rel` in the merged view.
