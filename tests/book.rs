@@ -357,13 +357,15 @@ fn every_included_block_fits_the_page() {
             }
             checked += 1;
         }
-        // A diagram drawn in text fits the column too; a wider one becomes a figure.
+        // A diagram drawn in text fits the column too (a wider one becomes a figure), and so
+        // do the commands to type.
         for (info, body, at) in code_blocks(&text) {
             let widest = body.iter().map(|l| l.chars().count()).max().unwrap_or(0);
-            if info == "text,diagram" && widest > MAX_INCLUDE_COLUMNS {
+            if (info == "text,diagram" || info == "sh") && widest > MAX_INCLUDE_COLUMNS {
                 problems.push(format!(
-                    "{}:{at}: a diagram {widest} columns wide (at most {MAX_INCLUDE_COLUMNS}: \
-                     draw it as an SVG figure under book/src/figures/)",
+                    "{}:{at}: a ```{info} block {widest} columns wide (at most \
+                     {MAX_INCLUDE_COLUMNS}; draw a wide diagram as an SVG figure under \
+                     book/src/figures/, put a long comment in the text)",
                     page.display()
                 ));
             }
