@@ -261,7 +261,7 @@ fn a_bad_archive_is_one_sentence_and_leaves_no_layer(#[case] damage: &str) {
     let expect = match damage {
         "corrupt" => {
             bytes = b"not an archive".to_vec();
-            "corrupt or truncated"
+            "is not an image archive"
         }
         "truncated" => {
             bytes.truncate(bytes.len() * 2 / 3);

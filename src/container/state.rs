@@ -45,33 +45,7 @@ fn containers_dir() -> PathBuf {
     state_root().join("containers")
 }
 
-/// The start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), which
-/// together with the pid names a process uniquely.
-fn start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces; the fields after its ')' are plain.
-    let after = stat.rsplit_once(')')?.1;
-    after.split_whitespace().nth(19)?.parse().ok()
-}
-
-/// "<pid> <start time>" of this process: who owns a container or a network lease.
-pub fn owner_record() -> String {
-    let pid = std::process::id() as i32;
-    format!("{pid} {}", start_time(pid).unwrap_or(0))
-}
-
-/// Whether the owner recorded in `text` (as [`owner_record`] wrote it) is still the same
-/// running process. Network leases use the same test.
-pub fn owner_alive(text: &str) -> bool {
-    let mut fields = text.split_whitespace();
-    let (Some(pid), Some(started)) = (fields.next(), fields.next()) else {
-        return false;
-    };
-    match (pid.parse::<i32>(), started.parse::<u64>()) {
-        (Ok(pid), Ok(started)) => start_time(pid) == Some(started),
-        _ => false,
-    }
-}
+pub use crate::process::owner::{owner_alive, owner_record};
 
 /// One container's directory. Dropping it removes the directory and everything in it.
 #[derive(Debug)]
@@ -166,33 +140,8 @@ impl Drop for ContainerDir {
     }
 }
 
-/// Removes a directory tree. The upper layer may hold whiteouts (device nodes), and overlayfs
-/// leaves its work dir's `work/` with mode 000: root may remove all that, but in a rootless run
-/// by a normal user the owner must first give itself the right to enter those directories.
 fn remove_tree(path: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            open_up(path);
-            std::fs::remove_dir_all(path)
-                .map_err(|e| Error::io("removing the container's directory", path, e))
-        }
-        Err(e) => Err(Error::io("removing the container's directory", path, e)),
-    }
-}
-
-/// Gives the owner rwx on every directory below `dir` (never following a symlink).
-fn open_up(dir: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.filter_map(|e| e.ok()) {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                open_up(&entry.path());
-            }
-        }
-    }
+    crate::process::owner::remove_tree(path, "removing the container's directory")
 }
 
 /// A container directory found on the host.
