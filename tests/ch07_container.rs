@@ -720,6 +720,8 @@ fn a_sigkilled_runs_writable_layer_is_removed_by_cleanup() {
     let state = TmpfsState::new();
     let (mut child, init) = started_with_state("killed-disk", state.path());
     let upper = upperdir_of(init);
+    // The disk part is apart from the state on the tmpfs: cleanup must find it on its own.
+    assert!(!upper.starts_with(state.path()), "{}", upper.display());
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).expect("SIGKILL");
     child.wait().expect("wait");
     common::wait_until_dead(init);
