@@ -384,6 +384,14 @@ fn rootless_runs_for_a_normal_user() {
         .map(|d| d.count())
         .unwrap_or(0);
     assert_eq!(left, 0, "the rootless run left state behind");
+    // Its writable layer was in its XDG data dir, on disk, and is gone too.
+    let layers = home
+        .path()
+        .join(".local/share/container-workbook/containers");
+    let left = std::fs::read_dir(&layers)
+        .map(|d| d.count())
+        .expect("the rootless run kept its writable layer in ~/.local/share");
+    assert_eq!(left, 0, "the rootless run left its writable layer behind");
 }
 
 #[test]
@@ -671,7 +679,7 @@ fn upperdir_of(pid: i32) -> PathBuf {
         .find(|l| l.split(' ').nth(4) == Some("/") && l.contains(" - overlay "))
         .unwrap_or_else(|| panic!("no overlay root in {mountinfo}"));
     let upper = root
-        .split(|c| c == ',' || c == ' ')
+        .split([',', ' '])
         .find_map(|opt| opt.strip_prefix("upperdir="))
         .unwrap_or_else(|| panic!("no upperdir in {root}"));
     PathBuf::from(upper.replace("\\040", " "))
