@@ -22,10 +22,10 @@ pub struct Cleaned {
 
 // ANCHOR: cleanup
 /// Removes what runs killed with SIGKILL left behind: their state directories and writable
-/// layers, their cgroups, their network leases (with the veth, if the kernel has not deleted
-/// it with the namespace yet, and the NAT rule) and their half-done image imports. Mounts need no cleaning: each
-/// container's mounts live in its own mount namespace, which the kernel destroyed with its
-/// last process. The bridge stays (see `net::bridge`).
+/// layers, their cgroups, their network leases (with the veth, if the kernel has not
+/// deleted it with the namespace yet, and the NAT rule) and their half-done image imports.
+/// Mounts need no cleaning: each container's mounts live in its own mount namespace, which
+/// the kernel destroyed with its last process. The bridge stays (see `net::bridge`).
 pub fn cleanup_stale() -> Result<Cleaned> {
     let containers = state::remove_stale()?;
     let cgroups = match CgroupFs::detect() {

@@ -61,11 +61,11 @@ pub struct Unpacked {
     pub skipped_devices: Vec<PathBuf>,
 }
 
-// ANCHOR: budget
 /// How much an import may still write: the bytes of regular files, plus one 512-byte tar
 /// block for every entry (an empty file still costs a header, an inode and a directory entry:
 /// a million of them is a bomb too). Checked against the header *before* writing, so a header
 /// claiming a terabyte is refused with nothing written.
+// ANCHOR: budget
 #[derive(Debug, Clone)]
 pub struct Budget {
     limit: u64,
@@ -73,6 +73,7 @@ pub struct Budget {
     /// What the budget is for, in the refusal ("the image archive X").
     what: Option<String>,
 }
+// ANCHOR_END: budget
 
 /// The default limit on what one import unpacks: far above real images (a large CUDA image
 /// is 10 GiB unpacked), far below "fill the disk".
@@ -101,26 +102,31 @@ impl Budget {
         match std::env::var("WORKBOOK_MAX_UNPACKED") {
             Ok(text) if !text.is_empty() => parse_size(&text).ok_or_else(|| {
                 Error::Invalid(format!(
-                    "WORKBOOK_MAX_UNPACKED={text:?} is not a size; give bytes or a number with                      K, M, G or T, such as 16G"
+                    "WORKBOOK_MAX_UNPACKED={text:?} is not a size; give bytes or a number \
+                     with K, M, G or T, such as 16G"
                 ))
             }),
             _ => Ok(DEFAULT_MAX_UNPACKED),
         }
     }
 
-    /// Counts `bytes` for the archive `name`; refuses once the total passes the limit.
-    pub fn charge(&mut self, bytes: u64, name: &str) -> Result<()> {
+    // ANCHOR: charge
+    /// Counts `bytes` of the layer `layer`; refuses once the total passes the limit.
+    pub fn charge(&mut self, bytes: u64, layer: &str) -> Result<()> {
         self.used = self.used.saturating_add(bytes);
         if self.used > self.limit {
-            return Err(self.exceeded(name));
+            return Err(self.exceeded(layer));
         }
         Ok(())
     }
+    // ANCHOR_END: charge
 
-    /// The one-sentence refusal.
-    pub fn exceeded(&self, name: &str) -> Error {
+    /// The one-sentence refusal (naming the budget's archive, else the layer).
+    pub fn exceeded(&self, layer: &str) -> Error {
+        let what = (self.what.clone()).unwrap_or_else(|| format!("the layer {layer}"));
         Error::Invalid(format!(
-            "{name} unpacks to more than {}, the limit on unpacked size; refusing it as a              possible tar bomb (set WORKBOOK_MAX_UNPACKED to allow more)",
+            "{what} unpacks to more than {}, the limit on unpacked size; refusing it as a \
+             possible tar bomb (set WORKBOOK_MAX_UNPACKED to allow more)",
             human(self.limit)
         ))
     }
@@ -130,7 +136,6 @@ impl Budget {
         self.limit
     }
 }
-// ANCHOR_END: budget
 
 fn parse_size(text: &str) -> Option<u64> {
     let text = text.trim();
@@ -689,4 +694,33 @@ fn keep_xattrs<R: Read>(entry: &mut tar::Entry<'_, R>, path: &Path, rel: &Path) 
 /// Whether this process may make device nodes: CAP_MKNOD (bit 27) in its effective set.
 pub fn may_mknod() -> bool {
     crate::privilege::effective_capabilities().is_some_and(|caps| caps & (1 << 27) != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_and_print_as_people_write_them() {
+        assert_eq!(parse_size("16G"), Some(16 << 30));
+        assert_eq!(parse_size("1m"), Some(1 << 20));
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("99999999999T"), None);
+        assert_eq!(human(DEFAULT_MAX_UNPACKED), "16 GiB");
+        assert_eq!(human(1 << 20), "1 MiB");
+        assert_eq!(human(1000), "1000 bytes");
+    }
+
+    #[test]
+    fn the_budget_refuses_past_its_limit_in_one_sentence() {
+        let mut budget = Budget::new(1024).named("the image archive x.tar");
+        assert!(budget.charge(1024, "l").is_ok());
+        let err = budget.charge(1, "l").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "the image archive x.tar unpacks to more than 1 KiB, the limit on unpacked size; \
+             refusing it as a possible tar bomb (set WORKBOOK_MAX_UNPACKED to allow more)"
+        );
+    }
 }
