@@ -179,9 +179,9 @@ impl ContainerDir {
 }
 
 // ANCHOR: layer_dir
-/// Makes `<data root>/containers/<pid>-<start>-<name>/{upper,work}`: on disk, never on the
-/// tmpfs of `/run`, and named after this process, so that only it ever makes this directory.
-/// Mode 0700: what the container writes (setuid files included) is out of other users' reach.
+/// Makes `<data root>/containers/<pid>-<start>-<name>/{upper,work}`: on disk, never on
+/// the tmpfs of `/run`, and named after this process, so that only it ever makes it.
+/// Mode 0700: what the container writes (setuid files too) is out of other users' reach.
 fn make_layer_dir(name: &Name) -> Result<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let parent = layers_dir();
@@ -189,7 +189,7 @@ fn make_layer_dir(name: &Name) -> Result<PathBuf> {
         .map_err(|e| Error::io("creating the directory of writable layers", &parent, e))?;
     // 0711: a rootless run's mapped root (another uid) must pass through to its own layer.
     std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o711))
-        .map_err(|e| Error::io("restricting the directory of writable layers", &parent, e))?;
+        .map_err(|e| Error::io("setting the mode of the layers' dir", &parent, e))?;
     let layer = parent.join(format!("{}-{name}", crate::process::owner::owner_tag()));
     remove_tree(&layer)?; // only a dead earlier run of this very pid and start time
     std::fs::create_dir(&layer)

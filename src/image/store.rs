@@ -136,7 +136,7 @@ impl ImageStore {
         let mut removed = Vec::new();
         for entry in entries.filter_map(|e| e.ok()) {
             let name = entry.file_name().to_string_lossy().into_owned();
-            // "<kind>-<pid>-<start>-…": the importer's record is in the name, set at creation.
+            // "<kind>-<pid>-<start>-…": the importer's record, in the name since mkdir.
             let Some(importer) = name
                 .split_once('-')
                 .and_then(|(_, rest)| owner::owner_in_name(rest))
@@ -151,7 +151,7 @@ impl ImageStore {
                 owner::remove_tree(&path, "removing a killed import's scratch dir")?;
             } else {
                 fs::remove_file(&path)
-                    .map_err(|e| Error::io("removing a killed import's scratch file", &path, e))?;
+                    .map_err(|e| Error::io("removing a killed import's file", &path, e))?;
             }
             removed.push(name);
         }
@@ -195,7 +195,6 @@ impl ImageStore {
         Ok(ids)
     }
 
-    // ANCHOR: add_layer
     /// Unpacks a layer tar (plain or gzip) into the store, unless a layer with `expected`
     /// DiffID is already there. Checks the DiffID (and the blob digest, when given) before the
     /// layer becomes visible. Returns the DiffID.
@@ -214,6 +213,7 @@ impl ImageStore {
         self.commit(staged)
     }
 
+    // ANCHOR: add_layer
     /// Unpacks a layer into a scratch directory and checks its digests. Any error drops the
     /// scratch directory, which removes the half-unpacked layer.
     fn stage(
@@ -225,7 +225,7 @@ impl ImageStore {
         budget: &mut Budget,
     ) -> Result<Staged> {
         let tmp = self.scratch_dir("layer")?;
-        // tempdir makes 0700; a layer's root without a `./` entry should read as a normal `/`.
+        // tempdir makes 0700; a layer's root without a `./` entry should read as a plain `/`.
         fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755))
             .map_err(|e| Error::io("preparing the scratch directory", tmp.path(), e))?;
         let unpacked = unpack_layer_limited(reader, tmp.path(), name, budget)?;
@@ -246,7 +246,9 @@ impl ImageStore {
             diff_id: unpacked.diff_id,
         })
     }
+    // ANCHOR_END: add_layer
 
+    // ANCHOR: commit
     /// Moves a staged layer into place (rename is atomic: the layer appears whole or not).
     fn commit(&self, staged: Staged) -> Result<String> {
         let dest = self.layer_dir(&staged.diff_id)?;
@@ -260,7 +262,7 @@ impl ImageStore {
         })?;
         Ok(staged.diff_id)
     }
-    // ANCHOR_END: add_layer
+    // ANCHOR_END: commit
 
     /// Imports one layer tar file (plain or gzip). The file is hashed first, so a layer
     /// already in the store is not unpacked again.
@@ -289,8 +291,8 @@ impl ImageStore {
         let scratch = self.scratch_dir("archive")?;
         let outer = Outer::open(path, scratch.path(), self.max_unpacked)?;
         let plan = archive::plan(&outer)?;
-        // Every layer must be there before the first is unpacked: a manifest naming a missing
-        // layer is refused without touching the store.
+        // Every layer must be there before the first is unpacked: a manifest naming a
+        // missing layer is refused without touching the store.
         let missing: Vec<_> = plan
             .layers
             .iter()
@@ -299,10 +301,10 @@ impl ImageStore {
         for layer in &missing {
             outer.reader(&layer.member, "the layer")?;
         }
-        // All layers count against one budget, and all are unpacked before any is moved into
-        // place: a refusal halfway leaves nothing in the store.
-        let mut budget =
-            Budget::new(self.max_unpacked).named(format!("the image archive {}", path.display()));
+        // All layers count against one budget, and all are unpacked before any is moved
+        // into place: a refusal halfway leaves nothing in the store.
+        let archive = format!("the image archive {}", path.display());
+        let mut budget = Budget::new(self.max_unpacked).named(archive);
         let mut staged: Vec<Staged> = Vec::new();
         for layer in missing {
             if staged.iter().any(|s| s.diff_id == layer.diff_id) {

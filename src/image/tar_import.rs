@@ -34,6 +34,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
+use nix::errno::Errno;
 use nix::fcntl::{open, openat, OFlag};
 use nix::sys::stat::{fchmod, fstat, makedev, mknod, Mode, SFlag};
 use sha2::{Digest as _, Sha256};
@@ -208,7 +209,6 @@ pub fn decompressed<'a, R: BufRead + 'a>(mut reader: R) -> io::Result<Box<dyn Re
     })
 }
 
-// ANCHOR: unpack
 /// Unpacks the layer tar read from `reader` (plain or gzip) into the empty directory `dest`,
 /// hashing both the bytes as read and the uncompressed tar. `name` says in errors which layer.
 /// The limit on unpacked size is `$WORKBOOK_MAX_UNPACKED` (see [`Budget`]).
@@ -278,6 +278,7 @@ struct MadeDir {
     ino: u64,
 }
 
+// ANCHOR: unpack
 fn unpack_tar(
     tar: &mut dyn Read,
     hasher: &RefCell<Sha256>,
@@ -310,11 +311,11 @@ fn unpack_tar(
 // ANCHOR_END: unpack
 
 // ANCHOR: dir_modes
-/// Gives each directory the import made its mode, deepest first (a read-only directory would
-/// have refused its entries). Never by path: each directory is reached from the layer's fd
-/// with `O_NOFOLLOW` on every component, and changed only if it is still the inode the import
-/// made. A directory that a later entry replaced (by a symlink, say) is skipped: in a layer,
-/// the later entry wins, and the symlink has no mode of its own.
+/// Gives each directory the import made its mode, deepest first (a read-only directory
+/// would have refused its entries). Never by path: each directory is reached from the
+/// layer's fd with `O_NOFOLLOW` on every component, and changed only if it is still the
+/// inode the import made. A directory that a later entry replaced (by a symlink, say) is
+/// skipped: in a layer, the later entry wins, and a symlink has no mode of its own.
 fn apply_dir_modes(dest: &Path, dirs: &mut [MadeDir]) -> Result<()> {
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let root = open(dest, flags, Mode::empty())
@@ -341,7 +342,9 @@ fn apply_dir_modes(dest: &Path, dirs: &mut [MadeDir]) -> Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: dir_modes
 
+// ANCHOR: open_beneath
 /// Opens the directory `rel` below `root`, one component at a time with `O_NOFOLLOW`, so no
 /// symlink is ever followed (openat2's RESOLVE_NO_SYMLINKS, by hand, for any kernel).
 /// `None` when a component is no longer a directory.
@@ -353,9 +356,7 @@ fn open_beneath(root: &OwnedFd, rel: &Path) -> Result<Option<OwnedFd>> {
     for part in rel.components() {
         match openat(cur.as_fd(), part.as_os_str(), flags, Mode::empty()) {
             Ok(next) => cur = next,
-            Err(
-                nix::errno::Errno::ELOOP | nix::errno::Errno::ENOTDIR | nix::errno::Errno::ENOENT,
-            ) => return Ok(None),
+            Err(Errno::ELOOP | Errno::ENOTDIR | Errno::ENOENT) => return Ok(None),
             Err(e) => {
                 return Err(Error::sys_path(
                     "openat",
@@ -368,7 +369,7 @@ fn open_beneath(root: &OwnedFd, rel: &Path) -> Result<Option<OwnedFd>> {
     }
     Ok(Some(cur))
 }
-// ANCHOR_END: dir_modes
+// ANCHOR_END: open_beneath
 
 // ANCHOR: sanitize
 /// The entry path as a plain relative path, or an error if it would leave the layer.
