@@ -166,7 +166,7 @@ fn human(bytes: u64) -> String {
 pub fn damage(e: &io::Error) -> &'static str {
     match e.kind() {
         io::ErrorKind::UnexpectedEof => "it ends too early",
-        _ => "a header is damaged",
+        _ => "its content is damaged",
     }
 }
 
