@@ -384,6 +384,14 @@ fn rootless_runs_for_a_normal_user() {
         .map(|d| d.count())
         .unwrap_or(0);
     assert_eq!(left, 0, "the rootless run left state behind");
+    // Its writable layer was in its XDG data dir, on disk, and is gone too.
+    let layers = home
+        .path()
+        .join(".local/share/container-workbook/containers");
+    let left = std::fs::read_dir(&layers)
+        .map(|d| d.count())
+        .expect("the rootless run kept its writable layer in ~/.local/share");
+    assert_eq!(left, 0, "the rootless run left its writable layer behind");
 }
 
 #[test]
@@ -626,4 +634,174 @@ fn the_tour_shows_what_the_container_sees() {
         );
     }
     common::assert_book_output(book_copy, &format!("{redacted}\n"));
+}
+
+// --- issue 11: where the writable layer lives; a file that is not an image ------------------
+
+/// A tmpfs mounted at a temp dir, as `/run` is on most hosts: the runtime's state root for the
+/// test. Unmounted on every path.
+struct TmpfsState {
+    dir: tempfile::TempDir,
+}
+
+impl TmpfsState {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        nix::mount::mount(
+            Some("tmpfs"),
+            dir.path(),
+            Some("tmpfs"),
+            nix::mount::MsFlags::empty(),
+            Some("size=16m,mode=0755"),
+        )
+        .expect("mount a tmpfs");
+        TmpfsState { dir }
+    }
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for TmpfsState {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(self.dir.path(), nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+/// Starts a container named `name` whose state goes to `state`; returns it and its init pid.
+fn started_with_state(name: &str, state: &Path) -> (Child, i32) {
+    let mut child = Command::new(BIN)
+        .args([
+            "run",
+            "--name",
+            name,
+            "--",
+            "sh",
+            "-c",
+            "echo ready; read _; exit 0",
+        ])
+        .env("WORKBOOK_STATE", state)
+        .stdout(Stdio::piped())
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("start the runtime");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let ready = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+    assert_eq!(ready, "ready", "the container did not start");
+    let init = std::fs::read_to_string(state.join("containers").join(name).join("init"))
+        .expect("init")
+        .trim()
+        .parse()
+        .expect("pid");
+    (child, init)
+}
+
+/// The upper dir of the overlay that is the root of `pid`, as the kernel shows its options.
+fn upperdir_of(pid: i32) -> PathBuf {
+    let mountinfo = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).expect("mountinfo");
+    let root = mountinfo
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some("/") && l.contains(" - overlay "))
+        .unwrap_or_else(|| panic!("no overlay root in {mountinfo}"));
+    let upper = root
+        .split([',', ' '])
+        .find_map(|opt| opt.strip_prefix("upperdir="))
+        .unwrap_or_else(|| panic!("no upperdir in {root}"));
+    PathBuf::from(upper.replace("\\040", " "))
+}
+
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+
+fn fs_type(path: &Path) -> i64 {
+    nix::sys::statfs::statfs(path)
+        .expect("statfs")
+        .filesystem_type()
+        .0 as i64
+}
+
+#[test]
+#[serial]
+fn the_writable_layer_is_on_disk_even_when_the_state_is_on_a_tmpfs() {
+    if !common::privileged("the_writable_layer_is_on_disk_even_when_the_state_is_on_a_tmpfs") {
+        return;
+    }
+    let state = TmpfsState::new();
+    assert_eq!(fs_type(state.path()), TMPFS_MAGIC);
+    let (mut child, init) = started_with_state("on-disk", state.path());
+    let upper = upperdir_of(init);
+    let kind = fs_type(&upper);
+    drop(child.stdin.take());
+    assert!(child.wait().expect("wait").success());
+    assert_ne!(
+        kind,
+        TMPFS_MAGIC,
+        "the upper dir {} is on a tmpfs: a container's writes fill the host's memory",
+        upper.display()
+    );
+    assert!(!upper.starts_with(state.path()), "{}", upper.display());
+    assert!(!upper.exists(), "the upper dir {} stayed", upper.display());
+    assert!(!upper.parent().expect("layer dir").exists());
+    assert!(!state.path().join("containers/on-disk").exists());
+}
+
+#[test]
+#[serial]
+fn a_sigkilled_runs_writable_layer_is_removed_by_cleanup() {
+    if !common::privileged("a_sigkilled_runs_writable_layer_is_removed_by_cleanup") {
+        return;
+    }
+    let state = TmpfsState::new();
+    let (mut child, init) = started_with_state("killed-disk", state.path());
+    let upper = upperdir_of(init);
+    // The disk part is apart from the state on the tmpfs: cleanup must find it on its own.
+    assert!(!upper.starts_with(state.path()), "{}", upper.display());
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).expect("SIGKILL");
+    child.wait().expect("wait");
+    common::wait_until_dead(init);
+    assert!(upper.exists(), "SIGKILL leaves the upper dir");
+    let out = Command::new(BIN)
+        .arg("cleanup")
+        .env("WORKBOOK_STATE", state.path())
+        .output()
+        .expect("cleanup");
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        common::stdout(&out).contains("killed-disk"),
+        "{}",
+        common::stdout(&out)
+    );
+    assert!(
+        !upper.exists(),
+        "cleanup left the upper dir {}",
+        upper.display()
+    );
+    assert!(!upper.parent().expect("layer dir").exists());
+    assert!(!state.path().join("containers/killed-disk").exists());
+}
+
+#[test]
+#[serial]
+fn a_file_that_is_not_an_image_is_one_line_and_never_printed() {
+    if !common::privileged("a_file_that_is_not_an_image_is_one_line_and_never_printed") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Shaped like /etc/shadow, and longer than one tar block.
+    let mut shadow = String::from("root:$6$SECRETSALT$SECRETHASHSECRETHASH:19000:0:99999:7:::\n");
+    for user in 0..40 {
+        shadow.push_str(&format!("user{user}:*:19000:0:99999:7:::\n"));
+    }
+    let file = dir.path().join("shadow");
+    std::fs::write(&file, shadow).expect("write");
+    let out = Command::new(BIN)
+        .args(["run", "--image", file.to_str().expect("path"), "--", "true"])
+        .env("WORKBOOK_STORE", dir.path().join("store"))
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run");
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("is not an image archive"), "{err}");
+    assert!(!err.contains("SECRET") && !err.contains("root:"), "{err}");
 }

@@ -40,13 +40,16 @@ fn host_state() -> String {
     }
     cgroups.sort();
     text.push_str(&cgroups.join("\n"));
-    let mut state: Vec<String> = std::fs::read_dir("/run/workbook/containers")
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
+    // The state on /run and the writable layers on disk.
+    let mut state: Vec<String> = [
+        "/run/workbook/containers",
+        "/var/lib/container-workbook/containers",
+    ]
+    .iter()
+    .flat_map(|dir| std::fs::read_dir(dir).into_iter().flatten())
+    .filter_map(|e| e.ok())
+    .map(|e| e.path().display().to_string())
+    .collect();
     state.sort();
     text.push_str(&state.join("\n"));
     text

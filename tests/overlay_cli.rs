@@ -261,7 +261,7 @@ fn a_bad_archive_is_one_sentence_and_leaves_no_layer(#[case] damage: &str) {
     let expect = match damage {
         "corrupt" => {
             bytes = b"not an archive".to_vec();
-            "corrupt or truncated"
+            "is not an image archive"
         }
         "truncated" => {
             bytes.truncate(bytes.len() * 2 / 3);
@@ -300,4 +300,199 @@ fn a_bad_archive_is_one_sentence_and_leaves_no_layer(#[case] damage: &str) {
     assert!(tmp.is_empty(), "{tmp:?}");
     assert_nothing_left(scratch.path());
     assert!(!is_mounted(&scratch.path().join("merged")).unwrap());
+}
+
+// --- issue 11: hostile and huge images, killed imports -----------------------------------
+
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+/// A `docker save` archive: the busybox base layer and `top` on it.
+fn image_with(dir: &Path, name: &str, top: Vec<u8>) -> PathBuf {
+    let busybox = workbook::rootfs::default_rootfs().unwrap();
+    let base = LayerTar::from_dir(&busybox).unwrap();
+    let config = ImageConfig {
+        entrypoint: vec![],
+        cmd: vec!["true".into()],
+        env: vec![],
+        workdir: None,
+    };
+    let archive = dir.join(name);
+    write_docker_save(&archive, "workbook/hostile:1", &[base, top], &config).unwrap();
+    archive
+}
+
+#[test]
+#[serial]
+fn import_never_changes_a_host_dir_through_a_symlink() {
+    if !common::privileged("import_never_changes_a_host_dir_through_a_symlink") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = tempfile::tempdir().unwrap();
+    // The host's directory the image aims at, and a directory in it.
+    let host = scratch.path().join("host-dir");
+    std::fs::create_dir_all(host.join("secret")).unwrap();
+    std::fs::set_permissions(&host, std::fs::Permissions::from_mode(0o711)).unwrap();
+    std::fs::set_permissions(host.join("secret"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut top = LayerTar::new();
+    top.dir("d", 0o755)
+        .unwrap()
+        .dir("d/secret", 0o4777)
+        .unwrap()
+        .symlink("d", host.to_str().unwrap())
+        .unwrap();
+    let archive = image_with(scratch.path(), "hostile.tar", top.finish().unwrap());
+    let out = run(
+        scratch.path(),
+        &["--image", archive.to_str().unwrap(), "--", "true"],
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert_eq!(
+        mode_of(&host),
+        0o711,
+        "the image changed the host dir's mode"
+    );
+    assert_eq!(
+        mode_of(&host.join("secret")),
+        0o700,
+        "the image made a host dir setuid and world-writable"
+    );
+    assert_nothing_left(scratch.path());
+}
+
+fn zeros_layer(bytes: usize) -> Vec<u8> {
+    let mut tar = LayerTar::new();
+    tar.file("zeros", 0o644, &vec![0u8; bytes]).unwrap();
+    tar.finish().unwrap()
+}
+
+fn store_tmp(scratch: &Path) -> Vec<String> {
+    std::fs::read_dir(scratch.join("store/tmp"))
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+#[serial]
+fn a_tar_bomb_over_workbook_max_unpacked_is_refused_in_one_sentence() {
+    if !common::privileged("a_tar_bomb_over_workbook_max_unpacked_is_refused_in_one_sentence") {
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    // 8 MiB of zeros: about 8 KiB as gzip in an OCI layout.
+    let archive = scratch.path().join("bomb.tar");
+    workbook::image::build::write_oci_layout(
+        &archive,
+        "bomb:1",
+        &[zeros_layer(8 << 20)],
+        &ImageConfig::default(),
+    )
+    .unwrap();
+    assert!(std::fs::metadata(&archive).unwrap().len() < 256 << 10);
+    let tmp = scratch.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let out = Command::new(BIN)
+        .args(["--image", archive.to_str().unwrap(), "--", "true"])
+        .env("TMPDIR", &tmp)
+        .env("WORKBOOK_STORE", scratch.path().join("store"))
+        .env("WORKBOOK_MAX_UNPACKED", "1M")
+        .output()
+        .unwrap();
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "06-overlayfs: the image archive {} unpacks to more than 1 MiB, the limit on \
+             unpacked size; refusing it as a possible tar bomb (set WORKBOOK_MAX_UNPACKED to \
+             allow more)\n",
+            archive.display()
+        )
+    );
+    assert_eq!(store_layers(scratch.path()), 0);
+    assert!(store_tmp(scratch.path()).is_empty());
+    assert_nothing_left(scratch.path());
+}
+
+/// Starts importing `archive`, and SIGKILLs the importer once its layer scratch dir exists.
+fn kill_during_import(scratch: &Path, archive: &Path) {
+    use nix::sys::signal::{kill, Signal};
+    let tmp = scratch.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--image", archive.to_str().unwrap(), "--", "true"])
+        .env("TMPDIR", &tmp)
+        .env("WORKBOOK_STORE", scratch.join("store"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !store_tmp(scratch).iter().any(|n| n.starts_with("layer-")) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the import ended before it could be killed"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no layer-* dir appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        Signal::SIGKILL,
+    )
+    .unwrap();
+    child.wait().unwrap();
+    assert!(
+        store_tmp(scratch).iter().any(|n| n.starts_with("layer-")),
+        "SIGKILL leaves the half-unpacked layer"
+    );
+}
+
+#[test]
+#[serial]
+fn a_killed_import_is_removed_by_the_next_import_and_by_cleanup() {
+    if !common::privileged("a_killed_import_is_removed_by_the_next_import_and_by_cleanup") {
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    // A plain 48 MiB layer: hashing and writing it take long enough to be killed halfway.
+    let archive = image_with(scratch.path(), "big.tar", zeros_layer(48 << 20));
+    kill_during_import(scratch.path(), &archive);
+    let again = run(
+        scratch.path(),
+        &["--image", archive.to_str().unwrap(), "--", "true"],
+    );
+    assert!(again.status.success(), "{}", common::stderr(&again));
+    assert_eq!(store_tmp(scratch.path()), Vec::<String>::new());
+    // The same kill, then `cleanup` (with the runtime's own state in scratch dirs).
+    std::fs::remove_dir_all(scratch.path().join("store")).unwrap();
+    kill_during_import(scratch.path(), &archive);
+    let out = Command::new(env!("CARGO_BIN_EXE_07-full-container"))
+        .arg("cleanup")
+        .env("WORKBOOK_STORE", scratch.path().join("store"))
+        .env("WORKBOOK_STATE", scratch.path().join("state"))
+        .env("WORKBOOK_DATA", scratch.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        common::stdout(&out).contains("half-done image import"),
+        "{}",
+        common::stdout(&out)
+    );
+    assert_eq!(store_tmp(scratch.path()), Vec::<String>::new());
+    assert_nothing_left(scratch.path());
 }

@@ -272,6 +272,13 @@ fn cleanup() -> Result<ExitCode> {
             cleaned.leases.join(", ")
         );
     }
+    if !cleaned.imports.is_empty() {
+        println!(
+            "Removed {} half-done image import(s) of killed runs ({}).",
+            cleaned.imports.len(),
+            cleaned.imports.join(", ")
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -16,14 +16,16 @@ pub struct Cleaned {
     pub cgroups: Vec<String>,
     /// Address leases of killed runs, given back with their veths and NAT rules.
     pub leases: Vec<String>,
+    /// Scratch dirs of killed image imports (half-unpacked layers) in the image store.
+    pub imports: Vec<String>,
 }
 
 // ANCHOR: cleanup
-/// Removes what runs killed with SIGKILL left behind: their state directories (with the
-/// upper layers), their cgroups and their network leases (with the veth, if the kernel has not
-/// deleted it with the namespace yet, and the NAT rule). Mounts need no cleaning: each
-/// container's mounts live in its own mount namespace, which the kernel destroyed with its
-/// last process. The bridge stays (see `net::bridge`).
+/// Removes what runs killed with SIGKILL left behind: their state directories and writable
+/// layers, their cgroups, their network leases (with the veth, if the kernel has not
+/// deleted it with the namespace yet, and the NAT rule) and their half-done image imports.
+/// Mounts need no cleaning: each container's mounts live in its own mount namespace, which
+/// the kernel destroyed with its last process. The bridge stays (see `net::bridge`).
 pub fn cleanup_stale() -> Result<Cleaned> {
     let containers = state::remove_stale()?;
     let cgroups = match CgroupFs::detect() {
@@ -34,10 +36,15 @@ pub fn cleanup_stale() -> Result<Cleaned> {
         .into_iter()
         .map(|e| format!("{} of {}", e.ip, e.name))
         .collect();
+    let imports = match crate::image::ImageStore::default_dir() {
+        Ok(store) => crate::image::ImageStore::remove_stale_imports(&store)?,
+        Err(_) => Vec::new(), // no store can be named, so none was used
+    };
     Ok(Cleaned {
         containers,
         cgroups,
         leases,
+        imports,
     })
 }
 // ANCHOR_END: cleanup

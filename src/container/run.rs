@@ -278,12 +278,15 @@ fn open_lowers(lowers: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<std::os::fd::Own
 }
 
 /// In a rootless container, root inside is an unprivileged ID outside, and it mounts the
-/// overlay: the upper and work dirs must be its own.
+/// overlay: the upper and work dirs (and the private dir on disk holding them) must be its own.
 fn grant_upper_to_mapped_root(dir: &ContainerDir) -> Result<()> {
     let maps = IdMaps::root_as_caller();
     let (uid, gid) = (maps.uids[0].outside, maps.gids[0].outside);
-    for sub in ["upper", "work", "merged"] {
-        let path = dir.sub(sub);
+    let layer = dir.layer_dir().map(Path::to_path_buf);
+    let paths = layer
+        .into_iter()
+        .chain(["upper", "work", "merged"].map(|s| dir.sub(s)));
+    for path in paths {
         std::os::unix::fs::chown(&path, Some(uid), Some(gid))
             .map_err(|e| Error::io("handing the layer dir to the container's root", &path, e))?;
     }

@@ -1,22 +1,36 @@
 //! Where a running container keeps its files on the host, and how a killed run is found later.
 //!
-//! Each container owns one directory, `<state root>/containers/<name>/`:
+//! Two places, as engines have them: small runtime state on `/run` (a tmpfs on most systems,
+//! emptied at boot), and the writable layer on disk. The writable layer must not live on a
+//! tmpfs: every byte a container writes there is host memory, so one `dd` in a container
+//! could fill the host's RAM (and a reboot would lose it anyway).
+//!
+//! `<state root>/containers/<name>/` (`/run/workbook`; see [`state_root`]):
 //!
 //! ```text
 //! owner      "<pid of the tool> <its start time>": who runs it (a dead owner means stale)
 //! command    the command line, for `ps`
 //! address    the container's IP address on the bridge, for `ps` (bridge network only)
-//! upper/     overlayfs upper layer: every write of the container
-//! work/      overlayfs work dir (same filesystem as upper/, empty at mount)
 //! merged/    the mount point of the union, inside the container's mount namespace only
 //! ```
 //!
-//! The directory is made complete under a staging name (`.staging-<pid>-<start>-<name>`,
+//! `<data root>/containers/<pid>-<start>-<name>/` (`/var/lib/container-workbook`; see
+//! [`data_root`]), mode 0700 so that no other user of the host reaches what the container
+//! wrote (its root may make setuid-root files):
+//!
+//! ```text
+//! upper/     overlayfs upper layer: every write of the container
+//! work/      overlayfs work dir (same filesystem as upper/, which overlayfs requires)
+//! ```
+//!
+//! The state directory is made complete under a staging name (`.staging-<pid>-<start>-<name>`,
 //! which names its owner) and then renamed into place: rename(2) onto an existing directory
 //! fails, so it is the lock on the name, and nobody ever sees a directory without its owner
-//! file. A run killed with SIGKILL cannot remove its directory; its owner pid is then dead (or
-//! reused by another process, which the start time tells apart), and `cleanup` or the next
-//! `run` removes it.
+//! file. Only then is the layer directory made; its name holds its owner too, so it belongs to
+//! one process only, and once that process is dead nobody makes it again. A run killed with
+//! SIGKILL cannot remove either; its owner pid is then dead (or reused by another process,
+//! which the start time tells apart), and `cleanup` or the next `run` removes both, each by
+//! its own owner record (the layer dir even when `/run` was emptied by a reboot).
 
 use std::path::{Path, PathBuf};
 
@@ -38,6 +52,28 @@ pub fn state_root() -> PathBuf {
         .join("workbook")
 }
 
+/// The root of the writable layers: `$WORKBOOK_DATA`, else `/var/lib/container-workbook` for
+/// root, else `$XDG_DATA_HOME/container-workbook`, else `~/.local/share/container-workbook`
+/// (the XDG base directories: data that must survive, on disk), else the temp dir.
+pub fn data_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("WORKBOOK_DATA").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from("/var/lib/container-workbook");
+    }
+    std::env::var_os("XDG_DATA_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("container-workbook")
+}
+
+fn layers_dir() -> PathBuf {
+    data_root().join("containers")
+}
+
 /// The prefix of a directory still being filled in.
 const STAGING: &str = ".staging-";
 
@@ -45,39 +81,15 @@ fn containers_dir() -> PathBuf {
     state_root().join("containers")
 }
 
-/// The start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), which
-/// together with the pid names a process uniquely.
-fn start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces; the fields after its ')' are plain.
-    let after = stat.rsplit_once(')')?.1;
-    after.split_whitespace().nth(19)?.parse().ok()
-}
+pub use crate::process::owner::{owner_alive, owner_record};
 
-/// "<pid> <start time>" of this process: who owns a container or a network lease.
-pub fn owner_record() -> String {
-    let pid = std::process::id() as i32;
-    format!("{pid} {}", start_time(pid).unwrap_or(0))
-}
-
-/// Whether the owner recorded in `text` (as [`owner_record`] wrote it) is still the same
-/// running process. Network leases use the same test.
-pub fn owner_alive(text: &str) -> bool {
-    let mut fields = text.split_whitespace();
-    let (Some(pid), Some(started)) = (fields.next(), fields.next()) else {
-        return false;
-    };
-    match (pid.parse::<i32>(), started.parse::<u64>()) {
-        (Ok(pid), Ok(started)) => start_time(pid) == Some(started),
-        _ => false,
-    }
-}
-
-/// One container's directory. Dropping it removes the directory and everything in it.
+/// One container's directories. Dropping it removes both and everything in them.
 #[derive(Debug)]
 pub struct ContainerDir {
     path: PathBuf,
     name: Name,
+    /// The writable layer's directory on disk, once made.
+    layer: Option<PathBuf>,
 }
 
 impl ContainerDir {
@@ -95,18 +107,18 @@ impl ContainerDir {
         let mut dir = ContainerDir {
             path: staging,
             name: name.clone(),
+            layer: None,
         };
         dir.write("owner", &owner)?;
         dir.write("command", &command.join(" "))?;
-        for sub in ["upper", "work", "merged"] {
-            let p = dir.path.join(sub);
-            std::fs::create_dir(&p).map_err(|e| Error::io("creating a directory", &p, e))?;
-        }
+        let merged = dir.path.join("merged");
+        std::fs::create_dir(&merged).map_err(|e| Error::io("creating a directory", &merged, e))?;
         let path = parent.join(name.as_str());
         for attempt in 0..2 {
             match std::fs::rename(&dir.path, &path) {
                 Ok(()) => {
                     dir.path = path;
+                    dir.layer = Some(make_layer_dir(name)?);
                     return Ok(dir);
                 }
                 Err(_) if path.is_dir() && attempt == 0 => {
@@ -147,9 +159,17 @@ impl ContainerDir {
         &self.name
     }
 
-    /// A directory of the container: `upper`, `work` or `merged`.
+    /// A directory of the container: `upper` or `work` (on disk), or `merged` (state).
     pub fn sub(&self, which: &str) -> PathBuf {
-        self.path.join(which)
+        match (&self.layer, which) {
+            (Some(layer), "upper" | "work") => layer.join(which),
+            _ => self.path.join(which),
+        }
+    }
+
+    /// The directory on disk holding `upper` and `work`.
+    pub fn layer_dir(&self) -> Option<&Path> {
+        self.layer.as_deref()
     }
 
     /// The directory itself.
@@ -158,41 +178,48 @@ impl ContainerDir {
     }
 }
 
+// ANCHOR: layer_dir
+/// Makes `<data root>/containers/<pid>-<start>-<name>/{upper,work}`: on disk, never on
+/// the tmpfs of `/run`, and named after this process, so that only it ever makes it.
+/// Mode 0700: what the container writes (setuid files too) is out of other users' reach.
+fn make_layer_dir(name: &Name) -> Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = layers_dir();
+    std::fs::create_dir_all(&parent)
+        .map_err(|e| Error::io("creating the directory of writable layers", &parent, e))?;
+    // 0711: a rootless run's mapped root (another uid) must pass through to its own layer.
+    std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o711))
+        .map_err(|e| Error::io("setting the mode of the layers' dir", &parent, e))?;
+    let layer = parent.join(format!("{}-{name}", crate::process::owner::owner_tag()));
+    remove_tree(&layer)?; // only a dead earlier run of this very pid and start time
+    std::fs::create_dir(&layer)
+        .map_err(|e| Error::io("creating the container's writable layer", &layer, e))?;
+    std::fs::set_permissions(&layer, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::io("restricting the container's writable layer", &layer, e))?;
+    for sub in ["upper", "work"] {
+        let p = layer.join(sub);
+        if let Err(e) = std::fs::create_dir(&p) {
+            let _ = remove_tree(&layer);
+            return Err(Error::io("creating a directory", &p, e));
+        }
+    }
+    Ok(layer)
+}
+// ANCHOR_END: layer_dir
+
 impl Drop for ContainerDir {
     fn drop(&mut self) {
-        if let Err(e) = remove_tree(&self.path) {
-            eprintln!("warning: could not remove {}: {e}", self.path.display());
-        }
-    }
-}
-
-/// Removes a directory tree. The upper layer may hold whiteouts (device nodes), and overlayfs
-/// leaves its work dir's `work/` with mode 000: root may remove all that, but in a rootless run
-/// by a normal user the owner must first give itself the right to enter those directories.
-fn remove_tree(path: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            open_up(path);
-            std::fs::remove_dir_all(path)
-                .map_err(|e| Error::io("removing the container's directory", path, e))
-        }
-        Err(e) => Err(Error::io("removing the container's directory", path, e)),
-    }
-}
-
-/// Gives the owner rwx on every directory below `dir` (never following a symlink).
-fn open_up(dir: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.filter_map(|e| e.ok()) {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                open_up(&entry.path());
+        // The layer first: killed in between, the state dir still says who owned it.
+        for path in self.layer.iter().chain([&self.path]) {
+            if let Err(e) = remove_tree(path) {
+                eprintln!("warning: could not remove {}: {e}", path.display());
             }
         }
     }
+}
+
+fn remove_tree(path: &Path) -> Result<()> {
+    crate::process::owner::remove_tree(path, "removing the container's directory")
 }
 
 /// A container directory found on the host.
@@ -248,7 +275,24 @@ fn stale_staging() -> Vec<PathBuf> {
         .collect()
 }
 
-/// Removes the directories of containers whose owner is gone; returns their names.
+/// Writable layers on disk whose owner (named in the directory name) is gone, with the
+/// container name each was for.
+fn stale_layers() -> Vec<(PathBuf, String)> {
+    let Ok(read) = std::fs::read_dir(layers_dir()) else {
+        return Vec::new();
+    };
+    read.filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let owner = crate::process::owner::owner_in_name(&name)?;
+            let container = name.splitn(3, '-').nth(2)?.to_string();
+            (!owner_alive(&owner)).then(|| (e.path(), container))
+        })
+        .collect()
+}
+
+/// Removes the directories of containers whose owner is gone (state and writable layer);
+/// returns their names.
 pub fn remove_stale() -> Result<Vec<String>> {
     let mut removed = Vec::new();
     for entry in list().into_iter().filter(|e| !e.alive) {
@@ -257,6 +301,12 @@ pub fn remove_stale() -> Result<Vec<String>> {
     }
     for path in stale_staging() {
         remove_tree(&path)?;
+    }
+    for (path, container) in stale_layers() {
+        remove_tree(&path)?;
+        if !removed.contains(&container) {
+            removed.push(container);
+        }
     }
     Ok(removed)
 }

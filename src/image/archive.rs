@@ -22,7 +22,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::config::{self, ImageConfig};
-use super::tar_import::{decompressed, digest_of, is_gzip};
+use super::tar_import::{damage, decompressed, digest_of, is_gzip, Budget};
 use crate::{Error, Result};
 
 /// The members of an archive, found once, read at will (a tar has no index of its own).
@@ -36,8 +36,9 @@ pub struct Outer {
 
 impl Outer {
     /// Indexes the archive at `path`. A gzip-compressed archive is first inflated into an
-    /// anonymous temp file in `scratch` (tar members can only be read at an offset uncompressed).
-    pub fn open(path: &Path, scratch: &Path) -> Result<Outer> {
+    /// anonymous temp file in `scratch` (tar members can only be read at an offset uncompressed),
+    /// at most `max` bytes of it: a gzip bomb would fill the disk before any layer is read.
+    pub fn open(path: &Path, scratch: &Path, max: u64) -> Result<Outer> {
         let name = path.display().to_string();
         let mut file = File::open(path).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => {
@@ -49,11 +50,18 @@ impl Outer {
         if is_gzip(&mut head).map_err(|e| Error::io("reading the image archive", path, e))? {
             let mut plain = tempfile::tempfile_in(scratch)
                 .map_err(|e| Error::io("making a scratch file", scratch, e))?;
-            io::copy(
-                &mut decompressed(head).map_err(|e| corrupt(&name, e))?,
+            let inflated = io::copy(
+                &mut decompressed(head)
+                    .map_err(|e| corrupt(&name, e))?
+                    .take(max.saturating_add(1)),
                 &mut plain,
             )
             .map_err(|e| corrupt(&name, e))?;
+            if inflated > max {
+                return Err(Budget::new(max)
+                    .named(format!("the image archive {name}"))
+                    .exceeded(&name));
+            }
             file = plain;
         }
         let len = file
@@ -75,8 +83,13 @@ impl Outer {
         let reader = At::new(&self.file, 0, self.len);
         let mut archive = tar::Archive::new(reader);
         let entries = archive.entries().map_err(|e| corrupt(&self.name, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| corrupt(&self.name, e))?;
+        for (n, entry) in entries.enumerate() {
+            // A file whose first block is no tar header is no archive at all (say /etc/shadow):
+            // say so, and never quote it (the tar library's message would).
+            let entry = entry.map_err(|e| match n {
+                0 => not_an_archive(&self.name),
+                _ => corrupt(&self.name, e),
+            })?;
             let member = normalize(
                 &entry
                     .path()
@@ -108,10 +121,7 @@ impl Outer {
             }
         }
         if self.files.is_empty() {
-            return Err(Error::Invalid(format!(
-                "the image archive {} holds no files: it is empty, not a tar archive, or truncated",
-                self.name
-            )));
+            return Err(not_an_archive(&self.name));
         }
         Ok(())
     }
@@ -194,7 +204,15 @@ fn normalize(name: &str) -> String {
 
 fn corrupt(name: &str, e: io::Error) -> Error {
     Error::Invalid(format!(
-        "the image archive {name} is corrupt or truncated ({e}); save or download it again"
+        "the image archive {name} is corrupt or truncated ({}); save or download it again",
+        damage(&e)
+    ))
+}
+
+fn not_an_archive(name: &str) -> Error {
+    Error::Invalid(format!(
+        "the file {name} is not an image archive: give a `docker save` archive or an OCI image \
+         layout, as .tar or .tar.gz"
     ))
 }
 

@@ -4,7 +4,8 @@
 //! $WORKBOOK_STORE  (default: $XDG_CACHE_HOME or ~/.cache, then /container-workbook/images)
 //!   layers/sha256/<diff_id hex>/   one unpacked layer, read-only once there
 //!   images/<config hex>.json       an image: its layers bottom first, its config
-//!   tmp/                           imports in progress (same filesystem, so rename works)
+//!   tmp/                           imports in progress (same filesystem, so rename works):
+//!     layer-<pid>-<start>-XXXXXX/    one layer being unpacked, named after its importer
 //! ```
 //!
 //! A layer is named by the digest of its uncompressed tar (its DiffID), so two images sharing a
@@ -13,6 +14,12 @@
 //! out: rename is atomic, so a crash or an error never leaves a half-imported layer under
 //! `layers/`. The store is mode 0700: a layer may hold setuid files and device nodes that are
 //! meant for the container, not for the host's other users.
+//!
+//! An importer killed with SIGKILL cannot remove its scratch directory. Each one's name holds
+//! its importer ("<pid>-<start time>", see [`crate::process::owner`]), so the next import and
+//! `cleanup` remove exactly those whose importer is dead: no guess from age, no lock to leak.
+//! All layers of an archive are unpacked before the first is moved into place, so an archive
+//! refused halfway (a bad digest, a tar bomb) leaves no layer behind either.
 
 use std::fs::{self, File};
 use std::io::{BufReader, Read};
@@ -23,13 +30,22 @@ use serde::{Deserialize, Serialize};
 
 use super::archive::{self, check_digest, Outer};
 use super::config::ImageConfig;
-use super::tar_import::{decompressed, digest_of, unpack_layer};
+use super::tar_import::{decompressed, digest_of, unpack_layer_limited, Budget};
+use crate::process::owner;
 use crate::{Error, Result};
 
 /// A directory of layers and images.
 #[derive(Debug, Clone)]
 pub struct ImageStore {
     root: PathBuf,
+    /// The most one import may unpack, in bytes (see [`Budget`]).
+    max_unpacked: u64,
+}
+
+/// A layer unpacked into the store's `tmp/`, not yet in place.
+struct Staged {
+    tmp: tempfile::TempDir,
+    diff_id: String,
 }
 
 /// An image in the store.
@@ -51,6 +67,7 @@ impl Image {
     pub fn layers(&self) -> Vec<PathBuf> {
         let store = ImageStore {
             root: self.store.clone(),
+            max_unpacked: 0,
         };
         self.diff_ids
             .iter()
@@ -80,7 +97,8 @@ impl ImageStore {
         Ok(cache.join("container-workbook/images"))
     }
 
-    /// Opens (creating if needed) the store at `root`.
+    /// Opens (creating if needed) the store at `root`, removing what killed imports left. The
+    /// limit on unpacked size is `$WORKBOOK_MAX_UNPACKED`, else 16 GiB.
     pub fn open(root: impl Into<PathBuf>) -> Result<ImageStore> {
         let root = root.into();
         for dir in [
@@ -92,7 +110,62 @@ impl ImageStore {
         }
         fs::set_permissions(&root, fs::Permissions::from_mode(0o700))
             .map_err(|e| Error::io("restricting the image store to its owner", &root, e))?;
-        Ok(ImageStore { root })
+        Self::remove_stale_imports(&root)?;
+        Ok(ImageStore {
+            root,
+            max_unpacked: Budget::limit_from_env()?,
+        })
+    }
+
+    /// The same store with another limit on what one import may unpack.
+    pub fn with_max_unpacked(mut self, bytes: u64) -> Self {
+        self.max_unpacked = bytes;
+        self
+    }
+
+    // ANCHOR: stale_imports
+    /// Removes the scratch files and directories in `root/tmp` of importers that are dead
+    /// (killed with SIGKILL); returns their names. A store that does not exist has none.
+    pub fn remove_stale_imports(root: &Path) -> Result<Vec<String>> {
+        let tmp = root.join("tmp");
+        let entries = match fs::read_dir(&tmp) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("listing the store's scratch dir", &tmp, e)),
+        };
+        let mut removed = Vec::new();
+        for entry in entries.filter_map(|e| e.ok()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // "<kind>-<pid>-<start>-…": the importer's record, in the name since mkdir.
+            let Some(importer) = name
+                .split_once('-')
+                .and_then(|(_, rest)| owner::owner_in_name(rest))
+            else {
+                continue; // not ours to judge
+            };
+            if owner::owner_alive(&importer) {
+                continue;
+            }
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                owner::remove_tree(&path, "removing a killed import's scratch dir")?;
+            } else {
+                fs::remove_file(&path)
+                    .map_err(|e| Error::io("removing a killed import's file", &path, e))?;
+            }
+            removed.push(name);
+        }
+        Ok(removed)
+    }
+    // ANCHOR_END: stale_imports
+
+    /// A scratch directory in `tmp/` named after this importer: `<kind>-<pid>-<start>-XXXXXX`.
+    fn scratch_dir(&self, kind: &str) -> Result<tempfile::TempDir> {
+        let tmp = self.root.join("tmp");
+        tempfile::Builder::new()
+            .prefix(&format!("{kind}-{}-", owner::owner_tag()))
+            .tempdir_in(&tmp)
+            .map_err(|e| Error::io("making a scratch directory", &tmp, e))
     }
 
     /// The store's directory.
@@ -122,7 +195,6 @@ impl ImageStore {
         Ok(ids)
     }
 
-    // ANCHOR: add_layer
     /// Unpacks a layer tar (plain or gzip) into the store, unless a layer with `expected`
     /// DiffID is already there. Checks the DiffID (and the blob digest, when given) before the
     /// layer becomes visible. Returns the DiffID.
@@ -133,45 +205,64 @@ impl ImageStore {
         expected: Option<&str>,
         blob_digest: Option<&str>,
     ) -> Result<String> {
-        if let Some(diff_id) = expected {
-            if self.has_layer(diff_id) {
-                return Ok(diff_id.to_string()); // shared: nothing to copy
-            }
+        if let Some(diff_id) = expected.filter(|d| self.has_layer(d)) {
+            return Ok(diff_id.to_string()); // shared: nothing to copy
         }
-        let tmp = tempfile::Builder::new()
-            .prefix("layer-")
-            .tempdir_in(self.root.join("tmp"))
-            .map_err(|e| Error::io("making a scratch directory", &self.root.join("tmp"), e))?;
-        // tempdir makes 0700; a layer's root without a `./` entry should read as a normal `/`.
+        let mut budget = Budget::new(self.max_unpacked);
+        let staged = self.stage(reader, name, expected, blob_digest, &mut budget)?;
+        self.commit(staged)
+    }
+
+    // ANCHOR: add_layer
+    /// Unpacks a layer into a scratch directory and checks its digests. Any error drops the
+    /// scratch directory, which removes the half-unpacked layer.
+    fn stage(
+        &self,
+        reader: impl Read,
+        name: &str,
+        expected: Option<&str>,
+        blob_digest: Option<&str>,
+        budget: &mut Budget,
+    ) -> Result<Staged> {
+        let tmp = self.scratch_dir("layer")?;
+        // tempdir makes 0700; a layer's root without a `./` entry should read as a plain `/`.
         fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755))
             .map_err(|e| Error::io("preparing the scratch directory", tmp.path(), e))?;
-        // Any error below drops `tmp`, which removes the half-unpacked layer.
-        let unpacked = unpack_layer(reader, tmp.path(), name)?;
+        let unpacked = unpack_layer_limited(reader, tmp.path(), name, budget)?;
         for (what, want, got) in [
             ("DiffID", expected, &unpacked.diff_id),
             ("blob digest", blob_digest, &unpacked.blob_digest),
         ] {
-            if let Some(want) = want {
-                if want != got {
-                    return Err(Error::Invalid(format!(
-                        "digest mismatch: the layer {name} should have {what} {want} but has {got}; \
-                         the archive is damaged or was altered"
-                    )));
-                }
+            if want.is_some_and(|want| want != got) {
+                return Err(Error::Invalid(format!(
+                    "digest mismatch: the layer {name} should have {what} {} but has {got}; \
+                     the archive is damaged or was altered",
+                    want.unwrap_or_default()
+                )));
             }
         }
-        let dest = self.layer_dir(&unpacked.diff_id)?;
+        Ok(Staged {
+            tmp,
+            diff_id: unpacked.diff_id,
+        })
+    }
+    // ANCHOR_END: add_layer
+
+    // ANCHOR: commit
+    /// Moves a staged layer into place (rename is atomic: the layer appears whole or not).
+    fn commit(&self, staged: Staged) -> Result<String> {
+        let dest = self.layer_dir(&staged.diff_id)?;
         if dest.exists() {
-            return Ok(unpacked.diff_id); // imported meanwhile, or it had no expected digest
+            return Ok(staged.diff_id); // imported meanwhile, or it had no expected digest
         }
-        let scratch = tmp.keep();
+        let scratch = staged.tmp.keep();
         fs::rename(&scratch, &dest).map_err(|e| {
             let _ = fs::remove_dir_all(&scratch);
             Error::io("moving the unpacked layer into the store", &dest, e)
         })?;
-        Ok(unpacked.diff_id)
+        Ok(staged.diff_id)
     }
-    // ANCHOR_END: add_layer
+    // ANCHOR_END: commit
 
     /// Imports one layer tar file (plain or gzip). The file is hashed first, so a layer
     /// already in the store is not unpacked again.
@@ -197,29 +288,35 @@ impl ImageStore {
     // ANCHOR: import_archive
     /// Imports a whole image from a `docker save` archive or an OCI image layout archive.
     pub fn import_archive(&self, path: &Path) -> Result<Image> {
-        let scratch = tempfile::tempdir_in(self.root.join("tmp"))
-            .map_err(|e| Error::io("making a scratch directory", &self.root.join("tmp"), e))?;
-        let outer = Outer::open(path, scratch.path())?;
+        let scratch = self.scratch_dir("archive")?;
+        let outer = Outer::open(path, scratch.path(), self.max_unpacked)?;
         let plan = archive::plan(&outer)?;
-        // Every layer must be there before the first is unpacked: a manifest naming a missing
-        // layer is refused without touching the store.
-        for layer in &plan.layers {
-            if !self.has_layer(&layer.diff_id) {
-                outer.reader(&layer.member, "the layer")?;
-            }
+        // Every layer must be there before the first is unpacked: a manifest naming a
+        // missing layer is refused without touching the store.
+        let missing: Vec<_> = plan
+            .layers
+            .iter()
+            .filter(|l| !self.has_layer(&l.diff_id))
+            .collect();
+        for layer in &missing {
+            outer.reader(&layer.member, "the layer")?;
         }
-        for layer in &plan.layers {
-            let what = format!("{} in {}", layer.member, path.display());
-            if self.has_layer(&layer.diff_id) {
-                continue;
+        // All layers count against one budget, and all are unpacked before any is moved
+        // into place: a refusal halfway leaves nothing in the store.
+        let archive = format!("the image archive {}", path.display());
+        let mut budget = Budget::new(self.max_unpacked).named(archive);
+        let mut staged: Vec<Staged> = Vec::new();
+        for layer in missing {
+            if staged.iter().any(|s| s.diff_id == layer.diff_id) {
+                continue; // the same layer twice in one image (empty layers often are)
             }
+            let what = format!("{} in {}", layer.member, path.display());
             let reader = outer.reader(&layer.member, "the layer")?;
-            self.add_layer(
-                reader,
-                &what,
-                Some(&layer.diff_id),
-                layer.blob_digest.as_deref(),
-            )?;
+            let digest = layer.blob_digest.as_deref();
+            staged.push(self.stage(reader, &what, Some(&layer.diff_id), digest, &mut budget)?);
+        }
+        for layer in staged {
+            self.commit(layer)?;
         }
         self.save_image(
             &plan.id,
@@ -257,7 +354,7 @@ impl ImageStore {
         let json = serde_json::to_vec_pretty(&image)
             .map_err(|e| Error::Invalid(format!("cannot record the image: {e}")))?;
         let path = self.root.join("images").join(format!("{hex}.json"));
-        let tmp = self.root.join("tmp").join(format!("{hex}.json"));
+        let tmp = (self.root.join("tmp")).join(format!("record-{}-{hex}.json", owner::owner_tag()));
         fs::write(&tmp, json).map_err(|e| Error::io("writing the image record", &tmp, e))?;
         fs::rename(&tmp, &path).map_err(|e| Error::io("writing the image record", &path, e))?;
         Ok(image)

@@ -15,15 +15,28 @@
 //! Device nodes are made only when the process holds CAP_MKNOD (skipped and reported
 //! otherwise), and no entry may set `trusted.overlay.*` xattrs: those steer the overlay itself
 //! (redirects, opaque dirs), so only the whiteout conversion below writes them.
+//!
+//! Two more traps, both from real runtimes' CVEs:
+//!
+//! - A metadata change made *later* than the entry must not go by path: a later entry may have
+//!   replaced a directory with a symlink to the host (`d/`, `d/secret/`, then `d -> /etc`), and
+//!   a late `chmod("d/secret")` would follow it. Directory modes (applied last, so that a
+//!   read-only directory can still be filled) go through a walk with `O_NOFOLLOW` on every
+//!   component from the layer's own directory fd, and only to the inode the import made.
+//! - A small archive may unpack to a huge tree (a tar bomb): what is written is counted
+//!   against a [`Budget`] before it is written.
 
 use std::cell::RefCell;
 use std::fs::{self, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
-use nix::sys::stat::{makedev, mknod, Mode, SFlag};
+use nix::errno::Errno;
+use nix::fcntl::{open, openat, OFlag};
+use nix::sys::stat::{fchmod, fstat, makedev, mknod, Mode, SFlag};
 use sha2::{Digest as _, Sha256};
 use tar::{Archive, EntryType};
 
@@ -47,6 +60,114 @@ pub struct Unpacked {
     pub opaque_dirs: usize,
     /// Device nodes not made because the process lacks CAP_MKNOD.
     pub skipped_devices: Vec<PathBuf>,
+}
+
+/// How much an import may still write: the bytes of regular files, plus one 512-byte tar
+/// block for every entry (an empty file still costs a header, an inode and a directory entry:
+/// a million of them is a bomb too). Checked against the header *before* writing, so a header
+/// claiming a terabyte is refused with nothing written.
+// ANCHOR: budget
+#[derive(Debug, Clone)]
+pub struct Budget {
+    limit: u64,
+    used: u64,
+    /// What the budget is for, in the refusal ("the image archive X").
+    what: Option<String>,
+}
+// ANCHOR_END: budget
+
+/// The default limit on what one import unpacks: far above real images (a large CUDA image
+/// is 10 GiB unpacked), far below "fill the disk".
+pub const DEFAULT_MAX_UNPACKED: u64 = 16 << 30;
+
+/// Every entry costs at least this much (one tar block).
+const ENTRY_COST: u64 = 512;
+
+impl Budget {
+    pub fn new(limit: u64) -> Self {
+        Budget {
+            limit,
+            used: 0,
+            what: None,
+        }
+    }
+
+    /// Names what is unpacked, for the refusal: "the image archive X".
+    pub fn named(mut self, what: impl Into<String>) -> Self {
+        self.what = Some(what.into());
+        self
+    }
+
+    /// The limit from `$WORKBOOK_MAX_UNPACKED` (bytes, or with K/M/G/T), else the default.
+    pub fn limit_from_env() -> Result<u64> {
+        match std::env::var("WORKBOOK_MAX_UNPACKED") {
+            Ok(text) if !text.is_empty() => parse_size(&text).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "WORKBOOK_MAX_UNPACKED={text:?} is not a size; give bytes or a number \
+                     with K, M, G or T, such as 16G"
+                ))
+            }),
+            _ => Ok(DEFAULT_MAX_UNPACKED),
+        }
+    }
+
+    // ANCHOR: charge
+    /// Counts `bytes` of the layer `layer`; refuses once the total passes the limit.
+    pub fn charge(&mut self, bytes: u64, layer: &str) -> Result<()> {
+        self.used = self.used.saturating_add(bytes);
+        if self.used > self.limit {
+            return Err(self.exceeded(layer));
+        }
+        Ok(())
+    }
+    // ANCHOR_END: charge
+
+    /// The one-sentence refusal (naming the budget's archive, else the layer).
+    pub fn exceeded(&self, layer: &str) -> Error {
+        let what = (self.what.clone()).unwrap_or_else(|| format!("the layer {layer}"));
+        Error::Invalid(format!(
+            "{what} unpacks to more than {}, the limit on unpacked size; refusing it as a \
+             possible tar bomb (set WORKBOOK_MAX_UNPACKED to allow more)",
+            human(self.limit)
+        ))
+    }
+
+    /// The limit in bytes.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+}
+
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (digits, shift) = match text.char_indices().last()? {
+        (i, 'K' | 'k') => (&text[..i], 10),
+        (i, 'M' | 'm') => (&text[..i], 20),
+        (i, 'G' | 'g') => (&text[..i], 30),
+        (i, 'T' | 't') => (&text[..i], 40),
+        _ => (text, 0),
+    };
+    digits.parse::<u64>().ok()?.checked_mul(1 << shift)
+}
+
+/// A size as people write it: 1 MiB, 16 GiB, or bytes when it is not a whole unit.
+fn human(bytes: u64) -> String {
+    for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+            return format!("{} {unit}", bytes >> shift);
+        }
+    }
+    format!("{bytes} bytes")
+}
+
+/// What went wrong with a damaged archive, in words that never quote it. The tar library's
+/// own messages can hold the raw bytes of a bad header (the first line of a file that is not a
+/// tar at all, such as /etc/shadow), so they are not passed on.
+pub fn damage(e: &io::Error) -> &'static str {
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => "it ends too early",
+        _ => "its content is damaged",
+    }
 }
 
 /// Reads bytes through, feeding them to a hasher that outlives the reader chain.
@@ -88,13 +209,29 @@ pub fn decompressed<'a, R: BufRead + 'a>(mut reader: R) -> io::Result<Box<dyn Re
     })
 }
 
-// ANCHOR: unpack
 /// Unpacks the layer tar read from `reader` (plain or gzip) into the empty directory `dest`,
 /// hashing both the bytes as read and the uncompressed tar. `name` says in errors which layer.
+/// The limit on unpacked size is `$WORKBOOK_MAX_UNPACKED` (see [`Budget`]).
 pub fn unpack_layer(reader: impl Read, dest: &Path, name: &str) -> Result<Unpacked> {
+    unpack_layer_limited(
+        reader,
+        dest,
+        name,
+        &mut Budget::new(Budget::limit_from_env()?),
+    )
+}
+
+/// [`unpack_layer`], charging what it writes to `budget` (shared by the layers of one image).
+pub fn unpack_layer_limited(
+    reader: impl Read,
+    dest: &Path,
+    name: &str,
+    budget: &mut Budget,
+) -> Result<Unpacked> {
     let corrupt = |e: io::Error| {
         Error::Invalid(format!(
-            "the layer {name} is corrupt or truncated ({e}); fetch or save the image again"
+            "the layer {name} is corrupt or truncated ({}); fetch or save the image again",
+            damage(&e)
         ))
     };
     let raw_hash = RefCell::new(Sha256::new());
@@ -104,13 +241,19 @@ pub fn unpack_layer(reader: impl Read, dest: &Path, name: &str) -> Result<Unpack
         inner: reader,
         hasher: &raw_hash,
     });
+    let mut layer = Layer {
+        dest,
+        name,
+        budget,
+        dirs: Vec::new(),
+    };
     // The digests cover every byte, padding after the tar's end marker included: drain.
     if is_gzip(&mut raw).map_err(corrupt)? {
         let mut gz = MultiGzDecoder::new(raw);
-        unpack_tar(&mut gz, &plain_hash, dest, name, &mut report)?;
+        unpack_tar(&mut gz, &plain_hash, &mut layer, &mut report)?;
         io::copy(&mut gz.into_inner(), &mut io::sink()).map_err(corrupt)?;
     } else {
-        unpack_tar(&mut raw, &plain_hash, dest, name, &mut report)?;
+        unpack_tar(&mut raw, &plain_hash, &mut layer, &mut report)?;
         io::copy(&mut raw, &mut io::sink()).map_err(corrupt)?;
     }
     report.diff_id = hex(plain_hash);
@@ -118,25 +261,43 @@ pub fn unpack_layer(reader: impl Read, dest: &Path, name: &str) -> Result<Unpack
     Ok(report)
 }
 
+/// One layer being unpacked.
+struct Layer<'a> {
+    dest: &'a Path,
+    name: &'a str,
+    budget: &'a mut Budget,
+    /// Directories made, with the mode to give them at the end and the inode they got.
+    dirs: Vec<MadeDir>,
+}
+
+/// A directory the import made (or kept), identified by its inode, not only by its path.
+struct MadeDir {
+    rel: PathBuf,
+    mode: u32,
+    dev: u64,
+    ino: u64,
+}
+
+// ANCHOR: unpack
 fn unpack_tar(
     tar: &mut dyn Read,
     hasher: &RefCell<Sha256>,
-    dest: &Path,
-    name: &str,
+    layer: &mut Layer<'_>,
     report: &mut Unpacked,
 ) -> Result<()> {
+    let name = layer.name;
     let corrupt = |e: io::Error| {
         Error::Invalid(format!(
-            "the layer {name} is corrupt or truncated ({e}); fetch or save the image again"
+            "the layer {name} is corrupt or truncated ({}); fetch or save the image again",
+            damage(&e)
         ))
     };
     let mut plain = Tee { inner: tar, hasher };
-    let mut dir_modes = Vec::new();
     {
         let mut archive = Archive::new(&mut plain);
         for entry in archive.entries().map_err(corrupt)? {
             let mut entry = entry.map_err(corrupt)?;
-            unpack_entry(&mut entry, dest, report, &mut dir_modes).map_err(|e| match e {
+            unpack_entry(&mut entry, layer, report).map_err(|e| match e {
                 Error::Io { source, .. } if source.kind() == io::ErrorKind::UnexpectedEof => {
                     corrupt(source)
                 }
@@ -145,14 +306,70 @@ fn unpack_tar(
         }
     }
     io::copy(&mut plain, &mut io::sink()).map_err(corrupt)?;
-    // Directory modes last, deepest first: a read-only directory would refuse its entries.
-    dir_modes.sort_by(|a: &(PathBuf, u32), b| b.0.cmp(&a.0));
-    for (dir, mode) in dir_modes {
-        set_mode(&dir, mode)?;
+    apply_dir_modes(layer.dest, &mut layer.dirs)
+}
+// ANCHOR_END: unpack
+
+// ANCHOR: dir_modes
+/// Gives each directory the import made its mode, deepest first (a read-only directory
+/// would have refused its entries). Never by path: each directory is reached from the
+/// layer's fd with `O_NOFOLLOW` on every component, and changed only if it is still the
+/// inode the import made. A directory that a later entry replaced (by a symlink, say) is
+/// skipped: in a layer, the later entry wins, and a symlink has no mode of its own.
+fn apply_dir_modes(dest: &Path, dirs: &mut [MadeDir]) -> Result<()> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let root = open(dest, flags, Mode::empty())
+        .map_err(|e| Error::sys_path("open", "opening the layer directory", dest, e))?;
+    // Stable: of two entries for one directory, the later one's mode is applied last.
+    dirs.sort_by(|a, b| b.rel.cmp(&a.rel));
+    for dir in dirs.iter() {
+        let Some(fd) = open_beneath(&root, &dir.rel)? else {
+            continue; // replaced by a later entry
+        };
+        let stat = fstat(&fd)
+            .map_err(|e| Error::sys_path("fstat", "checking a layer directory", &dir.rel, e))?;
+        if stat.st_dev != dir.dev || stat.st_ino != dir.ino {
+            continue; // another directory now has this name
+        }
+        fchmod(&fd, Mode::from_bits_retain(dir.mode)).map_err(|e| {
+            Error::sys_path(
+                "fchmod",
+                "setting the mode of a layer directory",
+                &dir.rel,
+                e,
+            )
+        })?;
     }
     Ok(())
 }
-// ANCHOR_END: unpack
+// ANCHOR_END: dir_modes
+
+// ANCHOR: open_beneath
+/// Opens the directory `rel` below `root`, one component at a time with `O_NOFOLLOW`, so no
+/// symlink is ever followed (openat2's RESOLVE_NO_SYMLINKS, by hand, for any kernel).
+/// `None` when a component is no longer a directory.
+fn open_beneath(root: &OwnedFd, rel: &Path) -> Result<Option<OwnedFd>> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let mut cur = root
+        .try_clone()
+        .map_err(|e| Error::io("duplicating the layer directory's fd", rel, e))?;
+    for part in rel.components() {
+        match openat(cur.as_fd(), part.as_os_str(), flags, Mode::empty()) {
+            Ok(next) => cur = next,
+            Err(Errno::ELOOP | Errno::ENOTDIR | Errno::ENOENT) => return Ok(None),
+            Err(e) => {
+                return Err(Error::sys_path(
+                    "openat",
+                    "opening a layer directory",
+                    rel,
+                    e,
+                ))
+            }
+        }
+    }
+    Ok(Some(cur))
+}
+// ANCHOR_END: open_beneath
 
 // ANCHOR: sanitize
 /// The entry path as a plain relative path, or an error if it would leave the layer.
@@ -234,10 +451,11 @@ fn remove_existing(path: &Path, keep_dir: bool) -> Result<()> {
 
 fn unpack_entry<R: Read>(
     entry: &mut tar::Entry<'_, R>,
-    dest: &Path,
+    layer: &mut Layer<'_>,
     report: &mut Unpacked,
-    dir_modes: &mut Vec<(PathBuf, u32)>,
 ) -> Result<()> {
+    let dest = layer.dest;
+    layer.budget.charge(ENTRY_COST, layer.name)?;
     let raw_path = entry
         .path()
         .map_err(|e| Error::Invalid(format!("a layer entry has an unreadable name: {e}")))?
@@ -247,7 +465,8 @@ fn unpack_entry<R: Read>(
     if rel.as_os_str().is_empty() {
         // `./` itself: the layer's root directory. Only its mode matters.
         if kind.is_dir() {
-            dir_modes.push((dest.to_path_buf(), header_mode(entry)?));
+            let mode = header_mode(entry)?;
+            remember_dir(layer, rel, mode)?;
         }
         return Ok(());
     }
@@ -284,6 +503,9 @@ fn unpack_entry<R: Read>(
             }
         }
         EntryType::Regular | EntryType::Continuous => {
+            // Counted by the header's size before a byte is written: the entry's reader
+            // yields exactly that many bytes.
+            layer.budget.charge(entry.size(), layer.name)?;
             let mut file = OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -293,6 +515,13 @@ fn unpack_entry<R: Read>(
                 .map_err(|e| Error::io("creating a file of the layer", &path, e))?;
             io::copy(entry, &mut file)
                 .map_err(|e| Error::io("writing a file of the layer", &path, e))?;
+            // Owner, xattrs and mode through the fd the file was made with: the very inode.
+            keep_owner(entry, Target::Fd(&file), &path)?;
+            keep_xattrs(entry, &path, &rel)?;
+            file.set_permissions(fs::Permissions::from_mode(mode))
+                .map_err(|e| Error::io("setting the mode of a layer file", &path, e))?;
+            report.entries += 1;
+            return Ok(());
         }
         EntryType::Symlink => {
             // Stored as it is: the container resolves it against its own root, never ours.
@@ -359,16 +588,29 @@ fn unpack_entry<R: Read>(
         // target's already (a chown here would even clear the target's setuid bit).
         return Ok(());
     }
-    keep_owner(entry, &path)?;
+    // The rest act on `path` at once, while every component of it has just been checked to be
+    // a directory of this layer (ensure_parents) and its last one is what we made: lchown and
+    // lsetxattr never follow that last component, and chmod is only for nodes, not links.
+    keep_owner(entry, Target::Path, &path)?;
     keep_xattrs(entry, &path, &rel)?;
-    if kind == EntryType::Symlink {
-        return Ok(()); // a symlink has no mode of its own
+    match kind {
+        EntryType::Symlink => Ok(()), // a symlink has no mode of its own
+        EntryType::Directory => remember_dir(layer, rel, mode),
+        _ => set_mode(&path, mode),
     }
-    if kind.is_dir() {
-        dir_modes.push((path, mode));
-    } else {
-        set_mode(&path, mode)?;
-    }
+}
+
+/// Records a directory the import made, to give it its mode at the end.
+fn remember_dir(layer: &mut Layer<'_>, rel: PathBuf, mode: u32) -> Result<()> {
+    let path = layer.dest.join(&rel);
+    let meta = fs::symlink_metadata(&path)
+        .map_err(|e| Error::io("checking a directory of the layer", &path, e))?;
+    layer.dirs.push(MadeDir {
+        rel,
+        mode,
+        dev: meta.dev(),
+        ino: meta.ino(),
+    });
     Ok(())
 }
 
@@ -394,8 +636,14 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
         .map_err(|e| Error::io("setting the mode of a layer file", path, e))
 }
 
+/// Where an owner goes: the file behind an fd we hold, or a path just checked (not followed).
+enum Target<'f> {
+    Fd(&'f fs::File),
+    Path,
+}
+
 /// Keeps the entry's owner when we may (root), as tar does; a user keeps their own uid.
-fn keep_owner<R: Read>(entry: &tar::Entry<'_, R>, path: &Path) -> Result<()> {
+fn keep_owner<R: Read>(entry: &tar::Entry<'_, R>, target: Target<'_>, path: &Path) -> Result<()> {
     if !nix::unistd::geteuid().is_root() {
         return Ok(());
     }
@@ -412,8 +660,11 @@ fn keep_owner<R: Read>(entry: &tar::Entry<'_, R>, path: &Path) -> Result<()> {
             path.display()
         )));
     };
-    std::os::unix::fs::lchown(path, Some(uid), Some(gid))
-        .map_err(|e| Error::io("setting the owner of a layer file", path, e))
+    match target {
+        Target::Fd(file) => std::os::unix::fs::fchown(file, Some(uid), Some(gid)),
+        Target::Path => std::os::unix::fs::lchown(path, Some(uid), Some(gid)),
+    }
+    .map_err(|e| Error::io("setting the owner of a layer file", path, e))
 }
 
 /// Copies `SCHILY.xattr.NAME` PAX records (how GNU tar and Docker store xattrs) onto the file.
@@ -444,4 +695,33 @@ fn keep_xattrs<R: Read>(entry: &mut tar::Entry<'_, R>, path: &Path, rel: &Path) 
 /// Whether this process may make device nodes: CAP_MKNOD (bit 27) in its effective set.
 pub fn may_mknod() -> bool {
     crate::privilege::effective_capabilities().is_some_and(|caps| caps & (1 << 27) != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_and_print_as_people_write_them() {
+        assert_eq!(parse_size("16G"), Some(16 << 30));
+        assert_eq!(parse_size("1m"), Some(1 << 20));
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("99999999999T"), None);
+        assert_eq!(human(DEFAULT_MAX_UNPACKED), "16 GiB");
+        assert_eq!(human(1 << 20), "1 MiB");
+        assert_eq!(human(1000), "1000 bytes");
+    }
+
+    #[test]
+    fn the_budget_refuses_past_its_limit_in_one_sentence() {
+        let mut budget = Budget::new(1024).named("the image archive x.tar");
+        assert!(budget.charge(1024, "l").is_ok());
+        let err = budget.charge(1, "l").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "the image archive x.tar unpacks to more than 1 KiB, the limit on unpacked size; \
+             refusing it as a possible tar bomb (set WORKBOOK_MAX_UNPACKED to allow more)"
+        );
+    }
 }

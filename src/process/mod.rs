@@ -18,6 +18,7 @@
 
 mod exec;
 mod held;
+pub mod owner;
 mod spawn;
 mod wait;
 
