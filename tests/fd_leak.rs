@@ -128,3 +128,30 @@ fn no_fd_survives_on_a_kernel_without_close_range(#[case] bin: &str, #[case] opt
         "{text}"
     );
 }
+
+/// runc's CVE-2024-21626, "attack 1": a working directory of `/proc/self/fd/7`, entered
+/// while the host's fd 7 is still open, starts the command in the host's `/`. The run is
+/// refused in one sentence before the command starts.
+#[rstest]
+#[case::full_container(&["run", "--network", "none"])]
+#[case::full_container_rootless(&["run", "--rootless"])]
+#[serial]
+fn a_workdir_through_a_host_fd_is_refused(#[case] options: &[&str]) {
+    if !common::privileged("a_workdir_through_a_host_fd_is_refused") {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_07-full-container");
+    let mut args = vec!["-c", "exec 7</; exec \"$@\"", "sh", bin];
+    args.extend(options);
+    args.extend(["-w", "/proc/self/fd/7", "--", "sh", "-c", "ls; ls .."]);
+    let out = common::run_bin("sh", &args);
+    let err = common::stderr(&out);
+    assert_eq!(common::stdout(&out), "", "the command ran: {err}");
+    common::assert_refused(
+        &out,
+        &args,
+        125,
+        "the working directory is outside the container's root",
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

@@ -48,6 +48,7 @@ pub fn exec(argv: &[String]) -> Result<Infallible> {
         .collect::<std::result::Result<_, _>>()
         .map_err(|_| Error::Invalid(format!("{program}: an argument holds a NUL byte")))?;
     close_on_exec_above_stderr()?;
+    check_cwd_is_inside_root()?;
     let Err(errno) = nix::unistd::execvp(&args[0], &args);
     use nix::errno::Errno;
     let (code, reason) = match errno {
@@ -126,3 +127,39 @@ fn close_on_exec_above_stderr() -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: close_fds
+
+// ANCHOR: cwd_check
+/// Refuses to exec when the working directory lies outside the process's root.
+///
+/// A working directory given as `/proc/self/fd/N` (by `-w`, or by an image's config) is
+/// entered through fd N: if N is an fd of the host that is still open, the command starts
+/// in the host's tree, whatever the root is, and `ls ..` walks the host (runc's
+/// CVE-2024-21626, "attack 1"). The kernel tells: getcwd(2) of a directory that cannot be
+/// reached from the root answers a path that starts with "(unreachable)", not with `/`.
+/// A stack buffer: this runs in the child after clone, where nothing should allocate.
+fn check_cwd_is_inside_root() -> Result<()> {
+    let mut buf = [0u8; libc::PATH_MAX as usize];
+    // SAFETY: the raw getcwd syscall writes at most buf.len() bytes into our buffer.
+    let rc = unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) };
+    if rc < 0 {
+        let errno = nix::errno::Errno::last();
+        // A path longer than PATH_MAX cannot be checked this way, but is no fd trick.
+        if errno == nix::errno::Errno::ERANGE {
+            return Ok(());
+        }
+        return Err(Error::sys(
+            "getcwd",
+            "checking the working directory",
+            errno,
+        ));
+    }
+    if buf[0] == b'/' {
+        return Ok(());
+    }
+    Err(Error::Invalid(
+        "the working directory is outside the container's root (a path through an fd of \
+         the host, such as /proc/self/fd/N?); refusing to run the command there"
+            .into(),
+    ))
+}
+// ANCHOR_END: cwd_check
