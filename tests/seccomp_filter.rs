@@ -1,7 +1,8 @@
-//! The default seccomp filter, installed in a forked child, against the calls Docker's default
-//! profile refuses a container without CAP_SYS_PTRACE: the io_uring calls (always refused),
-//! kcmp and process_vm_readv/writev (refused without CAP_SYS_PTRACE, which the container
-//! lacks). Busybox has no way to make these calls, so the test makes them itself.
+//! The default seccomp filter, installed in a forked child, against calls Docker's default
+//! profile refuses a container: the io_uring calls (always refused), kcmp,
+//! process_vm_readv/writev, pidfd_getfd and process_madvise (refused without
+//! CAP_SYS_PTRACE, which the container lacks). Busybox has no way to make these calls, so
+//! the test makes them itself.
 //!
 //! No privilege is needed: with no_new_privs set, any process may install a filter on itself.
 //! The child is forked from the multi-threaded test harness, so it makes only system calls
@@ -15,16 +16,18 @@ use nix::unistd::pipe;
 use workbook::security::seccomp;
 
 /// The calls, with arguments the kernel answers cheaply (and harmlessly) without a filter.
-const CALLS: [&str; 6] = [
+const CALLS: [&str; 8] = [
     "io_uring_setup",
     "io_uring_enter",
     "io_uring_register",
     "kcmp",
     "process_vm_readv",
     "process_vm_writev",
+    "pidfd_getfd",
+    "process_madvise",
 ];
 
-fn run_in_child(filter: Option<&[libc::sock_filter]>) -> [i32; 6] {
+fn run_in_child(filter: Option<&[libc::sock_filter]>) -> [i32; 8] {
     let (read, write): (OwnedFd, OwnedFd) = pipe().expect("pipe");
     // SAFETY: the child makes only system calls and ends in _exit (see the module comment).
     let pid = unsafe { libc::fork() };
@@ -39,7 +42,7 @@ fn run_in_child(filter: Option<&[libc::sock_filter]>) -> [i32; 6] {
                     code = 100;
                 }
             }
-            let answers = if code == 0 { errnos() } else { [-1; 6] };
+            let answers = if code == 0 { errnos() } else { [-1; 8] };
             let bytes = answers.as_ptr() as *const libc::c_void;
             libc::write(write.as_raw_fd(), bytes, std::mem::size_of_val(&answers));
             libc::_exit(code);
@@ -53,10 +56,10 @@ fn run_in_child(filter: Option<&[libc::sock_filter]>) -> [i32; 6] {
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "the child could not install the filter (status {status:#x})"
     );
-    let mut buf = [0u8; 24];
+    let mut buf = [0u8; 32];
     let got = nix::unistd::read(&read, &mut buf).expect("read the answers");
     assert_eq!(got, buf.len(), "the child sent {got} bytes");
-    let mut answers = [0i32; 6];
+    let mut answers = [0i32; 8];
     for (i, chunk) in buf.chunks_exact(4).enumerate() {
         answers[i] = i32::from_ne_bytes(chunk.try_into().expect("4 bytes"));
     }
@@ -64,8 +67,8 @@ fn run_in_child(filter: Option<&[libc::sock_filter]>) -> [i32; 6] {
 }
 
 /// Each call's errno (0 on success), one syscall after the other so errno is read at once.
-fn errnos() -> [i32; 6] {
-    let mut out = [0i32; 6];
+fn errnos() -> [i32; 8] {
+    let mut out = [0i32; 8];
     for (i, slot) in out.iter_mut().enumerate() {
         // SAFETY: as in make_calls.
         let ret = unsafe { call(i) };
@@ -104,7 +107,10 @@ unsafe fn call(i: usize) -> libc::c_long {
         3 => libc::syscall(libc::SYS_kcmp, pid, pid, 1 as libc::c_long, 0, 0),
         // Nothing to copy from or to ourselves: 0 bytes.
         4 => libc::syscall(libc::SYS_process_vm_readv, pid, null, 0, null, 0, 0),
-        _ => libc::syscall(libc::SYS_process_vm_writev, pid, null, 0, null, 0, 0),
+        5 => libc::syscall(libc::SYS_process_vm_writev, pid, null, 0, null, 0, 0),
+        // pidfd -1: EBADF from the kernel.
+        6 => libc::syscall(libc::SYS_pidfd_getfd, -1 as libc::c_long, 0, 0),
+        _ => libc::syscall(libc::SYS_process_madvise, -1 as libc::c_long, null, 0, 0, 0),
     }
 }
 

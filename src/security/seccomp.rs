@@ -68,11 +68,14 @@ pub fn default_rules() -> Vec<Rule> {
         SYS_io_uring_setup,
         SYS_io_uring_enter,
         SYS_io_uring_register,
-        // Comparing another process's kernel objects and reading or writing its memory:
-        // Docker allows them only with CAP_SYS_PTRACE, which the container does not have.
+        // Comparing another process's kernel objects, reading or writing its memory, taking
+        // a copy of one of its fds, advising on its memory: ptrace's powers, which Docker
+        // allows only with CAP_SYS_PTRACE, and the container does not have it.
         SYS_kcmp,
         SYS_process_vm_readv,
         SYS_process_vm_writev,
+        SYS_pidfd_getfd,
+        SYS_process_madvise,
     ]
     .into_iter()
     .map(Rule::Deny)
