@@ -62,3 +62,49 @@ fn bad_limits_are_one_clear_sentence_and_create_nothing(#[case] args: &[&str], #
     assert!(common::stdout(&out).is_empty());
     assert_eq!(our_cgroup_dirs(), before, "nothing created");
 }
+
+/// The CPUs this process may run on, as coreutils' `nproc` counts them (its affinity mask):
+/// an answer from outside the code under test.
+fn nproc() -> usize {
+    let out = std::process::Command::new("nproc")
+        .output()
+        .expect("run nproc");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("nproc prints a number")
+}
+
+#[rstest]
+#[case::cgroups(env!("CARGO_BIN_EXE_05-cgroups"), &[])]
+#[case::full_container(env!("CARGO_BIN_EXE_07-full-container"), &["run", "--network", "none"])]
+fn more_cpus_than_the_machine_has_are_refused_with_the_range(
+    #[case] bin: &str,
+    #[case] before: &[&str],
+) {
+    let cpus = nproc();
+    let mut args = before.to_vec();
+    args.extend(["--cpus", "1000000", "--", "true"]);
+    let before_dirs = our_cgroup_dirs();
+    let out = common::run_bin(bin, &args);
+    let err = common::stderr(&out);
+    let plural = if cpus == 1 {
+        "there is only 1 CPU available".to_string()
+    } else {
+        format!("there are only {cpus} CPUs available")
+    };
+    let sentence = format!(
+        "CPU count '1000000' is more than this machine has: the range of CPUs is from 0.01 to {cpus}.00, as {plural}"
+    );
+    common::assert_refused(&out, &args, 125, &sentence);
+    assert_eq!(err.lines().count(), 1, "one sentence: {err}");
+    assert_eq!(our_cgroup_dirs(), before_dirs, "nothing created");
+    // The whole machine is still a valid quota (that needs root to run).
+    let mut all = before.to_vec();
+    let text = cpus.to_string();
+    all.extend(["--cpus", &text, "--", "true"]);
+    if workbook::privilege::has_cap_sys_admin() {
+        let out = common::run_bin(bin, &all);
+        assert!(out.status.success(), "{all:?}: {}", common::stderr(&out));
+    }
+}

@@ -5,6 +5,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+use rstest::rstest;
 use serial_test::serial;
 use workbook::ipc::{self, SharedMemory};
 
@@ -85,4 +86,32 @@ fn the_demonstration_tells_both_sides() {
     let host = workbook::hostname::current().expect("host name");
     let text = common::stdout(&out).replace(&host, "<HOST>");
     common::assert_book_output("02-uts-ipc-demo", &text);
+}
+
+/// Names the kernel would take but RFC 1123 does not: refused in one sentence, exit 125,
+/// before anything is made (no privilege needed to see the refusal).
+#[rstest]
+#[case::uts_ipc(BIN, &[], "a/b", "holds '/'")]
+#[case::uts_ipc(BIN, &[], "-x", "starts or ends with '-'")]
+#[case::uts_ipc(BIN, &[], "a b;$(id)", "holds ' '")]
+#[case::full_container(env!("CARGO_BIN_EXE_07-full-container"), &["run"], "a/b", "holds '/'")]
+#[case::full_container(env!("CARGO_BIN_EXE_07-full-container"), &["run"], "-x", "starts or ends with '-'")]
+#[case::full_container(env!("CARGO_BIN_EXE_07-full-container"), &["run"], "a b;$(id)", "holds ' '")]
+fn a_hostname_outside_rfc_1123_is_refused(
+    #[case] bin: &str,
+    #[case] before: &[&str],
+    #[case] name: &str,
+    #[case] says: &str,
+) {
+    let states = common::container_states();
+    let option = format!("--hostname={name}");
+    let mut args = before.to_vec();
+    args.extend([option.as_str(), "--", "hostname"]);
+    let out = common::run_bin(bin, &args);
+    common::assert_refused(&out, &args, 125, says);
+    let err = common::stderr(&out);
+    assert_eq!(err.lines().count(), 1, "one sentence: {err}");
+    assert!(err.contains(&format!("{name:?}")), "names the input: {err}");
+    assert!(common::stdout(&out).is_empty(), "the command ran");
+    assert!(common::container_states() <= states, "state left behind");
 }

@@ -117,10 +117,15 @@ fn capabilities_are_dockers_default_and_no_new_privs_and_seccomp_are_on() {
         workbook::security::capabilities::mask(&workbook::security::capabilities::DOCKER_DEFAULT,)
     );
     assert_eq!(docker_default, "00000000a80425fb");
-    for set in ["CapEff", "CapPrm", "CapBnd", "CapInh"] {
+    for set in ["CapEff", "CapPrm", "CapBnd"] {
         assert_eq!(status_field(&status, set), docker_default, "{set}");
     }
-    assert_eq!(status_field(&status, "CapAmb"), "0000000000000000");
+    // Nothing may pass through an exec by the inheritable or ambient sets (CVE-2022-24769):
+    // a program with file-inheritable capabilities would otherwise gain them, even when a
+    // non-root user runs it.
+    for set in ["CapInh", "CapAmb"] {
+        assert_eq!(status_field(&status, set), "0000000000000000", "{set}");
+    }
     // The runtime holds off signals while it runs; the command must start with none blocked.
     assert_eq!(status_field(&status, "SigBlk"), "0000000000000000");
     assert_eq!(status_field(&status, "NoNewPrivs"), "1");
@@ -151,21 +156,123 @@ fn seccomp_denies_new_user_namespaces_and_mount_with_eperm() {
     );
 }
 
+/// runc's and Docker's default masked paths: hidden behind an empty read-only tmpfs (a
+/// directory) or the container's /dev/null (a file).
+const MASKED: [&str; 11] = [
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// runc's and Docker's default read-only paths.
+const READ_ONLY: [&str; 5] = [
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
 #[test]
 #[serial]
-fn masked_paths_read_empty_and_proc_sys_is_read_only() {
+fn masked_paths_read_empty_and_read_only_paths_refuse_writes() {
     if !common::privileged("masked_paths_read_empty") {
         return;
     }
-    let text = ok(&[
-        "--",
-        "sh",
-        "-c",
-        "wc -c < /proc/keys; ls -A /sys/firmware | wc -l; \
-         echo 1 > /proc/sys/kernel/ns_last_pid 2>/dev/null || echo proc-sys-ro",
-    ]);
-    let lines: Vec<&str> = text.lines().map(str::trim).collect();
-    assert_eq!(lines, ["0", "0", "proc-sys-ro"], "{text}");
+    // For each masked path: whether it is there, and how many bytes or entries it shows.
+    // For each read-only path: the kernel's answer to a write (a new file in a directory,
+    // a write to a file), as the shell or touch prints it.
+    let mut script = String::new();
+    for path in MASKED {
+        script.push_str(&format!(
+            "if [ -d {path} ]; then echo \"{path} dir $(ls -A {path} | wc -l)\"; \
+             elif [ -e {path} ]; then echo \"{path} file $(wc -c < {path})\"; \
+             else echo \"{path} absent\"; fi; "
+        ));
+    }
+    for path in READ_ONLY {
+        // Open a file of it for writing, and write nothing: harmless even where the mount
+        // is missing. (Creating a new file is no probe: procfs answers ENOENT before EROFS.)
+        script.push_str(&format!(
+            "if [ -d {path} ]; then f=$(find {path} -type f | head -n 1); else f={path}; fi; \
+             if [ -n \"$f\" ] && [ -e \"$f\" ]; then (: >> \"$f\") 2>&1; \
+             echo \"{path} write $?\"; else echo \"{path} nofile\"; fi; "
+        ));
+    }
+    script.push_str("(echo 1 > /proc/sys/kernel/ns_last_pid) 2>&1; cat /proc/self/mountinfo");
+    let text = ok(&["--", "sh", "-c", &script]);
+    let mount_points: Vec<&str> = text.lines().filter_map(|l| l.split(' ').nth(4)).collect();
+    for path in MASKED {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{path} ")))
+            .unwrap_or_else(|| panic!("{path}: no answer in\n{text}"));
+        if line.ends_with(" absent") {
+            // Only a path the kernel does not have may be missing inside.
+            assert!(
+                std::fs::symlink_metadata(path).is_err(),
+                "{path} is on the host but not inside"
+            );
+            continue;
+        }
+        let count: u64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(u64::MAX);
+        assert_eq!(count, 0, "{path} shows something: {line}");
+        assert!(
+            mount_points.contains(&path),
+            "{path} is not covered by a mount:\n{text}"
+        );
+    }
+    for path in READ_ONLY {
+        if std::fs::symlink_metadata(path).is_err() {
+            continue;
+        }
+        // The kernel's mount table: the path is a mount of its own, read-only.
+        let options = text
+            .lines()
+            .filter(|l| l.split(' ').nth(4) == Some(path))
+            .filter_map(|l| l.split(' ').nth(5))
+            .next_back()
+            .unwrap_or_else(|| panic!("{path} is not a mount point:\n{text}"));
+        assert!(
+            options.split(',').any(|o| o == "ro"),
+            "{path} is mounted {options}"
+        );
+        // And its answer to a write, where it has a file to write to.
+        let lines: Vec<&str> = text.lines().collect();
+        if lines.contains(&format!("{path} nofile").as_str()) {
+            continue;
+        }
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with(&format!("{path} write ")))
+            .unwrap_or_else(|| panic!("{path}: no answer in\n{text}"));
+        assert_ne!(
+            lines[at],
+            format!("{path} write 0"),
+            "{path} took the write"
+        );
+        let answer = lines[..at].last().copied().unwrap_or("");
+        assert!(
+            answer.contains("Read-only file system"),
+            "{path}: the write was not refused with EROFS: {answer:?}"
+        );
+    }
+    assert!(
+        text.contains("/proc/sys/kernel/ns_last_pid: Read-only file system"),
+        "{text}"
+    );
     // The host's /proc/keys is not empty for root, so the mask hides something.
     assert!(!std::fs::read_to_string("/proc/keys")
         .unwrap_or_default()

@@ -24,9 +24,14 @@ const NAME: &str = "02-uts-ipc";
 #[derive(Parser, Debug)]
 #[command(name = NAME, version, verbatim_doc_comment, override_usage = "02-uts-ipc [--hostname NAME] [-- CMD ARGS...]")]
 struct Args {
-    /// The host name inside (1 to 64 bytes).
-    #[arg(long, value_name = "NAME", default_value = "box")]
-    hostname: Hostname,
+    /// The host name inside: RFC 1123 (letters, digits, '-' and dots), at most 64 bytes.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "box",
+        allow_hyphen_values = true
+    )]
+    hostname: String,
     /// The command to run inside, and its arguments (after `--`).
     #[arg(trailing_var_arg = true, value_name = "CMD")]
     command: Vec<String>,
@@ -38,14 +43,15 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode> {
     let args = Args::parse();
+    let hostname = Hostname::parse(&args.hostname)?;
     privilege::require_cap_sys_admin(NAME, "to create UTS and IPC namespaces")?;
     // ANCHOR: run
     let namespaces = Namespaces::of(&[Namespace::Uts, Namespace::Ipc]);
     if args.command.is_empty() {
-        return demonstrate(namespaces, &args.hostname);
+        return demonstrate(namespaces, &hostname);
     }
     let child = process::spawn(namespaces, || {
-        args.hostname.apply()?;
+        hostname.apply()?;
         cli::exec_command(&args.command)
     })?;
     Ok(child.wait()?.into())

@@ -61,13 +61,14 @@ fn run() -> Result<ExitCode> {
     if let Some(kind) = &args.workload {
         return workload(kind);
     }
-    privilege::require_cap_sys_admin(NAME, "to create cgroups")?;
     let limits = Limits {
         memory: args.memory,
         cpus: args.cpus,
         cpu_weight: args.cpu_weight,
         pids: args.pids,
     };
+    limits.check_machine()?;
+    privilege::require_cap_sys_admin(NAME, "to create cgroups")?;
     let fs = CgroupFs::detect()?;
     // A run killed with SIGKILL could not remove its cgroup: do it now.
     for leaf in cgroup::cleanup_stale(&fs)? {

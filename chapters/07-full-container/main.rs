@@ -71,9 +71,9 @@ struct RunArgs {
     /// Most processes at once (a fork bomb stops there).
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pids: Option<PidsLimit>,
-    /// Host name inside (default: the container's name).
-    #[arg(long, value_name = "NAME")]
-    hostname: Option<Hostname>,
+    /// Host name inside (default: the container's name): RFC 1123, at most 64 bytes.
+    #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
+    hostname: Option<String>,
     /// Set an environment variable inside (repeatable).
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
     env: Vec<EnvVar>,
@@ -122,28 +122,30 @@ struct RunArgs {
 fn main() -> ExitCode {
     cli::main(NAME, || match Cli::parse().command {
         None => tour(),
-        Some(Command::Run(args)) => run_container(options(*args)),
+        Some(Command::Run(args)) => run_container(options(*args)?),
         Some(Command::Images) => images(),
         Some(Command::Ps) => ps(),
         Some(Command::Cleanup) => cleanup(),
     })
 }
 
-fn options(args: RunArgs) -> RunOptions {
+fn options(args: RunArgs) -> Result<RunOptions> {
+    let limits = Limits {
+        memory: args.memory,
+        cpus: args.cpus,
+        cpu_weight: None,
+        pids: args.pids,
+    };
+    limits.check_machine()?;
     let source = match (args.image, args.rootfs) {
         (Some(image), _) => Source::Image(image),
         (None, Some(dir)) => Source::Dir(dir),
         (None, None) => Source::Busybox,
     };
-    RunOptions {
+    Ok(RunOptions {
         source,
-        limits: Limits {
-            memory: args.memory,
-            cpus: args.cpus,
-            cpu_weight: None,
-            pids: args.pids,
-        },
-        hostname: args.hostname,
+        limits,
+        hostname: args.hostname.as_deref().map(Hostname::parse).transpose()?,
         env: args.env,
         workdir: args.workdir,
         read_only: args.read_only,
@@ -161,7 +163,7 @@ fn options(args: RunArgs) -> RunOptions {
             ports: args.publish,
             nat: args.nat,
         },
-    }
+    })
 }
 
 // ANCHOR: run

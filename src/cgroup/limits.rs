@@ -166,6 +166,54 @@ impl fmt::Display for CpuQuota {
 }
 // ANCHOR_END: cpu
 
+/// Checking a quota against the machine, kept apart from the parsing above: parsing needs
+/// no machine, so its tests run anywhere.
+impl CpuQuota {
+    /// Refuses a quota of more CPUs than the machine has (`online`, see
+    /// [`online_cpus`]). The kernel would take `--cpus 1000000` and never enforce it: a
+    /// group cannot run on more CPUs than exist, so such a "limit" is a typo or a
+    /// misunderstanding, and Docker refuses it too.
+    pub fn within(self, online: usize) -> Result<CpuQuota, String> {
+        let most = online as u64 * self.period_us;
+        if self.quota_us <= most {
+            return Ok(self);
+        }
+        let available = match online {
+            1 => "there is only 1 CPU available".to_string(),
+            n => format!("there are only {n} CPUs available"),
+        };
+        Err(format!(
+            "CPU count '{}' is more than this machine has: the range of CPUs is from 0.01 to {online}.00, as {available}",
+            self.cpus_text()
+        ))
+    }
+
+    /// The number of CPUs as a decimal, as the user would write it: `0.5`, `2`, `1.25`.
+    fn cpus_text(self) -> String {
+        let whole = self.quota_us / self.period_us;
+        let fraction = self.quota_us % self.period_us;
+        if fraction == 0 {
+            return whole.to_string();
+        }
+        let digits = format!("{:05}", fraction * 100_000 / self.period_us);
+        format!("{whole}.{}", digits.trim_end_matches('0'))
+    }
+}
+
+/// The CPUs this process may run on: the count of its affinity mask, as Docker counts them
+/// (`nproc` shows the same). A CPU quota above it could never be used.
+pub fn online_cpus() -> usize {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it for the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0 {
+            return (libc::CPU_COUNT(&set) as usize).max(1);
+        }
+        // A machine of more than 1024 CPUs does not fit the fixed-size mask: ask sysconf.
+        libc::sysconf(libc::_SC_NPROCESSORS_ONLN).max(1) as usize
+    }
+}
+
 /// A relative CPU weight in v2 units (`--cpu-weight 100`): 1 to 10000, default 100. It only
 /// matters when CPUs are contended: a group of weight 200 gets twice the time of one of 100.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,6 +284,17 @@ pub struct Limits {
     pub pids: Option<PidsLimit>,
 }
 
+impl Limits {
+    /// Checks the limits that depend on the machine (so far the CPU quota against the CPUs
+    /// there are), before anything is made.
+    pub fn check_machine(&self) -> crate::Result<()> {
+        if let Some(cpus) = self.cpus {
+            cpus.within(online_cpus()).map_err(crate::Error::Invalid)?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +304,37 @@ mod tests {
         assert_eq!(CpuWeight(100).shares(), 1024);
         assert_eq!(CpuWeight(1).shares(), 10);
         assert_eq!(CpuWeight(10_000).shares(), 102_400);
+    }
+
+    #[rstest::rstest]
+    #[case("0.01", 2, None)]
+    #[case("2", 2, None)]
+    #[case("1.99999", 2, None)]
+    #[case("1", 1, None)]
+    #[case("2.00001", 2, Some("CPU count '2.00001' is more than this machine has: the range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available"))]
+    #[case("1000000", 2, Some("CPU count '1000000' is more than this machine has: the range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available"))]
+    #[case("1.5", 1, Some("CPU count '1.5' is more than this machine has: the range of CPUs is from 0.01 to 1.00, as there is only 1 CPU available"))]
+    #[case(
+        "65",
+        64,
+        Some("the range of CPUs is from 0.01 to 64.00, as there are only 64 CPUs available")
+    )]
+    fn a_quota_above_the_machine_is_refused_with_the_range(
+        #[case] text: &str,
+        #[case] online: usize,
+        #[case] refused: Option<&str>,
+    ) {
+        let quota: CpuQuota = text.parse().expect("a valid CPU count");
+        match (quota.within(online), refused) {
+            (Ok(q), None) => assert_eq!(q, quota),
+            (Err(message), Some(says)) => assert!(message.contains(says), "{message}"),
+            (got, want) => panic!("{text} on {online} CPUs: got {got:?}, wanted {want:?}"),
+        }
+    }
+
+    #[test]
+    fn online_cpus_counts_at_least_one() {
+        assert!(online_cpus() >= 1);
     }
 
     #[test]

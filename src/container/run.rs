@@ -197,7 +197,7 @@ fn place(
 fn prepare(opts: &RunOptions, image: &Resolved, name: &Name) -> Result<ChildPlan> {
     let hostname = match &opts.hostname {
         Some(h) => h.clone(),
-        None => Hostname::parse(name.as_str())?,
+        None => Hostname::from_container_name(name.as_str())?,
     };
     let command = if opts.command.is_empty() {
         image.config.command()

@@ -35,6 +35,9 @@ fn is_executable(path: &Path) -> bool {
 
 /// Replaces the current process with `argv[0]`, searched in PATH. Returns only on failure:
 /// "not found" (status 127) or "cannot run" (status 126), as shells report them.
+///
+/// Every chapter's command goes through here, so this is also where the caller's file
+/// descriptors are kept out of the command: only stdin, stdout and stderr survive the exec.
 pub fn exec(argv: &[String]) -> Result<Infallible> {
     let program = argv
         .first()
@@ -44,6 +47,8 @@ pub fn exec(argv: &[String]) -> Result<Infallible> {
         .map(|a| CString::new(a.as_bytes()))
         .collect::<std::result::Result<_, _>>()
         .map_err(|_| Error::Invalid(format!("{program}: an argument holds a NUL byte")))?;
+    close_on_exec_above_stderr()?;
+    check_cwd_is_inside_root()?;
     let Err(errno) = nix::unistd::execvp(&args[0], &args);
     use nix::errno::Errno;
     let (code, reason) = match errno {
@@ -59,3 +64,102 @@ pub fn exec(argv: &[String]) -> Result<Infallible> {
         code,
     })
 }
+
+// ANCHOR: close_fds
+/// Marks every fd above 2 close-on-exec, so that none of them reaches the command.
+///
+/// A process keeps every fd across fork and exec unless it is marked close-on-exec.
+/// The tool was started by someone: a shell that did `exec 7</`, a daemon holding a
+/// directory open. An fd opened outside the container's root points outside it, whatever
+/// pivot_root did: `ls /proc/self/fd/7/` lists the host's `/` (runc's CVE-2024-21626).
+///
+/// Marked, not closed: until the exec the runtime still needs some (the pipe that reports
+/// an exec failure to the parent is one), and the kernel closes them all at the exec.
+/// close_range(2) with CLOSE_RANGE_CLOEXEC does it in one call (Linux 5.11). An older
+/// kernel answers ENOSYS (no close_range, before 5.9) or EINVAL (no such flag); then each
+/// fd is marked with fcntl(2). Neither allocates: this runs in the child after clone.
+fn close_on_exec_above_stderr() -> Result<()> {
+    // SAFETY: close_range with integer arguments; it only sets flags on our own fds.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let errno = nix::errno::Errno::last();
+    if !matches!(errno, nix::errno::Errno::ENOSYS | nix::errno::Errno::EINVAL) {
+        return Err(Error::sys(
+            "close_range",
+            "marking the inherited fds close-on-exec",
+            errno,
+        ));
+    }
+    // Every fd number was below the hard RLIMIT_NOFILE when it was opened. The trap: a
+    // process that lowered its hard limit since keeps fds above it, which this loop misses;
+    // close_range has no such gap, and every kernel since 5.11 has it.
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(Error::sys(
+            "getrlimit(RLIMIT_NOFILE)",
+            "finding the highest fd to mark close-on-exec",
+            nix::errno::Errno::last(),
+        ));
+    }
+    let highest = limit.rlim_max.min(i32::MAX as libc::rlim_t) as i32;
+    for fd in 3..highest {
+        // SAFETY: fcntl on an fd number; a closed one answers EBADF, which is fine.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: close_fds
+
+// ANCHOR: cwd_check
+/// Refuses to exec when the working directory lies outside the process's root.
+///
+/// A working directory given as `/proc/self/fd/N` (by `-w`, or by an image's config) is
+/// entered through fd N: if N is an fd of the host that is still open, the command starts
+/// in the host's tree, whatever the root is, and `ls ..` walks the host (runc's
+/// CVE-2024-21626, "attack 1"). The kernel tells: getcwd(2) of a directory that cannot be
+/// reached from the root answers a path that starts with "(unreachable)", not with `/`.
+/// A stack buffer: this runs in the child after clone, where nothing should allocate.
+fn check_cwd_is_inside_root() -> Result<()> {
+    let mut buf = [0u8; libc::PATH_MAX as usize];
+    // SAFETY: the raw getcwd syscall writes at most buf.len() bytes into our buffer.
+    let rc = unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) };
+    if rc < 0 {
+        let errno = nix::errno::Errno::last();
+        // A path longer than PATH_MAX cannot be checked this way, but is no fd trick.
+        if errno == nix::errno::Errno::ERANGE {
+            return Ok(());
+        }
+        return Err(Error::sys(
+            "getcwd",
+            "checking the working directory",
+            errno,
+        ));
+    }
+    if buf[0] == b'/' {
+        return Ok(());
+    }
+    Err(Error::Invalid(
+        "the working directory is outside the container's root (a path through an fd of \
+         the host, such as /proc/self/fd/N?); refusing to run the command there"
+            .into(),
+    ))
+}
+// ANCHOR_END: cwd_check

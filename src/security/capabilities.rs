@@ -3,8 +3,15 @@
 //! A process has five sets: *bounding* (the most it can ever get again across exec),
 //! *permitted*, *effective* (what the kernel checks now), *inheritable* and *ambient* (what may
 //! pass through exec). For uid 0, execve(2) gives permitted = inheritable ∪ bounding, so the
-//! bounding set is the real ceiling: we drop from it everything outside the default set, then
-//! set the other sets to that default and clear ambient.
+//! bounding set is the real ceiling: we drop from it everything outside the default set, set
+//! effective and permitted to that default, and leave inheritable and ambient empty.
+//!
+//! Why inheritable must be empty (CVE-2022-24769): across exec, a program file that carries
+//! *file-inheritable* capabilities (`setcap cap_net_admin+ei prog`) gets every capability that
+//! is in both its file set and the process's inheritable set, whatever uid runs it. With the
+//! container's 14 in the inheritable set, a non-root user inside could gain them by running
+//! such a file from the image. Docker, podman, CRI-O and containerd stopped setting the
+//! inheritable set in 2022 for that reason.
 
 use crate::{Error, Result};
 
@@ -51,7 +58,8 @@ pub fn last_capability() -> u32 {
 }
 
 // ANCHOR: restrict
-/// Reduces every set of the calling process to `keep`.
+/// Reduces the bounding, permitted and effective sets of the calling process to `keep`, and
+/// empties the inheritable and ambient sets: nothing passes through exec by them.
 pub fn restrict_to(keep: &[Capability]) -> Result<()> {
     let keep_mask = mask(keep);
     // 1. The bounding set, one capability at a time (this needs CAP_SETPCAP, so it goes first).
@@ -79,8 +87,8 @@ pub fn restrict_to(keep: &[Capability]) -> Result<()> {
             0,
         )
     };
-    // 3. Effective, permitted and inheritable, in one capset(2).
-    set_sets(keep_mask, keep_mask, keep_mask)
+    // 3. Effective and permitted to the default, inheritable empty, in one capset(2).
+    set_sets(keep_mask, keep_mask, 0)
 }
 // ANCHOR_END: restrict
 

@@ -12,18 +12,31 @@ use nix::mount::MsFlags;
 
 use crate::{mount, Result};
 
-/// Paths hidden from the container (as runc's default).
-pub const MASKED: [&str; 6] = [
-    "/proc/kcore",
-    "/proc/keys",
-    "/proc/timer_list",
-    "/proc/sched_debug",
-    "/sys/firmware",
-    "/proc/scsi",
+/// Paths hidden from the container: runc's and Docker's default list.
+pub const MASKED: [&str; 11] = [
+    "/proc/acpi",          // ACPI tables and switches of the machine
+    "/proc/asound",        // the host's sound cards
+    "/proc/kcore",         // the kernel's memory, as an ELF core file
+    "/proc/keys",          // every key of the kernel keyrings the reader may view
+    "/proc/latency_stats", // scheduling latencies of all tasks
+    "/proc/timer_list",    // every pending timer of every CPU, with the task that set it
+    "/proc/timer_stats",   // (kernels before 4.11) who sets timers
+    "/proc/sched_debug",   // the scheduler's view of every task on the host
+    "/proc/scsi",          // the host's SCSI devices
+    "/sys/firmware",       // the firmware's tables (ACPI, EFI variables)
+    // RAPL energy counters: root may read them, and their changes leak what the CPU
+    // computes (the PLATYPUS attack, CVE-2020-8694/8695; masked by runtimes since 2023).
+    "/sys/devices/virtual/powercap",
 ];
 
-/// Paths the container may read but not write.
-pub const READ_ONLY: [&str; 4] = ["/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus"];
+/// Paths the container may read but not write: they change the running kernel or devices.
+pub const READ_ONLY: [&str; 5] = [
+    "/proc/bus",           // PCI and USB devices' config space
+    "/proc/fs",            // filesystems' settings (nfsd exports, ext4 options)
+    "/proc/irq",           // interrupt routing to CPUs
+    "/proc/sys",           // sysctl: the kernel's tunables
+    "/proc/sysrq-trigger", // one byte reboots the machine or crashes the kernel
+];
 
 // ANCHOR: mask
 /// Masks and write-protects the paths above, under `root` (the new root, before the pivot).

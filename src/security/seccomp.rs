@@ -3,7 +3,8 @@
 //! The program sees `struct seccomp_data` (syscall number, architecture, arguments) and returns
 //! an action: allow, or fail with an errno. Ours denies, with EPERM, what container runtimes deny
 //! by default — calls that reach past the container into the shared kernel (modules, kexec,
-//! reboot, swap, keyrings, BPF, perf), mount calls, and new user namespaces — and allows the rest.
+//! reboot, swap, keyrings, BPF, perf, io_uring), mount calls, reading another process's memory,
+//! and new user namespaces — and allows the rest.
 //!
 //! The traps: the architecture must be checked first (syscall numbers differ between ABIs, and
 //! a filter for x86-64 numbers would let i386 `int 0x80` calls through), and on x86-64 the x32
@@ -61,6 +62,20 @@ pub fn default_rules() -> Vec<Rule> {
         SYS_open_by_handle_at,
         SYS_userfaultfd,
         SYS_acct,
+        // io_uring: a second way into the kernel, whose queued operations (reads, writes,
+        // socket calls) the kernel performs without a system call this filter could see,
+        // and the source of many kernel exploits. Docker's profile refuses it since 2023.
+        SYS_io_uring_setup,
+        SYS_io_uring_enter,
+        SYS_io_uring_register,
+        // Comparing another process's kernel objects, reading or writing its memory, taking
+        // a copy of one of its fds, advising on its memory: ptrace's powers, which Docker
+        // allows only with CAP_SYS_PTRACE, and the container does not have it.
+        SYS_kcmp,
+        SYS_process_vm_readv,
+        SYS_process_vm_writev,
+        SYS_pidfd_getfd,
+        SYS_process_madvise,
     ]
     .into_iter()
     .map(Rule::Deny)

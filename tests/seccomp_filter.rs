@@ -1,0 +1,135 @@
+//! The default seccomp filter, installed in a forked child, against calls Docker's default
+//! profile refuses a container: the io_uring calls (always refused), kcmp,
+//! process_vm_readv/writev, pidfd_getfd and process_madvise (refused without
+//! CAP_SYS_PTRACE, which the container lacks). Busybox has no way to make these calls, so
+//! the test makes them itself.
+//!
+//! No privilege is needed: with no_new_privs set, any process may install a filter on itself.
+//! The child is forked from the multi-threaded test harness, so it makes only system calls
+//! (no allocation, no lock) between fork and _exit. The same calls are made in a child without
+//! the filter too: the kernel's own answer there must not be EPERM, or the test could not tell
+//! the filter's refusal from the kernel's.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::unistd::pipe;
+use workbook::security::seccomp;
+
+/// The calls, with arguments the kernel answers cheaply (and harmlessly) without a filter.
+const CALLS: [&str; 8] = [
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "kcmp",
+    "process_vm_readv",
+    "process_vm_writev",
+    "pidfd_getfd",
+    "process_madvise",
+];
+
+fn run_in_child(filter: Option<&[libc::sock_filter]>) -> [i32; 8] {
+    let (read, write): (OwnedFd, OwnedFd) = pipe().expect("pipe");
+    // SAFETY: the child makes only system calls and ends in _exit (see the module comment).
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        unsafe {
+            let mut code = 0;
+            if let Some(program) = filter {
+                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                    || seccomp::install(program).is_err()
+                {
+                    code = 100;
+                }
+            }
+            let answers = if code == 0 { errnos() } else { [-1; 8] };
+            let bytes = answers.as_ptr() as *const libc::c_void;
+            libc::write(write.as_raw_fd(), bytes, std::mem::size_of_val(&answers));
+            libc::_exit(code);
+        }
+    }
+    drop(write);
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the child could not install the filter (status {status:#x})"
+    );
+    let mut buf = [0u8; 32];
+    let got = nix::unistd::read(&read, &mut buf).expect("read the answers");
+    assert_eq!(got, buf.len(), "the child sent {got} bytes");
+    let mut answers = [0i32; 8];
+    for (i, chunk) in buf.chunks_exact(4).enumerate() {
+        answers[i] = i32::from_ne_bytes(chunk.try_into().expect("4 bytes"));
+    }
+    answers
+}
+
+/// Each call's errno (0 on success), one syscall after the other so errno is read at once.
+fn errnos() -> [i32; 8] {
+    let mut out = [0i32; 8];
+    for (i, slot) in out.iter_mut().enumerate() {
+        // SAFETY: as in make_calls.
+        let ret = unsafe { call(i) };
+        *slot = if ret == -1 {
+            // SAFETY: errno of this thread, read right after the call.
+            unsafe { *libc::__errno_location() }
+        } else {
+            0
+        };
+    }
+    out
+}
+
+/// The i-th call of [`CALLS`].
+///
+/// # Safety
+/// Raw system calls with integer or NULL arguments, which the kernel checks.
+unsafe fn call(i: usize) -> libc::c_long {
+    let pid = libc::getpid() as libc::c_long;
+    let null = std::ptr::null::<libc::c_void>();
+    match i {
+        // One entry, and a NULL params struct: EFAULT from the kernel.
+        0 => libc::syscall(libc::SYS_io_uring_setup, 1 as libc::c_long, null),
+        // fd -1: EBADF from the kernel.
+        1 => libc::syscall(
+            libc::SYS_io_uring_enter,
+            -1 as libc::c_long,
+            0,
+            0,
+            0,
+            null,
+            0,
+        ),
+        2 => libc::syscall(libc::SYS_io_uring_register, -1 as libc::c_long, 0, null, 0),
+        // KCMP_VM (1): do the two share an address space? Ours with itself: yes, 0.
+        3 => libc::syscall(libc::SYS_kcmp, pid, pid, 1 as libc::c_long, 0, 0),
+        // Nothing to copy from or to ourselves: 0 bytes.
+        4 => libc::syscall(libc::SYS_process_vm_readv, pid, null, 0, null, 0, 0),
+        5 => libc::syscall(libc::SYS_process_vm_writev, pid, null, 0, null, 0, 0),
+        // pidfd -1: EBADF from the kernel.
+        6 => libc::syscall(libc::SYS_pidfd_getfd, -1 as libc::c_long, 0, 0),
+        _ => libc::syscall(libc::SYS_process_madvise, -1 as libc::c_long, null, 0, 0, 0),
+    }
+}
+
+#[test]
+fn io_uring_kcmp_and_process_vm_calls_get_eperm() {
+    let program = seccomp::compile(&seccomp::default_rules());
+    let without = run_in_child(None);
+    let with = run_in_child(Some(&program));
+    for (i, name) in CALLS.iter().enumerate() {
+        assert_ne!(
+            without[i],
+            libc::EPERM,
+            "{name}: this kernel refuses it without any filter, so the test cannot see the filter's answer"
+        );
+        assert_eq!(
+            with[i],
+            libc::EPERM,
+            "{name}: the filter let it through (errno {}, 0 = it ran)",
+            with[i]
+        );
+    }
+}
