@@ -67,6 +67,9 @@ fn run() -> Result<ExitCode> {
         cpus: args.cpus,
         cpu_weight: args.cpu_weight,
         pids: args.pids,
+        // No device allow-list: this chapter runs commands in the host's root filesystem,
+        // with the host's /dev; chapter 7, which has a root of its own, adds one.
+        devices: None,
     };
     let fs = CgroupFs::detect()?;
     // A run killed with SIGKILL could not remove its cgroup: do it now.

@@ -20,6 +20,7 @@
 //! is left inside and removes the directories ([`cleanup`]).
 
 pub mod cleanup;
+pub mod devices;
 pub mod layout;
 pub mod limits;
 pub mod plan;
@@ -30,6 +31,7 @@ pub mod v2;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub use devices::DeviceAllowList;
 pub use layout::{CgroupFs, Controller, Layout};
 pub use limits::{CpuQuota, CpuWeight, Limits, MemoryLimit, PidsLimit};
 pub use plan::Plan;
