@@ -53,7 +53,7 @@ impl Step {
 pub struct Plan {
     /// The cgroup's directories: one on v2, one per hierarchy on v1.
     pub dirs: Vec<PathBuf>,
-    /// The shared parents (`…/workbook`), removed when they become empty.
+    /// The shared parents (`…/workbook`), made when missing and never removed.
     pub parents: Vec<PathBuf>,
     /// The steps, in the order the kernel needs them.
     pub steps: Vec<Step>,
