@@ -266,7 +266,8 @@ fn a_rootless_container_without_a_cgroup_can_neither_mknod_nor_open_image_nodes(
     // two guards do: mknod needs CAP_MKNOD in the initial user namespace, and the overlay
     // mounted in the container's user namespace is nodev (SB_I_NODEV).
     let script = format!(
-        "mknod /x b {} {} 2>&1; (exec 3</l0) 2>&1; (exec 3</kmsg) 2>&1; echo done",
+        "stat -c '%n %a %u' /l0 /kmsg; mknod /x b {} {} 2>&1; \
+         (exec 3</l0) 2>&1; (exec 3</kmsg) 2>&1; echo done",
         disk.major, disk.minor
     );
     let out = run(
@@ -285,6 +286,12 @@ fn a_rootless_container_without_a_cgroup_can_neither_mknod_nor_open_image_nodes(
     );
     let (stdout, stderr) = (common::stdout(&out), common::stderr(&out));
     assert!(out.status.success(), "{stdout}{stderr}");
+    // Mode 0666: the file permissions let anyone open them, so the refusal below (EACCES)
+    // is the nodev mark of a filesystem mounted in a user namespace, not the permissions.
+    assert!(
+        stdout.contains("/l0 666 ") && stdout.contains("/kmsg 666 "),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("mknod: /x: Operation not permitted"),
         "{stdout}"

@@ -8,6 +8,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
 
 use super::list::DeviceAllowList;
 use super::program::{self, Insn};
@@ -93,43 +94,37 @@ pub fn load(prog: &[Insn]) -> Result<OwnedFd> {
         expected_attach_type: BPF_CGROUP_DEVICE,
         ..ProgLoadAttr::default()
     };
-    match bpf(BPF_PROG_LOAD, &mut attr) {
-        // SAFETY: a successful BPF_PROG_LOAD returns a new fd that nothing else owns.
-        Ok(fd) => Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) }),
-        Err(errno) => {
-            // The log traces every instruction; its last lines say what was wrong.
-            let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
-            let text = String::from_utf8_lossy(&log[..end]);
-            let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-            let text = lines[lines.len().saturating_sub(3)..].join("; ");
-            Err(Error::sys(
-                "bpf",
-                if text.is_empty() {
-                    "loading the device program (BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE)"
-                        .to_string()
-                } else {
-                    format!("loading the device program (the verifier said: {text})")
-                },
-                errno,
-            ))
-        }
-    }
+    let fd = bpf(BPF_PROG_LOAD, &mut attr).map_err(|errno| refused(errno, &log))?;
+    // SAFETY: a successful BPF_PROG_LOAD returns a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 // ANCHOR_END: load
 
+/// The error for a refused program, in one line: the last lines of the verifier's log (it
+/// traces every instruction; the end says what was wrong).
+fn refused(errno: Errno, log: &[u8]) -> Error {
+    let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+    let text = String::from_utf8_lossy(&log[..end]);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let said = lines[lines.len().saturating_sub(3)..].join("; ");
+    let what = if said.is_empty() {
+        "loading the device program (BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE)".to_string()
+    } else {
+        format!("loading the device program (the verifier said: {said})")
+    };
+    Error::sys("bpf", what, errno)
+}
+
 // ANCHOR: attach
-/// Builds the program for `list`, loads it and attaches it to the cgroup v2 directory `dir`.
-/// From then on the kernel runs it for every process in the cgroup and below. The cgroup
-/// holds a reference to the attached program, so its fd is closed on return; removing the
-/// cgroup frees it.
+/// Builds the program for `list`, loads it and attaches it to the cgroup v2 directory
+/// `dir`. From then on the kernel runs it for every process in the cgroup and below. The
+/// cgroup holds a reference to the attached program, so its fd is closed on return;
+/// removing the cgroup frees it.
 pub fn attach(dir: &Path, list: &DeviceAllowList) -> Result<()> {
     let prog = load(&program::build(list))?;
-    let cgroup = nix::fcntl::open(
-        dir,
-        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .map_err(|e| Error::sys_path("open", "opening the cgroup for its device program", dir, e))?;
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let cgroup = nix::fcntl::open(dir, flags, nix::sys::stat::Mode::empty())
+        .map_err(|e| Error::sys_path("open", "opening the cgroup", dir, e))?;
     let mut attr = ProgAttachAttr {
         target_fd: cgroup.as_raw_fd() as u32,
         attach_bpf_fd: prog.as_raw_fd() as u32,

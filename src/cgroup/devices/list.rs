@@ -23,9 +23,9 @@ const DOCKER_DEFAULT: [DeviceRule; 11] = [
     DeviceRule::char(5, 1),      // /dev/console
     DeviceRule::char(5, 2),      // /dev/ptmx
     DeviceRule::char_major(136), // /dev/pts/N
-    // CAP_MKNOD is one of Docker's 14 default capabilities: image builds and package scripts
-    // mknod, and a node by itself is only a name with two numbers. What makes that safe is
-    // the rest of this list: the node can be made, but open(2) on it is refused.
+    // CAP_MKNOD is one of Docker's 14 default capabilities: image builds and package
+    // scripts mknod, and a node by itself is only a name with two numbers. What makes that
+    // safe is the rest of this list: the node can be made, but open(2) on it is refused.
     DeviceRule::mknod_any(DeviceKind::Char),
     DeviceRule::mknod_any(DeviceKind::Block),
 ];
@@ -53,10 +53,10 @@ impl DeviceAllowList {
     }
 
     // ANCHOR: v1
-    /// The v1 `devices` controller's writes for the cgroup at `dir`: first `a` (all devices,
-    /// every access) to `devices.deny`, which empties the list the new cgroup inherited from
-    /// its parent (on the host: `a *:* rwm`, everything), then one write per rule to
-    /// `devices.allow`. The kernel takes one rule per write(2), so each is a step of its own.
+    /// The v1 `devices` controller's writes for the cgroup at `dir`: first `a` (all
+    /// devices, every access) to `devices.deny`, which empties the list the new cgroup
+    /// inherited from its parent (on the host: `a *:* rwm`, everything), then one write
+    /// per rule to `devices.allow`. The kernel takes one rule per write(2).
     pub fn v1_steps(&self, dir: &Path) -> Vec<Step> {
         let mut steps = vec![Step::write(dir.join("devices.deny"), "a")];
         for rule in &self.0 {

@@ -29,6 +29,7 @@
 //! all of them (`asked & allowed == asked`).
 
 use super::list::DeviceAllowList;
+use super::rule::{Access, DeviceRule};
 
 /// One eBPF instruction, laid out as the kernel reads it (`struct bpf_insn`, 8 bytes):
 /// opcode, destination and source register (4 bits each), a jump offset, an immediate.
@@ -93,52 +94,59 @@ const MINOR: u8 = 5;
 /// The program that allows what `list` allows and refuses everything else.
 pub fn build(list: &DeviceAllowList) -> Vec<Insn> {
     let mut prog = vec![
-        Insn::new(LDX_W, TYPE, R1, 0, 0),       // r2 = access_type
-        Insn::new(AND32_K, TYPE, 0, 0, 0xffff), //  low 16 bits: block or char
-        Insn::new(LDX_W, ACCESS, R1, 0, 0),     // r3 = access_type
-        Insn::new(RSH32_K, ACCESS, 0, 0, 16),   //  high bits: mknod, read, write
-        Insn::new(LDX_W, MAJOR, R1, 4, 0),      // r4 = major
-        Insn::new(LDX_W, MINOR, R1, 8, 0),      // r5 = minor
+        Insn::new(LDX_W, TYPE, R1, 0, 0),       //     r2 = access_type
+        Insn::new(AND32_K, TYPE, 0, 0, 0xffff), // low 16 bits: block or char
+        Insn::new(LDX_W, ACCESS, R1, 0, 0),     //   r3 = access_type
+        Insn::new(RSH32_K, ACCESS, 0, 0, 16),   // high bits: mknod, read, write
+        Insn::new(LDX_W, MAJOR, R1, 4, 0),      //    r4 = major
+        Insn::new(LDX_W, MINOR, R1, 8, 0),      //    r5 = minor
     ];
     for rule in list.rules() {
-        // The compares first; their jump offsets are known once the block's length is.
-        let mut checks: Vec<(u8, u8, i32)> = vec![(JNE_K, TYPE, rule.kind.bpf_value() as i32)];
-        let all = super::Access::ALL;
-        if !rule.access.contains(all) {
-            checks.push((MOV32_X, R1, 0)); // r1 = r3
-            checks.push((AND32_K, R1, rule.access.bits() as i32)); // r1 &= allowed
-            checks.push((JNE_X, R1, 0)); // asked bits outside the rule: no match
-        }
-        if let Some(major) = rule.major {
-            checks.push((JNE_K, MAJOR, major as i32));
-        }
-        if let Some(minor) = rule.minor {
-            checks.push((JNE_K, MINOR, minor as i32));
-        }
-        let len = checks.len() + 2; // the compares, then r0 = 1; exit
-        for (i, (code, dst, imm)) in checks.into_iter().enumerate() {
-            // A jump's offset counts from the next instruction: to the block's end is
-            // everything after this one.
-            let to_next = (len - i - 1) as i16;
-            prog.push(match code {
-                MOV32_X => Insn::new(MOV32_X, dst, ACCESS, 0, 0),
-                JNE_X => Insn::new(JNE_X, dst, ACCESS, to_next, 0),
-                JNE_K => Insn::new(JNE_K, dst, 0, to_next, imm),
-                _ => Insn::new(code, dst, 0, 0, imm),
-            });
-        }
-        prog.push(Insn::new(MOV64_K, R0, 0, 0, 1));
-        prog.push(Insn::new(EXIT, 0, 0, 0, 0));
+        prog.extend(rule_block(rule));
     }
-    prog.push(Insn::new(MOV64_K, R0, 0, 0, 0));
+    prog.push(Insn::new(MOV64_K, R0, 0, 0, 0)); // no rule matched: EPERM
     prog.push(Insn::new(EXIT, 0, 0, 0, 0));
     prog
 }
 // ANCHOR_END: program
 
+// ANCHOR: rule_block
+/// One rule's block: compares that jump past the block on a mismatch, then `return 1`.
+fn rule_block(rule: &DeviceRule) -> Vec<Insn> {
+    // (opcode, register, immediate); the jump offsets follow once the length is known.
+    let mut checks: Vec<(u8, u8, i32)> = vec![(JNE_K, TYPE, rule.kind.bpf_value() as i32)];
+    if !rule.access.contains(Access::ALL) {
+        checks.push((MOV32_X, R1, 0)); //                      r1 = r3 (asked)
+        checks.push((AND32_K, R1, rule.access.bits() as i32)); // r1 &= allowed
+        checks.push((JNE_X, R1, 0)); //                        asked more: no match
+    }
+    if let Some(major) = rule.major {
+        checks.push((JNE_K, MAJOR, major as i32));
+    }
+    if let Some(minor) = rule.minor {
+        checks.push((JNE_K, MINOR, minor as i32));
+    }
+    let len = checks.len() + 2;
+    let mut block = Vec::with_capacity(len);
+    for (i, (code, dst, imm)) in checks.into_iter().enumerate() {
+        // A jump counts from the next instruction: past the block is all after this one.
+        let past_block = (len - i - 1) as i16;
+        block.push(match code {
+            MOV32_X => Insn::new(MOV32_X, dst, ACCESS, 0, 0),
+            JNE_X => Insn::new(JNE_X, dst, ACCESS, past_block, 0),
+            JNE_K => Insn::new(JNE_K, dst, 0, past_block, imm),
+            _ => Insn::new(code, dst, 0, 0, imm),
+        });
+    }
+    block.push(Insn::new(MOV64_K, R0, 0, 0, 1)); // allowed
+    block.push(Insn::new(EXIT, 0, 0, 0, 0));
+    block
+}
+// ANCHOR_END: rule_block
+
 #[cfg(test)]
 mod tests {
-    use super::super::{Access, DeviceKind};
+    use super::super::DeviceKind;
     use super::*;
 
     /// Runs `prog` as the kernel would on one device access: an interpreter of exactly the
