@@ -11,8 +11,10 @@ use crate::cgroup::plan::Step;
 pub struct DeviceAllowList(Vec<DeviceRule>);
 
 // ANCHOR: docker_default
-/// What Docker (and runc, podman) allow a container by default. Open and use: the nodes the
-/// OCI spec puts into every /dev, and the terminals. Make but not open: any node at all.
+/// What Docker (through runc) and podman allow a container by default. Open and use: the
+/// nodes the OCI spec puts into every /dev, and the terminals. Make but not open: any node.
+/// runc also allows /dev/net/tun (c 10:200), "added by mistake early in Docker's history":
+/// removed in runc 1.2.0, put back in 1.2.4 because users relied on it. We leave it out.
 const DOCKER_DEFAULT: [DeviceRule; 11] = [
     DeviceRule::char(1, 3),      // /dev/null
     DeviceRule::char(1, 5),      // /dev/zero
