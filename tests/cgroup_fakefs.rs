@@ -13,7 +13,8 @@ use workbook::cgroup::layout::{
     layout_from_magic, parse_mountinfo, parse_proc_cgroup, CGROUP2_SUPER_MAGIC, CGROUP_SUPER_MAGIC,
     TMPFS_MAGIC,
 };
-use workbook::cgroup::{Cgroup, CgroupFs, Layout, Limits};
+use workbook::cgroup::plan::Step;
+use workbook::cgroup::{Cgroup, CgroupFs, DeviceAllowList, Layout, Limits};
 use workbook::Error;
 
 const SYSFS_MAGIC: i64 = 0x6265_6572;
@@ -80,6 +81,7 @@ impl FakeCgroupFs {
                 ("memory", "/process_api/abc"),
                 ("pids", "/"),
                 ("freezer", "/"),
+                ("devices", "/"),
             ],
             _ => vec![
                 ("cpu,cpuacct", "/user.slice"),
@@ -254,6 +256,7 @@ fn all_limits() -> Limits {
         cpus: Some("0.5".parse().unwrap()),
         cpu_weight: Some("200".parse().unwrap()),
         pids: Some("64".parse().unwrap()),
+        devices: None,
     }
 }
 
@@ -319,7 +322,7 @@ fn v1_makes_one_directory_per_hierarchy_below_its_own_cgroup(#[case] layout: Lay
     let expected: Vec<PathBuf> = fake
         .v1_mounts()
         .iter()
-        .filter(|(dir, _)| *dir != "freezer")
+        .filter(|(dir, _)| *dir != "freezer" && *dir != "devices")
         .map(|(dir, own)| root.join(dir).join(&own[1..]).join("workbook").join(&leaf))
         .collect();
     assert_eq!(dirs, expected);
@@ -342,6 +345,105 @@ fn v1_makes_one_directory_per_hierarchy_below_its_own_cgroup(#[case] layout: Lay
     // The hybrid layout's cgroup2 mount offers no controller: nothing is made there.
     assert!(!fake.all_dirs().iter().any(|d| d.starts_with("unified/")));
     assert!(!fake.all_dirs().iter().any(|d| d.starts_with("freezer/")));
+    // No device list asked for (chapter 5): nothing in the devices hierarchy either.
+    assert!(!fake.all_dirs().iter().any(|d| d.starts_with("devices/")));
+}
+
+fn with_devices() -> Limits {
+    Limits {
+        devices: Some(DeviceAllowList::docker_default()),
+        ..Limits::default()
+    }
+}
+
+#[test]
+fn v1_denies_all_devices_then_allows_dockers_list_one_write_each() {
+    let fake = FakeCgroupFs::new(Layout::Hybrid);
+    let plan = Cgroup::plan(&fake.cgroupfs(), "leaf", &with_devices()).expect("plan");
+    let dir = fake.root().join("devices/workbook/leaf");
+    assert!(plan.dirs.contains(&dir), "{:?}", plan.dirs);
+    let writes: Vec<(String, String)> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Write { file, value, .. } if file.starts_with(&dir) => Some((
+                file.file_name().unwrap().to_string_lossy().into_owned(),
+                value.clone(),
+            )),
+            _ => None,
+        })
+        .collect();
+    let mut expected = vec![("devices.deny".to_string(), "a".to_string())];
+    for rule in [
+        "c 1:3 rwm",
+        "c 1:5 rwm",
+        "c 1:7 rwm",
+        "c 1:8 rwm",
+        "c 1:9 rwm",
+        "c 5:0 rwm",
+        "c 5:1 rwm",
+        "c 5:2 rwm",
+        "c 136:* rwm",
+        "c *:* m",
+        "b *:* m",
+    ] {
+        expected.push(("devices.allow".to_string(), rule.to_string()));
+    }
+    assert_eq!(writes, expected);
+    // The writes come after the directory is made.
+    let made = plan
+        .steps
+        .iter()
+        .position(|s| matches!(s, Step::Mkdir { path, .. } if *path == dir))
+        .expect("mkdir of the devices dir");
+    let first = plan
+        .steps
+        .iter()
+        .position(|s| matches!(s, Step::Write { file, .. } if file.starts_with(&dir)))
+        .expect("a write");
+    assert!(made < first);
+    assert!(!plan
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::AttachDevices { .. })));
+}
+
+#[test]
+fn v2_attaches_the_device_program_to_the_new_cgroup_before_anything_else_is_inside() {
+    let fake = FakeCgroupFs::new(Layout::Unified);
+    let plan = Cgroup::plan(&fake.cgroupfs(), "leaf", &with_devices()).expect("plan");
+    let dir = fake.root().join("workbook/leaf");
+    let made = plan
+        .steps
+        .iter()
+        .position(|s| matches!(s, Step::Mkdir { path, .. } if *path == dir))
+        .expect("mkdir of the leaf");
+    assert_eq!(
+        plan.steps.get(made + 1),
+        Some(&Step::AttachDevices {
+            dir: dir.clone(),
+            list: DeviceAllowList::docker_default()
+        })
+    );
+    // No v1 files on v2.
+    assert!(!plan.steps.iter().any(
+        |s| matches!(s, Step::Write { file, .. } if file.to_string_lossy().contains("devices."))
+    ));
+    // Without a list there is no program (chapter 5).
+    let plain = Cgroup::plan(&fake.cgroupfs(), "leaf", &Limits::default()).expect("plan");
+    assert!(!plain
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::AttachDevices { .. })));
+}
+
+#[test]
+fn a_device_list_without_the_v1_devices_controller_is_refused() {
+    let fake = FakeCgroupFs::new(Layout::Legacy);
+    let err = Cgroup::plan(&fake.cgroupfs(), "leaf", &with_devices()).expect_err("refused");
+    let msg = err.to_string();
+    assert!(msg.contains("'devices' controller"), "{msg}");
+    assert!(!msg.contains('\n'));
 }
 
 #[rstest]

@@ -44,14 +44,28 @@ fn figure(text: &str, key: &str) -> f64 {
     number.parse().expect("a number")
 }
 
-/// Checks that the run's directories and every `workbook/` parent are gone.
+/// Checks that the run's directories are gone, and that no `workbook/` parent holds a cgroup
+/// of a 05-cgroups run that has ended (its owner pid is gone). The parents themselves stay for
+/// good (see `cgroup::PARENT_NAME`), and other runs' live cgroups may be in them.
 fn assert_nothing_left(dirs: &[PathBuf]) {
+    use workbook::cgroup::cleanup::{owner_alive, owner_of};
     for d in dirs {
         assert!(!d.exists(), "{} is left behind", d.display());
     }
     let fs = CgroupFs::detect().expect("layout");
     for parent in workbook::cgroup::parents(&fs) {
-        assert!(!parent.exists(), "{} is left behind", parent.display());
+        let Ok(entries) = std::fs::read_dir(&parent) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let leaf = entry.file_name().to_string_lossy().into_owned();
+            let ended = owner_of(&leaf).is_some_and(|pid| !owner_alive(pid));
+            assert!(
+                !(leaf.starts_with("05-cgroups.") && entry.path().is_dir() && ended),
+                "{} is left behind",
+                entry.path().display()
+            );
+        }
     }
 }
 

@@ -29,7 +29,10 @@ fn host_state() -> String {
         for e in entries.filter_map(|e| e.ok()) {
             if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
                 let path = e.path();
-                if path.to_string_lossy().contains("/workbook") {
+                // The `workbook/` parents stay for good (cgroup::PARENT_NAME); what is below
+                // them is what a run could leave.
+                let parent = e.file_name() == "workbook";
+                if path.to_string_lossy().contains("/workbook") && !parent {
                     cgroups.push(path.display().to_string());
                 }
                 if path.components().count() < 10 {

@@ -66,6 +66,9 @@ fn run() -> Result<ExitCode> {
         cpus: args.cpus,
         cpu_weight: args.cpu_weight,
         pids: args.pids,
+        // No device allow-list: this chapter runs commands in the host's root filesystem,
+        // with the host's /dev; chapter 7, which has a root of its own, adds one.
+        devices: None,
     };
     limits.check_machine()?;
     privilege::require_cap_sys_admin(NAME, "to create cgroups")?;

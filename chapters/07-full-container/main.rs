@@ -135,6 +135,8 @@ fn options(args: RunArgs) -> Result<RunOptions> {
         cpus: args.cpus,
         cpu_weight: None,
         pids: args.pids,
+        // The device allow-list is not an option: run() always sets Docker's.
+        ..Limits::default()
     };
     limits.check_machine()?;
     let source = match (args.image, args.rootfs) {
@@ -212,6 +214,7 @@ fn tour() -> Result<ExitCode> {
             cpus: Some("0.5".parse().map_err(workbook::Error::Invalid)?),
             cpu_weight: None,
             pids: Some("64".parse().map_err(workbook::Error::Invalid)?),
+            ..Limits::default()
         },
         hostname: Some(Hostname::parse("box")?),
         env: Vec::new(),

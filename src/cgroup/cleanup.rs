@@ -88,12 +88,6 @@ pub fn rmdir(dir: &Path) -> Result<()> {
     }
 }
 
-/// Removes a shared parent (`workbook/`) when nothing else is in it; another run's cgroup in
-/// it (ENOTEMPTY, EBUSY) is fine.
-pub fn rmdir_if_unused(dir: &Path) {
-    let _ = std::fs::remove_dir(dir);
-}
-
 /// Whether the process that made a cgroup is still running (`kill(pid, 0)`).
 pub fn owner_alive(pid: i32) -> bool {
     !matches!(kill(Pid::from_raw(pid), None), Err(Errno::ESRCH))

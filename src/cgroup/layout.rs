@@ -25,6 +25,9 @@ pub enum Controller {
     /// into `cpu.stat`, which exists even without the cpu controller.
     Cpuacct,
     Pids,
+    /// v1 only: the device allow-list (`devices.allow`, `devices.deny`). v2 has no such
+    /// controller; a BPF program attached to the cgroup does its work (see [`super::devices`]).
+    Devices,
 }
 
 impl Controller {
@@ -35,15 +38,17 @@ impl Controller {
             Controller::Cpu => "cpu",
             Controller::Cpuacct => "cpuacct",
             Controller::Pids => "pids",
+            Controller::Devices => "devices",
         }
     }
 
     /// All of them, in the order directories are made.
-    pub const ALL: [Controller; 4] = [
+    pub const ALL: [Controller; 5] = [
         Controller::Memory,
         Controller::Cpu,
         Controller::Cpuacct,
         Controller::Pids,
+        Controller::Devices,
     ];
 }
 

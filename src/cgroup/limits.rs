@@ -8,6 +8,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::devices::DeviceAllowList;
+
 // ANCHOR: memory
 /// A hard memory limit in bytes (`--memory 64M`). Binary units: `K` = 1024 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,12 +278,15 @@ impl FromStr for PidsLimit {
 }
 
 /// Everything a cgroup can be asked to enforce. `None` leaves the kernel's default (no limit).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Limits {
     pub memory: Option<MemoryLimit>,
     pub cpus: Option<CpuQuota>,
     pub cpu_weight: Option<CpuWeight>,
     pub pids: Option<PidsLimit>,
+    /// Which device nodes may be opened (chapter 7 sets Docker's list; `None`: all, as on the
+    /// host). Like the OCI spec's `linux.resources.devices`, a cgroup setting.
+    pub devices: Option<DeviceAllowList>,
 }
 
 impl Limits {

@@ -7,7 +7,7 @@
 //!
 //! ```text
 //!   /sys/fs/cgroup/                    (v2: one tree; v1: one tree per controller)
-//!   └── workbook/                      ours, shared by every run
+//!   └── workbook/                      ours, shared by every run, never removed
 //!       └── 05-cgroups.4242.0/         one workload: <name>.<owner pid>.<n>
 //!           ├── memory.max        ← 33554432
 //!           ├── pids.max          ← 16
@@ -20,6 +20,7 @@
 //! is left inside and removes the directories ([`cleanup`]).
 
 pub mod cleanup;
+pub mod devices;
 pub mod layout;
 pub mod limits;
 pub mod plan;
@@ -30,6 +31,7 @@ pub mod v2;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub use devices::DeviceAllowList;
 pub use layout::{CgroupFs, Controller, Layout};
 pub use limits::{CpuQuota, CpuWeight, Limits, MemoryLimit, PidsLimit};
 pub use plan::Plan;
@@ -38,6 +40,12 @@ pub use usage::Usage;
 use crate::{Error, Result};
 
 /// The directory, in each hierarchy, that holds every cgroup this tool makes.
+///
+/// It is made when first needed and then stays, as runc's and systemd's parents do. Removing
+/// it when it looks empty races every other run: run B finds `workbook/` (EEXIST: fine), run A
+/// removes it as its own last cgroup goes, and B's mkdir of its leaf fails with ENOENT. With
+/// 100 runs at once that happened about once per 100; a cgroup directory costs the kernel
+/// little when no process is in it.
 pub const PARENT_NAME: &str = "workbook";
 
 /// Numbers the cgroups one process makes, so that their names never collide.
@@ -50,7 +58,6 @@ pub struct Cgroup {
     fs: CgroupFs,
     leaf: String,
     dirs: Vec<PathBuf>,
-    parents: Vec<PathBuf>,
     removed: bool,
 }
 
@@ -88,7 +95,6 @@ impl Cgroup {
             fs: fs.clone(),
             leaf,
             dirs: plan.dirs.clone(),
-            parents: plan.parents.clone(),
             removed: false,
         };
         plan.execute(mkdir)?;
@@ -167,8 +173,8 @@ impl Cgroup {
     }
 
     // ANCHOR: remove
-    /// Kills what is left inside, waits until the group is empty and removes its directories,
-    /// then the shared `workbook/` parents if nothing else uses them.
+    /// Kills what is left inside, waits until the group is empty and removes its directories.
+    /// The shared `workbook/` parents stay (see [`PARENT_NAME`]).
     pub fn remove(mut self) -> Result<()> {
         self.remove_now()
     }
@@ -181,9 +187,6 @@ impl Cgroup {
         cleanup::kill_and_wait(&self.dirs, self.uses_v2())?;
         for dir in &self.dirs {
             cleanup::rmdir(dir)?;
-        }
-        for parent in &self.parents {
-            cleanup::rmdir_if_unused(parent);
         }
         Ok(())
     }
@@ -229,12 +232,7 @@ pub fn parents(fs: &CgroupFs) -> Vec<PathBuf> {
 /// no destructor): every `workbook/<name>.<pid>.<n>` whose owner pid is gone. Returns their
 /// names.
 pub fn cleanup_stale(fs: &CgroupFs) -> Result<Vec<String>> {
-    let parents = parents(fs);
-    let removed = cleanup::cleanup_stale(&parents, fs.layout == Layout::Unified)?;
-    for parent in &parents {
-        cleanup::rmdir_if_unused(parent);
-    }
-    Ok(removed)
+    cleanup::cleanup_stale(&parents(fs), fs.layout == Layout::Unified)
 }
 // ANCHOR_END: cleanup_stale
 

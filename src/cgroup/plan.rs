@@ -5,6 +5,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::devices::{self, DeviceAllowList};
 use crate::{Error, Result};
 
 /// One step of making a cgroup.
@@ -20,6 +21,9 @@ pub enum Step {
         value: String,
         required: bool,
     },
+    /// cgroup v2: load the device allow-list as a BPF program and attach it to the cgroup
+    /// directory `dir` (v1 writes its list to files instead).
+    AttachDevices { dir: PathBuf, list: DeviceAllowList },
 }
 
 impl Step {
@@ -49,7 +53,7 @@ impl Step {
 pub struct Plan {
     /// The cgroup's directories: one on v2, one per hierarchy on v1.
     pub dirs: Vec<PathBuf>,
-    /// The shared parents (`…/workbook`), removed when they become empty.
+    /// The shared parents (`…/workbook`), made when missing and never removed.
     pub parents: Vec<PathBuf>,
     /// The steps, in the order the kernel needs them.
     pub steps: Vec<Step>,
@@ -73,6 +77,7 @@ impl Plan {
                 } => {
                     write_control(file, value, *required)?;
                 }
+                Step::AttachDevices { dir, list } => devices::bpf::attach(dir, list)?,
             }
         }
         Ok(())

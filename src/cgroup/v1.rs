@@ -37,12 +37,26 @@ pub fn plan(fs: &CgroupFs, leaf: &str, limits: &Limits) -> Result<Plan> {
         let h = fs.v1_hierarchy(c)?;
         Some(h.mount.join(rel(&h.own)).join(PARENT_NAME).join(leaf))
     };
+    if limits.devices.is_some() && fs.v1_hierarchy(Controller::Devices).is_none() {
+        return Err(Error::Unsupported(
+            "the device allow-list needs the cgroup v1 'devices' controller, which is not mounted \
+             on this machine: a container without it could open every device of the host"
+                .to_string(),
+        ));
+    }
     for h in &fs.v1 {
+        // The devices hierarchy only when there is a list to write (chapter 5 has none).
+        if h.controllers == [Controller::Devices] && limits.devices.is_none() {
+            continue;
+        }
         let parent = h.mount.join(rel(&h.own)).join(PARENT_NAME);
         plan.steps.push(Step::mkdir(parent.clone(), true));
         plan.steps.push(Step::mkdir(parent.join(leaf), false));
         plan.dirs.push(parent.join(leaf));
         plan.parents.push(parent);
+    }
+    if let (Some(list), Some(dir)) = (&limits.devices, dir_of(Controller::Devices)) {
+        plan.steps.extend(list.v1_steps(&dir));
     }
     if let (Some(memory), Some(dir)) = (limits.memory, dir_of(Controller::Memory)) {
         let bytes = memory.bytes().to_string();

@@ -87,6 +87,13 @@ pub fn plan(mount: &Path, own: &Path, leaf: &str, limits: &Limits) -> Result<Pla
         steps.push(Step::write(parent.join("cgroup.subtree_control"), &enable));
     }
     steps.push(Step::mkdir(dir.clone(), false));
+    if let Some(list) = &limits.devices {
+        // Before any process is inside: the program is in force from the first exec.
+        steps.push(Step::AttachDevices {
+            dir: dir.clone(),
+            list: list.clone(),
+        });
+    }
 
     if let Some(memory) = limits.memory {
         steps.push(Step::write(

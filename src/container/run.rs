@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use super::image::{self, Resolved, Source};
 use super::spec::{self, EnvVar, Name, WorkDir};
 use super::state::ContainerDir;
-use crate::cgroup::{self, Cgroup, CgroupFs, Layout, Limits};
+use crate::cgroup::{self, Cgroup, CgroupFs, DeviceAllowList, Layout, Limits};
 use crate::exit::Status;
 use crate::hostname::Hostname;
 use crate::idmap::{self, IdMaps};
@@ -149,14 +149,32 @@ fn panic_if_asked() {
     }
 }
 
-/// The container's cgroup; a rootless run without limits needs none (and usually may not make
-/// one).
+// ANCHOR: make_cgroup
+/// The container's cgroup, with the limits asked for and Docker's device allow-list.
+///
+/// A rootless run without limits makes none (a user usually may not), and so has no
+/// device list. That is still safe: the kernel guards devices twice more for a user
+/// namespace. mknod(2) of a device needs CAP_MKNOD in the *initial* user namespace, which
+/// root in the container lacks (EPERM); and a filesystem mounted inside a user namespace,
+/// like the container's overlay root, is marked SB_I_NODEV, so a device node shipped in
+/// the image cannot be opened (EACCES). What is left are the host's own nodes bind-mounted
+/// into /dev (null, zero, ...), opened with the caller's own rights.
+/// tests/ch07_devices.rs checks both guards.
 fn make_cgroup(opts: &RunOptions, name: &Name) -> Result<Option<Cgroup>> {
     if opts.rootless && opts.limits == Limits::default() {
         return Ok(None);
     }
-    Cgroup::create(name.as_str(), &opts.limits).map(Some)
+    // Loading the v2 program needs CAP_BPF or CAP_SYS_ADMIN, the v1 files CAP_SYS_ADMIN:
+    // a user with a delegated cgroup has neither and relies on the two guards above.
+    let may = crate::privilege::has_cap_sys_admin();
+    let devices = may.then(DeviceAllowList::docker_default);
+    let limits = Limits {
+        devices,
+        ..opts.limits.clone()
+    };
+    Cgroup::create(name.as_str(), &limits).map(Some)
 }
+// ANCHOR_END: make_cgroup
 
 /// Completes the plan with what exists only now: the container's directories (the union is
 /// mounted at `merged`, with `upper` and `work` as its writable layer), its cgroup, and the
