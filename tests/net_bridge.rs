@@ -826,7 +826,7 @@ fn tree(dir: &Path) -> Vec<String> {
 
 /// `--bridge lo`, and `--bridge` naming an existing device that is not a bridge (a veth of the
 /// test's own): refused in one sentence with 125, and nothing is left in the state dir — no
-/// lock file, no lease file, no directory.
+/// lock file, no lease file, no directory — nor a lock file among the host's leases.
 #[test]
 #[serial]
 fn a_device_that_is_not_a_bridge_is_refused_and_leaves_no_file() {
@@ -867,6 +867,51 @@ fn a_device_that_is_not_a_bridge_is_refused_and_leaves_no_file() {
             Vec::<String>::new(),
             "--bridge {device} left files in its state dir"
         );
+        let lock = Path::new("/run/workbook/net").join(format!("{device}.lock"));
+        assert!(!lock.exists(), "--bridge {device} left {}", lock.display());
     }
     assert_nothing_left("after refused bridges");
+}
+
+/// Two runs with different state roots (`WORKBOOK_STATE`) share the host's bridge, so they
+/// share its leases: the second gets another address, and the first keeps its veth. (With a
+/// lease file per state root both got 10.203.0.2, and the second deleted the first's veth as
+/// a leftover.)
+#[test]
+#[serial]
+fn runs_with_different_state_roots_get_different_addresses() {
+    if !common::privileged("runs_with_different_state_roots") {
+        return;
+    }
+    let mut tidy = Tidy::new();
+    let a = tidy.start(&[
+        "--name",
+        "net-root-a",
+        "--",
+        "sh",
+        "-c",
+        "echo ready; read _",
+    ]);
+    let ip_a = address_of("net-root-a");
+    let veth_a = format!("wbv{:08x}", u32::from(ip_a));
+    let state = tempfile::tempdir().expect("a temp dir");
+    let out = Command::new(BIN)
+        .args(["run", "--", "sh", "-c", "ip -4 -o addr show dev eth0"])
+        .env("WORKBOOK_STATE", state.path())
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    assert!(text.contains("inet 10.203.0."), "{text}");
+    assert!(
+        !text.contains(&format!("inet {ip_a}/")),
+        "the second run got the first one's address {ip_a}: {text}"
+    );
+    assert!(
+        bridge_ports("wb0").contains(&veth_a),
+        "the first run lost its veth {veth_a}: {:?}",
+        bridge_ports("wb0")
+    );
+    tidy.stop(a);
+    assert_nothing_left("after two state roots");
 }
