@@ -80,7 +80,7 @@ pub fn attach(opts: &NetworkOptions, pid: Pid, name: &str) -> Result<Attachment>
     // take the lowest free address. Nothing below holds the lock (a Lease dropped while it
     // is held would wait for it forever).
     let (lease, bridge_index) = {
-        let mut locked = lease::lock(&dir, &opts.bridge)?;
+        let mut locked = lease::lock(dir, &opts.bridge)?;
         let stale = locked.take_stale();
         reclaim(&mut host, &stale);
         let bridge_index = bridge::ensure(&mut host, &opts.bridge, &opts.subnet)?;
