@@ -176,3 +176,21 @@ pub fn delete(nl: &mut Netlink, name: &str) -> Result<bool> {
         Err(e) => Err(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lookup by name (no privilege needed to read the devices of one's own namespace).
+    #[test]
+    fn finds_lo_by_name_and_nothing_for_a_missing_name() {
+        let mut nl = Netlink::open().expect("an rtnetlink socket");
+        let lo = find(&mut nl, "lo")
+            .expect("lookup")
+            .expect("every namespace has lo");
+        assert_eq!(lo.name, "lo");
+        assert_eq!(lo.kind, "");
+        assert!(list(&mut nl).expect("dump").contains(&lo));
+        assert_eq!(find(&mut nl, "wbt-no-such").expect("lookup"), None);
+    }
+}
