@@ -184,50 +184,51 @@ fn accept_loop(
     }
 }
 
-/// Copies connection `id` both ways on two threads; the second to finish removes it from
-/// `connections`, which closes both sockets. (`&TcpStream` reads and writes, so the threads
-/// share the sockets instead of holding duplicated descriptors.)
-fn serve(id: u64, client: TcpStream, server: TcpStream, connections: &Connections) {
-    let pair = [Arc::new(client), Arc::new(server)];
-    let Ok(mut list) = connections.lock() else {
-        return;
-    };
-    list.insert(id, pair.clone());
-    drop(list);
-    let [client, server] = pair;
-    let (c2, s2) = (client.clone(), server.clone());
-    // Whichever direction ends second unregisters the connection.
-    let ended = Arc::new(AtomicBool::new(false));
-    let finish = {
-        let connections = connections.clone();
-        move |ended: &AtomicBool| {
-            if ended.swap(true, Ordering::SeqCst) {
-                if let Ok(mut list) = connections.lock() {
-                    list.remove(&id);
-                }
-            }
+/// A connection's place in the list. When both copying threads have let go of it, it takes
+/// the connection out of the list, which closes both sockets.
+struct Registration {
+    id: u64,
+    connections: Connections,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Ok(mut list) = self.connections.lock() {
+            list.remove(&self.id);
         }
+    }
+}
+
+/// Copies connection `id` both ways on two threads, and forgets it when both are done.
+/// (`&TcpStream` reads and writes, so the threads share the two sockets instead of holding
+/// duplicated descriptors.)
+fn serve(id: u64, client: TcpStream, server: TcpStream, connections: &Connections) {
+    let (client, server) = (Arc::new(client), Arc::new(server));
+    match connections.lock() {
+        Ok(mut list) => list.insert(id, [client.clone(), server.clone()]),
+        Err(_) => return,
     };
-    let finish2 = finish.clone();
-    let ended2 = ended.clone();
+    let registration = Arc::new(Registration {
+        id,
+        connections: connections.clone(),
+    });
+    let (c2, s2, r2) = (client.clone(), server.clone(), registration.clone());
     let forward = spawn_copy(move || {
         copy(&client, &server);
-        finish(&ended);
+        drop(registration);
     });
     let back = forward.and_then(|_| {
         spawn_copy(move || {
             copy(&s2, &c2);
-            finish2(&ended2);
+            drop(r2);
         })
     });
     if back.is_err() {
-        // No thread for one direction (the thread limit): give the connection up. Shutting
-        // it down ends the other thread, if it started; dropping it here closes it otherwise.
-        if let Ok(mut list) = connections.lock() {
-            if let Some(pair) = list.remove(&id) {
-                for s in &pair {
-                    let _ = s.shutdown(Shutdown::Both);
-                }
+        // No thread for a direction (the thread limit): give the connection up. Shutting it
+        // down ends the thread that did start; the last registration dropped closes it.
+        if let Ok(list) = connections.lock() {
+            for s in list.get(&id).into_iter().flatten() {
+                let _ = s.shutdown(Shutdown::Both);
             }
         }
     }
