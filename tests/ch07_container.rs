@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -356,11 +356,22 @@ fn started(args: &[&str]) -> (Child, i32) {
         .args(&all)
         .stdout(Stdio::piped())
         .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start the runtime");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let ready = lines.next().and_then(|l| l.ok()).unwrap_or_default();
-    assert_eq!(ready, "ready", "the container did not start");
+    if ready != "ready" {
+        // It ended without starting its command: say how, and what it printed.
+        let mut err = String::new();
+        let _ = child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut err);
+        let status = child.wait().expect("wait for the runtime");
+        panic!("{args:?} did not start: {status}; stdout {ready:?}; stderr: {err}");
+    }
     let tool = child.id() as i32;
     (child, tool)
 }

@@ -32,7 +32,7 @@ pub fn cleanup_stale() -> Result<Cleaned> {
         Ok(fs) => cgroup::cleanup_stale(&fs)?,
         Err(_) => Vec::new(),
     };
-    let leases = crate::net::reclaim_stale(&state::state_root())?
+    let leases = crate::net::reclaim_stale()?
         .into_iter()
         .map(|e| format!("{} of {}", e.ip, e.name))
         .collect();

@@ -82,9 +82,10 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
             "to create namespaces, mount the overlay and make cgroups (or use --rootless)",
         )?;
     }
-    // Network options are checked and host ports bound before anything is made: a port in
-    // use is refused with nothing to undo.
+    // Network options are checked (a --bridge that is not a bridge too) and host ports bound
+    // before anything is made: a port in use is refused with nothing to undo.
     opts.network.check(opts.rootless).map_err(Error::Invalid)?;
+    net::preflight(&opts.network)?;
     let ports = net::proxy::bind(&opts.network.ports)?;
     // ANCHOR: run_order
     let image = image::resolve(&opts.source)?;
@@ -112,12 +113,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     // The guards drop in reverse order: the proxy stops, then the veth, NAT rule and lease go.
     // ANCHOR: network_steps
     let network = match opts.network.mode {
-        NetworkMode::Bridge => Some(net::attach(
-            &opts.network,
-            &super::state::state_root(),
-            child.pid(),
-            name.as_str(),
-        )?),
+        NetworkMode::Bridge => Some(net::attach(&opts.network, child.pid(), name.as_str())?),
         _ => None,
     };
     let _proxy = match &network {

@@ -15,7 +15,7 @@
 //! When the child is released its network is ready; it only brings up `lo`.
 
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nix::unistd::Pid;
 
@@ -53,26 +53,34 @@ impl Attachment {
     }
 }
 
-/// Where the leases live: `<state root>/net`.
-pub fn lease_dir(state_root: &Path) -> PathBuf {
-    state_root.join("net")
+/// Where the leases live: `/run/workbook/net`, whatever the state root (`WORKBOOK_STATE`).
+/// The bridge, its addresses and the veths' names exist once per host, so their leases must
+/// too: with a lease file per state root, two runs would both get 10.203.0.2 on `wb0`, and
+/// the second would delete the first one's veth as a leftover of a killed run.
+pub const LEASE_DIR: &str = "/run/workbook/net";
+
+/// What can be refused before a run makes anything: a `--bridge` that names a device which
+/// is not a bridge. (`attach` checks again, before it takes the lease lock: the device may
+/// have appeared in between.)
+pub fn preflight(opts: &NetworkOptions) -> Result<()> {
+    if opts.mode == super::NetworkMode::Bridge {
+        bridge::existing_bridge(&mut Netlink::open()?, &opts.bridge)?;
+    }
+    Ok(())
 }
 
 // ANCHOR: attach
 /// Connects the (held) process `pid` to the bridge of `opts`, under the name `name`.
-pub fn attach(
-    opts: &NetworkOptions,
-    state_root: &Path,
-    pid: Pid,
-    name: &str,
-) -> Result<Attachment> {
-    let dir = lease_dir(state_root);
+pub fn attach(opts: &NetworkOptions, pid: Pid, name: &str) -> Result<Attachment> {
+    let dir = Path::new(LEASE_DIR);
     let mut host = Netlink::open()?;
+    // Before the lock, whose file would stay: a device of that name that is not a bridge.
+    bridge::existing_bridge(&mut host, &opts.bridge)?;
     // Under the lease lock: reclaim what killed runs left, make sure the bridge is there,
     // take the lowest free address. Nothing below holds the lock (a Lease dropped while it
     // is held would wait for it forever).
     let (lease, bridge_index) = {
-        let mut locked = lease::lock(&dir, &opts.bridge)?;
+        let mut locked = lease::lock(dir, &opts.bridge)?;
         let stale = locked.take_stale();
         reclaim(&mut host, &stale);
         let bridge_index = bridge::ensure(&mut host, &opts.bridge, &opts.subnet)?;
@@ -90,7 +98,7 @@ pub fn attach(
         let name_of_veth = veth::host_name(ip);
         let lease = Lease::record(
             &mut locked,
-            &dir,
+            dir,
             &opts.bridge,
             ip,
             name,
@@ -158,16 +166,17 @@ fn reclaim(host: &mut Netlink, stale: &[lease::Entry]) {
 }
 
 /// What `cleanup` reclaimed: the stale leases of every bridge, with their veths and NAT rules.
-pub fn reclaim_stale(state_root: &Path) -> Result<Vec<lease::Entry>> {
-    let dir = lease_dir(state_root);
-    let bridges = lease::bridges(&dir);
-    if bridges.is_empty() {
+/// (Only root has a bridge network, and may lock the leases.)
+pub fn reclaim_stale() -> Result<Vec<lease::Entry>> {
+    let dir = Path::new(LEASE_DIR);
+    let bridges = lease::bridges(dir);
+    if bridges.is_empty() || !nix::unistd::geteuid().is_root() {
         return Ok(Vec::new());
     }
     let mut host = Netlink::open()?;
     let mut all = Vec::new();
     for bridge in bridges {
-        let mut locked = lease::lock(&dir, &bridge)?;
+        let mut locked = lease::lock(dir, &bridge)?;
         let stale = locked.take_stale();
         if !stale.is_empty() {
             reclaim(&mut host, &stale);

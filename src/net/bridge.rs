@@ -38,14 +38,8 @@ pub fn check_name(name: &str) -> std::result::Result<String, String> {
 /// its index. A new subnet must not overlap a route the host has already: packets for those
 /// addresses would go two ways.
 pub fn ensure(nl: &mut Netlink, name: &str, subnet: &Subnet) -> Result<u32> {
-    let existing = link::find(nl, name)?;
+    let existing = existing_bridge(nl, name)?;
     if let Some(l) = &existing {
-        if l.kind != "bridge" {
-            return Err(Error::Invalid(format!(
-                "the host already has a device named {name} that is not a bridge (it is a {}); choose another with --bridge",
-                if l.kind.is_empty() { "device" } else { &l.kind }
-            )));
-        }
         let addresses = address::of_device(nl, l.index)?;
         if addresses.contains(&(subnet.gateway(), subnet.prefix())) {
             if !l.up {
@@ -71,6 +65,22 @@ pub fn ensure(nl: &mut Netlink, name: &str, subnet: &Subnet) -> Result<u32> {
     Ok(index)
 }
 // ANCHOR_END: ensure
+
+/// The bridge `name` if the host has one; refuses a device of that name that is not a bridge
+/// (`--bridge lo`, `--bridge eth0`). A run checks this before it makes anything, so that a
+/// refused name leaves no file and no device behind.
+pub fn existing_bridge(nl: &mut Netlink, name: &str) -> Result<Option<link::Link>> {
+    let existing = link::find(nl, name)?;
+    if let Some(l) = &existing {
+        if l.kind != "bridge" {
+            return Err(Error::Invalid(format!(
+                "the host already has a device named {name} that is not a bridge (it is a {}); choose another with --bridge",
+                if l.kind.is_empty() { "device" } else { &l.kind }
+            )));
+        }
+    }
+    Ok(existing)
+}
 
 /// Refuses a subnet that a route of the host (on another device) overlaps.
 fn check_no_overlap(nl: &mut Netlink, bridge: &str, subnet: &Subnet) -> Result<()> {

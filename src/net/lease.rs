@@ -1,6 +1,7 @@
 //! Address leases: which container holds which address of a bridge's subnet.
 //!
-//! One small text file per bridge, `<state>/net/<bridge>.leases`, one line per lease:
+//! One small text file per bridge, `/run/workbook/net/<bridge>.leases` (one place per host,
+//! whatever the state root: the bridge and its addresses are the host's), one line per lease:
 //!
 //! ```text
 //! 10.203.0.2 4711 123456 quiet-otter wbv0acb0002 nat

@@ -69,9 +69,25 @@ pub fn list(nl: &mut Netlink) -> Result<Vec<Link>> {
         .collect())
 }
 
-/// The device named `name`, if there is one.
+/// The device named `name`, if there is one: one RTM_GETLINK by name, as `ip link show dev
+/// NAME` asks (a dump of every device could miss it while other runs add and delete theirs).
 pub fn find(nl: &mut Netlink, name: &str) -> Result<Option<Link>> {
-    Ok(list(nl)?.into_iter().find(|l| l.name == name))
+    let mut m = LinkMessage::default();
+    m.attributes.push(LinkAttribute::IfName(name.to_string()));
+    match nl.get(
+        RouteNetlinkMessage::GetLink(m),
+        &format!("looking up the device {name}"),
+    ) {
+        Ok(replies) => Ok(replies.iter().find_map(|r| match r {
+            RouteNetlinkMessage::NewLink(m) => Some(Link::from_message(m)),
+            _ => None,
+        })),
+        Err(Error::Sys {
+            errno: Errno::ENODEV,
+            ..
+        }) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 // ANCHOR: bridge
@@ -158,5 +174,23 @@ pub fn delete(nl: &mut Netlink, name: &str) -> Result<bool> {
             ..
         }) => Ok(false),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lookup by name (no privilege needed to read the devices of one's own namespace).
+    #[test]
+    fn finds_lo_by_name_and_nothing_for_a_missing_name() {
+        let mut nl = Netlink::open().expect("an rtnetlink socket");
+        let lo = find(&mut nl, "lo")
+            .expect("lookup")
+            .expect("every namespace has lo");
+        assert_eq!(lo.name, "lo");
+        assert_eq!(lo.kind, "");
+        assert!(list(&mut nl).expect("dump").contains(&lo));
+        assert_eq!(find(&mut nl, "wbt-no-such").expect("lookup"), None);
     }
 }

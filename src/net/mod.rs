@@ -36,7 +36,7 @@ pub mod proxy;
 pub mod subnet;
 pub mod veth;
 
-pub use attach::{attach, reclaim_stale, Attachment};
+pub use attach::{attach, preflight, reclaim_stale, Attachment};
 pub use mode::{NetworkMode, NetworkOptions};
 pub use proxy::PortMapping;
 pub use subnet::Subnet;

@@ -13,8 +13,8 @@
 //! ([`super::netns::socket_in`]).
 
 use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
-    NLM_F_REQUEST,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP,
+    NLM_F_DUMP_INTR, NLM_F_EXCL, NLM_F_REQUEST,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
@@ -57,22 +57,49 @@ impl Netlink {
     /// Sends `message` with `flags` (plus REQUEST and ACK) and waits for the kernel's ack.
     /// `what` says what the request does, for the error.
     pub fn request(&mut self, message: RouteNetlinkMessage, flags: u16, what: &str) -> Result<()> {
+        self.exchange(message, flags, what).map(drop)
+    }
+
+    /// Asks for one object (a device by name, say): the kernel's answer, which a missing
+    /// object turns into an error (ENODEV for a device). Unlike a dump, this is one lookup in
+    /// the kernel, never an answer pieced together while other processes change the table.
+    pub fn get(
+        &mut self,
+        message: RouteNetlinkMessage,
+        what: &str,
+    ) -> Result<Vec<RouteNetlinkMessage>> {
+        self.exchange(message, 0, what)
+    }
+
+    /// Sends a request with NLM_F_ACK and reads until its acknowledgement, keeping the
+    /// messages that came before it (a get's answer). A datagram may hold no message of ours
+    /// (it is read and skipped), so this reads on until the ack, however the kernel split it.
+    fn exchange(
+        &mut self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+        what: &str,
+    ) -> Result<Vec<RouteNetlinkMessage>> {
         let seq = self.send(message, NLM_F_REQUEST | NLM_F_ACK | flags, what)?;
-        for reply in self.receive(seq, what)? {
-            if let NetlinkPayload::Error(e) = reply.payload {
-                return match e.code {
-                    None => Ok(()),
-                    Some(code) => Err(Error::sys(
-                        "netlink",
-                        what.to_string(),
-                        Errno::from_raw(-code.get()),
-                    )),
-                };
+        let mut answer = Vec::new();
+        loop {
+            for reply in self.receive(seq, what)? {
+                match reply.payload {
+                    NetlinkPayload::InnerMessage(m) => answer.push(m),
+                    NetlinkPayload::Error(e) => {
+                        return match e.code {
+                            None => Ok(answer),
+                            Some(code) => Err(Error::sys(
+                                "netlink",
+                                what.to_string(),
+                                Errno::from_raw(-code.get()),
+                            )),
+                        };
+                    }
+                    _ => {}
+                }
             }
         }
-        Err(Error::Invalid(format!(
-            "{what}: the kernel sent no acknowledgement"
-        )))
     }
 
     /// Asks the kernel to make something that must not exist yet (NLM_F_CREATE | NLM_F_EXCL).
@@ -97,18 +124,43 @@ impl Netlink {
     }
 
     /// Sends a dump request and collects every message of the answer.
+    ///
+    /// Trap: a dump is read in several datagrams, and the kernel fills each one as it is
+    /// read. If another process adds or deletes a device meanwhile (20 containers starting
+    /// at once), the answer may miss an entry or hold one twice; the kernel then marks it
+    /// NLM_F_DUMP_INTR, and the only remedy is to ask again (as libnl does).
     pub fn dump(
         &mut self,
         message: RouteNetlinkMessage,
         what: &str,
     ) -> Result<Vec<RouteNetlinkMessage>> {
+        const TRIES: u32 = 10;
+        for _ in 0..TRIES {
+            let (out, interrupted) = self.dump_once(message.clone(), what)?;
+            if !interrupted {
+                return Ok(out);
+            }
+        }
+        Err(Error::Invalid(format!(
+            "{what}: the table kept changing during {TRIES} readings of it (NLM_F_DUMP_INTR); try again"
+        )))
+    }
+
+    /// One dump; returns the messages and whether the kernel marked the dump interrupted.
+    fn dump_once(
+        &mut self,
+        message: RouteNetlinkMessage,
+        what: &str,
+    ) -> Result<(Vec<RouteNetlinkMessage>, bool)> {
         let seq = self.send(message, NLM_F_REQUEST | NLM_F_DUMP, what)?;
         let mut out = Vec::new();
+        let mut interrupted = false;
         loop {
             for reply in self.receive(seq, what)? {
+                interrupted |= reply.header.flags & NLM_F_DUMP_INTR != 0;
                 match reply.payload {
                     NetlinkPayload::InnerMessage(m) => out.push(m),
-                    NetlinkPayload::Done(_) => return Ok(out),
+                    NetlinkPayload::Done(_) => return Ok((out, interrupted)),
                     NetlinkPayload::Error(e) => {
                         let errno = Errno::from_raw(-e.code.map_or(0, |c| c.get()));
                         return Err(Error::sys("netlink", what.to_string(), errno));

@@ -10,11 +10,15 @@
 //!
 //! Threads, not a poll loop: the runtime's main thread waits for the container in sigwait(2)
 //! (it must forward signals), so the proxy gets threads of its own — one accepting per port,
-//! two copying per connection. They start only after the clone: clone(2) must happen while
+//! two copying per connection. A connection's sockets are closed when both its copying threads
+//! are done: anyone who can reach the port can open connections, and each one that the proxy
+//! kept would cost the runtime descriptors for good, until accept(2) fails with EMFILE and no
+//! published port answers any more. They start only after the clone: clone(2) must happen while
 //! the process has a single thread (a thread holding a lock at that moment would leave it
 //! locked forever in the child). The signals the runtime handles are blocked before the
 //! threads start, so the threads inherit the mask and every signal still reaches sigwait.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddrV4, TcpListener, TcpStream};
@@ -104,20 +108,28 @@ pub fn bind(mappings: &[PortMapping]) -> Result<Bound> {
     Ok(Bound { listeners })
 }
 
-/// A running proxy. Dropping it closes the ports and every connection, and joins the threads.
+/// The connections being copied, by number: what [`Proxy`]'s drop shuts down. Each entry is
+/// removed (and its sockets closed) when the connection ends.
+type Connections = Arc<Mutex<HashMap<u64, [Arc<TcpStream>; 2]>>>;
+
+/// A running proxy. Dropping it closes the ports and every connection, and joins the threads
+/// that accept (the copying threads end as their connections are shut down).
 pub struct Proxy {
     stop: Arc<AtomicBool>,
     listeners: Vec<Arc<TcpListener>>,
     accepting: Vec<JoinHandle<()>>,
-    connections: Arc<Mutex<Vec<TcpStream>>>,
+    connections: Connections,
 }
+
+/// Stack of a copying thread: its 16 KiB buffer and little else (the default is 2 MiB).
+const COPY_STACK: usize = 64 * 1024;
 
 // ANCHOR: proxy
 impl Bound {
     /// Starts forwarding every port to `target` (the container's address).
     pub fn start(self, target: Ipv4Addr) -> Result<Proxy> {
         let stop = Arc::new(AtomicBool::new(false));
-        let connections = Arc::new(Mutex::new(Vec::new()));
+        let connections: Connections = Arc::default();
         let mut proxy = Proxy {
             stop: stop.clone(),
             listeners: Vec::new(),
@@ -149,8 +161,9 @@ fn accept_loop(
     listener: &TcpListener,
     to: SocketAddrV4,
     stop: &AtomicBool,
-    connections: &Mutex<Vec<TcpStream>>,
+    connections: &Connections,
 ) {
+    let mut next: u64 = 0;
     for client in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             return;
@@ -166,21 +179,71 @@ fn accept_loop(
         let Ok(server) = TcpStream::connect_timeout(&to.into(), Duration::from_secs(5)) else {
             continue;
         };
-        let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) else {
-            continue;
-        };
-        if let Ok(mut list) = connections.lock() {
-            list.extend(client.try_clone().ok());
-            list.extend(server.try_clone().ok());
-        }
-        std::thread::spawn(move || copy(client, server));
-        std::thread::spawn(move || copy(s2, c2));
+        next += 1;
+        serve(next, client, server, connections);
     }
+}
+
+/// A connection's place in the list. When both copying threads have let go of it, it takes
+/// the connection out of the list, which closes both sockets.
+struct Registration {
+    id: u64,
+    connections: Connections,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Ok(mut list) = self.connections.lock() {
+            list.remove(&self.id);
+        }
+    }
+}
+
+/// Copies connection `id` both ways on two threads, and forgets it when both are done.
+/// (`&TcpStream` reads and writes, so the threads share the two sockets instead of holding
+/// duplicated descriptors.)
+fn serve(id: u64, client: TcpStream, server: TcpStream, connections: &Connections) {
+    let (client, server) = (Arc::new(client), Arc::new(server));
+    match connections.lock() {
+        Ok(mut list) => list.insert(id, [client.clone(), server.clone()]),
+        Err(_) => return,
+    };
+    let registration = Arc::new(Registration {
+        id,
+        connections: connections.clone(),
+    });
+    let (c2, s2, r2) = (client.clone(), server.clone(), registration.clone());
+    let forward = spawn_copy(move || {
+        copy(&client, &server);
+        drop(registration);
+    });
+    let back = forward.and_then(|_| {
+        spawn_copy(move || {
+            copy(&s2, &c2);
+            drop(r2);
+        })
+    });
+    if back.is_err() {
+        // No thread for a direction (the thread limit): give the connection up. Shutting it
+        // down ends the thread that did start; the last registration dropped closes it.
+        if let Ok(list) = connections.lock() {
+            for s in list.get(&id).into_iter().flatten() {
+                let _ = s.shutdown(Shutdown::Both);
+            }
+        }
+    }
+}
+
+fn spawn_copy(f: impl FnOnce() + Send + 'static) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("proxy-copy".into())
+        .stack_size(COPY_STACK)
+        .spawn(f)
 }
 
 /// Copies one direction until its end closes, then passes the close on (a half close: the
 /// other direction may still be sending).
-fn copy(mut from: TcpStream, mut to: TcpStream) {
+fn copy(mut from: &TcpStream, mut to: &TcpStream) {
     let mut buf = [0u8; 16 * 1024];
     loop {
         match from.read(&mut buf) {
@@ -208,7 +271,7 @@ impl Drop for Proxy {
             let _ = t.join();
         }
         if let Ok(list) = self.connections.lock() {
-            for s in list.iter() {
+            for s in list.values().flatten() {
                 let _ = s.shutdown(Shutdown::Both);
             }
         }
