@@ -55,7 +55,11 @@ impl Error {
     }
 
     /// A failed syscall that is not about a path.
-    pub fn sys(call: &'static str, what: impl Into<String>, errno: nix::errno::Errno) -> Self {
+    pub fn sys(
+        call: &'static str,
+        what: impl Into<String>,
+        errno: nix::errno::Errno,
+    ) -> Self {
         Error::Sys {
             call,
             what: what.into(),

@@ -24,7 +24,8 @@ impl Hostname {
     /// `$HOSTNAME`, shell prompts, log lines and scripts that trust it to be a plain word;
     /// `-x` reads as an option to the tools it is passed to. Runtimes refuse them; so do we.
     pub fn parse(name: &str) -> Result<Hostname> {
-        let refuse = |why: String| Err(Error::Invalid(format!("the hostname {name:?} {why}")));
+        let refuse =
+            |why: String| Err(Error::Invalid(format!("the hostname {name:?} {why}")));
         if name.is_empty() {
             return Err(Error::Invalid("the hostname is empty".into()));
         }

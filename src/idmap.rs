@@ -115,7 +115,8 @@ pub fn drop_supplementary_groups() -> Result<()> {
 
 fn write_proc(pid: Pid, file: &str, text: &str) -> Result<()> {
     let path = PathBuf::from(format!("/proc/{pid}/{file}"));
-    std::fs::write(&path, text).map_err(|e| Error::io(format!("writing {file:?}"), &path, e))
+    std::fs::write(&path, text)
+        .map_err(|e| Error::io(format!("writing {file:?}"), &path, e))
 }
 
 /// Explains, naming the sysctl, why this machine refuses user namespaces, if a known setting
@@ -129,7 +130,8 @@ pub fn user_namespace_restriction() -> Option<String> {
     if read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
         return Some("user namespaces are disabled on this machine (sysctl user.max_user_namespaces=0); raise it, e.g. sysctl -w user.max_user_namespaces=15000".into());
     }
-    if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1")
+    if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref()
+        == Some("1")
         && !crate::privilege::has_cap_sys_admin()
     {
         return Some("AppArmor restricts unprivileged user namespaces here (sysctl kernel.apparmor_restrict_unprivileged_userns=1); run with sudo, or set it to 0 (the VM does)".into());

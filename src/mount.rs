@@ -67,7 +67,12 @@ pub fn remount_read_only(target: &Path, extra: MsFlags) -> Result<()> {
 }
 
 /// Mounts a filesystem of type `fstype` (proc, sysfs, tmpfs, devpts, overlay, …) on `target`.
-pub fn filesystem(fstype: &str, target: &Path, flags: MsFlags, data: Option<&str>) -> Result<()> {
+pub fn filesystem(
+    fstype: &str,
+    target: &Path,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> Result<()> {
     mount(Some(fstype), target, Some(fstype), flags, data)
         .map_err(|e| Error::sys_path("mount", format!("mounting {fstype}"), target, e))
 }

@@ -180,8 +180,9 @@ pub fn unshare_time_from_zero() -> Result<()> {
         ("monotonic", ClockId::CLOCK_MONOTONIC),
         ("boottime", ClockId::CLOCK_BOOTTIME),
     ] {
-        let now = clock_gettime(clock)
-            .map_err(|e| Error::sys("clock_gettime", format!("reading the {name} clock"), e))?;
+        let now = clock_gettime(clock).map_err(|e| {
+            Error::sys("clock_gettime", format!("reading the {name} clock"), e)
+        })?;
         offsets.push_str(&format!("{name} -{} 0\n", now.tv_sec()));
     }
     let path = std::path::Path::new("/proc/self/timens_offsets");

@@ -51,7 +51,10 @@ fn our_cgroup_dirs() -> Vec<String> {
 #[case(&["--pids", "-1", "--", "true"], "pids limit '-1' must be a whole number")]
 #[case(&["--pids", "0", "--", "true"], "pids limit '0' is zero")]
 #[case(&["--cpu-weight", "0", "--", "true"], "CPU weight '0' must be a whole number from 1 to 10000")]
-fn bad_limits_are_one_clear_sentence_and_create_nothing(#[case] args: &[&str], #[case] says: &str) {
+fn bad_limits_are_one_clear_sentence_and_create_nothing(
+    #[case] args: &[&str],
+    #[case] says: &str,
+) {
     let before = our_cgroup_dirs();
     let out = common::run_bin(BIN, args);
     let err = common::stderr(&out);

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use rstest::rstest;
 use workbook::cgroup::layout::{
-    layout_from_magic, parse_mountinfo, parse_proc_cgroup, CGROUP2_SUPER_MAGIC, CGROUP_SUPER_MAGIC,
-    TMPFS_MAGIC,
+    layout_from_magic, parse_mountinfo, parse_proc_cgroup, CGROUP2_SUPER_MAGIC,
+    CGROUP_SUPER_MAGIC, TMPFS_MAGIC,
 };
 use workbook::cgroup::plan::Step;
 use workbook::cgroup::{Cgroup, CgroupFs, DeviceAllowList, Layout, Limits};
@@ -158,8 +158,9 @@ impl FakeCgroupFs {
                 "cgroup.kill",
             ]);
             // Controllers enabled for this directory: what the parent handed down.
-            let handed = fs::read_to_string(path.parent().unwrap().join("cgroup.subtree_control"))
-                .unwrap_or_default();
+            let handed =
+                fs::read_to_string(path.parent().unwrap().join("cgroup.subtree_control"))
+                    .unwrap_or_default();
             let has = |c: &str| {
                 handed
                     .split_whitespace()
@@ -212,9 +213,12 @@ impl FakeCgroupFs {
                         "cpu.stat",
                     ]),
                     "cpuacct" => files.push("cpuacct.usage"),
-                    "pids" => {
-                        files.extend(["pids.max", "pids.current", "pids.peak", "pids.events"])
-                    }
+                    "pids" => files.extend([
+                        "pids.max",
+                        "pids.current",
+                        "pids.peak",
+                        "pids.events",
+                    ]),
                     _ => {}
                 }
             }
@@ -463,7 +467,8 @@ fn swap_limits_are_skipped_where_the_kernel_has_no_file(#[case] layout: Layout) 
         .find(|d| d.join("memory.max").exists() || d.join("memory.limit_in_bytes").exists())
         .unwrap();
     assert!(
-        !mem.join("memory.swap.max").exists() && !mem.join("memory.memsw.limit_in_bytes").exists()
+        !mem.join("memory.swap.max").exists()
+            && !mem.join("memory.memsw.limit_in_bytes").exists()
     );
 }
 
@@ -471,7 +476,9 @@ fn swap_limits_are_skipped_where_the_kernel_has_no_file(#[case] layout: Layout) 
 #[case(Layout::Unified)]
 #[case(Layout::Hybrid)]
 #[case(Layout::Legacy)]
-fn a_limit_on_a_missing_controller_is_refused_before_anything_is_made(#[case] layout: Layout) {
+fn a_limit_on_a_missing_controller_is_refused_before_anything_is_made(
+    #[case] layout: Layout,
+) {
     let mut fake = FakeCgroupFs::new(layout);
     fake.v2_controllers = "cpu memory";
     let cgfs = if layout == Layout::Unified {
@@ -492,7 +499,8 @@ fn a_limit_on_a_missing_controller_is_refused_before_anything_is_made(#[case] la
         pids: Some("16".parse().unwrap()),
         ..Limits::default()
     };
-    let err = Cgroup::create_in(&cgfs, "t", &limits, &mut |p| fake.mkdir(p)).expect_err("no pids");
+    let err = Cgroup::create_in(&cgfs, "t", &limits, &mut |p| fake.mkdir(p))
+        .expect_err("no pids");
     assert!(matches!(err, Error::Unsupported(_)), "{err:?}");
     let msg = err.to_string();
     assert!(

@@ -76,7 +76,8 @@ fn layout() -> Layout {
 /// The kernel's count of OOM kills since boot.
 fn vmstat_oom_kills() -> u64 {
     let text = std::fs::read_to_string("/proc/vmstat").expect("/proc/vmstat");
-    workbook::cgroup::usage::parse_flat_keyed(&text, "oom_kill").expect("oom_kill in vmstat")
+    workbook::cgroup::usage::parse_flat_keyed(&text, "oom_kill")
+        .expect("oom_kill in vmstat")
 }
 
 #[test]
@@ -177,7 +178,8 @@ fn a_busy_loop_under_cpus_0_2_is_throttled() {
     if !common::privileged("a_busy_loop_under_cpus_0_2_is_throttled") {
         return;
     }
-    let (err, wall, cpu) = run_with_rusage(&["--cpus", "0.2", "--", BIN, "--workload", "spin"]);
+    let (err, wall, cpu) =
+        run_with_rusage(&["--cpus", "0.2", "--", BIN, "--workload", "spin"]);
     eprintln!(
         "[layout: {:?}] wall {wall:?}, rusage CPU {cpu:?}\n{err}",
         layout()
@@ -259,7 +261,8 @@ fn a_run_killed_with_sigkill_is_cleaned_up_by_the_next_run() {
     .expect("kill");
     tool.wait().expect("reap");
     // Left behind, with the orphan inside: the kernel still lists it.
-    let procs = |d: &Path| std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default();
+    let procs =
+        |d: &Path| std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default();
     let deadline = Instant::now() + Duration::from_secs(5);
     while dirs.iter().any(|d| procs(d).lines().count() != 1) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
@@ -287,7 +290,8 @@ fn a_run_killed_with_sigkill_is_cleaned_up_by_the_next_run() {
         )),
         "{err}"
     );
-    let state = std::fs::read_to_string(format!("/proc/{sleep_pid}/stat")).unwrap_or_default();
+    let state =
+        std::fs::read_to_string(format!("/proc/{sleep_pid}/stat")).unwrap_or_default();
     let state = state
         .rsplit_once(") ")
         .map(|(_, r)| r.chars().next())
@@ -396,7 +400,9 @@ fn redact_figures(text: &str) -> String {
             } else if t.starts_with("CPU time:") {
                 format!("{indent}CPU time:        [seconds]")
             } else if t.starts_with("throttled:       in") {
-                format!("{indent}throttled:       in [N] of [M] periods ([seconds] held back)")
+                format!(
+                    "{indent}throttled:       in [N] of [M] periods ([seconds] held back)"
+                )
             } else if t.starts_with("memory peak:") {
                 let limit = t.find(" (limit").map(|i| &t[i..]).unwrap_or("");
                 format!("{indent}memory peak:     [size]{limit}")

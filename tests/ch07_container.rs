@@ -100,7 +100,8 @@ fn only_the_image_is_visible() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     expected.sort();
-    let mut inside: Vec<String> = ok(&["--", "ls", "/"]).lines().map(str::to_string).collect();
+    let mut inside: Vec<String> =
+        ok(&["--", "ls", "/"]).lines().map(str::to_string).collect();
     inside.sort();
     assert_eq!(inside, expected);
 }
@@ -114,7 +115,9 @@ fn capabilities_are_dockers_default_and_no_new_privs_and_seccomp_are_on() {
     let status = ok(&["--", "cat", "/proc/self/status"]);
     let docker_default = format!(
         "{:016x}",
-        workbook::security::capabilities::mask(&workbook::security::capabilities::DOCKER_DEFAULT,)
+        workbook::security::capabilities::mask(
+            &workbook::security::capabilities::DOCKER_DEFAULT,
+        )
     );
     assert_eq!(docker_default, "00000000a80425fb");
     for set in ["CapEff", "CapPrm", "CapBnd"] {
@@ -207,9 +210,11 @@ fn masked_paths_read_empty_and_read_only_paths_refuse_writes() {
              echo \"{path} write $?\"; else echo \"{path} nofile\"; fi; "
         ));
     }
-    script.push_str("(echo 1 > /proc/sys/kernel/ns_last_pid) 2>&1; cat /proc/self/mountinfo");
+    script
+        .push_str("(echo 1 > /proc/sys/kernel/ns_last_pid) 2>&1; cat /proc/self/mountinfo");
     let text = ok(&["--", "sh", "-c", &script]);
-    let mount_points: Vec<&str> = text.lines().filter_map(|l| l.split(' ').nth(4)).collect();
+    let mount_points: Vec<&str> =
+        text.lines().filter_map(|l| l.split(' ').nth(4)).collect();
     for path in MASKED {
         let line = text
             .lines()
@@ -380,9 +385,10 @@ fn started(args: &[&str]) -> (Child, i32) {
 fn wait_for_init_command(name: &str, comm: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let init = std::fs::read_to_string(container_dir(name).join("init")).unwrap_or_default();
-        let now =
-            std::fs::read_to_string(format!("/proc/{}/comm", init.trim())).unwrap_or_default();
+        let init =
+            std::fs::read_to_string(container_dir(name).join("init")).unwrap_or_default();
+        let now = std::fs::read_to_string(format!("/proc/{}/comm", init.trim()))
+            .unwrap_or_default();
         if now.trim() == comm {
             return;
         }
@@ -472,7 +478,8 @@ fn rootless_runs_for_a_normal_user() {
     let home = tempfile::tempdir().expect("temp dir");
     let bin = home.path().join("07-full-container");
     std::fs::copy(BIN, &bin).expect("copy the binary");
-    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
     std::os::unix::fs::chown(home.path(), Some(65534), Some(65534)).expect("chown");
     let out = Command::new(&bin)
         .args([
@@ -726,25 +733,26 @@ fn the_tour_shows_what_the_container_sees() {
     // The book shows the tour twice: as it looks on pure cgroup v2 (current distributions; the
     // VM, where CI runs this test) and on a v1 or hybrid host. Each layout checks its own copy.
     let fs = workbook::cgroup::CgroupFs::detect().expect("cgroup layout");
-    let (book_copy, limits): (&str, [&str; 3]) = if fs.layout == workbook::cgroup::Layout::Unified {
-        (
-            "07-full-container-tour-v2",
-            [
-                "  memory.max = 67108864",
-                "  pids.max = 64",
-                "  cpu.max = 50000 100000",
-            ],
-        )
-    } else {
-        (
-            "07-full-container-tour-hybrid",
-            [
-                "  memory/memory.limit_in_bytes = 67108864",
-                "  pids/pids.max = 64",
-                "  cpu/cpu.cfs_quota_us = 50000",
-            ],
-        )
-    };
+    let (book_copy, limits): (&str, [&str; 3]) =
+        if fs.layout == workbook::cgroup::Layout::Unified {
+            (
+                "07-full-container-tour-v2",
+                [
+                    "  memory.max = 67108864",
+                    "  pids.max = 64",
+                    "  cpu.max = 50000 100000",
+                ],
+            )
+        } else {
+            (
+                "07-full-container-tour-hybrid",
+                [
+                    "  memory/memory.limit_in_bytes = 67108864",
+                    "  pids/pids.max = 64",
+                    "  cpu/cpu.cfs_quota_us = 50000",
+                ],
+            )
+        };
     for limit in limits {
         assert!(
             text.lines().any(|l| l == limit),
@@ -816,7 +824,8 @@ fn started_with_state(name: &str, state: &Path) -> (Child, i32) {
 
 /// The upper dir of the overlay that is the root of `pid`, as the kernel shows its options.
 fn upperdir_of(pid: i32) -> PathBuf {
-    let mountinfo = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).expect("mountinfo");
+    let mountinfo =
+        std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).expect("mountinfo");
     let root = mountinfo
         .lines()
         .find(|l| l.split(' ').nth(4) == Some("/") && l.contains(" - overlay "))
@@ -840,7 +849,9 @@ fn fs_type(path: &Path) -> i64 {
 #[test]
 #[serial]
 fn the_writable_layer_is_on_disk_even_when_the_state_is_on_a_tmpfs() {
-    if !common::privileged("the_writable_layer_is_on_disk_even_when_the_state_is_on_a_tmpfs") {
+    if !common::privileged(
+        "the_writable_layer_is_on_disk_even_when_the_state_is_on_a_tmpfs",
+    ) {
         return;
     }
     let state = TmpfsState::new();
@@ -905,7 +916,8 @@ fn a_file_that_is_not_an_image_is_one_line_and_never_printed() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     // Shaped like /etc/shadow, and longer than one tar block.
-    let mut shadow = String::from("root:$6$SECRETSALT$SECRETHASHSECRETHASH:19000:0:99999:7:::\n");
+    let mut shadow =
+        String::from("root:$6$SECRETSALT$SECRETHASHSECRETHASH:19000:0:99999:7:::\n");
     for user in 0..40 {
         shadow.push_str(&format!("user{user}:*:19000:0:99999:7:::\n"));
     }

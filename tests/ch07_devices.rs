@@ -53,7 +53,8 @@ impl LoopDevice {
 
     /// The first bytes of the backing file, read from the host.
     fn backing_start(&self) -> Vec<u8> {
-        let bytes = std::fs::read(self.dir.path().join("disk.img")).expect("read backing file");
+        let bytes =
+            std::fs::read(self.dir.path().join("disk.img")).expect("read backing file");
         bytes[..PATTERN.len()].to_vec()
     }
 }

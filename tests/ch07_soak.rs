@@ -81,7 +81,8 @@ fn init_running_sleep(name: &str) -> i32 {
     loop {
         if let Ok(text) = std::fs::read_to_string(&state) {
             let pid = text.trim().to_string();
-            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            let comm =
+                std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
             if comm.trim() == "sleep" {
                 return pid.parse().expect("pid");
             }

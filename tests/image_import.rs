@@ -167,7 +167,10 @@ fn an_entry_setting_overlay_xattrs_is_refused() {
     let s = Scratch::new();
     let mut builder = tar::Builder::new(Vec::new());
     builder
-        .append_pax_extensions([("SCHILY.xattr.trusted.overlay.redirect", b"/etc".as_slice())])
+        .append_pax_extensions([(
+            "SCHILY.xattr.trusted.overlay.redirect",
+            b"/etc".as_slice(),
+        )])
         .unwrap();
     let mut h = tar::Header::new_gnu();
     h.set_entry_type(tar::EntryType::Directory);
@@ -200,7 +203,8 @@ fn modes_symlinks_and_hardlinks_are_kept() {
         .unwrap()
         .file("ro/inside", 0o600, b"made before ro/ became read-only\n")
         .unwrap();
-    let report = unpack_layer(tar.finish().unwrap().as_slice(), &s.layer(), "good").unwrap();
+    let report =
+        unpack_layer(tar.finish().unwrap().as_slice(), &s.layer(), "good").unwrap();
     assert_eq!(report.entries, 6);
     let meta = |p: &str| std::fs::symlink_metadata(s.layer().join(p)).unwrap();
     assert_eq!(meta("bin/tool").permissions().mode() & 0o7777, 0o4755);

@@ -323,7 +323,8 @@ fn the_host_reaches_the_container_by_ping_and_tcp() {
 fn read_from(addr: (Ipv4Addr, u16)) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if let Ok(mut s) = TcpStream::connect_timeout(&addr.into(), Duration::from_secs(2)) {
+        if let Ok(mut s) = TcpStream::connect_timeout(&addr.into(), Duration::from_secs(2))
+        {
             s.set_read_timeout(Some(Duration::from_secs(5)))
                 .expect("timeout");
             let mut text = String::new();
@@ -798,7 +799,9 @@ fn the_port_proxy_holds_no_descriptor_of_a_finished_connection() {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    eprintln!("runtime descriptors: {before} before, {after} after {CONNECTIONS} connections");
+    eprintln!(
+        "runtime descriptors: {before} before, {after} after {CONNECTIONS} connections"
+    );
     assert!(
         after <= before + TOLERANCE,
         "the runtime held {before} descriptors before {CONNECTIONS} connections and {after} after"

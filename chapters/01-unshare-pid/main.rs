@@ -65,7 +65,9 @@ fn demonstrate(namespaces: Namespaces) -> Result<ExitCode> {
     println!("On the host, /proc/self/ns/pid is   pid:[{host_ns}]");
     let status = child.wait()?;
     println!();
-    println!("Different inodes: the child lives in a new PID namespace, where it is PID 1.");
+    println!(
+        "Different inodes: the child lives in a new PID namespace, where it is PID 1."
+    );
     Ok(status.into())
 }
 // ANCHOR_END: demo

@@ -94,9 +94,9 @@ fn demonstrate(namespaces: Namespaces, name: &Hostname) -> Result<ExitCode> {
         // Tell the parent, then wait until it has looked.
         let mut line = String::new();
         let mut conversation = BufReader::new(&from_parent);
-        (&from_parent)
-            .write_all(b"created\n")
-            .map_err(|e| Error::io("talking to the parent", std::path::Path::new("(socket)"), e))?;
+        (&from_parent).write_all(b"created\n").map_err(|e| {
+            Error::io("talking to the parent", std::path::Path::new("(socket)"), e)
+        })?;
         let _ = conversation.read_line(&mut line);
         Ok(0)
     })?;

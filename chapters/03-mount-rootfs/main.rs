@@ -56,7 +56,10 @@ fn run() -> Result<ExitCode> {
         .as_deref()
         .map(|dir| RootSetup::new(dir, switch))
         .transpose()?;
-    privilege::require_cap_sys_admin(NAME, "to create a mount namespace and call pivot_root")?;
+    privilege::require_cap_sys_admin(
+        NAME,
+        "to create a mount namespace and call pivot_root",
+    )?;
     let setup = match given {
         Some(setup) => setup,
         None => RootSetup::new(&rootfs::default_rootfs()?, switch)?,
@@ -125,13 +128,17 @@ fn show_inside(switch: RootSwitch, host_root: DirId) -> Result<u8> {
             mounts.len() - 12
         );
     }
-    println!("The chroot escape: chroot into a subdir, chdir(\"..\") 256 times, chroot(\".\").");
+    println!(
+        "The chroot escape: chroot into a subdir, chdir(\"..\") 256 times, chroot(\".\")."
+    );
     let reached = try_chroot_escape(Path::new("/tmp/decoy"))?;
     println!("It ended at device {}, inode {}:", reached.dev, reached.ino);
     if reached == host_root {
         println!("  the HOST's root. chroot alone does not confine a root process.");
     } else {
-        println!("  the container's own root. With the old root detached, no path leads out.");
+        println!(
+            "  the container's own root. With the old root detached, no path leads out."
+        );
     }
     Ok(0)
 }
@@ -140,8 +147,8 @@ fn show_inside(switch: RootSwitch, host_root: DirId) -> Result<u8> {
 /// (mount point, filesystem type) of each entry of this process's mount table.
 fn mount_points() -> Result<Vec<(String, String)>> {
     let path = Path::new("/proc/self/mountinfo");
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::io("reading the mount table", path, e))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io("reading the mount table", path, e))?;
     Ok(text
         .lines()
         .filter_map(|line| {

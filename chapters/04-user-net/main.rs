@@ -98,7 +98,8 @@ fn demonstrate(namespaces: Namespaces, maps: &IdMaps) -> Result<ExitCode> {
             getgid(),
             uid_map.split_whitespace().collect::<Vec<_>>().join(" ")
         );
-        std::fs::write(&file, "hello\n").map_err(|e| Error::io("creating a file", &file, e))?;
+        std::fs::write(&file, "hello\n")
+            .map_err(|e| Error::io("creating a file", &file, e))?;
         println!(
             "Inside, root created {}, owned by uid {} as seen from inside.",
             file.file_name().unwrap_or_default().to_string_lossy(),
@@ -115,8 +116,8 @@ fn demonstrate(namespaces: Namespaces, maps: &IdMaps) -> Result<ExitCode> {
     child.release()?;
     // ANCHOR_END: maps
     let status = child.wait()?;
-    let owner =
-        std::fs::metadata(&file).map_err(|e| Error::io("reading the file's owner", &file, e))?;
+    let owner = std::fs::metadata(&file)
+        .map_err(|e| Error::io("reading the file's owner", &file, e))?;
     println!(
         "On the host, that file is owned by uid {}, gid {}.",
         owner.uid(),
@@ -140,7 +141,11 @@ echo 'Inside, busybox ping -c 1 10.204.0.1:'; busybox ping -c 1 -W 2 10.204.0.1 
 // ANCHOR: veth
 /// Runs `command` (or the demonstration) in the new namespaces, joined to the host by a
 /// veth pair that the parent creates and addresses before it releases the child.
-fn with_veth(namespaces: Namespaces, maps: &IdMaps, command: &[String]) -> Result<ExitCode> {
+fn with_veth(
+    namespaces: Namespaces,
+    maps: &IdMaps,
+    command: &[String],
+) -> Result<ExitCode> {
     workbook::privilege::require_cap_sys_admin(
         NAME,
         "to create a veth pair on the host (--veth); without it, the namespace has only lo",
@@ -164,7 +169,9 @@ fn with_veth(namespaces: Namespaces, maps: &IdMaps, command: &[String]) -> Resul
     // ANCHOR_END: veth_child
     if demo {
         println!("A veth pair: {HOST_END} ({HOST_IP}/{PREFIX}) on the host, eth0 ({INSIDE_IP}/{PREFIX}) in the new namespace.");
-        println!("On the host, ip -4 -brief addr show dev {HOST_END} shows (name, address):");
+        println!(
+            "On the host, ip -4 -brief addr show dev {HOST_END} shows (name, address):"
+        );
         show_host_side()?;
     }
     child.release()?;

@@ -182,7 +182,9 @@ fn demonstrate(fs: &CgroupFs) -> Result<ExitCode> {
         }
     }
     println!();
-    println!("Each limit was enforced by the kernel; the figures are the kernel's own counters.");
+    println!(
+        "Each limit was enforced by the kernel; the figures are the kernel's own counters."
+    );
     Ok(ExitCode::SUCCESS)
 }
 // ANCHOR_END: demo

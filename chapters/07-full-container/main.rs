@@ -204,7 +204,9 @@ echo "My uptime (time namespace): $(cut -d' ' -f1 /proc/uptime) s; network: $net
 // ANCHOR_END: tour
 
 fn tour() -> Result<ExitCode> {
-    println!("A container with every namespace, the busybox image under a fresh upper layer,");
+    println!(
+        "A container with every namespace, the busybox image under a fresh upper layer,"
+    );
     println!("64 MiB of memory, half a CPU, 64 processes, and the hardening of chapter 7.");
     println!("What it prints is what it sees:\n");
     let options = RunOptions {

@@ -74,8 +74,8 @@ pub fn kill_and_wait(dirs: &[PathBuf], v2: bool) -> Result<()> {
 pub fn rmdir(dir: &Path) -> Result<()> {
     let mut tries = 0;
     loop {
-        let result =
-            std::fs::remove_dir(dir).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)));
+        let result = std::fs::remove_dir(dir)
+            .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)));
         match result {
             Ok(()) | Err(Errno::ENOENT) => return Ok(()),
             // Just emptied: the kernel may still be releasing the last task.

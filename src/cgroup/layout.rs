@@ -133,9 +133,11 @@ impl CgroupFs {
         let root = Path::new(CGROUP_ROOT);
         let root_magic = fs_magic(root).map_err(|_| no_cgroupfs())?;
         let unified_magic = fs_magic(&root.join("unified")).ok();
-        let layout = layout_from_magic(root_magic, unified_magic).ok_or_else(no_cgroupfs)?;
-        let read =
-            |p: &str| std::fs::read_to_string(p).map_err(|e| Error::io("reading", Path::new(p), e));
+        let layout =
+            layout_from_magic(root_magic, unified_magic).ok_or_else(no_cgroupfs)?;
+        let read = |p: &str| {
+            std::fs::read_to_string(p).map_err(|e| Error::io("reading", Path::new(p), e))
+        };
         CgroupFs::from_tables(
             layout,
             &read("/proc/self/mountinfo")?,
@@ -145,7 +147,11 @@ impl CgroupFs {
 
     /// Builds the description from the two tables the kernel gives every process. Used by
     /// [`detect`](Self::detect) and, with hand-written tables, by the fake-cgroupfs tests.
-    pub fn from_tables(layout: Layout, mountinfo: &str, proc_cgroup: &str) -> Result<CgroupFs> {
+    pub fn from_tables(
+        layout: Layout,
+        mountinfo: &str,
+        proc_cgroup: &str,
+    ) -> Result<CgroupFs> {
         let mounts = parse_mountinfo(mountinfo);
         let memberships = parse_proc_cgroup(proc_cgroup);
         let own_in = |key: &str| -> Option<PathBuf> {
@@ -280,7 +286,9 @@ fn unescape(field: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         let octal = bytes.get(i + 1..i + 4);
-        if bytes[i] == b'\\' && octal.is_some_and(|o| o.iter().all(|b| (b'0'..=b'7').contains(b))) {
+        if bytes[i] == b'\\'
+            && octal.is_some_and(|o| o.iter().all(|b| (b'0'..=b'7').contains(b)))
+        {
             let o = octal.unwrap_or_default();
             let value = o.iter().fold(0u16, |v, b| v * 8 + u16::from(b - b'0'));
             if let Ok(v) = u8::try_from(value) {

@@ -49,7 +49,8 @@ impl FromStr for MemoryLimit {
                 ))
             }
         };
-        let too_big = || format!("memory size '{text}' is larger than the kernel can count");
+        let too_big =
+            || format!("memory size '{text}' is larger than the kernel can count");
         let value: u64 = number.parse().map_err(|_| too_big())?;
         let bytes = value.checked_mul(1u64 << shift).ok_or_else(too_big)?;
         // The kernel stores limits in pages in a signed counter: stay well inside it.
@@ -120,7 +121,8 @@ impl FromStr for CpuQuota {
     /// A decimal number of CPUs, parsed as fixed point (no float rounding): `0.5`, `2`, `1.25`.
     fn from_str(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        let bad = || format!("CPU count '{text}' is not a number of CPUs such as 0.5, 1 or 2.25");
+        let bad =
+            || format!("CPU count '{text}' is not a number of CPUs such as 0.5, 1 or 2.25");
         let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
         let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
         if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
@@ -208,7 +210,8 @@ pub fn online_cpus() -> usize {
     // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it for the calling thread.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0 {
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0
+        {
             return (libc::CPU_COUNT(&set) as usize).max(1);
         }
         // A machine of more than 1024 CPUs does not fit the fixed-size mask: ask sysconf.
@@ -322,7 +325,9 @@ mod tests {
     #[case(
         "65",
         64,
-        Some("the range of CPUs is from 0.01 to 64.00, as there are only 64 CPUs available")
+        Some(
+            "the range of CPUs is from 0.01 to 64.00, as there are only 64 CPUs available"
+        )
     )]
     fn a_quota_above_the_machine_is_refused_with_the_range(
         #[case] text: &str,

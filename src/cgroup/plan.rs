@@ -62,13 +62,19 @@ pub struct Plan {
 impl Plan {
     /// Carries the plan out. `mkdir` makes one directory: the real one is `std::fs::create_dir`;
     /// the fake-cgroupfs tests pass one that also creates the control files, as the kernel would.
-    pub fn execute(&self, mkdir: &mut dyn FnMut(&Path) -> std::io::Result<()>) -> Result<()> {
+    pub fn execute(
+        &self,
+        mkdir: &mut dyn FnMut(&Path) -> std::io::Result<()>,
+    ) -> Result<()> {
         for step in &self.steps {
             match step {
                 Step::Mkdir { path, exist_ok } => match mkdir(path) {
                     Ok(()) => {}
-                    Err(e) if *exist_ok && e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                    Err(e) => return Err(Error::io("creating the cgroup directory", path, e)),
+                    Err(e)
+                        if *exist_ok && e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => {
+                        return Err(Error::io("creating the cgroup directory", path, e))
+                    }
                 },
                 Step::Write {
                     file,

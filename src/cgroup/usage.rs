@@ -73,7 +73,8 @@ impl Usage {
     /// The report, in plain words, one figure a line.
     pub fn report(&self) -> String {
         let mut out = String::new();
-        let bytes = |v: Option<u64>| v.map(human_bytes).unwrap_or_else(|| "not counted".into());
+        let bytes =
+            |v: Option<u64>| v.map(human_bytes).unwrap_or_else(|| "not counted".into());
         let limit = self
             .memory_limit
             .map(|l| format!(" (limit {})", human_bytes(l)))

@@ -39,8 +39,9 @@ pub fn plan(fs: &CgroupFs, leaf: &str, limits: &Limits) -> Result<Plan> {
     };
     if limits.devices.is_some() && fs.v1_hierarchy(Controller::Devices).is_none() {
         return Err(Error::Unsupported(
-            "the device allow-list needs the cgroup v1 'devices' controller, which is not mounted \
-             on this machine: a container without it could open every device of the host"
+            "the device allow-list needs the cgroup v1 'devices' controller, which is not \
+             mounted on this machine: a container without it could open every device of \
+             the host"
                 .to_string(),
         ));
     }
@@ -58,6 +59,8 @@ pub fn plan(fs: &CgroupFs, leaf: &str, limits: &Limits) -> Result<Plan> {
     if let (Some(list), Some(dir)) = (&limits.devices, dir_of(Controller::Devices)) {
         plan.steps.extend(list.v1_steps(&dir));
     }
+    // ANCHOR_END: plan_steps
+    // ANCHOR: plan_limits
     if let (Some(memory), Some(dir)) = (limits.memory, dir_of(Controller::Memory)) {
         let bytes = memory.bytes().to_string();
         plan.steps
@@ -87,7 +90,7 @@ pub fn plan(fs: &CgroupFs, leaf: &str, limits: &Limits) -> Result<Plan> {
         plan.steps
             .push(Step::write(dir.join("pids.max"), pids.get().to_string()));
     }
-    // ANCHOR_END: plan_steps
+    // ANCHOR_END: plan_limits
     Ok(plan)
 }
 // ANCHOR_END: plan

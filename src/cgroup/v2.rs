@@ -95,6 +95,8 @@ pub fn plan(mount: &Path, own: &Path, leaf: &str, limits: &Limits) -> Result<Pla
         });
     }
 
+    // ANCHOR_END: plan_steps
+    // ANCHOR: plan_limits
     if let Some(memory) = limits.memory {
         steps.push(Step::write(
             dir.join("memory.max"),
@@ -118,7 +120,7 @@ pub fn plan(mount: &Path, own: &Path, leaf: &str, limits: &Limits) -> Result<Pla
     if let Some(pids) = limits.pids {
         steps.push(Step::write(dir.join("pids.max"), pids.get().to_string()));
     }
-    // ANCHOR_END: plan_steps
+    // ANCHOR_END: plan_limits
     Ok(Plan {
         dirs: vec![dir],
         parents: vec![parent],

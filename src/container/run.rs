@@ -113,7 +113,9 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     // The guards drop in reverse order: the proxy stops, then the veth, NAT rule and lease go.
     // ANCHOR: network_steps
     let network = match opts.network.mode {
-        NetworkMode::Bridge => Some(net::attach(&opts.network, child.pid(), name.as_str())?),
+        NetworkMode::Bridge => {
+            Some(net::attach(&opts.network, child.pid(), name.as_str())?)
+        }
         _ => None,
     };
     let _proxy = match &network {
@@ -230,7 +232,8 @@ fn prepare(opts: &RunOptions, image: &Resolved, name: &Name) -> Result<ChildPlan
         .iter()
         .filter_map(|kv| kv.parse().ok())
         .collect();
-    let env = spec::merge_env(&[&spec::default_env(hostname.as_str()), &image_env, &opts.env]);
+    let env =
+        spec::merge_env(&[&spec::default_env(hostname.as_str()), &image_env, &opts.env]);
     let workdir = match (&opts.workdir, &image.config.workdir) {
         (Some(w), _) => w.path().to_path_buf(),
         (None, Some(w)) if w.starts_with('/') => PathBuf::from(w),
@@ -301,8 +304,9 @@ fn grant_upper_to_mapped_root(dir: &ContainerDir) -> Result<()> {
         .into_iter()
         .chain(["upper", "work", "merged"].map(|s| dir.sub(s)));
     for path in paths {
-        std::os::unix::fs::chown(&path, Some(uid), Some(gid))
-            .map_err(|e| Error::io("handing the layer dir to the container's root", &path, e))?;
+        std::os::unix::fs::chown(&path, Some(uid), Some(gid)).map_err(|e| {
+            Error::io("handing the layer dir to the container's root", &path, e)
+        })?;
     }
     Ok(())
 }

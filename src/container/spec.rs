@@ -148,7 +148,8 @@ mod tests {
         assert_eq!((v.key.as_str(), v.value.as_str()), ("A", "b=c"));
         assert!("=x".parse::<EnvVar>().is_err());
         assert!("novalue".parse::<EnvVar>().is_err());
-        let merged = merge_env(&[std::slice::from_ref(&v), &["A=z".parse().expect("valid")]]);
+        let merged =
+            merge_env(&[std::slice::from_ref(&v), &["A=z".parse().expect("valid")]]);
         assert_eq!(merged.len(), 1);
         assert_eq!(merged[0].value, "z");
     }

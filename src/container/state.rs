@@ -112,7 +112,8 @@ impl ContainerDir {
         dir.write("owner", &owner)?;
         dir.write("command", &command.join(" "))?;
         let merged = dir.path.join("merged");
-        std::fs::create_dir(&merged).map_err(|e| Error::io("creating a directory", &merged, e))?;
+        std::fs::create_dir(&merged)
+            .map_err(|e| Error::io("creating a directory", &merged, e))?;
         let path = parent.join(name.as_str());
         for attempt in 0..2 {
             match std::fs::rename(&dir.path, &path) {
@@ -122,7 +123,8 @@ impl ContainerDir {
                     return Ok(dir);
                 }
                 Err(_) if path.is_dir() && attempt == 0 => {
-                    let owner = std::fs::read_to_string(path.join("owner")).unwrap_or_default();
+                    let owner =
+                        std::fs::read_to_string(path.join("owner")).unwrap_or_default();
                     if owner_alive(&owner) {
                         return Err(Error::Invalid(format!(
                             "the name {name} is already in use by a running container; choose \
@@ -141,7 +143,8 @@ impl ContainerDir {
 
     fn write(&self, file: &str, text: &str) -> Result<()> {
         let p = self.path.join(file);
-        std::fs::write(&p, text).map_err(|e| Error::io("writing the container's state", &p, e))
+        std::fs::write(&p, text)
+            .map_err(|e| Error::io("writing the container's state", &p, e))
     }
 
     /// Records the container's init process (its PID on the host), for `ps`.

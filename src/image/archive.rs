@@ -47,7 +47,9 @@ impl Outer {
             _ => Error::io("opening the image archive", path, e),
         })?;
         let mut head = BufReader::new(&file);
-        if is_gzip(&mut head).map_err(|e| Error::io("reading the image archive", path, e))? {
+        if is_gzip(&mut head)
+            .map_err(|e| Error::io("reading the image archive", path, e))?
+        {
             let mut plain = tempfile::tempfile_in(scratch)
                 .map_err(|e| Error::io("making a scratch file", scratch, e))?;
             let inflated = io::copy(
@@ -100,7 +102,10 @@ impl Outer {
                 tar::EntryType::Regular | tar::EntryType::Continuous => {
                     let (offset, size) = (entry.raw_file_position(), entry.size());
                     if offset + size > self.len {
-                        return Err(corrupt(&self.name, io::ErrorKind::UnexpectedEof.into()));
+                        return Err(corrupt(
+                            &self.name,
+                            io::ErrorKind::UnexpectedEof.into(),
+                        ));
                     }
                     self.files.insert(member, (offset, size));
                 }
@@ -108,7 +113,8 @@ impl Outer {
                 tar::EntryType::Symlink | tar::EntryType::Link => {
                     if let Ok(Some(target)) = entry.link_name() {
                         let target = target.to_string_lossy().into_owned();
-                        let base = if entry.header().entry_type() == tar::EntryType::Symlink {
+                        let base = if entry.header().entry_type() == tar::EntryType::Symlink
+                        {
                             member.rsplit_once('/').map(|(dir, _)| dir).unwrap_or("")
                         } else {
                             ""
@@ -377,7 +383,8 @@ fn pair_layers(
 pub fn check_digest(digest: &str) -> Result<&str> {
     match digest.strip_prefix("sha256:") {
         Some(hex)
-            if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+            if hex.len() == 64
+                && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
         {
             Ok(hex)
         }
@@ -397,16 +404,26 @@ fn blob(outer: &Outer, digest: &str, what: &str) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn blob_json<T: for<'de> Deserialize<'de>>(outer: &Outer, digest: &str, what: &str) -> Result<T> {
+fn blob_json<T: for<'de> Deserialize<'de>>(
+    outer: &Outer,
+    digest: &str,
+    what: &str,
+) -> Result<T> {
     let bytes = blob(outer, digest, what)?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| Error::Invalid(format!("{what} of {} is not valid JSON: {e}", outer.name)))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::Invalid(format!("{what} of {} is not valid JSON: {e}", outer.name))
+    })
 }
 
-fn json<T: for<'de> Deserialize<'de>>(outer: &Outer, member: &str, what: &str) -> Result<T> {
+fn json<T: for<'de> Deserialize<'de>>(
+    outer: &Outer,
+    member: &str,
+    what: &str,
+) -> Result<T> {
     let bytes = outer.read(member, what)?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| Error::Invalid(format!("{member} of {} is not valid JSON: {e}", outer.name)))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::Invalid(format!("{member} of {} is not valid JSON: {e}", outer.name))
+    })
 }
 
 /// The digest of `bytes`, checked against the digest in the member's name when it has one

@@ -163,8 +163,8 @@ pub fn write_docker_save(
     let config = config_json(layers, config);
     let id = sha(&config);
     let hex = id.trim_start_matches("sha256:");
-    let file =
-        std::fs::File::create(path).map_err(|e| Error::io("writing the image archive", path, e))?;
+    let file = std::fs::File::create(path)
+        .map_err(|e| Error::io("writing the image archive", path, e))?;
     let mut outer = tar::Builder::new(file);
     let mut names = Vec::new();
     for layer in layers {
@@ -173,7 +173,8 @@ pub fn write_docker_save(
         names.push(name);
     }
     add(&mut outer, &format!("{hex}.json"), &config)?;
-    let manifest = json!([{ "Config": format!("{hex}.json"), "RepoTags": [tag], "Layers": names }]);
+    let manifest =
+        json!([{ "Config": format!("{hex}.json"), "RepoTags": [tag], "Layers": names }]);
     add(&mut outer, "manifest.json", manifest.to_string().as_bytes())?;
     outer.into_inner().map_err(bad)?;
     Ok(id)
@@ -189,10 +190,11 @@ pub fn write_oci_layout(
 ) -> Result<String> {
     let config = config_json(layers, config);
     let id = sha(&config);
-    let file =
-        std::fs::File::create(path).map_err(|e| Error::io("writing the image archive", path, e))?;
+    let file = std::fs::File::create(path)
+        .map_err(|e| Error::io("writing the image archive", path, e))?;
     let mut outer = tar::Builder::new(file);
-    let blob_name = |digest: &str| format!("blobs/sha256/{}", digest.trim_start_matches("sha256:"));
+    let blob_name =
+        |digest: &str| format!("blobs/sha256/{}", digest.trim_start_matches("sha256:"));
     let mut descriptors = Vec::new();
     for layer in layers {
         let blob = gzip(layer)?;

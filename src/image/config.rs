@@ -51,8 +51,9 @@ struct RawRootfs {
 
 /// Parses an image config file: how to run it, and the DiffIDs of its layers, bottom first.
 pub fn parse(bytes: &[u8], what: &str) -> Result<(ImageConfig, Vec<String>)> {
-    let raw: RawConfig = serde_json::from_slice(bytes)
-        .map_err(|e| Error::Invalid(format!("the image config {what} is not valid JSON: {e}")))?;
+    let raw: RawConfig = serde_json::from_slice(bytes).map_err(|e| {
+        Error::Invalid(format!("the image config {what} is not valid JSON: {e}"))
+    })?;
     let Some(rootfs) = raw.rootfs else {
         return Err(Error::Invalid(format!(
             "the image config {what} has no rootfs.diff_ids, so its layers cannot be verified"

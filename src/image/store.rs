@@ -106,7 +106,8 @@ impl ImageStore {
             root.join("images"),
             root.join("tmp"),
         ] {
-            fs::create_dir_all(&dir).map_err(|e| Error::io("making the image store", &dir, e))?;
+            fs::create_dir_all(&dir)
+                .map_err(|e| Error::io("making the image store", &dir, e))?;
         }
         fs::set_permissions(&root, fs::Permissions::from_mode(0o700))
             .map_err(|e| Error::io("restricting the image store to its owner", &root, e))?;
@@ -187,7 +188,9 @@ impl ImageStore {
     pub fn layer_ids(&self) -> Result<Vec<String>> {
         let dir = self.root.join("layers/sha256");
         let mut ids = Vec::new();
-        for entry in fs::read_dir(&dir).map_err(|e| Error::io("listing the layers", &dir, e))? {
+        for entry in
+            fs::read_dir(&dir).map_err(|e| Error::io("listing the layers", &dir, e))?
+        {
             let entry = entry.map_err(|e| Error::io("listing the layers", &dir, e))?;
             ids.push(format!("sha256:{}", entry.file_name().to_string_lossy()));
         }
@@ -313,7 +316,13 @@ impl ImageStore {
             let what = format!("{} in {}", layer.member, path.display());
             let reader = outer.reader(&layer.member, "the layer")?;
             let digest = layer.blob_digest.as_deref();
-            staged.push(self.stage(reader, &what, Some(&layer.diff_id), digest, &mut budget)?);
+            staged.push(self.stage(
+                reader,
+                &what,
+                Some(&layer.diff_id),
+                digest,
+                &mut budget,
+            )?);
         }
         for layer in staged {
             self.commit(layer)?;
@@ -354,9 +363,12 @@ impl ImageStore {
         let json = serde_json::to_vec_pretty(&image)
             .map_err(|e| Error::Invalid(format!("cannot record the image: {e}")))?;
         let path = self.root.join("images").join(format!("{hex}.json"));
-        let tmp = (self.root.join("tmp")).join(format!("record-{}-{hex}.json", owner::owner_tag()));
-        fs::write(&tmp, json).map_err(|e| Error::io("writing the image record", &tmp, e))?;
-        fs::rename(&tmp, &path).map_err(|e| Error::io("writing the image record", &path, e))?;
+        let tmp = (self.root.join("tmp"))
+            .join(format!("record-{}-{hex}.json", owner::owner_tag()));
+        fs::write(&tmp, json)
+            .map_err(|e| Error::io("writing the image record", &tmp, e))?;
+        fs::rename(&tmp, &path)
+            .map_err(|e| Error::io("writing the image record", &path, e))?;
         Ok(image)
     }
 
@@ -366,7 +378,8 @@ impl ImageStore {
             .root
             .join("images")
             .join(format!("{}.json", check_digest(id)?));
-        let bytes = fs::read(&path).map_err(|e| Error::io("reading the image record", &path, e))?;
+        let bytes =
+            fs::read(&path).map_err(|e| Error::io("reading the image record", &path, e))?;
         let mut image: Image = serde_json::from_slice(&bytes).map_err(|e| {
             Error::Invalid(format!(
                 "the image record {} is damaged: {e}",

@@ -298,7 +298,9 @@ fn unpack_tar(
         for entry in archive.entries().map_err(corrupt)? {
             let mut entry = entry.map_err(corrupt)?;
             unpack_entry(&mut entry, layer, report).map_err(|e| match e {
-                Error::Io { source, .. } if source.kind() == io::ErrorKind::UnexpectedEof => {
+                Error::Io { source, .. }
+                    if source.kind() == io::ErrorKind::UnexpectedEof =>
+                {
                     corrupt(source)
                 }
                 e => e,
@@ -326,8 +328,9 @@ fn apply_dir_modes(dest: &Path, dirs: &mut [MadeDir]) -> Result<()> {
         let Some(fd) = open_beneath(&root, &dir.rel)? else {
             continue; // replaced by a later entry
         };
-        let stat = fstat(&fd)
-            .map_err(|e| Error::sys_path("fstat", "checking a layer directory", &dir.rel, e))?;
+        let stat = fstat(&fd).map_err(|e| {
+            Error::sys_path("fstat", "checking a layer directory", &dir.rel, e)
+        })?;
         if stat.st_dev != dir.dev || stat.st_ino != dir.ino {
             continue; // another directory now has this name
         }
@@ -441,9 +444,8 @@ fn remove_existing(path: &Path, keep_dir: bool) -> Result<()> {
         Ok(m) if m.is_dir() && keep_dir => Ok(()),
         Ok(m) if m.is_dir() => fs::remove_dir_all(path)
             .map_err(|e| Error::io("replacing a directory of the layer", path, e)),
-        Ok(_) => {
-            fs::remove_file(path).map_err(|e| Error::io("replacing a file of the layer", path, e))
-        }
+        Ok(_) => fs::remove_file(path)
+            .map_err(|e| Error::io("replacing a file of the layer", path, e)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::io("checking a path of the layer", path, e)),
     }
@@ -548,8 +550,9 @@ fn unpack_entry<R: Read>(
                 .map_err(|e| Error::io("making a hard link of the layer", &path, e))?;
         }
         EntryType::Fifo => {
-            nix::unistd::mkfifo(&path, Mode::from_bits_truncate(0o600))
-                .map_err(|e| Error::sys_path("mkfifo", "making a fifo of the layer", &path, e))?;
+            nix::unistd::mkfifo(&path, Mode::from_bits_truncate(0o600)).map_err(|e| {
+                Error::sys_path("mkfifo", "making a fifo of the layer", &path, e)
+            })?;
         }
         EntryType::Char | EntryType::Block => {
             if !may_mknod() {
@@ -569,7 +572,9 @@ fn unpack_entry<R: Read>(
                 Mode::from_bits_truncate(0o600),
                 makedev(major.into(), minor.into()),
             )
-            .map_err(|e| Error::sys_path("mknod", "making a device node of the layer", &path, e))?;
+            .map_err(|e| {
+                Error::sys_path("mknod", "making a device node of the layer", &path, e)
+            })?;
         }
         EntryType::XGlobalHeader
         | EntryType::XHeader
@@ -643,7 +648,11 @@ enum Target<'f> {
 }
 
 /// Keeps the entry's owner when we may (root), as tar does; a user keeps their own uid.
-fn keep_owner<R: Read>(entry: &tar::Entry<'_, R>, target: Target<'_>, path: &Path) -> Result<()> {
+fn keep_owner<R: Read>(
+    entry: &tar::Entry<'_, R>,
+    target: Target<'_>,
+    path: &Path,
+) -> Result<()> {
     if !nix::unistd::geteuid().is_root() {
         return Ok(());
     }
@@ -668,7 +677,11 @@ fn keep_owner<R: Read>(entry: &tar::Entry<'_, R>, target: Target<'_>, path: &Pat
 }
 
 /// Copies `SCHILY.xattr.NAME` PAX records (how GNU tar and Docker store xattrs) onto the file.
-fn keep_xattrs<R: Read>(entry: &mut tar::Entry<'_, R>, path: &Path, rel: &Path) -> Result<()> {
+fn keep_xattrs<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    path: &Path,
+    rel: &Path,
+) -> Result<()> {
     let Ok(Some(records)) = entry.pax_extensions() else {
         return Ok(());
     };

@@ -73,7 +73,8 @@ pub struct Locked {
 
 /// Locks the lease file of `bridge` under `dir` (waiting for other runs) and reads it.
 pub fn lock(dir: &Path, bridge: &str) -> Result<Locked> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("creating the lease directory", dir, e))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io("creating the lease directory", dir, e))?;
     let lock_path = dir.join(format!("{bridge}.lock"));
     let file = OpenOptions::new()
         .create(true)
@@ -81,8 +82,9 @@ pub fn lock(dir: &Path, bridge: &str) -> Result<Locked> {
         .write(true)
         .open(&lock_path)
         .map_err(|e| Error::io("opening the lease lock", &lock_path, e))?;
-    let lock = Flock::lock(file, FlockArg::LockExclusive)
-        .map_err(|(_, e)| Error::sys_path("flock", "locking the address leases", &lock_path, e))?;
+    let lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| {
+        Error::sys_path("flock", "locking the address leases", &lock_path, e)
+    })?;
     let path = dir.join(format!("{bridge}.leases"));
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
@@ -101,7 +103,8 @@ impl Locked {
     pub fn save(&self) -> Result<()> {
         let text: String = self.entries.iter().map(Entry::line).collect();
         let tmp = self.path.with_extension("leases.new");
-        std::fs::write(&tmp, text).map_err(|e| Error::io("writing the address leases", &tmp, e))?;
+        std::fs::write(&tmp, text)
+            .map_err(|e| Error::io("writing the address leases", &tmp, e))?;
         std::fs::rename(&tmp, &self.path)
             .map_err(|e| Error::io("replacing the address leases", &self.path, e))
     }
@@ -116,7 +119,10 @@ impl Locked {
     }
 
     /// The lowest address of `candidates` that no lease holds.
-    pub fn first_free(&self, mut candidates: impl Iterator<Item = Ipv4Addr>) -> Option<Ipv4Addr> {
+    pub fn first_free(
+        &self,
+        mut candidates: impl Iterator<Item = Ipv4Addr>,
+    ) -> Option<Ipv4Addr> {
         candidates.find(|ip| self.entries.iter().all(|e| e.ip != *ip))
     }
 }
@@ -213,7 +219,8 @@ mod tests {
         let mut locked = lock(dir.path(), "wbt").unwrap();
         let ip = locked.first_free(subnet.container_addresses()).unwrap();
         assert_eq!(ip, Ipv4Addr::new(10, 9, 0, 2));
-        let lease = Lease::record(&mut locked, dir.path(), "wbt", ip, "a", "v", false).unwrap();
+        let lease =
+            Lease::record(&mut locked, dir.path(), "wbt", ip, "a", "v", false).unwrap();
         // pid 0 never names a process: a lease of a dead run.
         locked.entries.push(Entry {
             owner: "0 0".into(),

@@ -87,7 +87,8 @@ impl Drop for NatRule {
 
 fn enable_forwarding() -> Result<()> {
     let path = std::path::Path::new("/proc/sys/net/ipv4/ip_forward");
-    std::fs::write(path, "1").map_err(|e| Error::io("switching on IPv4 forwarding", path, e))
+    std::fs::write(path, "1")
+        .map_err(|e| Error::io("switching on IPv4 forwarding", path, e))
 }
 
 /// Runs `nft` with `args` (and `stdin`), returning its standard output.
@@ -108,8 +109,9 @@ fn nft(args: &[&str], stdin: Option<&str>, what: &str) -> Result<String> {
             }
         })?;
     if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes())
-            .map_err(|e| Error::io(what.to_string(), std::path::Path::new("nft (stdin)"), e))?;
+        pipe.write_all(text.as_bytes()).map_err(|e| {
+            Error::io(what.to_string(), std::path::Path::new("nft (stdin)"), e)
+        })?;
     }
     let out = child
         .wait_with_output()

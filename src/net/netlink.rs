@@ -38,9 +38,9 @@ impl Netlink {
                 io_errno(&e),
             )
         })?;
-        socket
-            .bind_auto()
-            .map_err(|e| Error::sys("bind", "binding the rtnetlink socket", io_errno(&e)))?;
+        socket.bind_auto().map_err(|e| {
+            Error::sys("bind", "binding the rtnetlink socket", io_errno(&e))
+        })?;
         socket.connect(&SocketAddr::new(0, 0)).map_err(|e| {
             Error::sys(
                 "connect",
@@ -56,7 +56,12 @@ impl Netlink {
 
     /// Sends `message` with `flags` (plus REQUEST and ACK) and waits for the kernel's ack.
     /// `what` says what the request does, for the error.
-    pub fn request(&mut self, message: RouteNetlinkMessage, flags: u16, what: &str) -> Result<()> {
+    pub fn request(
+        &mut self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+        what: &str,
+    ) -> Result<()> {
         self.exchange(message, flags, what).map(drop)
     }
 
@@ -171,7 +176,12 @@ impl Netlink {
         }
     }
 
-    fn send(&mut self, message: RouteNetlinkMessage, flags: u16, what: &str) -> Result<u32> {
+    fn send(
+        &mut self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+        what: &str,
+    ) -> Result<u32> {
         self.sequence += 1;
         let mut header = NetlinkHeader::default();
         header.flags = flags;

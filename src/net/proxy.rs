@@ -176,7 +176,8 @@ fn accept_loop(
         };
         // The container may not listen yet, or at all: then the client's connection is
         // closed, as a closed port would close it.
-        let Ok(server) = TcpStream::connect_timeout(&to.into(), Duration::from_secs(5)) else {
+        let Ok(server) = TcpStream::connect_timeout(&to.into(), Duration::from_secs(5))
+        else {
             continue;
         };
         next += 1;

@@ -241,7 +241,8 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     if path.as_os_str().is_empty() {
         return Err(Error::Invalid("an overlay layer path is empty".into()));
     }
-    std::path::absolute(path).map_err(|e| Error::io("making the layer path absolute", path, e))
+    std::path::absolute(path)
+        .map_err(|e| Error::io("making the layer path absolute", path, e))
 }
 
 fn require_dir(path: &Path, role: &str) -> Result<nix::sys::stat::FileStat> {
@@ -286,7 +287,8 @@ mod tests {
 
     #[test]
     fn upper_and_work_follow_the_lowers() {
-        let layers = Layers::new(paths(&["/l/base", "/l/app"]), "/c/upper", "/c/work").unwrap();
+        let layers =
+            Layers::new(paths(&["/l/base", "/l/app"]), "/c/upper", "/c/work").unwrap();
         assert_eq!(
             layers.mount_options().unwrap(),
             "lowerdir=/l/app:/l/base,upperdir=/c/upper,workdir=/c/work"

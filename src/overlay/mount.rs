@@ -88,8 +88,9 @@ impl Drop for OverlayMount {
 pub fn unmount(target: &Path) -> Result<()> {
     match umount2(target, MntFlags::empty()) {
         Ok(()) => Ok(()),
-        Err(Errno::EBUSY) => umount2(target, MntFlags::MNT_DETACH)
-            .map_err(|e| Error::sys_path("umount2", "detaching the busy overlay", target, e)),
+        Err(Errno::EBUSY) => umount2(target, MntFlags::MNT_DETACH).map_err(|e| {
+            Error::sys_path("umount2", "detaching the busy overlay", target, e)
+        }),
         Err(e) => Err(Error::sys_path(
             "umount2",
             "unmounting the overlay",

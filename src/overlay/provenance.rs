@@ -76,7 +76,9 @@ pub fn kernel_source(merged: &Path, layers: &[PathBuf], rel: &Path) -> Result<Ke
     let path = merged.join(rel);
     let meta = match std::fs::symlink_metadata(&path) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(KernelView::Absent),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(KernelView::Absent)
+        }
         Err(e) => return Err(Error::io("looking up a path in the merged view", &path, e)),
     };
     if meta.is_dir() {
@@ -97,9 +99,14 @@ pub fn all_paths(layers: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(paths.into_iter().collect())
 }
 
-fn walk(root: &Path, rel: &Path, out: &mut std::collections::BTreeSet<PathBuf>) -> Result<()> {
+fn walk(
+    root: &Path,
+    rel: &Path,
+    out: &mut std::collections::BTreeSet<PathBuf>,
+) -> Result<()> {
     let dir = root.join(rel);
-    let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("listing a layer", &dir, e))?;
+    let entries =
+        std::fs::read_dir(&dir).map_err(|e| Error::io("listing a layer", &dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("listing a layer", &dir, e))?;
         let child = rel.join(entry.file_name());

@@ -14,8 +14,9 @@ use nix::errno::Errno;
 use crate::{Error, Result};
 
 fn c_path(path: &Path) -> Result<CString> {
-    CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| Error::Invalid(format!("the path {} contains a NUL byte", path.display())))
+    CString::new(path.as_os_str().as_bytes()).map_err(|_| {
+        Error::Invalid(format!("the path {} contains a NUL byte", path.display()))
+    })
 }
 
 fn c_name(name: &str) -> Result<CString> {
@@ -54,8 +55,9 @@ pub fn get(path: &Path, name: &str) -> Result<Option<Vec<u8>>> {
     let mut buf = vec![0u8; 256];
     loop {
         // SAFETY: buf is valid for buf.len() bytes; the strings are NUL-terminated.
-        let rc =
-            unsafe { libc::lgetxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        let rc = unsafe {
+            libc::lgetxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
+        };
         match Errno::result(rc) {
             Ok(len) => {
                 buf.truncate(len as usize);

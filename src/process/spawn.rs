@@ -134,7 +134,9 @@ where
 /// clone(2) with a NULL stack behaves like fork(2): the child runs on a copy of the parent's
 /// stack and returns from the same call. The flags add the new namespaces; SIGCHLD is the
 /// signal the parent gets when the child ends, as with fork.
-fn clone_like_fork(flags: CloneFlags) -> std::result::Result<Option<Pid>, nix::errno::Errno> {
+fn clone_like_fork(
+    flags: CloneFlags,
+) -> std::result::Result<Option<Pid>, nix::errno::Errno> {
     // ANCHOR: clone_flags
     let flags = flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
     // ANCHOR_END: clone_flags
@@ -248,7 +250,8 @@ where
 // ANCHOR_END: child_side
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
-    pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe2", "creating the parent-child pipe", e))
+    pipe2(OFlag::O_CLOEXEC)
+        .map_err(|e| Error::sys("pipe2", "creating the parent-child pipe", e))
 }
 
 /// Turns a failed clone into advice: the common reasons are a missing privilege and a
@@ -289,8 +292,9 @@ impl Child {
         let Some(mut pipe) = self.release.take() else {
             return Ok(());
         };
-        pipe.write_all(&[1])
-            .map_err(|e| Error::io("releasing the child", std::path::Path::new("(pipe)"), e))
+        pipe.write_all(&[1]).map_err(|e| {
+            Error::io("releasing the child", std::path::Path::new("(pipe)"), e)
+        })
     }
     // ANCHOR_END: release
 
@@ -301,7 +305,8 @@ impl Child {
         let (code, message) = text.split_once('\0')?;
         let code: u8 = code.parse().unwrap_or(125);
         Some(if matches!(code, 126 | 127) {
-            let (program, reason) = message.split_once(": ").unwrap_or(("command", message));
+            let (program, reason) =
+                message.split_once(": ").unwrap_or(("command", message));
             Error::Command {
                 program: program.to_string(),
                 reason: reason.to_string(),

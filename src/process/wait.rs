@@ -30,7 +30,9 @@ pub(super) fn wait_forwarding(child: &mut Child) -> Result<Status> {
                         return Err(error);
                     }
                     return Ok(match (ended, meant) {
-                        (Status::Signaled(Signal::SIGKILL), Some(sig)) => Status::Signaled(sig),
+                        (Status::Signaled(Signal::SIGKILL), Some(sig)) => {
+                            Status::Signaled(sig)
+                        }
                         _ => ended,
                     });
                 }

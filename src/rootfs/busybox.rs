@@ -149,27 +149,30 @@ fn populate(root: &Path, busybox: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mk = |dir: &str, mode: u32| -> Result<()> {
         let path = root.join(dir);
-        std::fs::create_dir_all(&path).map_err(|e| Error::io("creating a directory", &path, e))?;
+        std::fs::create_dir_all(&path)
+            .map_err(|e| Error::io("creating a directory", &path, e))?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
             .map_err(|e| Error::io("setting a directory's mode", &path, e))
     };
     for dir in [
-        "bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "home", "mnt", "run",
-        "var/tmp",
+        "bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "home", "mnt",
+        "run", "var/tmp",
     ] {
         mk(dir, 0o755)?;
     }
     mk("root", 0o700)?;
     mk("tmp", 0o1777)?;
     let inside = root.join("bin/busybox");
-    std::fs::copy(busybox, &inside).map_err(|e| Error::io("copying busybox", &inside, e))?;
+    std::fs::copy(busybox, &inside)
+        .map_err(|e| Error::io("copying busybox", &inside, e))?;
     for applet in list_applets(busybox)? {
         let link = root.join(&applet);
         if applet == "bin/busybox" || link.symlink_metadata().is_ok() {
             continue;
         }
         if let Some(dir) = link.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io("creating a directory", dir, e))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io("creating a directory", dir, e))?;
         }
         std::os::unix::fs::symlink("/bin/busybox", &link)
             .map_err(|e| Error::io("linking an applet", &link, e))?;

@@ -71,8 +71,11 @@ fn make_device(path: &Path, major: u64, minor: u64) -> Result<()> {
     match mknod(path, SFlag::S_IFCHR, mode, makedev(major, minor)) {
         Ok(()) => {
             // mknod applies the umask; set the mode the devices need.
-            std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o666))
-                .map_err(|e| Error::io("setting a device node's mode", path, e))
+            std::fs::set_permissions(
+                path,
+                std::os::unix::fs::PermissionsExt::from_mode(0o666),
+            )
+            .map_err(|e| Error::io("setting a device node's mode", path, e))
         }
         Err(nix::errno::Errno::EPERM) => {
             let host = Path::new("/dev").join(path.file_name().unwrap_or_default());

@@ -120,6 +120,7 @@ pub fn enter(setup: &RootSetup) -> Result<()> {
 /// Creates a mount point under the new root if the rootfs lacks it (runc does the same).
 fn mount_point(root: &Path, name: &str) -> Result<PathBuf> {
     let path = root.join(name);
-    std::fs::create_dir_all(&path).map_err(|e| Error::io("creating a mount point", &path, e))?;
+    std::fs::create_dir_all(&path)
+        .map_err(|e| Error::io("creating a mount point", &path, e))?;
     Ok(path)
 }

@@ -66,7 +66,9 @@ pub fn restrict_to(keep: &[Capability]) -> Result<()> {
     for number in 0..=last_capability() {
         if keep_mask & (1 << number) == 0 {
             // SAFETY: prctl with integer arguments only.
-            if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, number as libc::c_ulong, 0, 0, 0) } != 0
+            if unsafe {
+                libc::prctl(libc::PR_CAPBSET_DROP, number as libc::c_ulong, 0, 0, 0)
+            } != 0
             {
                 return Err(Error::sys(
                     "prctl(PR_CAPBSET_DROP)",

@@ -49,7 +49,10 @@ pub fn protect(root: &Path) -> Result<()> {
             Ok(meta) if meta.is_dir() => mount::filesystem(
                 "tmpfs",
                 &target,
-                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+                MsFlags::MS_RDONLY
+                    | MsFlags::MS_NOSUID
+                    | MsFlags::MS_NODEV
+                    | MsFlags::MS_NOEXEC,
                 Some("size=0"),
             )?,
             // The container's own /dev/null (already made under root), not the host's.

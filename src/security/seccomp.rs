@@ -114,8 +114,8 @@ fn jump(code: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
 /// Compiles `rules` into a BPF program.
 pub fn compile(rules: &[Rule]) -> Vec<libc::sock_filter> {
     use libc::{
-        BPF_ABS, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W, ENOSYS, EPERM,
-        SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO,
+        BPF_ABS, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W,
+        ENOSYS, EPERM, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO,
     };
     const NR: u32 = 0; // offsetof(struct seccomp_data, nr)
     const ARCH: u32 = 4; // offsetof(struct seccomp_data, arch)
@@ -135,7 +135,9 @@ pub fn compile(rules: &[Rule]) -> Vec<libc::sock_filter> {
     }
     for rule in rules {
         match *rule {
-            Rule::Deny(nr) => p.extend([jump(BPF_JMP | BPF_JEQ | BPF_K, nr as u32, 0, 1), deny]),
+            Rule::Deny(nr) => {
+                p.extend([jump(BPF_JMP | BPF_JEQ | BPF_K, nr as u32, 0, 1), deny])
+            }
             Rule::NotImplemented(nr) => p.extend([
                 jump(BPF_JMP | BPF_JEQ | BPF_K, nr as u32, 0, 1),
                 stmt(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS as u32),

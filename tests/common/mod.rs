@@ -15,8 +15,9 @@ pub fn privileged(test: &str) -> bool {
     if workbook::privilege::has_cap_sys_admin() {
         return true;
     }
-    let reason =
-        format!("{test}: skipped, needs root (CAP_SYS_ADMIN); run `sudo cargo test` or use the VM");
+    let reason = format!(
+        "{test}: skipped, needs root (CAP_SYS_ADMIN); run `sudo cargo test` or use the VM"
+    );
     if std::env::var("WORKBOOK_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
         panic!("{reason}, and WORKBOOK_REQUIRE_PRIVILEGED=1 forbids skipping");
     }
@@ -104,7 +105,8 @@ pub fn redact_numbers_after(text: &str, rules: &[(&str, &str)]) -> String {
 pub fn wait_until_dead(pid: i32) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state =
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         let alive = state
             .rsplit_once(')')
             .and_then(|(_, rest)| rest.split_whitespace().next())

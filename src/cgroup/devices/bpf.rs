@@ -108,7 +108,8 @@ fn refused(errno: Errno, log: &[u8]) -> Error {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let said = lines[lines.len().saturating_sub(3)..].join("; ");
     let what = if said.is_empty() {
-        "loading the device program (BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE)".to_string()
+        "loading the device program (BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE)"
+            .to_string()
     } else {
         format!("loading the device program (the verifier said: {said})")
     };

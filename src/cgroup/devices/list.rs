@@ -50,7 +50,13 @@ impl DeviceAllowList {
     }
 
     /// Whether the list allows `access` to `kind major:minor`.
-    pub fn allows(&self, kind: DeviceKind, major: u32, minor: u32, access: super::Access) -> bool {
+    pub fn allows(
+        &self,
+        kind: DeviceKind,
+        major: u32,
+        minor: u32,
+        access: super::Access,
+    ) -> bool {
         self.0.iter().any(|r| r.allows(kind, major, minor, access))
     }
 

@@ -94,12 +94,12 @@ const MINOR: u8 = 5;
 /// The program that allows what `list` allows and refuses everything else.
 pub fn build(list: &DeviceAllowList) -> Vec<Insn> {
     let mut prog = vec![
-        Insn::new(LDX_W, TYPE, R1, 0, 0),       //     r2 = access_type
+        Insn::new(LDX_W, TYPE, R1, 0, 0), //     r2 = access_type
         Insn::new(AND32_K, TYPE, 0, 0, 0xffff), // low 16 bits: block or char
-        Insn::new(LDX_W, ACCESS, R1, 0, 0),     //   r3 = access_type
-        Insn::new(RSH32_K, ACCESS, 0, 0, 16),   // high bits: mknod, read, write
-        Insn::new(LDX_W, MAJOR, R1, 4, 0),      //    r4 = major
-        Insn::new(LDX_W, MINOR, R1, 8, 0),      //    r5 = minor
+        Insn::new(LDX_W, ACCESS, R1, 0, 0), //   r3 = access_type
+        Insn::new(RSH32_K, ACCESS, 0, 0, 16), // high bits: mknod, read, write
+        Insn::new(LDX_W, MAJOR, R1, 4, 0), //    r4 = major
+        Insn::new(LDX_W, MINOR, R1, 8, 0), //    r5 = minor
     ];
     for rule in list.rules() {
         prog.extend(rule_block(rule));

@@ -151,8 +151,9 @@ impl FromStr for DeviceRule {
     /// Parses `c 1:3 rwm`, `b *:* m`. The v1 type `a` (all devices) is refused: an allow-list
     /// that allows everything is no allow-list.
     fn from_str(text: &str) -> Result<Self, String> {
-        let bad =
-            |why: &str| format!("device rule '{text}' {why}: write it as 'c 1:3 rwm' or 'b *:* m'");
+        let bad = |why: &str| {
+            format!("device rule '{text}' {why}: write it as 'c 1:3 rwm' or 'b *:* m'")
+        };
         let mut parts = text.split_whitespace();
         let (Some(kind), Some(numbers), Some(access), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
