@@ -4,6 +4,7 @@
 mod common;
 
 use rstest::rstest;
+use serial_test::serial;
 
 const BIN: &str = env!("CARGO_BIN_EXE_05-cgroups");
 
@@ -29,10 +30,18 @@ fn our_cgroup_dirs() -> Vec<String> {
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() && !p.is_symlink() {
+                // The `workbook/` parents stay once made (as runc's do); a run's own cgroup is
+                // a directory below one of them.
                 if p.file_name().is_some_and(|n| n == "workbook") {
-                    found.push(p.display().to_string());
+                    let below = std::fs::read_dir(&p).into_iter().flatten().flatten();
+                    found.extend(
+                        below
+                            .filter(|c| c.path().is_dir())
+                            .map(|c| c.path().display().to_string()),
+                    );
+                    continue;
                 }
-                // Deep enough for <mount>/<own cgroup>/workbook on the dev machine.
+                // Deep enough for <mount>/<the tool's own cgroup>/workbook on a hybrid layout.
                 if p.components().count() < 9 {
                     stack.push(p);
                 }
@@ -44,6 +53,7 @@ fn our_cgroup_dirs() -> Vec<String> {
 }
 
 #[rstest]
+#[serial]
 #[case(&["--memory", "12Q", "--", "true"], "memory size '12Q' has an unknown unit 'Q'")]
 #[case(&["--memory", "0", "--", "true"], "memory size '0' is zero")]
 #[case(&["--cpus", "0", "--", "true"], "CPU count '0' is below 0.01")]
@@ -79,6 +89,7 @@ fn nproc() -> usize {
 }
 
 #[rstest]
+#[serial]
 #[case::cgroups(env!("CARGO_BIN_EXE_05-cgroups"), &[])]
 #[case::full_container(env!("CARGO_BIN_EXE_07-full-container"), &["run", "--network", "none"])]
 fn more_cpus_than_the_machine_has_are_refused_with_the_range(
