@@ -112,8 +112,9 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     // ANCHOR: network
     // The guards drop in reverse order: the proxy stops, then the veth, NAT rule and lease go.
     // ANCHOR: network_steps
+    let pid = child.pid();
     let network = match opts.network.mode {
-        NetworkMode::Bridge => Some(net::attach(&opts.network, child.pid(), name.as_str())?),
+        NetworkMode::Bridge => Some(net::attach(&opts.network, pid, name.as_str())?),
         _ => None,
     };
     let _proxy = match &network {
