@@ -1,8 +1,9 @@
 //! One error type for the whole workbook.
 //!
-//! A learner who sees an error should learn what the kernel refused and where. So every error
-//! that comes from a system call names the call and, where there is one, the path; the binaries
-//! print it as one sentence. There is no `unwrap()` on a syscall result in the library.
+//! A learner who sees an error should learn what the kernel refused and where. So every
+//! error that comes from a system call names the call and, where there is one, the path;
+//! the binaries print it as one sentence. There is no `unwrap()` on a syscall result in the
+//! library.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -55,7 +56,11 @@ impl Error {
     }
 
     /// A failed syscall that is not about a path.
-    pub fn sys(call: &'static str, what: impl Into<String>, errno: nix::errno::Errno) -> Self {
+    pub fn sys(
+        call: &'static str,
+        what: impl Into<String>,
+        errno: nix::errno::Errno,
+    ) -> Self {
         Error::Sys {
             call,
             what: what.into(),
@@ -73,8 +78,9 @@ impl Error {
         }
     }
 
-    /// The exit status a binary uses for this error: 127 and 126 for a command that cannot be
-    /// found or run (as shells do), 125 for an error of the tool itself (as `docker run` does).
+    /// The exit status a binary uses for this error: 127 and 126 for a command that cannot
+    /// be found or run (as shells do), 125 for an error of the tool itself (as `docker run`
+    /// does).
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Command { code, .. } => *code,

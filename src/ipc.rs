@@ -1,8 +1,9 @@
 //! System V shared memory, the IPC object an IPC namespace makes private.
 //!
-//! A segment is named by a numeric key; any process that knows the key can attach it. An IPC
-//! namespace has its own table of keys, so a segment made inside is invisible outside and the
-//! other way round, and the kernel destroys the namespace's segments when the namespace ends.
+//! A segment is named by a numeric key; any process that knows the key can attach it. An
+//! IPC namespace has its own table of keys, so a segment made inside is invisible outside
+//! and the other way round, and the kernel destroys the namespace's segments when the
+//! namespace ends.
 
 use std::path::Path;
 
@@ -19,7 +20,8 @@ impl SharedMemory {
     /// Creates a 4 KiB segment under `key` (shmget(2) with IPC_CREAT | IPC_EXCL).
     pub fn create(key: i32) -> Result<SharedMemory> {
         // SAFETY: shmget takes integers only.
-        let id = unsafe { libc::shmget(key, 4096, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) };
+        let id =
+            unsafe { libc::shmget(key, 4096, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) };
         if id < 0 {
             return Err(Error::sys(
                 "shmget",

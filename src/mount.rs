@@ -1,11 +1,11 @@
 //! mount(2) and umount2(2) with errors that say what was being mounted where.
 //!
-//! The trap every container runtime meets first: **mount propagation**. On a systemd host `/`
-//! is a *shared* mount, so a mount made in a new mount namespace is propagated back to the
-//! host's namespace (the two are peers until told otherwise). Making the whole tree private
-//! (`MS_REC | MS_PRIVATE`) right after entering the new namespace cuts that link, so nothing
-//! the container mounts appears on the host, and nothing mounted later on the host appears in
-//! the container.
+//! The trap every container runtime meets first: **mount propagation**. On a systemd host
+//! `/` is a *shared* mount, so a mount made in a new mount namespace is propagated back to
+//! the host's namespace (the two are peers until told otherwise). Making the whole tree
+//! private (`MS_REC | MS_PRIVATE`) right after entering the new namespace cuts that link,
+//! so nothing the container mounts appears on the host, and nothing mounted later on the
+//! host appears in the container.
 
 use std::path::Path;
 
@@ -66,8 +66,14 @@ pub fn remount_read_only(target: &Path, extra: MsFlags) -> Result<()> {
     .map_err(|e| Error::sys_path("mount", "remounting read-only", target, e))
 }
 
-/// Mounts a filesystem of type `fstype` (proc, sysfs, tmpfs, devpts, overlay, …) on `target`.
-pub fn filesystem(fstype: &str, target: &Path, flags: MsFlags, data: Option<&str>) -> Result<()> {
+/// Mounts a filesystem of type `fstype` (proc, sysfs, tmpfs, devpts, overlay, …) on
+/// `target`.
+pub fn filesystem(
+    fstype: &str,
+    target: &Path,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> Result<()> {
     mount(Some(fstype), target, Some(fstype), flags, data)
         .map_err(|e| Error::sys_path("mount", format!("mounting {fstype}"), target, e))
 }

@@ -1,8 +1,8 @@
-//! Unprivileged: the book cannot drift from the crate. Every page in SUMMARY.md exists, every
-//! `{{#include}}` names a file and anchor that exist, every relative link resolves, every
-//! chapter binary has its page, and every `cargo run --bin` command on a page is one the
-//! binary accepts. (The "Run it" outputs are checked by the chapter tests themselves, through
-//! `common::assert_book_output`.)
+//! Unprivileged: the book cannot drift from the crate. Every page in SUMMARY.md exists,
+//! every `{{#include}}` names a file and anchor that exist, every relative link resolves,
+//! every chapter binary has its page, and every `cargo run --bin` command on a page is one
+//! the binary accepts. (The "Run it" outputs are checked by the chapter tests themselves,
+//! through `common::assert_book_output`.)
 
 mod common;
 
@@ -24,7 +24,8 @@ fn links(text: &str) -> Vec<String> {
 
 /// The pages SUMMARY.md links to.
 fn pages() -> Vec<PathBuf> {
-    let summary = std::fs::read_to_string(book_src().join("SUMMARY.md")).expect("SUMMARY.md");
+    let summary =
+        std::fs::read_to_string(book_src().join("SUMMARY.md")).expect("SUMMARY.md");
     links(&summary)
         .into_iter()
         .map(|l| book_src().join(l))
@@ -56,7 +57,9 @@ fn every_include_names_an_existing_file_and_anchor() {
         for include in text.split("{{#include ").skip(1) {
             let spec = include.split("}}").next().expect("closing braces").trim();
             let (file, anchor) = match spec.rsplit_once(':') {
-                Some((f, a)) if !a.chars().all(|c| c.is_ascii_digit() || c == ':') => (f, Some(a)),
+                Some((f, a)) if !a.chars().all(|c| c.is_ascii_digit() || c == ':') => {
+                    (f, Some(a))
+                }
                 _ => (spec, None),
             };
             let path = page.parent().expect("page dir").join(file);
@@ -68,12 +71,14 @@ fn every_include_names_an_existing_file_and_anchor() {
                 // part of it (a newline in code, ` -->` in Markdown).
                 let has = |marker: &str| {
                     source.match_indices(marker).any(|(i, m)| {
-                        !source[i + m.len()..]
-                            .starts_with(|c: char| c.is_alphanumeric() || c == '_' || c == '-')
+                        !source[i + m.len()..].starts_with(|c: char| {
+                            c.is_alphanumeric() || c == '_' || c == '-'
+                        })
                     })
                 };
                 assert!(
-                    has(&format!("ANCHOR: {anchor}")) && has(&format!("ANCHOR_END: {anchor}")),
+                    has(&format!("ANCHOR: {anchor}"))
+                        && has(&format!("ANCHOR_END: {anchor}")),
                     "{}: anchor {anchor} is missing in {file}",
                     page.display()
                 );
@@ -146,8 +151,8 @@ fn every_cargo_run_command_on_a_page_parses() {
             let mut words = command.split_whitespace();
             let bin = words.next().expect("a binary name");
             let words: Vec<&str> = words.collect();
-            // `cargo run --bin B -- [TOOL OPTIONS] [--] [CMD…]`: the tool's options come first;
-            // the binary's --help says which of them take a value.
+            // `cargo run --bin B -- [TOOL OPTIONS] [--] [CMD…]`: the tool's options come
+            // first; the binary's --help says which of them take a value.
             let words: &[&str] = match words.first() {
                 Some(&"--") => &words[1..],
                 _ => &[],
@@ -229,7 +234,8 @@ fn every_test_target_named_in_a_command_exists() {
             if !(line.contains("cargo test") || line.contains("run-tests")) {
                 continue;
             }
-            let mut words = line.split(|c: char| c.is_whitespace() || c == '`' || c == '\'');
+            let mut words =
+                line.split(|c: char| c.is_whitespace() || c == '`' || c == '\'');
             while let Some(word) = words.next() {
                 if word != "--test" {
                     continue;
@@ -265,8 +271,8 @@ fn code_blocks(text: &str) -> Vec<(String, Vec<&str>, usize)> {
     blocks
 }
 
-/// The lines an include brings in, as mdBook cuts them: between the anchor's markers, without
-/// the lines that hold other anchors' markers.
+/// The lines an include brings in, as mdBook cuts them: between the anchor's markers,
+/// without the lines that hold other anchors' markers.
 fn included_lines(page: &Path, spec: &str) -> (String, Vec<String>) {
     let (file, anchor) = match spec.rsplit_once(':') {
         Some((f, a)) if !a.chars().all(|c| c.is_ascii_digit() || c == ':') => (f, Some(a)),
@@ -275,7 +281,8 @@ fn included_lines(page: &Path, spec: &str) -> (String, Vec<String>) {
     let path = page.parent().expect("page dir").join(file);
     let source = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: include {file}: {e}", page.display()));
-    let ends_name = |rest: &str| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_');
+    let ends_name =
+        |rest: &str| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_');
     let mut lines = Vec::new();
     let mut inside = anchor.is_none();
     for line in source.lines() {
@@ -303,15 +310,6 @@ fn included_lines(page: &Path, spec: &str) -> (String, Vec<String>) {
 const MAX_INCLUDE_LINES: usize = 40;
 const MAX_INCLUDE_COLUMNS: usize = 92;
 
-/// Includes whose code lines (not just comments) are wider than the column and cannot be
-/// narrowed by choosing a smaller anchor: the code itself has to be rewrapped, which the
-/// stepwise restructure (issue 12) does. The test fails once one of them fits, so that it
-/// leaves this list.
-const WIDE_UNTIL_ISSUE_12: [&str; 2] = [
-    "../../src/rootfs/pivot.rs:pivot",
-    "../../src/rootfs/escape.rs:escape",
-];
-
 #[test]
 fn every_included_block_fits_the_page() {
     let mut problems = Vec::new();
@@ -336,14 +334,7 @@ fn every_included_block_fits_the_page() {
                 ));
             }
             // What a binary prints is shown as it prints it; code has to fit the column.
-            let widest = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
-            if WIDE_UNTIL_ISSUE_12.contains(&spec) {
-                if widest <= MAX_INCLUDE_COLUMNS {
-                    problems.push(format!(
-                        "{name}: {spec} fits now: take it off WIDE_UNTIL_ISSUE_12"
-                    ));
-                }
-            } else if !file.contains("output/") {
+            if !file.contains("output/") {
                 for line in &lines {
                     let width = line.chars().count();
                     if width > MAX_INCLUDE_COLUMNS {
@@ -357,8 +348,8 @@ fn every_included_block_fits_the_page() {
             }
             checked += 1;
         }
-        // A diagram drawn in text fits the column too (a wider one becomes a figure), and so
-        // do the commands to type.
+        // A diagram drawn in text fits the column too (a wider one becomes a figure), and
+        // so do the commands to type.
         for (info, body, at) in code_blocks(&text) {
             let widest = body.iter().map(|l| l.chars().count()).max().unwrap_or(0);
             if (info == "text,diagram" || info == "sh") && widest > MAX_INCLUDE_COLUMNS {
@@ -400,7 +391,8 @@ const COMMANDS: &[&str] = &[
 fn no_output_is_typed_by_hand() {
     // The convention: ```sh blocks hold only commands to type (a `#` comment may follow);
     // output comes from the tests, as `{{#include output/…}}` in a ```text block; a diagram
-    // is a figure, or a ```text,diagram block; code is an include in a ```rust,ignore block.
+    // is a figure, or a ```text,diagram block; code is an include in a ```rust,ignore
+    // block.
     let mut problems = Vec::new();
     for (page, text) in all_pages() {
         let name = page
@@ -415,16 +407,19 @@ fn no_output_is_typed_by_hand() {
                 .filter(|l| !l.is_empty())
                 .collect();
             let only_includes = |dir: &str| {
-                lines
-                    .iter()
-                    .all(|l| l.starts_with("{{#include ") && (dir.is_empty() || l.contains(dir)))
+                lines.iter().all(|l| {
+                    l.starts_with("{{#include ") && (dir.is_empty() || l.contains(dir))
+                })
             };
             match info.as_str() {
                 "sh" => {
                     let mut continued = false;
                     for line in &lines {
                         let first = line.split_whitespace().next().unwrap_or("");
-                        if !continued && !first.starts_with('#') && !COMMANDS.contains(&first) {
+                        if !continued
+                            && !first.starts_with('#')
+                            && !COMMANDS.contains(&first)
+                        {
                             problems.push(format!(
                                 "{name}:{at}: `{line}` in a sh block is not a command to type \
                                  (output belongs in an included output file)"

@@ -1,5 +1,5 @@
-//! 05-cgroups from the outside, without root: its help, and bad input refused in one sentence
-//! before anything is created.
+//! 05-cgroups from the outside, without root: its help, and bad input refused in one
+//! sentence before anything is created.
 
 mod common;
 
@@ -14,7 +14,8 @@ fn help_explains() {
     insta::assert_snapshot!("help-05-cgroups", common::stdout(&out));
 }
 
-/// Every directory below the cgroup mounts whose name is ours (`workbook`), as a sorted list.
+/// Every directory below the cgroup mounts whose name is ours (`workbook`), as a sorted
+/// list.
 fn our_cgroup_dirs() -> Vec<String> {
     let mut found = Vec::new();
     let Ok(top) = std::fs::read_dir("/sys/fs/cgroup") else {
@@ -51,7 +52,10 @@ fn our_cgroup_dirs() -> Vec<String> {
 #[case(&["--pids", "-1", "--", "true"], "pids limit '-1' must be a whole number")]
 #[case(&["--pids", "0", "--", "true"], "pids limit '0' is zero")]
 #[case(&["--cpu-weight", "0", "--", "true"], "CPU weight '0' must be a whole number from 1 to 10000")]
-fn bad_limits_are_one_clear_sentence_and_create_nothing(#[case] args: &[&str], #[case] says: &str) {
+fn bad_limits_are_one_clear_sentence_and_create_nothing(
+    #[case] args: &[&str],
+    #[case] says: &str,
+) {
     let before = our_cgroup_dirs();
     let out = common::run_bin(BIN, args);
     let err = common::stderr(&out);

@@ -34,7 +34,8 @@ impl Drop for TempCgroup {
 }
 
 /// Runs `script` in a shell that first moves itself into `cgroup` (so every open it makes
-/// afterwards is checked there), in the directory `dir`; returns stdout and stderr together.
+/// afterwards is checked there), in the directory `dir`; returns stdout and stderr
+/// together.
 fn run_in(cgroup: &Path, dir: &Path, script: &str) -> String {
     let out = Command::new("sh")
         .arg("-c")

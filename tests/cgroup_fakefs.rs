@@ -1,5 +1,5 @@
-//! The file writes each layout gets, against a fake cgroupfs in a temp dir (no root needed),
-//! and layout detection.
+//! The file writes each layout gets, against a fake cgroupfs in a temp dir (no root
+//! needed), and layout detection.
 //!
 //! The fake imitates what the kernel does on `mkdir` in a cgroup filesystem: the new
 //! directory appears with the control files of the controllers enabled for it. Files are
@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use rstest::rstest;
 use workbook::cgroup::layout::{
-    layout_from_magic, parse_mountinfo, parse_proc_cgroup, CGROUP2_SUPER_MAGIC, CGROUP_SUPER_MAGIC,
-    TMPFS_MAGIC,
+    layout_from_magic, parse_mountinfo, parse_proc_cgroup, CGROUP2_SUPER_MAGIC,
+    CGROUP_SUPER_MAGIC, TMPFS_MAGIC,
 };
 use workbook::cgroup::plan::Step;
 use workbook::cgroup::{Cgroup, CgroupFs, DeviceAllowList, Layout, Limits};
@@ -53,7 +53,8 @@ impl FakeCgroupFs {
                 write(&r.join("cgroup.controllers"), self.v2_controllers);
                 write(&r.join("cgroup.subtree_control"), "");
                 write(&r.join("cgroup.procs"), "1\n");
-                // The tool's own cgroup holds the tool: no internal processes allowed below it.
+                // The tool's own cgroup holds the tool: no internal processes allowed below
+                // it.
                 let own = r.join("user.slice/session-1.scope");
                 fs::create_dir_all(&own).unwrap();
                 write(&own.join("cgroup.procs"), "4242\n");
@@ -71,8 +72,8 @@ impl FakeCgroupFs {
         }
     }
 
-    /// (mount dir, own cgroup) of each v1 hierarchy: hybrid mounts cpu and cpuacct apart (as
-    /// here), legacy together (as many distributions did).
+    /// (mount dir, own cgroup) of each v1 hierarchy: hybrid mounts cpu and cpuacct apart
+    /// (as here), legacy together (as many distributions did).
     fn v1_mounts(&self) -> Vec<(&'static str, &'static str)> {
         match self.layout {
             Layout::Hybrid => vec![
@@ -158,8 +159,9 @@ impl FakeCgroupFs {
                 "cgroup.kill",
             ]);
             // Controllers enabled for this directory: what the parent handed down.
-            let handed = fs::read_to_string(path.parent().unwrap().join("cgroup.subtree_control"))
-                .unwrap_or_default();
+            let handed =
+                fs::read_to_string(path.parent().unwrap().join("cgroup.subtree_control"))
+                    .unwrap_or_default();
             let has = |c: &str| {
                 handed
                     .split_whitespace()
@@ -212,9 +214,12 @@ impl FakeCgroupFs {
                         "cpu.stat",
                     ]),
                     "cpuacct" => files.push("cpuacct.usage"),
-                    "pids" => {
-                        files.extend(["pids.max", "pids.current", "pids.peak", "pids.events"])
-                    }
+                    "pids" => files.extend([
+                        "pids.max",
+                        "pids.current",
+                        "pids.peak",
+                        "pids.events",
+                    ]),
                     _ => {}
                 }
             }
@@ -260,8 +265,8 @@ fn all_limits() -> Limits {
     }
 }
 
-/// Makes a cgroup on the fake and returns its directories (the fake is removed with its temp
-/// dir, so the guard is told to forget).
+/// Makes a cgroup on the fake and returns its directories (the fake is removed with its
+/// temp dir, so the guard is told to forget).
 fn create(fake: &FakeCgroupFs, limits: &Limits) -> (String, Vec<PathBuf>) {
     let fs = fake.cgroupfs();
     let cg = Cgroup::create_in(&fs, "t", limits, &mut |p| fake.mkdir(p)).expect("create");
@@ -463,7 +468,8 @@ fn swap_limits_are_skipped_where_the_kernel_has_no_file(#[case] layout: Layout) 
         .find(|d| d.join("memory.max").exists() || d.join("memory.limit_in_bytes").exists())
         .unwrap();
     assert!(
-        !mem.join("memory.swap.max").exists() && !mem.join("memory.memsw.limit_in_bytes").exists()
+        !mem.join("memory.swap.max").exists()
+            && !mem.join("memory.memsw.limit_in_bytes").exists()
     );
 }
 
@@ -471,7 +477,9 @@ fn swap_limits_are_skipped_where_the_kernel_has_no_file(#[case] layout: Layout) 
 #[case(Layout::Unified)]
 #[case(Layout::Hybrid)]
 #[case(Layout::Legacy)]
-fn a_limit_on_a_missing_controller_is_refused_before_anything_is_made(#[case] layout: Layout) {
+fn a_limit_on_a_missing_controller_is_refused_before_anything_is_made(
+    #[case] layout: Layout,
+) {
     let mut fake = FakeCgroupFs::new(layout);
     fake.v2_controllers = "cpu memory";
     let cgfs = if layout == Layout::Unified {
@@ -492,7 +500,8 @@ fn a_limit_on_a_missing_controller_is_refused_before_anything_is_made(#[case] la
         pids: Some("16".parse().unwrap()),
         ..Limits::default()
     };
-    let err = Cgroup::create_in(&cgfs, "t", &limits, &mut |p| fake.mkdir(p)).expect_err("no pids");
+    let err = Cgroup::create_in(&cgfs, "t", &limits, &mut |p| fake.mkdir(p))
+        .expect_err("no pids");
     assert!(matches!(err, Error::Unsupported(_)), "{err:?}");
     let msg = err.to_string();
     assert!(

@@ -1,4 +1,5 @@
-//! Privileged: chapter 1 really makes a PID namespace, and PID 1's signal rules are handled.
+//! Privileged: chapter 1 really makes a PID namespace, and PID 1's signal rules are
+//! handled.
 
 mod common;
 
@@ -45,10 +46,12 @@ fn pid_1_ignores_signals_it_has_no_handler_for_even_sigkill_from_inside() {
 fn child_running(tool: u32, comm: &str) -> Pid {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let children = std::fs::read_to_string(format!("/proc/{tool}/task/{tool}/children"))
-            .unwrap_or_default();
+        let children =
+            std::fs::read_to_string(format!("/proc/{tool}/task/{tool}/children"))
+                .unwrap_or_default();
         if let Some(pid) = children.split_whitespace().next() {
-            let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            let name =
+                std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
             if name.trim() == comm {
                 return Pid::from_raw(pid.parse().expect("pid"));
             }

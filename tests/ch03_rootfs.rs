@@ -1,4 +1,5 @@
-//! Privileged: chapter 3's child has its own root and mount table, and the host's is untouched.
+//! Privileged: chapter 3's child has its own root and mount table, and the host's is
+//! untouched.
 
 mod common;
 
@@ -100,7 +101,8 @@ fn the_chroot_escape_fails_after_pivot_root() {
     );
     assert_eq!(before, mountinfo());
     let rootfs = workbook::rootfs::default_rootfs().expect("rootfs");
-    // The rootfs's own filesystem type (ext4 here, tmpfs in the VM) is the machine's business.
+    // The rootfs's own filesystem type (ext4 here, tmpfs in the VM) is the machine's
+    // business.
     let text: String = text
         .lines()
         .map(|l| match l.strip_prefix("  /            ") {

@@ -1,5 +1,5 @@
-//! Privileged (and, where user namespaces are allowed, unprivileged): chapter 4's child is root
-//! of its own user namespace, mapped to an unprivileged ID outside, with only `lo`.
+//! Privileged (and, where user namespaces are allowed, unprivileged): chapter 4's child is
+//! root of its own user namespace, mapped to an unprivileged ID outside, with only `lo`.
 
 mod common;
 
@@ -109,9 +109,9 @@ fn the_demonstration_shows_both_views() {
     common::assert_book_output("04-user-net-demo", &text);
 }
 
-/// `--veth`: the namespace gets `eth0` with 10.204.0.2/30 (read from the kernel's device list
-/// and the address the kernel reports inside), the host end exists while the command runs
-/// and is gone after it, and a ping crosses the pair.
+/// `--veth`: the namespace gets `eth0` with 10.204.0.2/30 (read from the kernel's device
+/// list and the address the kernel reports inside), the host end exists while the command
+/// runs and is gone after it, and a ping crosses the pair.
 #[test]
 #[serial_test::serial]
 fn veth_joins_the_namespace_to_the_host() {
@@ -135,8 +135,9 @@ fn veth_joins_the_namespace_to_the_host() {
     let parts: Vec<&str> = text.split("===\n").collect();
     assert_eq!(workbook::net::parse_interfaces(parts[0]), ["lo", "eth0"]);
     assert!(parts[1].contains("inet 10.204.0.2/30"), "{}", parts[1]);
-    // This chapter has no mount namespace: /sys is the host's sysfs, which lists the devices
-    // of the namespace that mounted it, the host's: the host end is there during the run.
+    // This chapter has no mount namespace: /sys is the host's sysfs, which lists the
+    // devices of the namespace that mounted it, the host's: the host end is there during
+    // the run.
     assert!(parts[2].starts_with("host-end-present\n"), "{}", parts[2]);
     assert!(parts[2].contains("1 packets received"), "{}", parts[2]);
     assert!(

@@ -1,5 +1,6 @@
-//! Privileged: many runtimes making their cgroups at once, and a run racing `cleanup`. All of
-//! them create into the same `workbook/` parent; none may fail because another removed it.
+//! Privileged: many runtimes making their cgroups at once, and a run racing `cleanup`. All
+//! of them create into the same `workbook/` parent; none may fail because another removed
+//! it.
 
 mod common;
 

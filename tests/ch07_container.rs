@@ -100,7 +100,8 @@ fn only_the_image_is_visible() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     expected.sort();
-    let mut inside: Vec<String> = ok(&["--", "ls", "/"]).lines().map(str::to_string).collect();
+    let mut inside: Vec<String> =
+        ok(&["--", "ls", "/"]).lines().map(str::to_string).collect();
     inside.sort();
     assert_eq!(inside, expected);
 }
@@ -114,7 +115,9 @@ fn capabilities_are_dockers_default_and_no_new_privs_and_seccomp_are_on() {
     let status = ok(&["--", "cat", "/proc/self/status"]);
     let docker_default = format!(
         "{:016x}",
-        workbook::security::capabilities::mask(&workbook::security::capabilities::DOCKER_DEFAULT,)
+        workbook::security::capabilities::mask(
+            &workbook::security::capabilities::DOCKER_DEFAULT,
+        )
     );
     assert_eq!(docker_default, "00000000a80425fb");
     for set in ["CapEff", "CapPrm", "CapBnd"] {
@@ -126,7 +129,8 @@ fn capabilities_are_dockers_default_and_no_new_privs_and_seccomp_are_on() {
     for set in ["CapInh", "CapAmb"] {
         assert_eq!(status_field(&status, set), "0000000000000000", "{set}");
     }
-    // The runtime holds off signals while it runs; the command must start with none blocked.
+    // The runtime holds off signals while it runs; the command must start with none
+    // blocked.
     assert_eq!(status_field(&status, "SigBlk"), "0000000000000000");
     assert_eq!(status_field(&status, "NoNewPrivs"), "1");
     assert_eq!(status_field(&status, "Seccomp"), "2");
@@ -200,16 +204,19 @@ fn masked_paths_read_empty_and_read_only_paths_refuse_writes() {
     }
     for path in READ_ONLY {
         // Open a file of it for writing, and write nothing: harmless even where the mount
-        // is missing. (Creating a new file is no probe: procfs answers ENOENT before EROFS.)
+        // is missing. (Creating a new file is no probe: procfs answers ENOENT before
+        // EROFS.)
         script.push_str(&format!(
             "if [ -d {path} ]; then f=$(find {path} -type f | head -n 1); else f={path}; fi; \
              if [ -n \"$f\" ] && [ -e \"$f\" ]; then (: >> \"$f\") 2>&1; \
              echo \"{path} write $?\"; else echo \"{path} nofile\"; fi; "
         ));
     }
-    script.push_str("(echo 1 > /proc/sys/kernel/ns_last_pid) 2>&1; cat /proc/self/mountinfo");
+    script
+        .push_str("(echo 1 > /proc/sys/kernel/ns_last_pid) 2>&1; cat /proc/self/mountinfo");
     let text = ok(&["--", "sh", "-c", &script]);
-    let mount_points: Vec<&str> = text.lines().filter_map(|l| l.split(' ').nth(4)).collect();
+    let mount_points: Vec<&str> =
+        text.lines().filter_map(|l| l.split(' ').nth(4)).collect();
     for path in MASKED {
         let line = text
             .lines()
@@ -380,9 +387,10 @@ fn started(args: &[&str]) -> (Child, i32) {
 fn wait_for_init_command(name: &str, comm: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let init = std::fs::read_to_string(container_dir(name).join("init")).unwrap_or_default();
-        let now =
-            std::fs::read_to_string(format!("/proc/{}/comm", init.trim())).unwrap_or_default();
+        let init =
+            std::fs::read_to_string(container_dir(name).join("init")).unwrap_or_default();
+        let now = std::fs::read_to_string(format!("/proc/{}/comm", init.trim()))
+            .unwrap_or_default();
         if now.trim() == comm {
             return;
         }
@@ -414,7 +422,8 @@ fn a_signal_to_the_runtime_ends_the_container_with_128_plus_n(
         "-c",
         "echo ready; exec sleep 60",
     ]);
-    // Signal once PID 1 is `sleep` (no handler): the shell before it might catch the signal.
+    // Signal once PID 1 is `sleep` (no handler): the shell before it might catch the
+    // signal.
     wait_for_init_command(&name, "sleep");
     kill(Pid::from_raw(tool), signal).expect("signal");
     assert_eq!(child.wait().expect("wait").code(), Some(code));
@@ -472,7 +481,8 @@ fn rootless_runs_for_a_normal_user() {
     let home = tempfile::tempdir().expect("temp dir");
     let bin = home.path().join("07-full-container");
     std::fs::copy(BIN, &bin).expect("copy the binary");
-    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
     std::os::unix::fs::chown(home.path(), Some(65534), Some(65534)).expect("chown");
     let out = Command::new(&bin)
         .args([
@@ -703,9 +713,9 @@ fn the_tour_shows_what_the_container_sees() {
         text.contains("I am PID 1, on host box, as uid 0."),
         "{text}"
     );
-    // The container's cgroup namespace was made after it was attached, so the cgroup it is in
-    // is the root of what it sees: `/`, on the line of a controller that holds its limits
-    // (memory on v1 and hybrid, the one `0::` line on v2).
+    // The container's cgroup namespace was made after it was attached, so the cgroup it is
+    // in is the root of what it sees: `/`, on the line of a controller that holds its
+    // limits (memory on v1 and hybrid, the one `0::` line on v2).
     assert!(
         text.lines().any(|l| l == "My cgroup: /"),
         "the container should see its own cgroup as /:\n{text}"
@@ -723,28 +733,30 @@ fn the_tour_shows_what_the_container_sees() {
         })
         .collect::<Vec<_>>()
         .join("\n");
-    // The book shows the tour twice: as it looks on pure cgroup v2 (current distributions; the
-    // VM, where CI runs this test) and on a v1 or hybrid host. Each layout checks its own copy.
+    // The book shows the tour twice: as it looks on pure cgroup v2 (current distributions;
+    // the VM, where CI runs this test) and on a v1 or hybrid host. Each layout checks its
+    // own copy.
     let fs = workbook::cgroup::CgroupFs::detect().expect("cgroup layout");
-    let (book_copy, limits): (&str, [&str; 3]) = if fs.layout == workbook::cgroup::Layout::Unified {
-        (
-            "07-full-container-tour-v2",
-            [
-                "  memory.max = 67108864",
-                "  pids.max = 64",
-                "  cpu.max = 50000 100000",
-            ],
-        )
-    } else {
-        (
-            "07-full-container-tour-hybrid",
-            [
-                "  memory/memory.limit_in_bytes = 67108864",
-                "  pids/pids.max = 64",
-                "  cpu/cpu.cfs_quota_us = 50000",
-            ],
-        )
-    };
+    let (book_copy, limits): (&str, [&str; 3]) =
+        if fs.layout == workbook::cgroup::Layout::Unified {
+            (
+                "07-full-container-tour-v2",
+                [
+                    "  memory.max = 67108864",
+                    "  pids.max = 64",
+                    "  cpu.max = 50000 100000",
+                ],
+            )
+        } else {
+            (
+                "07-full-container-tour-hybrid",
+                [
+                    "  memory/memory.limit_in_bytes = 67108864",
+                    "  pids/pids.max = 64",
+                    "  cpu/cpu.cfs_quota_us = 50000",
+                ],
+            )
+        };
     for limit in limits {
         assert!(
             text.lines().any(|l| l == limit),
@@ -754,10 +766,11 @@ fn the_tour_shows_what_the_container_sees() {
     common::assert_book_output(book_copy, &format!("{redacted}\n"));
 }
 
-// --- issue 11: where the writable layer lives; a file that is not an image ------------------
+// --- issue 11: where the writable layer lives; a file that is not an image
+// ------------------
 
-/// A tmpfs mounted at a temp dir, as `/run` is on most hosts: the runtime's state root for the
-/// test. Unmounted on every path.
+/// A tmpfs mounted at a temp dir, as `/run` is on most hosts: the runtime's state root for
+/// the test. Unmounted on every path.
 struct TmpfsState {
     dir: tempfile::TempDir,
 }
@@ -786,7 +799,8 @@ impl Drop for TmpfsState {
     }
 }
 
-/// Starts a container named `name` whose state goes to `state`; returns it and its init pid.
+/// Starts a container named `name` whose state goes to `state`; returns it and its init
+/// pid.
 fn started_with_state(name: &str, state: &Path) -> (Child, i32) {
     let mut child = Command::new(BIN)
         .args([
@@ -816,7 +830,8 @@ fn started_with_state(name: &str, state: &Path) -> (Child, i32) {
 
 /// The upper dir of the overlay that is the root of `pid`, as the kernel shows its options.
 fn upperdir_of(pid: i32) -> PathBuf {
-    let mountinfo = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).expect("mountinfo");
+    let mountinfo =
+        std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).expect("mountinfo");
     let root = mountinfo
         .lines()
         .find(|l| l.split(' ').nth(4) == Some("/") && l.contains(" - overlay "))
@@ -840,7 +855,9 @@ fn fs_type(path: &Path) -> i64 {
 #[test]
 #[serial]
 fn the_writable_layer_is_on_disk_even_when_the_state_is_on_a_tmpfs() {
-    if !common::privileged("the_writable_layer_is_on_disk_even_when_the_state_is_on_a_tmpfs") {
+    if !common::privileged(
+        "the_writable_layer_is_on_disk_even_when_the_state_is_on_a_tmpfs",
+    ) {
         return;
     }
     let state = TmpfsState::new();
@@ -905,7 +922,8 @@ fn a_file_that_is_not_an_image_is_one_line_and_never_printed() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     // Shaped like /etc/shadow, and longer than one tar block.
-    let mut shadow = String::from("root:$6$SECRETSALT$SECRETHASHSECRETHASH:19000:0:99999:7:::\n");
+    let mut shadow =
+        String::from("root:$6$SECRETSALT$SECRETHASHSECRETHASH:19000:0:99999:7:::\n");
     for user in 0..40 {
         shadow.push_str(&format!("user{user}:*:19000:0:99999:7:::\n"));
     }

@@ -1,8 +1,8 @@
-//! Privileged: the device allow-list, tried as the attack it stops. Root in a container holds
-//! CAP_MKNOD; without the device cgroup it could make a node for the host's disk (here: a
-//! loop device this test makes over a file in its temp dir) and read or write the host's
-//! blocks through it, or use a node an image ships. Every check reads what the kernel did:
-//! the errno inside, the backing file's bytes outside.
+//! Privileged: the device allow-list, tried as the attack it stops. Root in a container
+//! holds CAP_MKNOD; without the device cgroup it could make a node for the host's disk
+//! (here: a loop device this test makes over a file in its temp dir) and read or write the
+//! host's blocks through it, or use a node an image ships. Every check reads what the
+//! kernel did: the errno inside, the backing file's bytes outside.
 
 mod common;
 
@@ -53,7 +53,8 @@ impl LoopDevice {
 
     /// The first bytes of the backing file, read from the host.
     fn backing_start(&self) -> Vec<u8> {
-        let bytes = std::fs::read(self.dir.path().join("disk.img")).expect("read backing file");
+        let bytes =
+            std::fs::read(self.dir.path().join("disk.img")).expect("read backing file");
         bytes[..PATTERN.len()].to_vec()
     }
 }
@@ -168,8 +169,9 @@ fn the_allowed_devices_still_work() {
     }
     let store = tempfile::tempdir().expect("store");
     // /dev/pts/0 exists once ptmx is opened, locked until its master unlocks it: opening it
-    // reaches the tty driver, which says EIO. Refused by the device cgroup it would be EPERM.
-    // /dev/tty without a controlling terminal likewise answers ENXIO from its driver.
+    // reaches the tty driver, which says EIO. Refused by the device cgroup it would be
+    // EPERM. /dev/tty without a controlling terminal likewise answers ENXIO from its
+    // driver.
     let script = "echo x > /dev/null && echo null; \
                   head -c 5 /dev/zero | wc -c; \
                   head -c 6 /dev/urandom | wc -c; \
@@ -262,9 +264,9 @@ fn a_rootless_container_without_a_cgroup_can_neither_mknod_nor_open_image_nodes(
     let disk = LoopDevice::new();
     let store = tempfile::tempdir().expect("store");
     let archive = image_with_device_nodes(store.path(), &disk);
-    // No limits: a rootless run makes no cgroup, so no device list applies. The kernel's other
-    // two guards do: mknod needs CAP_MKNOD in the initial user namespace, and the overlay
-    // mounted in the container's user namespace is nodev (SB_I_NODEV).
+    // No limits: a rootless run makes no cgroup, so no device list applies. The kernel's
+    // other two guards do: mknod needs CAP_MKNOD in the initial user namespace, and the
+    // overlay mounted in the container's user namespace is nodev (SB_I_NODEV).
     let script = format!(
         "stat -c '%n %a %u' /l0 /kmsg; mknod /x b {} {} 2>&1; \
          (exec 3</l0) 2>&1; (exec 3</kmsg) 2>&1; echo done",

@@ -1,9 +1,9 @@
-//! Privileged: 200 runs that end in every way a run can end leave the host exactly as it was:
-//! the mount table, our cgroups, the containers' state and upper dirs, and no process.
+//! Privileged: 200 runs that end in every way a run can end leave the host exactly as it
+//! was: the mount table, our cgroups, the containers' state and upper dirs, and no process.
 //!
-//! The endings, in turn: the command exits; the command is killed from the host; the runtime
-//! gets Ctrl-C; the runtime panics (WORKBOOK_PANIC_AFTER_START); the runtime is killed with
-//! SIGKILL, after which `cleanup` must remove what it left.
+//! The endings, in turn: the command exits; the command is killed from the host; the
+//! runtime gets Ctrl-C; the runtime panics (WORKBOOK_PANIC_AFTER_START); the runtime is
+//! killed with SIGKILL, after which `cleanup` must remove what it left.
 
 mod common;
 
@@ -29,8 +29,8 @@ fn host_state() -> String {
         for e in entries.filter_map(|e| e.ok()) {
             if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
                 let path = e.path();
-                // The `workbook/` parents stay for good (cgroup::PARENT_NAME); what is below
-                // them is what a run could leave.
+                // The `workbook/` parents stay for good (cgroup::PARENT_NAME); what is
+                // below them is what a run could leave.
                 let parent = e.file_name() == "workbook";
                 if path.to_string_lossy().contains("/workbook") && !parent {
                     cgroups.push(path.display().to_string());
@@ -81,7 +81,8 @@ fn init_running_sleep(name: &str) -> i32 {
     loop {
         if let Ok(text) = std::fs::read_to_string(&state) {
             let pid = text.trim().to_string();
-            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            let comm =
+                std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
             if comm.trim() == "sleep" {
                 return pid.parse().expect("pid");
             }

@@ -1,10 +1,10 @@
 //! Privileged: no file descriptor of the caller reaches the command (issue 11, item 3).
 //!
-//! The attack: a shell opens fd 7 on the host's `/` and fd 8 on a file, without close-on-exec,
-//! then starts a chapter binary. Every fd a process holds survives fork and exec unless it is
-//! marked close-on-exec, so without care the command inside reads the host through
-//! `/proc/self/fd/7/…`, whatever root it was given. Each case runs that attack through one
-//! binary and reads, from inside, which fds exist and what fd 7 and fd 8 give.
+//! The attack: a shell opens fd 7 on the host's `/` and fd 8 on a file, without
+//! close-on-exec, then starts a chapter binary. Every fd a process holds survives fork and
+//! exec unless it is marked close-on-exec, so without care the command inside reads the
+//! host through `/proc/self/fd/7/…`, whatever root it was given. Each case runs that attack
+//! through one binary and reads, from inside, which fds exist and what fd 7 and fd 8 give.
 
 mod common;
 
@@ -26,13 +26,14 @@ const INSIDE: &str = "ls /proc/self/fd; grep Seccomp: /proc/self/status; \
 const SECRET: &str = "fd-leak-secret-5d1c";
 
 /// Runs the attack through `bin`, with `options` before the command, and checks from inside
-/// that neither fd is there. With `without_close_range`, the whole process tree runs under a
-/// seccomp filter that answers close_range(2) with ENOSYS, as a kernel before 5.9 would.
+/// that neither fd is there. With `without_close_range`, the whole process tree runs under
+/// a seccomp filter that answers close_range(2) with ENOSYS, as a kernel before 5.9 would.
 fn attack(bin: &str, options: &[&str], without_close_range: bool) -> String {
     // A file of our own, readable by anyone: a rootless container's root is nobody on the
     // host, and must not be stopped by permissions alone, only by the fd being gone.
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::set_permissions(dir.path(), PermissionsExt::from_mode(0o755)).expect("chmod dir");
+    std::fs::set_permissions(dir.path(), PermissionsExt::from_mode(0o755))
+        .expect("chmod dir");
     let file = dir.path().join("secret");
     std::fs::File::create(&file)
         .and_then(|mut f| f.write_all(SECRET.as_bytes()))
@@ -55,8 +56,9 @@ fn attack(bin: &str, options: &[&str], without_close_range: bool) -> String {
         // SAFETY: between fork and exec the hook makes one prctl call (install builds the
         // kernel's struct on the stack); root may install a filter without no_new_privs.
         unsafe {
-            command
-                .pre_exec(move || install(&program).map_err(|_| std::io::Error::last_os_error()));
+            command.pre_exec(move || {
+                install(&program).map_err(|_| std::io::Error::last_os_error())
+            });
         }
     }
     let out = command.output().expect("start sh");
@@ -115,7 +117,10 @@ fn no_fd_of_the_caller_is_visible_inside(#[case] bin: &str, #[case] options: &[&
 #[case::mount_rootfs(env!("CARGO_BIN_EXE_03-mount-rootfs"), &[])]
 #[case::full_container(env!("CARGO_BIN_EXE_07-full-container"), &["run", "--network", "none"])]
 #[serial]
-fn no_fd_survives_on_a_kernel_without_close_range(#[case] bin: &str, #[case] options: &[&str]) {
+fn no_fd_survives_on_a_kernel_without_close_range(
+    #[case] bin: &str,
+    #[case] options: &[&str],
+) {
     if !common::privileged("no_fd_survives_on_a_kernel_without_close_range") {
         return;
     }

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use rstest::rstest;
 use workbook::namespace::Namespace;
 
-/// `kind -> inode` as printed by `readlink /proc/self/ns/*` (lines like `pid:[4026531836]`).
+/// `kind -> inode` as printed by `readlink /proc/self/ns/*` (lines like
+/// `pid:[4026531836]`).
 fn parse(text: &str) -> BTreeMap<String, u64> {
     text.lines()
         .filter_map(|line| {

@@ -1,9 +1,9 @@
-//! Privileged: container networking through the built binary. Every check reads the kernel's
-//! state — the devices in /sys/class/net (and the bridge's ports in /sys/class/net/wb0/brif),
-//! the container's own /proc/net files, nftables' tables — or sends traffic that only the
-//! kernel can deliver: from the host to a container and between two containers. All traffic
-//! stays on this machine: the bridge's subnet (in namespaces these tests create) and
-//! 127.0.0.1.
+//! Privileged: container networking through the built binary. Every check reads the
+//! kernel's state — the devices in /sys/class/net (and the bridge's ports in
+//! /sys/class/net/wb0/brif), the container's own /proc/net files, nftables' tables — or
+//! sends traffic that only the kernel can deliver: from the host to a container and between
+//! two containers. All traffic stays on this machine: the bridge's subnet (in namespaces
+//! these tests create) and 127.0.0.1.
 //!
 //! Every test is `#[serial]` and holds a [`Tidy`] guard, which on every path kills the
 //! runtimes it started, runs `cleanup`, deletes what the test made on the host (a dummy
@@ -54,7 +54,8 @@ impl Tidy {
 
     /// Starts one runtime per argument list, all at once, and waits until each has printed
     /// `ready`. Returns their indices in `runtimes`. A runtime that did not start fails the
-    /// test with every such runtime's exit status and stderr: a flake must say what happened.
+    /// test with every such runtime's exit status and stderr: a flake must say what
+    /// happened.
     fn start_all(&mut self, runs: &[Vec<&str>]) -> Vec<usize> {
         let first = self.runtimes.len();
         for args in runs {
@@ -323,7 +324,8 @@ fn the_host_reaches_the_container_by_ping_and_tcp() {
 fn read_from(addr: (Ipv4Addr, u16)) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if let Ok(mut s) = TcpStream::connect_timeout(&addr.into(), Duration::from_secs(2)) {
+        if let Ok(mut s) = TcpStream::connect_timeout(&addr.into(), Duration::from_secs(2))
+        {
             s.set_read_timeout(Some(Duration::from_secs(5)))
                 .expect("timeout");
             let mut text = String::new();
@@ -555,7 +557,8 @@ fn after_sigkill_cleanup_gives_back_the_lease_and_the_nat_rule() {
     assert_nothing_left("after SIGKILL and cleanup");
 }
 
-/// The next run reclaims a killed run's lease by itself (no `cleanup`), and gets its address.
+/// The next run reclaims a killed run's lease by itself (no `cleanup`), and gets its
+/// address.
 #[test]
 #[serial]
 fn the_next_run_reclaims_a_stale_lease() {
@@ -586,7 +589,8 @@ fn the_next_run_reclaims_a_stale_lease() {
     assert_nothing_left("after the next run");
 }
 
-/// Bad input: one sentence, a non-zero exit, nothing made (no veth, no lease, no state dir).
+/// Bad input: one sentence, a non-zero exit, nothing made (no veth, no lease, no state
+/// dir).
 #[test]
 #[serial]
 fn bad_network_input_is_one_sentence_and_leaves_nothing() {
@@ -598,8 +602,8 @@ fn bad_network_input_is_one_sentence_and_leaves_nothing() {
     let taken = TcpListener::bind("0.0.0.0:0").expect("a free port");
     let port = taken.local_addr().expect("addr").port().to_string();
     let in_use = format!("{port}:80");
-    // A subnet that overlaps a route of the host: a device of the test's own (a bridge: this
-    // kernel has no dummy driver) with its own route.
+    // A subnet that overlaps a route of the host: a device of the test's own (a bridge:
+    // this kernel has no dummy driver) with its own route.
     tidy.devices.push("wbtdummy".into());
     for args in [
         vec!["link", "add", "wbtdummy", "type", "bridge"],
@@ -746,10 +750,11 @@ fn fd_count(pid: u32) -> usize {
 }
 
 /// The attack: open connection after connection to a published port. Each one used to leave
-/// two descriptors in the proxy for good (the clones kept to shut it down), so enough of them
-/// would take the runtime to its RLIMIT_NOFILE, and its ports — every container's — would stop
-/// answering. After 2,000 connections, each answered by busybox httpd inside, the runtime holds
-/// no more descriptors than before, give or take one connection still closing.
+/// two descriptors in the proxy for good (the clones kept to shut it down), so enough of
+/// them would take the runtime to its RLIMIT_NOFILE, and its ports — every container's —
+/// would stop answering. After 2,000 connections, each answered by busybox httpd inside,
+/// the runtime holds no more descriptors than before, give or take one connection still
+/// closing.
 #[test]
 #[serial]
 fn the_port_proxy_holds_no_descriptor_of_a_finished_connection() {
@@ -798,7 +803,9 @@ fn the_port_proxy_holds_no_descriptor_of_a_finished_connection() {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    eprintln!("runtime descriptors: {before} before, {after} after {CONNECTIONS} connections");
+    eprintln!(
+        "runtime descriptors: {before} before, {after} after {CONNECTIONS} connections"
+    );
     assert!(
         after <= before + TOLERANCE,
         "the runtime held {before} descriptors before {CONNECTIONS} connections and {after} after"
@@ -824,9 +831,9 @@ fn tree(dir: &Path) -> Vec<String> {
     out
 }
 
-/// `--bridge lo`, and `--bridge` naming an existing device that is not a bridge (a veth of the
-/// test's own): refused in one sentence with 125, and nothing is left in the state dir — no
-/// lock file, no lease file, no directory — nor a lock file among the host's leases.
+/// `--bridge lo`, and `--bridge` naming an existing device that is not a bridge (a veth of
+/// the test's own): refused in one sentence with 125, and nothing is left in the state dir
+/// — no lock file, no lease file, no directory — nor a lock file among the host's leases.
 #[test]
 #[serial]
 fn a_device_that_is_not_a_bridge_is_refused_and_leaves_no_file() {
@@ -875,8 +882,8 @@ fn a_device_that_is_not_a_bridge_is_refused_and_leaves_no_file() {
 
 /// Two runs with different state roots (`WORKBOOK_STATE`) share the host's bridge, so they
 /// share its leases: the second gets another address, and the first keeps its veth. (With a
-/// lease file per state root both got 10.203.0.2, and the second deleted the first's veth as
-/// a leftover.)
+/// lease file per state root both got 10.203.0.2, and the second deleted the first's veth
+/// as a leftover.)
 #[test]
 #[serial]
 fn runs_with_different_state_roots_get_different_addresses() {

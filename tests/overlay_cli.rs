@@ -1,5 +1,5 @@
-//! The 06-overlayfs binary: its help, its demonstration (the book shows that output), running a
-//! command from an imported image, and bad input.
+//! The 06-overlayfs binary: its help, its demonstration (the book shows that output),
+//! running a command from an imported image, and bad input.
 
 mod common;
 
@@ -73,7 +73,9 @@ fn a_missing_layer_dir_is_one_sentence() {
 #[test]
 #[serial]
 fn the_demonstration_shows_each_paths_layer_as_the_kernel_resolves_it() {
-    if !common::privileged("the_demonstration_shows_each_paths_layer_as_the_kernel_resolves_it") {
+    if !common::privileged(
+        "the_demonstration_shows_each_paths_layer_as_the_kernel_resolves_it",
+    ) {
         return;
     }
     let scratch = tempfile::tempdir().unwrap();
@@ -167,8 +169,9 @@ fn an_imported_docker_save_archive_runs_its_default_command_from_its_layers() {
 #[test]
 #[serial]
 fn a_command_sees_the_image_env_and_whiteouts_and_its_exit_status_is_kept() {
-    if !common::privileged("a_command_sees_the_image_env_and_whiteouts_and_its_exit_status_is_kept")
-    {
+    if !common::privileged(
+        "a_command_sees_the_image_env_and_whiteouts_and_its_exit_status_is_kept",
+    ) {
         return;
     }
     let scratch = tempfile::tempdir().unwrap();
@@ -268,7 +271,8 @@ fn a_bad_archive_is_one_sentence_and_leaves_no_layer(#[case] damage: &str) {
             "corrupt or truncated"
         }
         "digest" => {
-            // Flip one byte inside the busybox binary of the base layer (file data, not a header).
+            // Flip one byte inside the busybox binary of the base layer (file data, not a
+            // header).
             let elf = bytes.windows(4).position(|w| w == b"\x7fELF").unwrap();
             bytes[elf + 1000] ^= 0xff;
             "digest mismatch"
@@ -340,7 +344,8 @@ fn import_never_changes_a_host_dir_through_a_symlink() {
     let host = scratch.path().join("host-dir");
     std::fs::create_dir_all(host.join("secret")).unwrap();
     std::fs::set_permissions(&host, std::fs::Permissions::from_mode(0o711)).unwrap();
-    std::fs::set_permissions(host.join("secret"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(host.join("secret"), std::fs::Permissions::from_mode(0o700))
+        .unwrap();
     let mut top = LayerTar::new();
     top.dir("d", 0o755)
         .unwrap()
@@ -385,7 +390,9 @@ fn store_tmp(scratch: &Path) -> Vec<String> {
 #[test]
 #[serial]
 fn a_tar_bomb_over_workbook_max_unpacked_is_refused_in_one_sentence() {
-    if !common::privileged("a_tar_bomb_over_workbook_max_unpacked_is_refused_in_one_sentence") {
+    if !common::privileged(
+        "a_tar_bomb_over_workbook_max_unpacked_is_refused_in_one_sentence",
+    ) {
         return;
     }
     let scratch = tempfile::tempdir().unwrap();

@@ -1,9 +1,9 @@
 //! Overlay semantics, checked on real mounts (privileged).
 //!
 //! Each test mounts under its own temp dir, in the test process (overlay semantics need no
-//! clone), serialized with `#[serial]` because a mount is global state, and unmounted by the
-//! `OverlayMount` guard on every path. Each test ends by reading /proc/self/mountinfo to prove
-//! its mount point is gone.
+//! clone), serialized with `#[serial]` because a mount is global state, and unmounted by
+//! the `OverlayMount` guard on every path. Each test ends by reading /proc/self/mountinfo
+//! to prove its mount point is gone.
 
 mod common;
 
@@ -265,7 +265,8 @@ fn an_imported_layer_tar_hides_files_as_its_whiteouts_say() {
         .unwrap()
         .file("var/cache/new", 0o644, b"new")
         .unwrap();
-    let report = unpack_layer(tar.finish().unwrap().as_slice(), &s.p("l1"), "test").unwrap();
+    let report =
+        unpack_layer(tar.finish().unwrap().as_slice(), &s.p("l1"), "test").unwrap();
     assert_eq!((report.whiteouts, report.opaque_dirs), (1, 1));
     // The tar form became the overlay form on disk...
     let wh = std::fs::symlink_metadata(s.p("l1/etc/motd")).unwrap();
@@ -291,8 +292,8 @@ fn owners_xattrs_and_device_nodes_are_kept_by_import() {
         return;
     }
     let s = Stack::new(&["l0"]);
-    // A trusted.* attribute (root only): tmpfs, where the VM's temp dirs live, takes those on
-    // every kernel, but user.* only since Linux 6.6.
+    // A trusted.* attribute (root only): tmpfs, where the VM's temp dirs live, takes those
+    // on every kernel, but user.* only since Linux 6.6.
     let mut builder = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_gnu();
     h.set_entry_type(tar::EntryType::Regular);
@@ -302,7 +303,10 @@ fn owners_xattrs_and_device_nodes_are_kept_by_import() {
     h.set_mtime(0);
     h.set_size(2);
     builder
-        .append_pax_extensions([("SCHILY.xattr.trusted.workbook-origin", b"layer".as_slice())])
+        .append_pax_extensions([(
+            "SCHILY.xattr.trusted.workbook-origin",
+            b"layer".as_slice(),
+        )])
         .unwrap();
     builder.append_data(&mut h, "owned", &b"hi"[..]).unwrap();
     let mut dev = tar::Header::new_gnu();
@@ -317,7 +321,8 @@ fn owners_xattrs_and_device_nodes_are_kept_by_import() {
     builder
         .append_data(&mut dev, "null", std::io::empty())
         .unwrap();
-    let report = unpack_layer(builder.into_inner().unwrap().as_slice(), &s.p("l0"), "t").unwrap();
+    let report =
+        unpack_layer(builder.into_inner().unwrap().as_slice(), &s.p("l0"), "t").unwrap();
     assert!(report.skipped_devices.is_empty());
     let meta = std::fs::metadata(s.p("l0/owned")).unwrap();
     assert_eq!(

@@ -1,8 +1,8 @@
 //! Chapter 1: a process that is PID 1 of its own world.
 //!
-//! `clone(CLONE_NEWPID)` starts a child in a new PID namespace. Inside, it is PID 1, the init
-//! of that namespace; on the host it has an ordinary PID. The two names are the same process:
-//! the kernel keeps one number per namespace the process is visible in.
+//! `clone(CLONE_NEWPID)` starts a child in a new PID namespace. Inside, it is PID 1, the
+//! init of that namespace; on the host it has an ordinary PID. The two names are the same
+//! process: the kernel keeps one number per namespace the process is visible in.
 
 use std::process::ExitCode;
 
@@ -65,7 +65,9 @@ fn demonstrate(namespaces: Namespaces) -> Result<ExitCode> {
     println!("On the host, /proc/self/ns/pid is   pid:[{host_ns}]");
     let status = child.wait()?;
     println!();
-    println!("Different inodes: the child lives in a new PID namespace, where it is PID 1.");
+    println!(
+        "Different inodes: the child lives in a new PID namespace, where it is PID 1."
+    );
     Ok(status.into())
 }
 // ANCHOR_END: demo

@@ -1,8 +1,8 @@
 //! Chapter 2: a host name and System V IPC of its own.
 //!
-//! Two small namespaces: UTS holds the host name, IPC the System V IPC objects (shared memory,
-//! semaphores, message queues) and POSIX message queues. Changing either inside changes
-//! nothing outside.
+//! Two small namespaces: UTS holds the host name, IPC the System V IPC objects (shared
+//! memory, semaphores, message queues) and POSIX message queues. Changing either inside
+//! changes nothing outside.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -94,9 +94,9 @@ fn demonstrate(namespaces: Namespaces, name: &Hostname) -> Result<ExitCode> {
         // Tell the parent, then wait until it has looked.
         let mut line = String::new();
         let mut conversation = BufReader::new(&from_parent);
-        (&from_parent)
-            .write_all(b"created\n")
-            .map_err(|e| Error::io("talking to the parent", std::path::Path::new("(socket)"), e))?;
+        (&from_parent).write_all(b"created\n").map_err(|e| {
+            Error::io("talking to the parent", std::path::Path::new("(socket)"), e)
+        })?;
         let _ = conversation.read_line(&mut line);
         Ok(0)
     })?;

@@ -1,8 +1,8 @@
 //! Chapter 3: a mount table and a root filesystem of its own.
 //!
 //! A new mount namespace starts as a copy of the host's mount table. We make it private (so
-//! nothing leaks back), mount the kernel's filesystems under the new root, and pivot_root into
-//! it. Afterwards the host's `/` is not hidden: it is gone from the namespace.
+//! nothing leaks back), mount the kernel's filesystems under the new root, and pivot_root
+//! into it. Afterwards the host's `/` is not hidden: it is gone from the namespace.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -49,14 +49,17 @@ fn run() -> Result<ExitCode> {
     } else {
         RootSwitch::PivotRoot
     };
-    // Check what the user gave before anything else; build the default root only once we know
-    // we may use it.
+    // Check what the user gave before anything else; build the default root only once we
+    // know we may use it.
     let given = args
         .rootfs
         .as_deref()
         .map(|dir| RootSetup::new(dir, switch))
         .transpose()?;
-    privilege::require_cap_sys_admin(NAME, "to create a mount namespace and call pivot_root")?;
+    privilege::require_cap_sys_admin(
+        NAME,
+        "to create a mount namespace and call pivot_root",
+    )?;
     let setup = match given {
         Some(setup) => setup,
         None => RootSetup::new(&rootfs::default_rootfs()?, switch)?,
@@ -125,13 +128,17 @@ fn show_inside(switch: RootSwitch, host_root: DirId) -> Result<u8> {
             mounts.len() - 12
         );
     }
-    println!("The chroot escape: chroot into a subdir, chdir(\"..\") 256 times, chroot(\".\").");
+    println!(
+        "The chroot escape: chroot into a subdir, chdir(\"..\") 256 times, chroot(\".\")."
+    );
     let reached = try_chroot_escape(Path::new("/tmp/decoy"))?;
     println!("It ended at device {}, inode {}:", reached.dev, reached.ino);
     if reached == host_root {
         println!("  the HOST's root. chroot alone does not confine a root process.");
     } else {
-        println!("  the container's own root. With the old root detached, no path leads out.");
+        println!(
+            "  the container's own root. With the old root detached, no path leads out."
+        );
     }
     Ok(0)
 }
@@ -140,8 +147,8 @@ fn show_inside(switch: RootSwitch, host_root: DirId) -> Result<u8> {
 /// (mount point, filesystem type) of each entry of this process's mount table.
 fn mount_points() -> Result<Vec<(String, String)>> {
     let path = Path::new("/proc/self/mountinfo");
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::io("reading the mount table", path, e))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io("reading the mount table", path, e))?;
     Ok(text
         .lines()
         .filter_map(|line| {

@@ -1,8 +1,8 @@
 //! Chapter 4: root inside, nobody outside; and an empty network.
 //!
 //! A user namespace maps IDs: the child is uid 0 inside, with every capability over the
-//! namespaces it owns, while on the host it is an unprivileged ID. A network namespace gives
-//! it a network stack of its own, holding only a loopback device.
+//! namespaces it owns, while on the host it is an unprivileged ID. A network namespace
+//! gives it a network stack of its own, holding only a loopback device.
 
 use std::os::unix::fs::MetadataExt;
 use std::process::ExitCode;
@@ -71,7 +71,8 @@ fn demonstrate(namespaces: Namespaces, maps: &IdMaps) -> Result<ExitCode> {
         .prefix("workbook-04-")
         .tempdir()
         .map_err(|e| Error::io("creating a scratch dir", &std::env::temp_dir(), e))?;
-    // Anyone may create files in it, as in /tmp: the child is an unprivileged ID on the host.
+    // Anyone may create files in it, as in /tmp: the child is an unprivileged ID on the
+    // host.
     std::fs::set_permissions(
         scratch.path(),
         std::os::unix::fs::PermissionsExt::from_mode(0o1777),
@@ -98,7 +99,8 @@ fn demonstrate(namespaces: Namespaces, maps: &IdMaps) -> Result<ExitCode> {
             getgid(),
             uid_map.split_whitespace().collect::<Vec<_>>().join(" ")
         );
-        std::fs::write(&file, "hello\n").map_err(|e| Error::io("creating a file", &file, e))?;
+        std::fs::write(&file, "hello\n")
+            .map_err(|e| Error::io("creating a file", &file, e))?;
         println!(
             "Inside, root created {}, owned by uid {} as seen from inside.",
             file.file_name().unwrap_or_default().to_string_lossy(),
@@ -115,8 +117,8 @@ fn demonstrate(namespaces: Namespaces, maps: &IdMaps) -> Result<ExitCode> {
     child.release()?;
     // ANCHOR_END: maps
     let status = child.wait()?;
-    let owner =
-        std::fs::metadata(&file).map_err(|e| Error::io("reading the file's owner", &file, e))?;
+    let owner = std::fs::metadata(&file)
+        .map_err(|e| Error::io("reading the file's owner", &file, e))?;
     println!(
         "On the host, that file is owned by uid {}, gid {}.",
         owner.uid(),
@@ -140,7 +142,11 @@ echo 'Inside, busybox ping -c 1 10.204.0.1:'; busybox ping -c 1 -W 2 10.204.0.1 
 // ANCHOR: veth
 /// Runs `command` (or the demonstration) in the new namespaces, joined to the host by a
 /// veth pair that the parent creates and addresses before it releases the child.
-fn with_veth(namespaces: Namespaces, maps: &IdMaps, command: &[String]) -> Result<ExitCode> {
+fn with_veth(
+    namespaces: Namespaces,
+    maps: &IdMaps,
+    command: &[String],
+) -> Result<ExitCode> {
     workbook::privilege::require_cap_sys_admin(
         NAME,
         "to create a veth pair on the host (--veth); without it, the namespace has only lo",
@@ -164,7 +170,9 @@ fn with_veth(namespaces: Namespaces, maps: &IdMaps, command: &[String]) -> Resul
     // ANCHOR_END: veth_child
     if demo {
         println!("A veth pair: {HOST_END} ({HOST_IP}/{PREFIX}) on the host, eth0 ({INSIDE_IP}/{PREFIX}) in the new namespace.");
-        println!("On the host, ip -4 -brief addr show dev {HOST_END} shows (name, address):");
+        println!(
+            "On the host, ip -4 -brief addr show dev {HOST_END} shows (name, address):"
+        );
         show_host_side()?;
     }
     child.release()?;

@@ -1,8 +1,8 @@
 //! Chapter 6: images as layers.
 //!
 //! An image is a stack of read-only directories; overlayfs shows them as one tree and sends
-//! every change to a writable layer on top. This binary stacks the layers it is given (or an
-//! imported image), and either shows where each path comes from or runs a command in the
+//! every change to a writable layer on top. This binary stacks the layers it is given (or
+//! an imported image), and either shows where each path comes from or runs a command in the
 //! merged tree as its root.
 
 use std::io::Write;
@@ -72,8 +72,9 @@ fn run() -> Result<ExitCode> {
     }
     privilege::require_cap_sys_admin(NAME, "to mount an overlay filesystem")?;
     // ANCHOR: private
-    // Everything this process mounts stays in a mount namespace of its own: if it is killed,
-    // the kernel takes the mounts down with the namespace, and the host never sees them.
+    // Everything this process mounts stays in a mount namespace of its own: if it is
+    // killed, the kernel takes the mounts down with the namespace, and the host never sees
+    // them.
     // ANCHOR: private_ns
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
         .map_err(|e| Error::sys("unshare", "creating a mount namespace", e))?;
@@ -118,7 +119,8 @@ impl Scratch {
             .map_err(|e| Error::io("making a scratch dir", &std::env::temp_dir(), e))?;
         for sub in ["upper", "work", "merged"] {
             let path = dir.path().join(sub);
-            std::fs::create_dir(&path).map_err(|e| Error::io("making a scratch dir", &path, e))?;
+            std::fs::create_dir(&path)
+                .map_err(|e| Error::io("making a scratch dir", &path, e))?;
         }
         Ok(Scratch { dir })
     }
@@ -128,7 +130,11 @@ impl Scratch {
 }
 
 // ANCHOR: run
-fn run_in(lowers: &[PathBuf], config: &ImageConfig, command: &[String]) -> Result<ExitCode> {
+fn run_in(
+    lowers: &[PathBuf],
+    config: &ImageConfig,
+    command: &[String],
+) -> Result<ExitCode> {
     let scratch = Scratch::new()?;
     let layers = Layers::new(lowers.to_vec(), scratch.path("upper"), scratch.path("work"))?;
     let merged = Overlay::mount(&layers, &scratch.path("merged"))?;
@@ -141,19 +147,21 @@ fn run_in(lowers: &[PathBuf], config: &ImageConfig, command: &[String]) -> Resul
             code: 127,
         });
     }
-    let child = process::spawn(Namespaces::of(&[Namespace::Mount, Namespace::Pid]), || {
-        rootfs::enter(&setup)?;
-        std::env::set_var("PATH", process::DEFAULT_PATH);
-        for pair in &config.env {
-            if let Some((name, value)) = pair.split_once('=') {
-                std::env::set_var(name, value);
+    let child =
+        process::spawn(Namespaces::of(&[Namespace::Mount, Namespace::Pid]), || {
+            rootfs::enter(&setup)?;
+            std::env::set_var("PATH", process::DEFAULT_PATH);
+            for pair in &config.env {
+                if let Some((name, value)) = pair.split_once('=') {
+                    std::env::set_var(name, value);
+                }
             }
-        }
-        let workdir = config.workdir.as_deref().unwrap_or("/");
-        std::env::set_current_dir(workdir)
-            .map_err(|e| Error::io("entering the image's working dir", Path::new(workdir), e))?;
-        cli::exec_command(command)
-    })?;
+            let workdir = config.workdir.as_deref().unwrap_or("/");
+            std::env::set_current_dir(workdir).map_err(|e| {
+                Error::io("entering the image's working dir", Path::new(workdir), e)
+            })?;
+            cli::exec_command(command)
+        })?;
     let status = child.wait()?;
     merged.unmount()?; // the guard would do it too; this way a failure is reported
     Ok(status.into())
@@ -167,7 +175,9 @@ fn demonstrate() -> Result<ExitCode> {
     std::fs::create_dir(&layer_root)
         .map_err(|e| Error::io("making a scratch dir", &layer_root, e))?;
     let lowers = demo::unpack_demo_layers(&layer_root)?;
-    println!("Three layers, unpacked from OCI layer tars (.wh. files became overlay whiteouts):");
+    println!(
+        "Three layers, unpacked from OCI layer tars (.wh. files became overlay whiteouts):"
+    );
     for (i, dir) in lowers.iter().enumerate() {
         println!("  layer {i}: {}", dir.display());
     }
@@ -179,7 +189,9 @@ fn demonstrate() -> Result<ExitCode> {
     let merged = Overlay::mount(&layers, &scratch.path("merged"))?;
     let mut stack = lowers.clone();
     stack.push(scratch.path("upper"));
-    println!("The upper (writable) layer counts as layer 3 below; it is empty until a write.");
+    println!(
+        "The upper (writable) layer counts as layer 3 below; it is empty until a write."
+    );
     println!();
     print_table(merged.target(), &stack)?;
 

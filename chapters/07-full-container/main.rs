@@ -1,9 +1,10 @@
 //! Chapter 7: the full container.
 //!
 //! Every building block of the earlier chapters, joined in the order the kernel requires:
-//! an image's layers under a fresh writable layer, a cgroup with limits, all eight namespaces,
-//! pivot_root, and the hardening a runtime owes the host (capabilities, no_new_privs, seccomp,
-//! masked paths). The library's `container::run` does the work; this file is the command line.
+//! an image's layers under a fresh writable layer, a cgroup with limits, all eight
+//! namespaces, pivot_root, and the hardening a runtime owes the host (capabilities,
+//! no_new_privs, seccomp, masked paths). The library's `container::run` does the work; this
+//! file is the command line.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -204,7 +205,9 @@ echo "My uptime (time namespace): $(cut -d' ' -f1 /proc/uptime) s; network: $net
 // ANCHOR_END: tour
 
 fn tour() -> Result<ExitCode> {
-    println!("A container with every namespace, the busybox image under a fresh upper layer,");
+    println!(
+        "A container with every namespace, the busybox image under a fresh upper layer,"
+    );
     println!("64 MiB of memory, half a CPU, 64 processes, and the hardening of chapter 7.");
     println!("What it prints is what it sees:\n");
     let options = RunOptions {

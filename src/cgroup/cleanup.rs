@@ -28,9 +28,9 @@ pub fn procs(dir: &Path) -> Vec<i32> {
 /// Kills everything in the group and waits until it is empty.
 ///
 /// On v2 `cgroup.kill` does it in one step. On v1 we SIGKILL each pid in `cgroup.procs` and
-/// read the file again, round after round: a process can fork between our read and our kill,
-/// and its child appears only in the next read. (The v1 freezer would close that race; the
-/// pids limit keeps it short.)
+/// read the file again, round after round: a process can fork between our read and our
+/// kill, and its child appears only in the next read. (The v1 freezer would close that
+/// race; the pids limit keeps it short.)
 // ANCHOR: kill_wait_fn
 pub fn kill_and_wait(dirs: &[PathBuf], v2: bool) -> Result<()> {
     let dirs: Vec<&PathBuf> = dirs.iter().filter(|d| d.exists()).collect();
@@ -74,8 +74,8 @@ pub fn kill_and_wait(dirs: &[PathBuf], v2: bool) -> Result<()> {
 pub fn rmdir(dir: &Path) -> Result<()> {
     let mut tries = 0;
     loop {
-        let result =
-            std::fs::remove_dir(dir).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)));
+        let result = std::fs::remove_dir(dir)
+            .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)));
         match result {
             Ok(()) | Err(Errno::ENOENT) => return Ok(()),
             // Just emptied: the kernel may still be releasing the last task.
@@ -103,9 +103,9 @@ pub fn owner_of(leaf: &str) -> Option<i32> {
 }
 
 // ANCHOR: stale
-/// Finds the cgroups under `parents` whose owner is gone (killed with SIGKILL, say), kills what
-/// is still inside and removes them. `parents` are the `workbook/` directories, one per
-/// hierarchy on v1; a leaf of the same name in each of them is one cgroup.
+/// Finds the cgroups under `parents` whose owner is gone (killed with SIGKILL, say), kills
+/// what is still inside and removes them. `parents` are the `workbook/` directories, one
+/// per hierarchy on v1; a leaf of the same name in each of them is one cgroup.
 pub fn cleanup_stale(parents: &[PathBuf], v2: bool) -> Result<Vec<String>> {
     let mut stale: Vec<String> = Vec::new();
     for parent in parents {

@@ -2,15 +2,18 @@
 //!
 //! Three layouts exist in the wild:
 //!
-//! * **unified** (pure v2): one `cgroup2` filesystem at `/sys/fs/cgroup`, every controller in it;
-//! * **hybrid**: `/sys/fs/cgroup` is a tmpfs holding one `cgroup` (v1) mount per controller, plus
-//!   a `cgroup2` mount at `/sys/fs/cgroup/unified` that systemd uses for tracking only;
+//! * **unified** (pure v2): one `cgroup2` filesystem at `/sys/fs/cgroup`, every controller
+//!   in it;
+//! * **hybrid**: `/sys/fs/cgroup` is a tmpfs holding one `cgroup` (v1) mount per
+//!   controller, plus a `cgroup2` mount at `/sys/fs/cgroup/unified` that systemd uses for
+//!   tracking only;
 //! * **legacy** (pure v1): the same without the `cgroup2` mount.
 //!
-//! We ask the kernel which one it is (the filesystem magic number `statfs(2)` returns), the way
-//! runtimes do, rather than guessing from which paths exist: a directory can be there without a
-//! filesystem mounted on it. Where each v1 controller is mounted comes from
-//! `/proc/self/mountinfo`, and where this process sits in each hierarchy from `/proc/self/cgroup`.
+//! We ask the kernel which one it is (the filesystem magic number `statfs(2)` returns), the
+//! way runtimes do, rather than guessing from which paths exist: a directory can be there
+//! without a filesystem mounted on it. Where each v1 controller is mounted comes from
+//! `/proc/self/mountinfo`, and where this process sits in each hierarchy from
+//! `/proc/self/cgroup`.
 
 use std::path::{Path, PathBuf};
 
@@ -21,12 +24,13 @@ use crate::{Error, Result};
 pub enum Controller {
     Memory,
     Cpu,
-    /// v1 only: CPU time accounting lives in its own subsystem (`cpuacct.usage`); v2 folds it
-    /// into `cpu.stat`, which exists even without the cpu controller.
+    /// v1 only: CPU time accounting lives in its own subsystem (`cpuacct.usage`); v2 folds
+    /// it into `cpu.stat`, which exists even without the cpu controller.
     Cpuacct,
     Pids,
     /// v1 only: the device allow-list (`devices.allow`, `devices.deny`). v2 has no such
-    /// controller; a BPF program attached to the cgroup does its work (see [`super::devices`]).
+    /// controller; a BPF program attached to the cgroup does its work (see
+    /// [`super::devices`]).
     Devices,
 }
 
@@ -82,7 +86,8 @@ pub const TMPFS_MAGIC: i64 = 0x0102_1994;
 // ANCHOR_END: magic_consts
 
 /// Decides the layout from the magic of `/sys/fs/cgroup` and, when that is a tmpfs, of
-/// `/sys/fs/cgroup/unified` (`None` when that is not a mount point of its own or is missing).
+/// `/sys/fs/cgroup/unified` (`None` when that is not a mount point of its own or is
+/// missing).
 // ANCHOR: magic_fn
 pub fn layout_from_magic(root: i64, unified: Option<i64>) -> Option<Layout> {
     match (root, unified) {
@@ -133,9 +138,11 @@ impl CgroupFs {
         let root = Path::new(CGROUP_ROOT);
         let root_magic = fs_magic(root).map_err(|_| no_cgroupfs())?;
         let unified_magic = fs_magic(&root.join("unified")).ok();
-        let layout = layout_from_magic(root_magic, unified_magic).ok_or_else(no_cgroupfs)?;
-        let read =
-            |p: &str| std::fs::read_to_string(p).map_err(|e| Error::io("reading", Path::new(p), e));
+        let layout =
+            layout_from_magic(root_magic, unified_magic).ok_or_else(no_cgroupfs)?;
+        let read = |p: &str| {
+            std::fs::read_to_string(p).map_err(|e| Error::io("reading", Path::new(p), e))
+        };
         CgroupFs::from_tables(
             layout,
             &read("/proc/self/mountinfo")?,
@@ -145,7 +152,11 @@ impl CgroupFs {
 
     /// Builds the description from the two tables the kernel gives every process. Used by
     /// [`detect`](Self::detect) and, with hand-written tables, by the fake-cgroupfs tests.
-    pub fn from_tables(layout: Layout, mountinfo: &str, proc_cgroup: &str) -> Result<CgroupFs> {
+    pub fn from_tables(
+        layout: Layout,
+        mountinfo: &str,
+        proc_cgroup: &str,
+    ) -> Result<CgroupFs> {
         let mounts = parse_mountinfo(mountinfo);
         let memberships = parse_proc_cgroup(proc_cgroup);
         let own_in = |key: &str| -> Option<PathBuf> {
@@ -223,8 +234,8 @@ impl CgroupFs {
     }
 }
 
-/// The cgroup path relative to a mount whose root is `root` (not `/` when a cgroup namespace
-/// or a bind mount shows only part of the hierarchy).
+/// The cgroup path relative to a mount whose root is `root` (not `/` when a cgroup
+/// namespace or a bind mount shows only part of the hierarchy).
 fn below(root: &Path, own: &Path) -> PathBuf {
     let rel = own.strip_prefix(root).unwrap_or(own);
     Path::new("/").join(rel)
@@ -280,7 +291,9 @@ fn unescape(field: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         let octal = bytes.get(i + 1..i + 4);
-        if bytes[i] == b'\\' && octal.is_some_and(|o| o.iter().all(|b| (b'0'..=b'7').contains(b))) {
+        if bytes[i] == b'\\'
+            && octal.is_some_and(|o| o.iter().all(|b| (b'0'..=b'7').contains(b)))
+        {
             let o = octal.unwrap_or_default();
             let value = o.iter().fold(0u16, |v, b| v * 8 + u16::from(b - b'0'));
             if let Ok(v) = u8::try_from(value) {
@@ -295,8 +308,10 @@ fn unescape(field: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// `/proc/self/cgroup` as (controller list, path) pairs: `4:memory:/a/b` → ("memory", "/a/b"),
-/// and the v2 line `0::/x` → ("", "/x"). Named hierarchies (`name=systemd`) keep their name.
+/// `/proc/self/cgroup` as (controller list, path) pairs: `4:memory:/a/b` → ("memory",
+/// "/a/b"),
+/// and the v2 line `0::/x` → ("", "/x"). Named hierarchies (`name=systemd`) keep their
+/// name.
 pub fn parse_proc_cgroup(text: &str) -> Vec<(String, PathBuf)> {
     text.lines()
         .filter_map(|line| {

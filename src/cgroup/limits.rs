@@ -1,9 +1,9 @@
 //! Limits, parsed once from what the user typed into types the kernel files can take.
 //!
-//! A string such as `64M` is checked here, at the edge of the program, and nowhere else: the
-//! rest of the library only sees a [`MemoryLimit`], which cannot be zero, negative or larger
-//! than the kernel's counters. Each type knows how to spell itself for v1 and for v2, because
-//! the two interfaces disagree on file names and sometimes on units.
+//! A string such as `64M` is checked here, at the edge of the program, and nowhere else:
+//! the rest of the library only sees a [`MemoryLimit`], which cannot be zero, negative or
+//! larger than the kernel's counters. Each type knows how to spell itself for v1 and for
+//! v2, because the two interfaces disagree on file names and sometimes on units.
 
 use std::fmt;
 use std::str::FromStr;
@@ -49,7 +49,8 @@ impl FromStr for MemoryLimit {
                 ))
             }
         };
-        let too_big = || format!("memory size '{text}' is larger than the kernel can count");
+        let too_big =
+            || format!("memory size '{text}' is larger than the kernel can count");
         let value: u64 = number.parse().map_err(|_| too_big())?;
         let bytes = value.checked_mul(1u64 << shift).ok_or_else(too_big)?;
         // The kernel stores limits in pages in a signed counter: stay well inside it.
@@ -117,10 +118,12 @@ impl CpuQuota {
 impl FromStr for CpuQuota {
     type Err = String;
 
-    /// A decimal number of CPUs, parsed as fixed point (no float rounding): `0.5`, `2`, `1.25`.
+    /// A decimal number of CPUs, parsed as fixed point (no float rounding): `0.5`, `2`,
+    /// `1.25`.
     fn from_str(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        let bad = || format!("CPU count '{text}' is not a number of CPUs such as 0.5, 1 or 2.25");
+        let bad =
+            || format!("CPU count '{text}' is not a number of CPUs such as 0.5, 1 or 2.25");
         let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
         let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
         if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
@@ -208,7 +211,8 @@ pub fn online_cpus() -> usize {
     // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it for the calling thread.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0 {
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0
+        {
             return (libc::CPU_COUNT(&set) as usize).max(1);
         }
         // A machine of more than 1024 CPUs does not fit the fixed-size mask: ask sysconf.
@@ -217,7 +221,8 @@ pub fn online_cpus() -> usize {
 }
 
 /// A relative CPU weight in v2 units (`--cpu-weight 100`): 1 to 10000, default 100. It only
-/// matters when CPUs are contended: a group of weight 200 gets twice the time of one of 100.
+/// matters when CPUs are contended: a group of weight 200 gets twice the time of one of
+/// 100.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CpuWeight(u16);
 
@@ -247,8 +252,8 @@ impl FromStr for CpuWeight {
     }
 }
 
-/// The most processes (threads, in fact: the kernel counts tasks) the group may hold at once
-/// (`--pids 64`). A `fork()` or `clone()` beyond it fails with EAGAIN.
+/// The most processes (threads, in fact: the kernel counts tasks) the group may hold at
+/// once (`--pids 64`). A `fork()` or `clone()` beyond it fails with EAGAIN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PidsLimit(u32);
 
@@ -277,15 +282,16 @@ impl FromStr for PidsLimit {
     }
 }
 
-/// Everything a cgroup can be asked to enforce. `None` leaves the kernel's default (no limit).
+/// Everything a cgroup can be asked to enforce. `None` leaves the kernel's default (no
+/// limit).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Limits {
     pub memory: Option<MemoryLimit>,
     pub cpus: Option<CpuQuota>,
     pub cpu_weight: Option<CpuWeight>,
     pub pids: Option<PidsLimit>,
-    /// Which device nodes may be opened (chapter 7 sets Docker's list; `None`: all, as on the
-    /// host). Like the OCI spec's `linux.resources.devices`, a cgroup setting.
+    /// Which device nodes may be opened (chapter 7 sets Docker's list; `None`: all, as on
+    /// the host). Like the OCI spec's `linux.resources.devices`, a cgroup setting.
     pub devices: Option<DeviceAllowList>,
 }
 
@@ -322,7 +328,9 @@ mod tests {
     #[case(
         "65",
         64,
-        Some("the range of CPUs is from 0.01 to 64.00, as there are only 64 CPUs available")
+        Some(
+            "the range of CPUs is from 0.01 to 64.00, as there are only 64 CPUs available"
+        )
     )]
     fn a_quota_above_the_machine_is_refused_with_the_range(
         #[case] text: &str,

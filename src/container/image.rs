@@ -11,7 +11,8 @@ use crate::{rootfs, Error, Result};
 pub enum Source {
     /// The busybox root filesystem the workbook builds from the host's static busybox.
     Busybox,
-    /// An extracted root filesystem (`--rootfs DIR`), used read-only as the one lower layer.
+    /// An extracted root filesystem (`--rootfs DIR`), used read-only as the one lower
+    /// layer.
     Dir(PathBuf),
     /// An image: a name or id in the store, or a `docker save` / OCI archive to import.
     Image(String),
@@ -69,8 +70,8 @@ fn shell_config() -> ImageConfig {
     }
 }
 
-/// Finds an image in the store by tag (`name:tag`, or `name` for `name:latest`), by id, or by
-/// an id prefix of at least 4 hex digits.
+/// Finds an image in the store by tag (`name:tag`, or `name` for `name:latest`), by id, or
+/// by an id prefix of at least 4 hex digits.
 pub fn find(store: &ImageStore, reference: &str) -> Result<Image> {
     let wanted_tag = if reference.contains(':') && !reference.starts_with("sha256:") {
         reference.to_string()

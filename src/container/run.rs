@@ -48,8 +48,8 @@ pub struct RunOptions {
     pub network: net::NetworkOptions,
 }
 
-/// What the child needs, prepared by the parent before the clone (so that the child, between
-/// clone and exec, mostly follows data instead of computing it).
+/// What the child needs, prepared by the parent before the clone (so that the child,
+/// between clone and exec, mostly follows data instead of computing it).
 struct ChildPlan {
     setup: RootSetup,
     /// The new namespaces (the cgroup namespace is made by the child itself, later).
@@ -72,8 +72,8 @@ pub struct Outcome {
 
 // ANCHOR: run
 /// Runs a container and waits for it. Everything it made is removed before it returns, on
-/// every path: the guards `child`, `cgroup` and `dir` are dropped in that order, and a signal
-/// that arrives meanwhile waits until `_held` lets go, last.
+/// every path: the guards `child`, `cgroup` and `dir` are dropped in that order, and a
+/// signal that arrives meanwhile waits until `_held` lets go, last.
 pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let _held = process::HeldSignals::hold()?;
     if !opts.rootless {
@@ -82,8 +82,8 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
             "to create namespaces, mount the overlay and make cgroups (or use --rootless)",
         )?;
     }
-    // Network options are checked (a --bridge that is not a bridge too) and host ports bound
-    // before anything is made: a port in use is refused with nothing to undo.
+    // Network options are checked (a --bridge that is not a bridge too) and host ports
+    // bound before anything is made: a port in use is refused with nothing to undo.
     opts.network.check(opts.rootless).map_err(Error::Invalid)?;
     net::preflight(&opts.network)?;
     let ports = net::proxy::bind(&opts.network.ports)?;
@@ -110,7 +110,8 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     }
     // ANCHOR_END: run_order
     // ANCHOR: network
-    // The guards drop in reverse order: the proxy stops, then the veth, NAT rule and lease go.
+    // The guards drop in reverse order: the proxy stops, then the veth, NAT rule and lease
+    // go.
     // ANCHOR: network_steps
     let pid = child.pid();
     let network = match opts.network.mode {
@@ -231,7 +232,8 @@ fn prepare(opts: &RunOptions, image: &Resolved, name: &Name) -> Result<ChildPlan
         .iter()
         .filter_map(|kv| kv.parse().ok())
         .collect();
-    let env = spec::merge_env(&[&spec::default_env(hostname.as_str()), &image_env, &opts.env]);
+    let env =
+        spec::merge_env(&[&spec::default_env(hostname.as_str()), &image_env, &opts.env]);
     let workdir = match (&opts.workdir, &image.config.workdir) {
         (Some(w), _) => w.path().to_path_buf(),
         (None, Some(w)) if w.starts_with('/') => PathBuf::from(w),
@@ -266,11 +268,11 @@ fn view_of(fs: &CgroupFs) -> CgroupView {
     }
 }
 
-/// Rootless: the child mounts the overlay as its mapped ID, which may not be allowed to walk
-/// the path to a layer (the store lives under a home directory). So the child opens each layer
-/// first (O_PATH), while it still has the IDs it was born with, and then names it
-/// `/proc/self/fd/N`: that link leads to the directory without a permission check on the path
-/// above it. (The parent cannot open them for it: overlayfs takes layers only from the
+/// Rootless: the child mounts the overlay as its mapped ID, which may not be allowed to
+/// walk the path to a layer (the store lives under a home directory). So the child opens
+/// each layer first (O_PATH), while it still has the IDs it was born with, and then names
+/// it `/proc/self/fd/N`: that link leads to the directory without a permission check on the
+/// path above it. (The parent cannot open them for it: overlayfs takes layers only from the
 /// mounter's own mount namespace.) The fds close at exec (O_CLOEXEC).
 fn open_lowers(lowers: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<std::os::fd::OwnedFd>)> {
     use nix::fcntl::{open, OFlag};
@@ -293,7 +295,8 @@ fn open_lowers(lowers: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<std::os::fd::Own
 }
 
 /// In a rootless container, root inside is an unprivileged ID outside, and it mounts the
-/// overlay: the upper and work dirs (and the private dir on disk holding them) must be its own.
+/// overlay: the upper and work dirs (and the private dir on disk holding them) must be its
+/// own.
 fn grant_upper_to_mapped_root(dir: &ContainerDir) -> Result<()> {
     let maps = IdMaps::root_as_caller();
     let (uid, gid) = (maps.uids[0].outside, maps.gids[0].outside);
@@ -302,8 +305,9 @@ fn grant_upper_to_mapped_root(dir: &ContainerDir) -> Result<()> {
         .into_iter()
         .chain(["upper", "work", "merged"].map(|s| dir.sub(s)));
     for path in paths {
-        std::os::unix::fs::chown(&path, Some(uid), Some(gid))
-            .map_err(|e| Error::io("handing the layer dir to the container's root", &path, e))?;
+        std::os::unix::fs::chown(&path, Some(uid), Some(gid)).map_err(|e| {
+            Error::io("handing the layer dir to the container's root", &path, e)
+        })?;
     }
     Ok(())
 }
@@ -325,7 +329,8 @@ fn child_main(plan: &ChildPlan) -> Result<u8> {
         }
         idmap::become_root()?;
     }
-    // Now that the parent has moved us into our cgroup, make it our cgroup namespace's root.
+    // Now that the parent has moved us into our cgroup, make it our cgroup namespace's
+    // root.
     // ANCHOR: child_steps
     cgroup::unshare_namespace()?;
     rootfs::enter(&setup)?;

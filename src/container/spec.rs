@@ -1,11 +1,12 @@
-//! The user's wishes for one container, parsed and checked once, before the kernel is touched.
+//! The user's wishes for one container, parsed and checked once, before the kernel is
+//! touched.
 
 use std::path::PathBuf;
 
 use crate::{Error, Result};
 
-/// A container's name: 1 to 64 of `[A-Za-z0-9_-]`, starting with a letter or digit (it names
-/// a directory and a cgroup, so it must be a safe path component).
+/// A container's name: 1 to 64 of `[A-Za-z0-9_-]`, starting with a letter or digit (it
+/// names a directory and a cgroup, so it must be a safe path component).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(String);
 
@@ -148,7 +149,8 @@ mod tests {
         assert_eq!((v.key.as_str(), v.value.as_str()), ("A", "b=c"));
         assert!("=x".parse::<EnvVar>().is_err());
         assert!("novalue".parse::<EnvVar>().is_err());
-        let merged = merge_env(&[std::slice::from_ref(&v), &["A=z".parse().expect("valid")]]);
+        let merged =
+            merge_env(&[std::slice::from_ref(&v), &["A=z".parse().expect("valid")]]);
         assert_eq!(merged.len(), 1);
         assert_eq!(merged[0].value, "z");
     }

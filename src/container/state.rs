@@ -1,9 +1,10 @@
-//! Where a running container keeps its files on the host, and how a killed run is found later.
+//! Where a running container keeps its files on the host, and how a killed run is found
+//! later.
 //!
-//! Two places, as engines have them: small runtime state on `/run` (a tmpfs on most systems,
-//! emptied at boot), and the writable layer on disk. The writable layer must not live on a
-//! tmpfs: every byte a container writes there is host memory, so one `dd` in a container
-//! could fill the host's RAM (and a reboot would lose it anyway).
+//! Two places, as engines have them: small runtime state on `/run` (a tmpfs on most
+//! systems, emptied at boot), and the writable layer on disk. The writable layer must not
+//! live on a tmpfs: every byte a container writes there is host memory, so one `dd` in a
+//! container could fill the host's RAM (and a reboot would lose it anyway).
 //!
 //! `<state root>/containers/<name>/` (`/run/workbook`; see [`state_root`]):
 //!
@@ -23,14 +24,15 @@
 //! work/      overlayfs work dir (same filesystem as upper/, which overlayfs requires)
 //! ```
 //!
-//! The state directory is made complete under a staging name (`.staging-<pid>-<start>-<name>`,
-//! which names its owner) and then renamed into place: rename(2) onto an existing directory
-//! fails, so it is the lock on the name, and nobody ever sees a directory without its owner
-//! file. Only then is the layer directory made; its name holds its owner too, so it belongs to
-//! one process only, and once that process is dead nobody makes it again. A run killed with
-//! SIGKILL cannot remove either; its owner pid is then dead (or reused by another process,
-//! which the start time tells apart), and `cleanup` or the next `run` removes both, each by
-//! its own owner record (the layer dir even when `/run` was emptied by a reboot).
+//! The state directory is made complete under a staging name
+//! (`.staging-<pid>-<start>-<name>`, which names its owner) and then renamed into place:
+//! rename(2) onto an existing directory fails, so it is the lock on the name, and nobody
+//! ever sees a directory without its owner file. Only then is the layer directory made; its
+//! name holds its owner too, so it belongs to one process only, and once that process is
+//! dead nobody makes it again. A run killed with SIGKILL cannot remove either; its owner
+//! pid is then dead (or reused by another process, which the start time tells apart), and
+//! `cleanup` or the next `run` removes both, each by its own owner record (the layer dir
+//! even when `/run` was emptied by a reboot).
 
 use std::path::{Path, PathBuf};
 
@@ -52,9 +54,10 @@ pub fn state_root() -> PathBuf {
         .join("workbook")
 }
 
-/// The root of the writable layers: `$WORKBOOK_DATA`, else `/var/lib/container-workbook` for
-/// root, else `$XDG_DATA_HOME/container-workbook`, else `~/.local/share/container-workbook`
-/// (the XDG base directories: data that must survive, on disk), else the temp dir.
+/// The root of the writable layers: `$WORKBOOK_DATA`, else `/var/lib/container-workbook`
+/// for root, else `$XDG_DATA_HOME/container-workbook`, else
+/// `~/.local/share/container-workbook` (the XDG base directories: data that must survive,
+/// on disk), else the temp dir.
 pub fn data_root() -> PathBuf {
     if let Some(dir) = std::env::var_os("WORKBOOK_DATA").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
@@ -112,7 +115,8 @@ impl ContainerDir {
         dir.write("owner", &owner)?;
         dir.write("command", &command.join(" "))?;
         let merged = dir.path.join("merged");
-        std::fs::create_dir(&merged).map_err(|e| Error::io("creating a directory", &merged, e))?;
+        std::fs::create_dir(&merged)
+            .map_err(|e| Error::io("creating a directory", &merged, e))?;
         let path = parent.join(name.as_str());
         for attempt in 0..2 {
             match std::fs::rename(&dir.path, &path) {
@@ -122,7 +126,8 @@ impl ContainerDir {
                     return Ok(dir);
                 }
                 Err(_) if path.is_dir() && attempt == 0 => {
-                    let owner = std::fs::read_to_string(path.join("owner")).unwrap_or_default();
+                    let owner =
+                        std::fs::read_to_string(path.join("owner")).unwrap_or_default();
                     if owner_alive(&owner) {
                         return Err(Error::Invalid(format!(
                             "the name {name} is already in use by a running container; choose \
@@ -141,7 +146,8 @@ impl ContainerDir {
 
     fn write(&self, file: &str, text: &str) -> Result<()> {
         let p = self.path.join(file);
-        std::fs::write(&p, text).map_err(|e| Error::io("writing the container's state", &p, e))
+        std::fs::write(&p, text)
+            .map_err(|e| Error::io("writing the container's state", &p, e))
     }
 
     /// Records the container's init process (its PID on the host), for `ps`.

@@ -1,6 +1,7 @@
 //! Reading whole-image archives: `docker save` output and OCI image layouts (as a tar).
 //!
-//! Both are a tar of JSON files and layer blobs; they differ in where the list of layers is:
+//! Both are a tar of JSON files and layer blobs; they differ in where the list of layers
+//! is:
 //!
 //! ```text
 //! docker save                          OCI image layout
@@ -11,7 +12,8 @@
 //! ```
 //!
 //! Docker 25+ writes both sets of files; `manifest.json` is read first. Every blob named by
-//! digest is checked against that digest, and every unpacked layer against `rootfs.diff_ids`.
+//! digest is checked against that digest, and every unpacked layer against
+//! `rootfs.diff_ids`.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -36,8 +38,9 @@ pub struct Outer {
 
 impl Outer {
     /// Indexes the archive at `path`. A gzip-compressed archive is first inflated into an
-    /// anonymous temp file in `scratch` (tar members can only be read at an offset uncompressed),
-    /// at most `max` bytes of it: a gzip bomb would fill the disk before any layer is read.
+    /// anonymous temp file in `scratch` (tar members can only be read at an offset
+    /// uncompressed), at most `max` bytes of it: a gzip bomb would fill the disk before any
+    /// layer is read.
     pub fn open(path: &Path, scratch: &Path, max: u64) -> Result<Outer> {
         let name = path.display().to_string();
         let mut file = File::open(path).map_err(|e| match e.kind() {
@@ -47,7 +50,9 @@ impl Outer {
             _ => Error::io("opening the image archive", path, e),
         })?;
         let mut head = BufReader::new(&file);
-        if is_gzip(&mut head).map_err(|e| Error::io("reading the image archive", path, e))? {
+        if is_gzip(&mut head)
+            .map_err(|e| Error::io("reading the image archive", path, e))?
+        {
             let mut plain = tempfile::tempfile_in(scratch)
                 .map_err(|e| Error::io("making a scratch file", scratch, e))?;
             let inflated = io::copy(
@@ -84,8 +89,8 @@ impl Outer {
         let mut archive = tar::Archive::new(reader);
         let entries = archive.entries().map_err(|e| corrupt(&self.name, e))?;
         for (n, entry) in entries.enumerate() {
-            // A file whose first block is no tar header is no archive at all (say /etc/shadow):
-            // say so, and never quote it (the tar library's message would).
+            // A file whose first block is no tar header is no archive at all (say
+            // /etc/shadow): say so, and never quote it (the tar library's message would).
             let entry = entry.map_err(|e| match n {
                 0 => not_an_archive(&self.name),
                 _ => corrupt(&self.name, e),
@@ -100,15 +105,20 @@ impl Outer {
                 tar::EntryType::Regular | tar::EntryType::Continuous => {
                     let (offset, size) = (entry.raw_file_position(), entry.size());
                     if offset + size > self.len {
-                        return Err(corrupt(&self.name, io::ErrorKind::UnexpectedEof.into()));
+                        return Err(corrupt(
+                            &self.name,
+                            io::ErrorKind::UnexpectedEof.into(),
+                        ));
                     }
                     self.files.insert(member, (offset, size));
                 }
-                // Old `docker save` links a layer shared by two image ids to its first copy.
+                // Old `docker save` links a layer shared by two image ids to its first
+                // copy.
                 tar::EntryType::Symlink | tar::EntryType::Link => {
                     if let Ok(Some(target)) = entry.link_name() {
                         let target = target.to_string_lossy().into_owned();
-                        let base = if entry.header().entry_type() == tar::EntryType::Symlink {
+                        let base = if entry.header().entry_type() == tar::EntryType::Symlink
+                        {
                             member.rsplit_once('/').map(|(dir, _)| dir).unwrap_or("")
                         } else {
                             ""
@@ -372,12 +382,13 @@ fn pair_layers(
         .collect()
 }
 
-/// Refuses anything but `sha256:` and 64 lowercase hex digits: digests become path names in the
-/// store, so a hostile `sha256:../../x` must never get that far.
+/// Refuses anything but `sha256:` and 64 lowercase hex digits: digests become path names in
+/// the store, so a hostile `sha256:../../x` must never get that far.
 pub fn check_digest(digest: &str) -> Result<&str> {
     match digest.strip_prefix("sha256:") {
         Some(hex)
-            if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+            if hex.len() == 64
+                && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
         {
             Ok(hex)
         }
@@ -397,16 +408,26 @@ fn blob(outer: &Outer, digest: &str, what: &str) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn blob_json<T: for<'de> Deserialize<'de>>(outer: &Outer, digest: &str, what: &str) -> Result<T> {
+fn blob_json<T: for<'de> Deserialize<'de>>(
+    outer: &Outer,
+    digest: &str,
+    what: &str,
+) -> Result<T> {
     let bytes = blob(outer, digest, what)?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| Error::Invalid(format!("{what} of {} is not valid JSON: {e}", outer.name)))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::Invalid(format!("{what} of {} is not valid JSON: {e}", outer.name))
+    })
 }
 
-fn json<T: for<'de> Deserialize<'de>>(outer: &Outer, member: &str, what: &str) -> Result<T> {
+fn json<T: for<'de> Deserialize<'de>>(
+    outer: &Outer,
+    member: &str,
+    what: &str,
+) -> Result<T> {
     let bytes = outer.read(member, what)?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| Error::Invalid(format!("{member} of {} is not valid JSON: {e}", outer.name)))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::Invalid(format!("{member} of {} is not valid JSON: {e}", outer.name))
+    })
 }
 
 /// The digest of `bytes`, checked against the digest in the member's name when it has one

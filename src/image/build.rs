@@ -1,5 +1,5 @@
-//! Building layer tars and image archives in memory: for the demonstration image and for the
-//! tests, which need archives whose every byte they control.
+//! Building layer tars and image archives in memory: for the demonstration image and for
+//! the tests, which need archives whose every byte they control.
 
 use std::io::Write;
 use std::path::Path;
@@ -152,8 +152,9 @@ fn add(outer: &mut tar::Builder<impl Write>, name: &str, bytes: &[u8]) -> Result
 }
 
 // ANCHOR: docker_save
-/// Writes a `docker save`-style archive (the classic layout: `<id>/layer.tar`, `<hex>.json`,
-/// `manifest.json`) holding one image made of `layers`, bottom first. Returns the image id.
+/// Writes a `docker save`-style archive (the classic layout: `<id>/layer.tar`,
+/// `<hex>.json`, `manifest.json`) holding one image made of `layers`, bottom first. Returns
+/// the image id.
 pub fn write_docker_save(
     path: &Path,
     tag: &str,
@@ -163,8 +164,8 @@ pub fn write_docker_save(
     let config = config_json(layers, config);
     let id = sha(&config);
     let hex = id.trim_start_matches("sha256:");
-    let file =
-        std::fs::File::create(path).map_err(|e| Error::io("writing the image archive", path, e))?;
+    let file = std::fs::File::create(path)
+        .map_err(|e| Error::io("writing the image archive", path, e))?;
     let mut outer = tar::Builder::new(file);
     let mut names = Vec::new();
     for layer in layers {
@@ -173,7 +174,8 @@ pub fn write_docker_save(
         names.push(name);
     }
     add(&mut outer, &format!("{hex}.json"), &config)?;
-    let manifest = json!([{ "Config": format!("{hex}.json"), "RepoTags": [tag], "Layers": names }]);
+    let manifest =
+        json!([{ "Config": format!("{hex}.json"), "RepoTags": [tag], "Layers": names }]);
     add(&mut outer, "manifest.json", manifest.to_string().as_bytes())?;
     outer.into_inner().map_err(bad)?;
     Ok(id)
@@ -189,10 +191,11 @@ pub fn write_oci_layout(
 ) -> Result<String> {
     let config = config_json(layers, config);
     let id = sha(&config);
-    let file =
-        std::fs::File::create(path).map_err(|e| Error::io("writing the image archive", path, e))?;
+    let file = std::fs::File::create(path)
+        .map_err(|e| Error::io("writing the image archive", path, e))?;
     let mut outer = tar::Builder::new(file);
-    let blob_name = |digest: &str| format!("blobs/sha256/{}", digest.trim_start_matches("sha256:"));
+    let blob_name =
+        |digest: &str| format!("blobs/sha256/{}", digest.trim_start_matches("sha256:"));
     let mut descriptors = Vec::new();
     for layer in layers {
         let blob = gzip(layer)?;

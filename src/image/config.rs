@@ -1,8 +1,9 @@
 //! What an image says about running it: the part of the image config a container needs.
 //!
-//! Docker's config file and the OCI image config share the field names: `config.Entrypoint`,
-//! `config.Cmd`, `config.Env`, `config.WorkingDir`, and `rootfs.diff_ids` (the digest of each
-//! layer's *uncompressed* tar, bottom first), which is what lets us verify the layers we unpack.
+//! Docker's config file and the OCI image config share the field names:
+//! `config.Entrypoint`, `config.Cmd`, `config.Env`, `config.WorkingDir`, and
+//! `rootfs.diff_ids` (the digest of each layer's *uncompressed* tar, bottom first), which
+//! is what lets us verify the layers we unpack.
 
 use serde::{Deserialize, Serialize};
 
@@ -51,8 +52,9 @@ struct RawRootfs {
 
 /// Parses an image config file: how to run it, and the DiffIDs of its layers, bottom first.
 pub fn parse(bytes: &[u8], what: &str) -> Result<(ImageConfig, Vec<String>)> {
-    let raw: RawConfig = serde_json::from_slice(bytes)
-        .map_err(|e| Error::Invalid(format!("the image config {what} is not valid JSON: {e}")))?;
+    let raw: RawConfig = serde_json::from_slice(bytes).map_err(|e| {
+        Error::Invalid(format!("the image config {what} is not valid JSON: {e}"))
+    })?;
     let Some(rootfs) = raw.rootfs else {
         return Err(Error::Invalid(format!(
             "the image config {what} has no rootfs.diff_ids, so its layers cannot be verified"

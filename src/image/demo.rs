@@ -54,7 +54,8 @@ pub fn unpack_demo_layers(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for (i, (name, tar)) in demo_layer_tars()?.into_iter().enumerate() {
         let layer = dir.join(format!("{i}-{name}"));
-        std::fs::create_dir(&layer).map_err(|e| Error::io("making a layer dir", &layer, e))?;
+        std::fs::create_dir(&layer)
+            .map_err(|e| Error::io("making a layer dir", &layer, e))?;
         unpack_layer(tar.as_slice(), &layer, name)?;
         out.push(layer);
     }
@@ -68,8 +69,8 @@ pub fn demo_image(store: &ImageStore, busybox: &Path) -> Result<Image> {
     tars.extend(demo_layer_tars()?.into_iter().map(|(_, tar)| tar));
     let mut diff_ids = Vec::new();
     for (i, tar) in tars.iter().enumerate() {
-        let diff_id =
-            digest_of(tar.as_slice()).map_err(|e| Error::io("hashing a layer", busybox, e))?;
+        let diff_id = digest_of(tar.as_slice())
+            .map_err(|e| Error::io("hashing a layer", busybox, e))?;
         diff_ids.push(store.add_layer(
             tar.as_slice(),
             &format!("demo layer {i}"),

@@ -8,18 +8,19 @@
 //!     layer-<pid>-<start>-XXXXXX/    one layer being unpacked, named after its importer
 //! ```
 //!
-//! A layer is named by the digest of its uncompressed tar (its DiffID), so two images sharing a
-//! base layer share one directory, and importing it again copies nothing. Each import unpacks
-//! into a fresh directory under `tmp/` and renames it into place only when the digest checks
-//! out: rename is atomic, so a crash or an error never leaves a half-imported layer under
-//! `layers/`. The store is mode 0700: a layer may hold setuid files and device nodes that are
-//! meant for the container, not for the host's other users.
+//! A layer is named by the digest of its uncompressed tar (its DiffID), so two images
+//! sharing a base layer share one directory, and importing it again copies nothing. Each
+//! import unpacks into a fresh directory under `tmp/` and renames it into place only when
+//! the digest checks out: rename is atomic, so a crash or an error never leaves a
+//! half-imported layer under `layers/`. The store is mode 0700: a layer may hold setuid
+//! files and device nodes that are meant for the container, not for the host's other users.
 //!
-//! An importer killed with SIGKILL cannot remove its scratch directory. Each one's name holds
-//! its importer ("<pid>-<start time>", see [`crate::process::owner`]), so the next import and
-//! `cleanup` remove exactly those whose importer is dead: no guess from age, no lock to leak.
-//! All layers of an archive are unpacked before the first is moved into place, so an archive
-//! refused halfway (a bad digest, a tar bomb) leaves no layer behind either.
+//! An importer killed with SIGKILL cannot remove its scratch directory. Each one's name
+//! holds its importer ("<pid>-<start time>", see [`crate::process::owner`]), so the next
+//! import and `cleanup` remove exactly those whose importer is dead: no guess from age, no
+//! lock to leak. All layers of an archive are unpacked before the first is moved into
+//! place, so an archive refused halfway (a bad digest, a tar bomb) leaves no layer behind
+//! either.
 
 use std::fs::{self, File};
 use std::io::{BufReader, Read};
@@ -63,7 +64,8 @@ pub struct Image {
 }
 
 impl Image {
-    /// The unpacked layer directories, bottom first: what [`crate::overlay::Layers::new`] takes.
+    /// The unpacked layer directories, bottom first: what [`crate::overlay::Layers::new`]
+    /// takes.
     pub fn layers(&self) -> Vec<PathBuf> {
         let store = ImageStore {
             root: self.store.clone(),
@@ -97,8 +99,8 @@ impl ImageStore {
         Ok(cache.join("container-workbook/images"))
     }
 
-    /// Opens (creating if needed) the store at `root`, removing what killed imports left. The
-    /// limit on unpacked size is `$WORKBOOK_MAX_UNPACKED`, else 16 GiB.
+    /// Opens (creating if needed) the store at `root`, removing what killed imports left.
+    /// The limit on unpacked size is `$WORKBOOK_MAX_UNPACKED`, else 16 GiB.
     pub fn open(root: impl Into<PathBuf>) -> Result<ImageStore> {
         let root = root.into();
         for dir in [
@@ -106,7 +108,8 @@ impl ImageStore {
             root.join("images"),
             root.join("tmp"),
         ] {
-            fs::create_dir_all(&dir).map_err(|e| Error::io("making the image store", &dir, e))?;
+            fs::create_dir_all(&dir)
+                .map_err(|e| Error::io("making the image store", &dir, e))?;
         }
         fs::set_permissions(&root, fs::Permissions::from_mode(0o700))
             .map_err(|e| Error::io("restricting the image store to its owner", &root, e))?;
@@ -159,7 +162,8 @@ impl ImageStore {
     }
     // ANCHOR_END: stale_imports
 
-    /// A scratch directory in `tmp/` named after this importer: `<kind>-<pid>-<start>-XXXXXX`.
+    /// A scratch directory in `tmp/` named after this importer:
+    /// `<kind>-<pid>-<start>-XXXXXX`.
     fn scratch_dir(&self, kind: &str) -> Result<tempfile::TempDir> {
         let tmp = self.root.join("tmp");
         tempfile::Builder::new()
@@ -187,7 +191,9 @@ impl ImageStore {
     pub fn layer_ids(&self) -> Result<Vec<String>> {
         let dir = self.root.join("layers/sha256");
         let mut ids = Vec::new();
-        for entry in fs::read_dir(&dir).map_err(|e| Error::io("listing the layers", &dir, e))? {
+        for entry in
+            fs::read_dir(&dir).map_err(|e| Error::io("listing the layers", &dir, e))?
+        {
             let entry = entry.map_err(|e| Error::io("listing the layers", &dir, e))?;
             ids.push(format!("sha256:{}", entry.file_name().to_string_lossy()));
         }
@@ -196,8 +202,8 @@ impl ImageStore {
     }
 
     /// Unpacks a layer tar (plain or gzip) into the store, unless a layer with `expected`
-    /// DiffID is already there. Checks the DiffID (and the blob digest, when given) before the
-    /// layer becomes visible. Returns the DiffID.
+    /// DiffID is already there. Checks the DiffID (and the blob digest, when given) before
+    /// the layer becomes visible. Returns the DiffID.
     pub fn add_layer(
         &self,
         reader: impl Read,
@@ -225,7 +231,8 @@ impl ImageStore {
         budget: &mut Budget,
     ) -> Result<Staged> {
         let tmp = self.scratch_dir("layer")?;
-        // tempdir makes 0700; a layer's root without a `./` entry should read as a plain `/`.
+        // tempdir makes 0700; a layer's root without a `./` entry should read as a plain
+        // `/`.
         fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755))
             .map_err(|e| Error::io("preparing the scratch directory", tmp.path(), e))?;
         let unpacked = unpack_layer_limited(reader, tmp.path(), name, budget)?;
@@ -313,7 +320,13 @@ impl ImageStore {
             let what = format!("{} in {}", layer.member, path.display());
             let reader = outer.reader(&layer.member, "the layer")?;
             let digest = layer.blob_digest.as_deref();
-            staged.push(self.stage(reader, &what, Some(&layer.diff_id), digest, &mut budget)?);
+            staged.push(self.stage(
+                reader,
+                &what,
+                Some(&layer.diff_id),
+                digest,
+                &mut budget,
+            )?);
         }
         for layer in staged {
             self.commit(layer)?;
@@ -354,9 +367,12 @@ impl ImageStore {
         let json = serde_json::to_vec_pretty(&image)
             .map_err(|e| Error::Invalid(format!("cannot record the image: {e}")))?;
         let path = self.root.join("images").join(format!("{hex}.json"));
-        let tmp = (self.root.join("tmp")).join(format!("record-{}-{hex}.json", owner::owner_tag()));
-        fs::write(&tmp, json).map_err(|e| Error::io("writing the image record", &tmp, e))?;
-        fs::rename(&tmp, &path).map_err(|e| Error::io("writing the image record", &path, e))?;
+        let tmp = (self.root.join("tmp"))
+            .join(format!("record-{}-{hex}.json", owner::owner_tag()));
+        fs::write(&tmp, json)
+            .map_err(|e| Error::io("writing the image record", &tmp, e))?;
+        fs::rename(&tmp, &path)
+            .map_err(|e| Error::io("writing the image record", &path, e))?;
         Ok(image)
     }
 
@@ -366,7 +382,8 @@ impl ImageStore {
             .root
             .join("images")
             .join(format!("{}.json", check_digest(id)?));
-        let bytes = fs::read(&path).map_err(|e| Error::io("reading the image record", &path, e))?;
+        let bytes =
+            fs::read(&path).map_err(|e| Error::io("reading the image record", &path, e))?;
         let mut image: Image = serde_json::from_slice(&bytes).map_err(|e| {
             Error::Invalid(format!(
                 "the image record {} is damaged: {e}",

@@ -1,19 +1,20 @@
 //! Address leases: which container holds which address of a bridge's subnet.
 //!
 //! One small text file per bridge, `/run/workbook/net/<bridge>.leases` (one place per host,
-//! whatever the state root: the bridge and its addresses are the host's), one line per lease:
+//! whatever the state root: the bridge and its addresses are the host's), one line per
+//! lease:
 //!
 //! ```text
 //! 10.203.0.2 4711 123456 quiet-otter wbv0acb0002 nat
 //! ADDRESS    OWNER (pid, start time)  NAME  HOST-SIDE VETH  nat|-
 //! ```
 //!
-//! Every change happens under an exclusive flock(2) on `<bridge>.lock`, so containers started
-//! at the same moment read and write the file one at a time and never get the same address.
-//! The owner is the runtime process (its pid and start time, as for the container's state
-//! directory): a lease whose owner is dead was left by a run killed with SIGKILL, and is
-//! reclaimed — its veth and NAT rule deleted, its address freed — by `cleanup` and by the
-//! next run on that bridge.
+//! Every change happens under an exclusive flock(2) on `<bridge>.lock`, so containers
+//! started at the same moment read and write the file one at a time and never get the same
+//! address. The owner is the runtime process (its pid and start time, as for the
+//! container's state directory): a lease whose owner is dead was left by a run killed with
+//! SIGKILL, and is reclaimed — its veth and NAT rule deleted, its address freed — by
+//! `cleanup` and by the next run on that bridge.
 
 use std::fs::{File, OpenOptions};
 use std::net::Ipv4Addr;
@@ -73,7 +74,8 @@ pub struct Locked {
 
 /// Locks the lease file of `bridge` under `dir` (waiting for other runs) and reads it.
 pub fn lock(dir: &Path, bridge: &str) -> Result<Locked> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("creating the lease directory", dir, e))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io("creating the lease directory", dir, e))?;
     let lock_path = dir.join(format!("{bridge}.lock"));
     let file = OpenOptions::new()
         .create(true)
@@ -81,8 +83,9 @@ pub fn lock(dir: &Path, bridge: &str) -> Result<Locked> {
         .write(true)
         .open(&lock_path)
         .map_err(|e| Error::io("opening the lease lock", &lock_path, e))?;
-    let lock = Flock::lock(file, FlockArg::LockExclusive)
-        .map_err(|(_, e)| Error::sys_path("flock", "locking the address leases", &lock_path, e))?;
+    let lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| {
+        Error::sys_path("flock", "locking the address leases", &lock_path, e)
+    })?;
     let path = dir.join(format!("{bridge}.leases"));
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
@@ -97,11 +100,13 @@ pub fn lock(dir: &Path, bridge: &str) -> Result<Locked> {
 }
 
 impl Locked {
-    /// Writes the entries back (to a new file renamed over the old: a reader never sees half).
+    /// Writes the entries back (to a new file renamed over the old: a reader never sees
+    /// half).
     pub fn save(&self) -> Result<()> {
         let text: String = self.entries.iter().map(Entry::line).collect();
         let tmp = self.path.with_extension("leases.new");
-        std::fs::write(&tmp, text).map_err(|e| Error::io("writing the address leases", &tmp, e))?;
+        std::fs::write(&tmp, text)
+            .map_err(|e| Error::io("writing the address leases", &tmp, e))?;
         std::fs::rename(&tmp, &self.path)
             .map_err(|e| Error::io("replacing the address leases", &self.path, e))
     }
@@ -116,7 +121,10 @@ impl Locked {
     }
 
     /// The lowest address of `candidates` that no lease holds.
-    pub fn first_free(&self, mut candidates: impl Iterator<Item = Ipv4Addr>) -> Option<Ipv4Addr> {
+    pub fn first_free(
+        &self,
+        mut candidates: impl Iterator<Item = Ipv4Addr>,
+    ) -> Option<Ipv4Addr> {
         candidates.find(|ip| self.entries.iter().all(|e| e.ip != *ip))
     }
 }
@@ -213,7 +221,8 @@ mod tests {
         let mut locked = lock(dir.path(), "wbt").unwrap();
         let ip = locked.first_free(subnet.container_addresses()).unwrap();
         assert_eq!(ip, Ipv4Addr::new(10, 9, 0, 2));
-        let lease = Lease::record(&mut locked, dir.path(), "wbt", ip, "a", "v", false).unwrap();
+        let lease =
+            Lease::record(&mut locked, dir.path(), "wbt", ip, "a", "v", false).unwrap();
         // pid 0 never names a process: a lease of a dead run.
         locked.entries.push(Entry {
             owner: "0 0".into(),

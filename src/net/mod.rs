@@ -87,8 +87,8 @@ pub fn loopback_up() -> Result<()> {
 /// The names of the network devices this namespace has, from `/proc/net/dev`.
 pub fn interfaces() -> Result<Vec<String>> {
     let path = Path::new("/proc/net/dev");
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::io("reading the device list", path, e))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io("reading the device list", path, e))?;
     Ok(parse_interfaces(&text))
 }
 

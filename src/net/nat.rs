@@ -1,17 +1,18 @@
 //! Outbound NAT: let a container reach beyond the host with the host's own address.
 //!
 //! The bridge's subnet is private: a reply from outside could never find its way back to
-//! 10.203.0.2. Masquerading rewrites the source address of packets that leave the host to the
-//! address of the device they leave by, and connection tracking rewrites the replies back.
-//! Docker installs the same rule (`-t nat -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j
-//! MASQUERADE`). Packets are only forwarded between devices when the host routes
+//! 10.203.0.2. Masquerading rewrites the source address of packets that leave the host to
+//! the address of the device they leave by, and connection tracking rewrites the replies
+//! back. Docker installs the same rule (`-t nat -A POSTROUTING -s 172.17.0.0/16 ! -o
+//! docker0 -j MASQUERADE`). Packets are only forwarded between devices when the host routes
 //! (`net.ipv4.ip_forward = 1`), which `--nat` switches on, as Docker does, and leaves on.
 //!
 //! Each container gets its own nftables table, `workbook_nat_<address in hex>`, holding one
 //! rule for its own address: deleting the table is deleting exactly this container's rule,
-//! and a stale lease names the table to delete. The rule is installed with the `nft` program
-//! (package `nftables`): nftables' netlink protocol is a byte code of expressions, a chapter
-//! of its own; links and addresses, the subject here, go over rtnetlink from our own code.
+//! and a stale lease names the table to delete. The rule is installed with the `nft`
+//! program (package `nftables`): nftables' netlink protocol is a byte code of expressions,
+//! a chapter of its own; links and addresses, the subject here, go over rtnetlink from our
+//! own code.
 
 use std::io::Write;
 use std::net::Ipv4Addr;
@@ -87,7 +88,8 @@ impl Drop for NatRule {
 
 fn enable_forwarding() -> Result<()> {
     let path = std::path::Path::new("/proc/sys/net/ipv4/ip_forward");
-    std::fs::write(path, "1").map_err(|e| Error::io("switching on IPv4 forwarding", path, e))
+    std::fs::write(path, "1")
+        .map_err(|e| Error::io("switching on IPv4 forwarding", path, e))
 }
 
 /// Runs `nft` with `args` (and `stdin`), returning its standard output.
@@ -108,8 +110,9 @@ fn nft(args: &[&str], stdin: Option<&str>, what: &str) -> Result<String> {
             }
         })?;
     if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes())
-            .map_err(|e| Error::io(what.to_string(), std::path::Path::new("nft (stdin)"), e))?;
+        pipe.write_all(text.as_bytes()).map_err(|e| {
+            Error::io(what.to_string(), std::path::Path::new("nft (stdin)"), e)
+        })?;
     }
     let out = child
         .wait_with_output()

@@ -37,8 +37,9 @@ pub fn socket_in(pid: Pid) -> Result<Netlink> {
 }
 
 fn open_ns(path: &str) -> Result<File> {
-    File::open(path)
-        .map_err(|e| Error::io("opening a network namespace", std::path::Path::new(path), e))
+    File::open(path).map_err(|e| {
+        Error::io("opening a network namespace", std::path::Path::new(path), e)
+    })
 }
 
 /// Steps the thread back into its own network namespace when dropped.

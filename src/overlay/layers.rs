@@ -2,16 +2,16 @@
 //!
 //! Three traps live in the option string, and this type is where they are handled once:
 //!
-//! 1. **Order.** `lowerdir=A:B:C` means A is the *topmost* lower layer and C the bottom one.
-//!    Dockerfiles, image manifests and this workbook's `--layer` list the layers bottom first,
-//!    so the list has to be reversed when it is rendered. Getting it wrong mounts without an
-//!    error and silently shows the wrong file.
-//! 2. **Separators.** `,` separates mount options and `:` separates lower layers. A path that
-//!    contains either must have it escaped with a backslash (and a backslash itself doubled),
-//!    or the kernel reads two paths where there was one.
-//! 3. **Size.** `mount(2)` copies at most one page of option text (4096 bytes here) and drops
-//!    the rest. A long stack of layers must be refused here, with a sentence, not cut short by
-//!    the kernel into a different stack.
+//! 1. **Order.** `lowerdir=A:B:C` means A is the *topmost* lower layer and C the bottom
+//!    one. Dockerfiles, image manifests and this workbook's `--layer` list the layers
+//!    bottom first, so the list has to be reversed when it is rendered. Getting it wrong
+//!    mounts without an error and silently shows the wrong file.
+//! 2. **Separators.** `,` separates mount options and `:` separates lower layers. A path
+//!    that contains either must have it escaped with a backslash (and a backslash itself
+//!    doubled), or the kernel reads two paths where there was one.
+//! 3. **Size.** `mount(2)` copies at most one page of option text (4096 bytes here) and
+//!    drops the rest. A long stack of layers must be refused here, with a sentence, not cut
+//!    short by the kernel into a different stack.
 
 use std::path::{Path, PathBuf};
 
@@ -36,22 +36,23 @@ pub const MAX_OPTIONS_LEN: usize = 4095;
 // ANCHOR: layers
 /// An overlay stack: read-only lower layers and, optionally, a writable upper layer.
 ///
-/// Build it bottom first, as a Dockerfile reads: `Layers::new(vec![base, app], upper, work)`
-/// puts `app` over `base` and `upper` over both.
+/// Build it bottom first, as a Dockerfile reads: `Layers::new(vec![base, app], upper,
+/// work)` puts `app` over `base` and `upper` over both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layers {
     /// Read-only layers, bottom first (index 0 is the base).
     lowers: Vec<PathBuf>,
     /// The writable layer, if any.
     upper: Option<Upper>,
-    /// Keep overlay's own metadata in `user.overlay.*` xattrs instead of `trusted.overlay.*`,
-    /// which only root of the host may write: needed to mount inside a user namespace.
+    /// Keep overlay's own metadata in `user.overlay.*` xattrs instead of
+    /// `trusted.overlay.*`, which only root of the host may write: needed to mount inside a
+    /// user namespace.
     user_xattr: bool,
 }
 
-/// The writable layer: `dir` receives every change; `work` is the kernel's scratch directory,
-/// where it prepares a copy-up before renaming it into `dir`. Rename works only within one
-/// filesystem, so both must be on the same one, and `work` must be empty.
+/// The writable layer: `dir` receives every change; `work` is the kernel's scratch
+/// directory, where it prepares a copy-up before renaming it into `dir`. Rename works only
+/// within one filesystem, so both must be on the same one, and `work` must be empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upper {
     pub dir: PathBuf,
@@ -81,7 +82,8 @@ impl Layers {
     }
 
     /// A read-only stack (an image looked at, not run). The kernel wants at least two lower
-    /// layers when there is no upper one; for a single read-only layer, bind-mount it instead.
+    /// layers when there is no upper one; for a single read-only layer, bind-mount it
+    /// instead.
     pub fn read_only(lowers: Vec<PathBuf>) -> Result<Self> {
         if lowers.len() == 1 {
             return Err(Error::Invalid(format!(
@@ -135,7 +137,8 @@ impl Layers {
     }
 
     // ANCHOR: options
-    /// The option string for `mount -t overlay`, limited to what one `mount(2)` call passes on.
+    /// The option string for `mount -t overlay`, limited to what one `mount(2)` call passes
+    /// on.
     pub fn mount_options(&self) -> Result<String> {
         self.mount_options_within(max_options_len())
     }
@@ -174,9 +177,10 @@ impl Layers {
     }
     // ANCHOR_END: options
 
-    /// Checks what only the filesystem can tell: every layer is a directory, the upper and work
-    /// dirs are on the same filesystem, and the work dir is empty. The kernel checks these
-    /// too, but answers with a bare `EINVAL` and a line in `dmesg`; this says which and why.
+    /// Checks what only the filesystem can tell: every layer is a directory, the upper and
+    /// work dirs are on the same filesystem, and the work dir is empty. The kernel checks
+    /// these too, but answers with a bare `EINVAL` and a line in `dmesg`; this says which
+    /// and why.
     pub fn check_dirs(&self) -> Result<()> {
         for (i, lower) in self.lowers.iter().enumerate() {
             require_dir(lower, &format!("lower layer {i}"))?;
@@ -235,13 +239,15 @@ pub fn escape(path: &Path) -> Result<String> {
 }
 // ANCHOR_END: escape
 
-/// An absolute path without touching the filesystem (the mount happens elsewhere, later, and
-/// the kernel resolves relative option paths against whatever the mounting process's cwd is).
+/// An absolute path without touching the filesystem (the mount happens elsewhere, later,
+/// and the kernel resolves relative option paths against whatever the mounting process's
+/// cwd is).
 fn absolute(path: &Path) -> Result<PathBuf> {
     if path.as_os_str().is_empty() {
         return Err(Error::Invalid("an overlay layer path is empty".into()));
     }
-    std::path::absolute(path).map_err(|e| Error::io("making the layer path absolute", path, e))
+    std::path::absolute(path)
+        .map_err(|e| Error::io("making the layer path absolute", path, e))
 }
 
 fn require_dir(path: &Path, role: &str) -> Result<nix::sys::stat::FileStat> {
@@ -286,7 +292,8 @@ mod tests {
 
     #[test]
     fn upper_and_work_follow_the_lowers() {
-        let layers = Layers::new(paths(&["/l/base", "/l/app"]), "/c/upper", "/c/work").unwrap();
+        let layers =
+            Layers::new(paths(&["/l/base", "/l/app"]), "/c/upper", "/c/work").unwrap();
         assert_eq!(
             layers.mount_options().unwrap(),
             "lowerdir=/l/app:/l/base,upperdir=/c/upper,workdir=/c/work"

@@ -1,7 +1,8 @@
 //! Overlayfs: one directory tree made of several stacked ones.
 //!
-//! A container image is a stack of read-only layers; a running container adds one writable layer
-//! on top. The kernel's overlay filesystem shows the stack as a single tree (the "merged" view):
+//! A container image is a stack of read-only layers; a running container adds one writable
+//! layer on top. The kernel's overlay filesystem shows the stack as a single tree (the
+//! "merged" view):
 //!
 //! ```text
 //!   merged  /etc/motd (from upper)   /bin/sh (from lower 0)   /srv/new (from lower 1)
@@ -12,7 +13,8 @@
 //! ```
 //!
 //! For each path the kernel looks from the top down and shows the first layer that has it,
-//! unless a layer above says "deleted" (a whiteout) or "nothing below" (an opaque directory).
+//! unless a layer above says "deleted" (a whiteout) or "nothing below" (an opaque
+//! directory).
 //!
 //! - [`layers`]: the typed stack and the mount options the kernel reads.
 //! - [`mount`]: mounting the union, with a guard that always unmounts.

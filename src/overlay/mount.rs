@@ -1,10 +1,10 @@
 //! Mounting the union, and a guard that takes it down on every path.
 //!
-//! A mount outlives the process that made it unless the mount namespace dies with the process:
-//! a test that panics or a tool that returns early must still unmount. [`OverlayMount`] does it
-//! in `Drop`; if the union is still busy (a shell left open in it), it detaches it with
-//! `MNT_DETACH`, so the mount point is gone at once and the kernel frees it when the last user
-//! leaves.
+//! A mount outlives the process that made it unless the mount namespace dies with the
+//! process: a test that panics or a tool that returns early must still unmount.
+//! [`OverlayMount`] does it in `Drop`; if the union is still busy (a shell left open in
+//! it), it detaches it with `MNT_DETACH`, so the mount point is gone at once and the kernel
+//! frees it when the last user leaves.
 
 use std::path::{Path, PathBuf};
 
@@ -19,7 +19,8 @@ pub struct Overlay;
 
 // ANCHOR: mount
 impl Overlay {
-    /// Mounts `layers` at `target` (an existing directory) and returns a guard that unmounts.
+    /// Mounts `layers` at `target` (an existing directory) and returns a guard that
+    /// unmounts.
     // ANCHOR: mount_fn
     pub fn mount(layers: &Layers, target: &Path) -> Result<OverlayMount> {
         layers.check_dirs()?;
@@ -88,8 +89,9 @@ impl Drop for OverlayMount {
 pub fn unmount(target: &Path) -> Result<()> {
     match umount2(target, MntFlags::empty()) {
         Ok(()) => Ok(()),
-        Err(Errno::EBUSY) => umount2(target, MntFlags::MNT_DETACH)
-            .map_err(|e| Error::sys_path("umount2", "detaching the busy overlay", target, e)),
+        Err(Errno::EBUSY) => umount2(target, MntFlags::MNT_DETACH).map_err(|e| {
+            Error::sys_path("umount2", "detaching the busy overlay", target, e)
+        }),
         Err(e) => Err(Error::sys_path(
             "umount2",
             "unmounting the overlay",
@@ -100,8 +102,9 @@ pub fn unmount(target: &Path) -> Result<()> {
 }
 // ANCHOR_END: drop
 
-/// Whether `target` is a mount point in this process's mount namespace (read from the kernel's
-/// table, /proc/self/mountinfo, field 5). Used by tests to prove nothing stayed mounted.
+/// Whether `target` is a mount point in this process's mount namespace (read from the
+/// kernel's table, /proc/self/mountinfo, field 5). Used by tests to prove nothing stayed
+/// mounted.
 pub fn is_mounted(target: &Path) -> Result<bool> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| {
         Error::io(

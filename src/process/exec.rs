@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use crate::{Error, Result};
 
 /// The PATH used to find a command inside a container, where the host's PATH means nothing.
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub const DEFAULT_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Finds `program` as execvp(3) would, but under `root`: a name with a slash is taken as it
 /// is; otherwise each directory of `path` is tried. Returns the path inside the root.
@@ -28,9 +29,10 @@ pub fn find_in_path(root: &Path, program: &str, path: &str) -> Option<PathBuf> {
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    // Follows symlinks; a symlink inside a rootfs that is absolute points into the host here,
-    // which is why the check is advice and the child's exec has the last word.
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    // Follows symlinks; a symlink inside a rootfs that is absolute points into the host
+    // here, which is why the check is advice and the child's exec has the last word.
+    std::fs::metadata(path)
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Replaces the current process with `argv[0]`, searched in PATH. Returns only on failure:

@@ -1,10 +1,10 @@
 //! Holding off the signals that would end the runtime while it cleans up.
 //!
-//! Ctrl-C or a `kill` that arrives while the runtime removes a container's cgroup, network and
-//! state would end it half-way, leaving the rest behind. So `run` holds SIGINT, SIGTERM, SIGHUP
-//! and SIGQUIT blocked from start to finish (they are forwarded to the container while it
-//! runs, see `wait`); one that arrives during the cleanup stays pending, and takes effect when
-//! the guard lets go, after everything is removed.
+//! Ctrl-C or a `kill` that arrives while the runtime removes a container's cgroup, network
+//! and state would end it half-way, leaving the rest behind. So `run` holds SIGINT,
+//! SIGTERM, SIGHUP and SIGQUIT blocked from start to finish (they are forwarded to the
+//! container while it runs, see `wait`); one that arrives during the cleanup stays pending,
+//! and takes effect when the guard lets go, after everything is removed.
 
 use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
 

@@ -1,5 +1,5 @@
-//! Starting a process in new namespaces, letting it go when the parent is ready, and waiting
-//! for it the way an init system must.
+//! Starting a process in new namespaces, letting it go when the parent is ready, and
+//! waiting for it the way an init system must.
 //!
 //! The life of a container's first process, as every runtime lays it out:
 //!
@@ -12,9 +12,9 @@
 //!  wait: forward signals, reap  ◀──────── exits; an error before exec comes back on a pipe
 //! ```
 //!
-//! The parent must finish its part before the child runs the workload: a uid map written late
-//! means the child starts as `nobody`; a cgroup joined late means the first bytes and forks of
-//! the workload escape the limit.
+//! The parent must finish its part before the child runs the workload: a uid map written
+//! late means the child starts as `nobody`; a cgroup joined late means the first bytes and
+//! forks of the workload escape the limit.
 
 mod exec;
 mod held;

@@ -1,4 +1,5 @@
-//! clone(2) into new namespaces, with a pipe that holds the child until the parent lets it go.
+//! clone(2) into new namespaces, with a pipe that holds the child until the parent lets it
+//! go.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -34,10 +35,10 @@ pub(super) fn parent_signals() -> SigSet {
 }
 
 // ANCHOR: spawn
-/// Clones a child into new `namespaces`. The child blocks until [`Child::release`]; then it runs
-/// `child_main` and exits with the code it returns (normally `child_main` ends in [`super::exec`]
-/// and never returns). An error that `child_main` returns is sent to the parent, which returns it
-/// from [`Child::wait`].
+/// Clones a child into new `namespaces`. The child blocks until [`Child::release`]; then it
+/// runs `child_main` and exits with the code it returns (normally `child_main` ends in
+/// [`super::exec`] and never returns). An error that `child_main` returns is sent to the
+/// parent, which returns it from [`Child::wait`].
 pub fn spawn<F>(namespaces: Namespaces, child_main: F) -> Result<Child>
 where
     F: FnOnce() -> Result<u8>,
@@ -45,9 +46,9 @@ where
     spawn_in(namespaces, None, child_main)
 }
 
-/// [`spawn`], with the child born inside the cgroup v2 directory `cgroup` (an open fd) when the
-/// kernel can (clone3 with CLONE_INTO_CGROUP, Linux 5.7). [`Child::born_in_cgroup`] says
-/// whether it was; if not, the caller moves it there itself before releasing it.
+/// [`spawn`], with the child born inside the cgroup v2 directory `cgroup` (an open fd) when
+/// the kernel can (clone3 with CLONE_INTO_CGROUP, Linux 5.7). [`Child::born_in_cgroup`]
+/// says whether it was; if not, the caller moves it there itself before releasing it.
 pub fn spawn_in<F>(
     namespaces: Namespaces,
     cgroup: Option<BorrowedFd<'_>>,
@@ -57,10 +58,11 @@ where
     F: FnOnce() -> Result<u8>,
 {
     // clone(2) cannot take CLONE_NEWTIME (its bits are the exit signal's), so the parent
-    // unshares the time namespace itself: that changes only the namespace its *children* are
-    // born into, not its own clocks. Without CAP_SYS_ADMIN (a rootless run by a normal user)
-    // the parent may not; then clone3 makes it together with the new user namespace that owns
-    // it, but too late to move its clocks (see `namespace::unshare_time_from_zero`).
+    // unshares the time namespace itself: that changes only the namespace its *children*
+    // are born into, not its own clocks. Without CAP_SYS_ADMIN (a rootless run by a normal
+    // user) the parent may not; then clone3 makes it together with the new user namespace
+    // that owns it, but too late to move its clocks (see
+    // `namespace::unshare_time_from_zero`).
     let mut time_in_clone3 = false;
     let mut time_unshared = false;
     if namespaces.contains(Namespace::Time) {
@@ -95,7 +97,8 @@ where
                 born_in_cgroup = true;
                 Ok(pid)
             }
-            // An older kernel (or no cgroup v2): the classic clone, and the caller attaches.
+            // An older kernel (or no cgroup v2): the classic clone, and the caller
+            // attaches.
             Some(Err(nix::errno::Errno::ENOSYS | nix::errno::Errno::E2BIG)) | None => {
                 clone_like_fork(flags)
             }
@@ -131,15 +134,18 @@ where
     }
 }
 
-/// clone(2) with a NULL stack behaves like fork(2): the child runs on a copy of the parent's
-/// stack and returns from the same call. The flags add the new namespaces; SIGCHLD is the
-/// signal the parent gets when the child ends, as with fork.
-fn clone_like_fork(flags: CloneFlags) -> std::result::Result<Option<Pid>, nix::errno::Errno> {
+/// clone(2) with a NULL stack behaves like fork(2): the child runs on a copy of the
+/// parent's stack and returns from the same call. The flags add the new namespaces; SIGCHLD
+/// is the signal the parent gets when the child ends, as with fork.
+fn clone_like_fork(
+    flags: CloneFlags,
+) -> std::result::Result<Option<Pid>, nix::errno::Errno> {
     // ANCHOR: clone_flags
     let flags = flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
     // ANCHOR_END: clone_flags
-    // SAFETY: with a NULL stack clone returns twice like fork; the binaries that call this are
-    // single-threaded, so no lock can be held by a thread that does not exist in the child.
+    // SAFETY: with a NULL stack clone returns twice like fork; the binaries that call this
+    // are single-threaded, so no lock can be held by a thread that does not exist in the
+    // child.
     // ANCHOR: clone_call
     let ret = unsafe {
         libc::syscall(
@@ -159,7 +165,8 @@ fn clone_like_fork(flags: CloneFlags) -> std::result::Result<Option<Pid>, nix::e
     // ANCHOR_END: clone_call
 }
 
-/// From the kernel's `<linux/sched.h>`: a flag of clone3 only (it does not fit clone's int).
+/// From the kernel's `<linux/sched.h>`: a flag of clone3 only (it does not fit clone's
+/// int).
 const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
 /// `struct clone_args` of clone3(2), version 2 (with the `cgroup` field).
@@ -179,11 +186,11 @@ struct CloneArgs {
     cgroup: u64,
 }
 
-/// clone3(2), with CLONE_INTO_CGROUP when a cgroup is given: the child is born in the cgroup,
-/// so it never has to be moved. A move (a write to cgroup.procs) makes the kernel wait for an
-/// RCU grace period, a few milliseconds; being born there costs nothing extra. Unlike clone(2),
-/// clone3 also takes CLONE_NEWTIME. Like [`clone_like_fork`], no stack is given, so the child
-/// continues on a copy of ours.
+/// clone3(2), with CLONE_INTO_CGROUP when a cgroup is given: the child is born in the
+/// cgroup, so it never has to be moved. A move (a write to cgroup.procs) makes the kernel
+/// wait for an RCU grace period, a few milliseconds; being born there costs nothing extra.
+/// Unlike clone(2), clone3 also takes CLONE_NEWTIME. Like [`clone_like_fork`], no stack is
+/// given, so the child continues on a copy of ours.
 fn clone3(
     flags: CloneFlags,
     cgroup: Option<BorrowedFd<'_>>,
@@ -248,7 +255,8 @@ where
 // ANCHOR_END: child_side
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
-    pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe2", "creating the parent-child pipe", e))
+    pipe2(OFlag::O_CLOEXEC)
+        .map_err(|e| Error::sys("pipe2", "creating the parent-child pipe", e))
 }
 
 /// Turns a failed clone into advice: the common reasons are a missing privilege and a
@@ -289,8 +297,9 @@ impl Child {
         let Some(mut pipe) = self.release.take() else {
             return Ok(());
         };
-        pipe.write_all(&[1])
-            .map_err(|e| Error::io("releasing the child", std::path::Path::new("(pipe)"), e))
+        pipe.write_all(&[1]).map_err(|e| {
+            Error::io("releasing the child", std::path::Path::new("(pipe)"), e)
+        })
     }
     // ANCHOR_END: release
 
@@ -301,7 +310,8 @@ impl Child {
         let (code, message) = text.split_once('\0')?;
         let code: u8 = code.parse().unwrap_or(125);
         Some(if matches!(code, 126 | 127) {
-            let (program, reason) = message.split_once(": ").unwrap_or(("command", message));
+            let (program, reason) =
+                message.split_once(": ").unwrap_or(("command", message));
             Error::Command {
                 program: program.to_string(),
                 reason: reason.to_string(),
@@ -317,8 +327,8 @@ impl Child {
         let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&self.saved_mask), None);
     }
 
-    /// Waits for the child, forwarding SIGINT, SIGTERM, SIGHUP and SIGQUIT to it, and returns
-    /// how it ended. See [`super::wait`] for the rules of PID 1.
+    /// Waits for the child, forwarding SIGINT, SIGTERM, SIGHUP and SIGQUIT to it, and
+    /// returns how it ended. See [`super::wait`] for the rules of PID 1.
     pub fn wait(mut self) -> Result<Status> {
         self.release()?;
         super::wait::wait_forwarding(&mut self)

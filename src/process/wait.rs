@@ -1,12 +1,14 @@
-//! Waiting for the child like an init system: reap it, and pass on the signals meant for it.
+//! Waiting for the child like an init system: reap it, and pass on the signals meant for
+//! it.
 //!
-//! The trap of PID 1: the kernel does not apply a signal's default action to the first process
-//! of a PID namespace. A signal for which PID 1 has no handler is simply dropped — from inside
-//! the namespace always, and from the parent's namespace for every signal but SIGKILL and
-//! SIGSTOP (pid_namespaces(7)). So `sleep 100` as PID 1 does not die of Ctrl-C: the SIGINT
-//! the terminal sends it is discarded. We read from `/proc/PID/status` (`SigCgt`) whether the
-//! child catches the signal; if it does, it gets the signal; if not, it would be ignored, and
-//! we send SIGKILL instead, reporting the status of the signal that was meant (130 for Ctrl-C).
+//! The trap of PID 1: the kernel does not apply a signal's default action to the first
+//! process of a PID namespace. A signal for which PID 1 has no handler is simply dropped —
+//! from inside the namespace always, and from the parent's namespace for every signal but
+//! SIGKILL and SIGSTOP (pid_namespaces(7)). So `sleep 100` as PID 1 does not die of Ctrl-C:
+//! the SIGINT the terminal sends it is discarded. We read from `/proc/PID/status`
+//! (`SigCgt`) whether the child catches the signal; if it does, it gets the signal; if not,
+//! it would be ignored, and we send SIGKILL instead, reporting the status of the signal
+//! that was meant (130 for Ctrl-C).
 
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -30,7 +32,9 @@ pub(super) fn wait_forwarding(child: &mut Child) -> Result<Status> {
                         return Err(error);
                     }
                     return Ok(match (ended, meant) {
-                        (Status::Signaled(Signal::SIGKILL), Some(sig)) => Status::Signaled(sig),
+                        (Status::Signaled(Signal::SIGKILL), Some(sig)) => {
+                            Status::Signaled(sig)
+                        }
                         _ => ended,
                     });
                 }

@@ -2,8 +2,8 @@
 //!
 //! A root filesystem is only a directory tree. The smallest useful one holds a statically
 //! linked busybox (static, because there is no C library in the tree for a dynamic one to
-//! load) and a link named after each program it can be: `/bin/sh`, `/bin/ls`, … . We build it
-//! once from the host's busybox, cache it, and reuse it.
+//! load) and a link named after each program it can be: `/bin/sh`, `/bin/ls`, … . We build
+//! it once from the host's busybox, cache it, and reuse it.
 
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -61,8 +61,8 @@ pub fn find_static_busybox() -> Result<PathBuf> {
     )))
 }
 
-/// Whether `path` is a 64-bit ELF executable without an interpreter (PT_INTERP), i.e. one that
-/// needs no dynamic loader. `None` when it is not a readable ELF file.
+/// Whether `path` is a 64-bit ELF executable without an interpreter (PT_INTERP), i.e. one
+/// that needs no dynamic loader. `None` when it is not a readable ELF file.
 fn is_static_elf(path: &Path) -> Option<bool> {
     let mut header = [0u8; 64];
     std::fs::File::open(path)
@@ -107,7 +107,8 @@ fn is_static_elf(path: &Path) -> Option<bool> {
 ///
 /// The cache key is the busybox binary's identity (device, inode, size, change time), so an
 /// upgraded busybox gives a fresh rootfs. The tree is built in a temp dir next to its final
-/// place and renamed into it, so a half-built rootfs is never used, even by two runs at once.
+/// place and renamed into it, so a half-built rootfs is never used, even by two runs at
+/// once.
 pub fn default_rootfs() -> Result<PathBuf> {
     let busybox = find_static_busybox()?;
     let meta = std::fs::metadata(&busybox)
@@ -144,32 +145,36 @@ pub fn default_rootfs() -> Result<PathBuf> {
 }
 // ANCHOR_END: default_rootfs
 
-/// Lays out the tree in `root`: directories, busybox, a link per applet, a few files in /etc.
+/// Lays out the tree in `root`: directories, busybox, a link per applet, a few files in
+/// /etc.
 fn populate(root: &Path, busybox: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mk = |dir: &str, mode: u32| -> Result<()> {
         let path = root.join(dir);
-        std::fs::create_dir_all(&path).map_err(|e| Error::io("creating a directory", &path, e))?;
+        std::fs::create_dir_all(&path)
+            .map_err(|e| Error::io("creating a directory", &path, e))?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
             .map_err(|e| Error::io("setting a directory's mode", &path, e))
     };
     for dir in [
-        "bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "home", "mnt", "run",
-        "var/tmp",
+        "bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "home", "mnt",
+        "run", "var/tmp",
     ] {
         mk(dir, 0o755)?;
     }
     mk("root", 0o700)?;
     mk("tmp", 0o1777)?;
     let inside = root.join("bin/busybox");
-    std::fs::copy(busybox, &inside).map_err(|e| Error::io("copying busybox", &inside, e))?;
+    std::fs::copy(busybox, &inside)
+        .map_err(|e| Error::io("copying busybox", &inside, e))?;
     for applet in list_applets(busybox)? {
         let link = root.join(&applet);
         if applet == "bin/busybox" || link.symlink_metadata().is_ok() {
             continue;
         }
         if let Some(dir) = link.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io("creating a directory", dir, e))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io("creating a directory", dir, e))?;
         }
         std::os::unix::fs::symlink("/bin/busybox", &link)
             .map_err(|e| Error::io("linking an applet", &link, e))?;

@@ -1,8 +1,9 @@
-//! A minimal /dev: a tmpfs with the few device nodes every program expects, a private devpts
-//! for terminals and a tmpfs for POSIX shared memory.
+//! A minimal /dev: a tmpfs with the few device nodes every program expects, a private
+//! devpts for terminals and a tmpfs for POSIX shared memory.
 //!
-//! Mounting the host's /dev would hand the container every disk of the host. Instead we make
-//! the nodes runtimes make (the OCI runtime spec's default devices) by major:minor number.
+//! Mounting the host's /dev would hand the container every disk of the host. Instead we
+//! make the nodes runtimes make (the OCI runtime spec's default devices) by major:minor
+//! number.
 
 use std::path::Path;
 
@@ -71,8 +72,11 @@ fn make_device(path: &Path, major: u64, minor: u64) -> Result<()> {
     match mknod(path, SFlag::S_IFCHR, mode, makedev(major, minor)) {
         Ok(()) => {
             // mknod applies the umask; set the mode the devices need.
-            std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o666))
-                .map_err(|e| Error::io("setting a device node's mode", path, e))
+            std::fs::set_permissions(
+                path,
+                std::os::unix::fs::PermissionsExt::from_mode(0o666),
+            )
+            .map_err(|e| Error::io("setting a device node's mode", path, e))
         }
         Err(nix::errno::Errno::EPERM) => {
             let host = Path::new("/dev").join(path.file_name().unwrap_or_default());

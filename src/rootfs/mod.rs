@@ -89,8 +89,8 @@ pub fn enter(setup: &RootSetup) -> Result<()> {
     mount::make_private()?;
     match &setup.overlay {
         // ANCHOR_END: enter_head
-        // The union is a mount of its own, so it can be pivoted into as it is. It lives only
-        // in this mount namespace and vanishes with it: the host never sees it.
+        // The union is a mount of its own, so it can be pivoted into as it is. It lives
+        // only in this mount namespace and vanishes with it: the host never sees it.
         // ANCHOR: enter_rest
         Some(layers) => std::mem::forget(Overlay::mount(layers, root)?),
         None => mount::bind(root, root)?,
@@ -120,6 +120,7 @@ pub fn enter(setup: &RootSetup) -> Result<()> {
 /// Creates a mount point under the new root if the rootfs lacks it (runc does the same).
 fn mount_point(root: &Path, name: &str) -> Result<PathBuf> {
     let path = root.join(name);
-    std::fs::create_dir_all(&path).map_err(|e| Error::io("creating a mount point", &path, e))?;
+    std::fs::create_dir_all(&path)
+        .map_err(|e| Error::io("creating a mount point", &path, e))?;
     Ok(path)
 }

@@ -1,21 +1,23 @@
 //! Capabilities: root's power, cut into pieces the kernel checks one by one.
 //!
 //! A process has five sets: *bounding* (the most it can ever get again across exec),
-//! *permitted*, *effective* (what the kernel checks now), *inheritable* and *ambient* (what may
-//! pass through exec). For uid 0, execve(2) gives permitted = inheritable ∪ bounding, so the
-//! bounding set is the real ceiling: we drop from it everything outside the default set, set
-//! effective and permitted to that default, and leave inheritable and ambient empty.
+//! *permitted*, *effective* (what the kernel checks now), *inheritable* and *ambient* (what
+//! may pass through exec). For uid 0, execve(2) gives permitted = inheritable ∪ bounding,
+//! so the bounding set is the real ceiling: we drop from it everything outside the default
+//! set, set effective and permitted to that default, and leave inheritable and ambient
+//! empty.
 //!
 //! Why inheritable must be empty (CVE-2022-24769): across exec, a program file that carries
-//! *file-inheritable* capabilities (`setcap cap_net_admin+ei prog`) gets every capability that
-//! is in both its file set and the process's inheritable set, whatever uid runs it. With the
-//! container's 14 in the inheritable set, a non-root user inside could gain them by running
-//! such a file from the image. Docker, podman, CRI-O and containerd stopped setting the
-//! inheritable set in 2022 for that reason.
+//! *file-inheritable* capabilities (`setcap cap_net_admin+ei prog`) gets every capability
+//! that is in both its file set and the process's inheritable set, whatever uid runs it.
+//! With the container's 14 in the inheritable set, a non-root user inside could gain them
+//! by running such a file from the image. Docker, podman, CRI-O and containerd stopped
+//! setting the inheritable set in 2022 for that reason.
 
 use crate::{Error, Result};
 
-/// A capability, by its number (capabilities(7); `/proc/sys/kernel/cap_last_cap` is the last).
+/// A capability, by its number (capabilities(7); `/proc/sys/kernel/cap_last_cap` is the
+/// last).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capability {
     pub name: &'static str,
@@ -62,11 +64,14 @@ pub fn last_capability() -> u32 {
 /// empties the inheritable and ambient sets: nothing passes through exec by them.
 pub fn restrict_to(keep: &[Capability]) -> Result<()> {
     let keep_mask = mask(keep);
-    // 1. The bounding set, one capability at a time (this needs CAP_SETPCAP, so it goes first).
+    // 1. The bounding set, one capability at a time (this needs CAP_SETPCAP, so it goes
+    //    first).
     for number in 0..=last_capability() {
         if keep_mask & (1 << number) == 0 {
             // SAFETY: prctl with integer arguments only.
-            if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, number as libc::c_ulong, 0, 0, 0) } != 0
+            if unsafe {
+                libc::prctl(libc::PR_CAPBSET_DROP, number as libc::c_ulong, 0, 0, 0)
+            } != 0
             {
                 return Err(Error::sys(
                     "prctl(PR_CAPBSET_DROP)",

@@ -1,14 +1,15 @@
-//! A seccomp filter: a small BPF program the kernel runs on every system call of the process.
+//! A seccomp filter: a small BPF program the kernel runs on every system call of the
+//! process.
 //!
-//! The program sees `struct seccomp_data` (syscall number, architecture, arguments) and returns
-//! an action: allow, or fail with an errno. Ours denies, with EPERM, what container runtimes deny
-//! by default — calls that reach past the container into the shared kernel (modules, kexec,
-//! reboot, swap, keyrings, BPF, perf, io_uring), mount calls, reading another process's memory,
-//! and new user namespaces — and allows the rest.
+//! The program sees `struct seccomp_data` (syscall number, architecture, arguments) and
+//! returns an action: allow, or fail with an errno. Ours denies, with EPERM, what container
+//! runtimes deny by default — calls that reach past the container into the shared kernel
+//! (modules, kexec, reboot, swap, keyrings, BPF, perf, io_uring), mount calls, reading
+//! another process's memory, and new user namespaces — and allows the rest.
 //!
-//! The traps: the architecture must be checked first (syscall numbers differ between ABIs, and
-//! a filter for x86-64 numbers would let i386 `int 0x80` calls through), and on x86-64 the x32
-//! ABI uses the same architecture value with bit 30 set in the number.
+//! The traps: the architecture must be checked first (syscall numbers differ between ABIs,
+//! and a filter for x86-64 numbers would let i386 `int 0x80` calls through), and on x86-64
+//! the x32 ABI uses the same architecture value with bit 30 set in the number.
 
 use crate::{Error, Result};
 
@@ -85,8 +86,8 @@ pub fn default_rules() -> Vec<Rule> {
     rules.extend([
         Rule::DenyWithFlags(SYS_unshare, CLONE_NEWUSER as u32),
         Rule::DenyWithFlags(SYS_clone, CLONE_NEWUSER as u32),
-        // clone3 passes its flags in a struct the filter cannot read: answer ENOSYS, and the C
-        // library falls back to clone(2), whose flags we can check.
+        // clone3 passes its flags in a struct the filter cannot read: answer ENOSYS, and
+        // the C library falls back to clone(2), whose flags we can check.
         Rule::NotImplemented(SYS_clone3),
     ]);
     rules
@@ -114,8 +115,8 @@ fn jump(code: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
 /// Compiles `rules` into a BPF program.
 pub fn compile(rules: &[Rule]) -> Vec<libc::sock_filter> {
     use libc::{
-        BPF_ABS, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W, ENOSYS, EPERM,
-        SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO,
+        BPF_ABS, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W,
+        ENOSYS, EPERM, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO,
     };
     const NR: u32 = 0; // offsetof(struct seccomp_data, nr)
     const ARCH: u32 = 4; // offsetof(struct seccomp_data, arch)
@@ -135,7 +136,9 @@ pub fn compile(rules: &[Rule]) -> Vec<libc::sock_filter> {
     }
     for rule in rules {
         match *rule {
-            Rule::Deny(nr) => p.extend([jump(BPF_JMP | BPF_JEQ | BPF_K, nr as u32, 0, 1), deny]),
+            Rule::Deny(nr) => {
+                p.extend([jump(BPF_JMP | BPF_JEQ | BPF_K, nr as u32, 0, 1), deny])
+            }
             Rule::NotImplemented(nr) => p.extend([
                 jump(BPF_JMP | BPF_JEQ | BPF_K, nr as u32, 0, 1),
                 stmt(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS as u32),

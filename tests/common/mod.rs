@@ -15,8 +15,9 @@ pub fn privileged(test: &str) -> bool {
     if workbook::privilege::has_cap_sys_admin() {
         return true;
     }
-    let reason =
-        format!("{test}: skipped, needs root (CAP_SYS_ADMIN); run `sudo cargo test` or use the VM");
+    let reason = format!(
+        "{test}: skipped, needs root (CAP_SYS_ADMIN); run `sudo cargo test` or use the VM"
+    );
     if std::env::var("WORKBOOK_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
         panic!("{reason}, and WORKBOOK_REQUIRE_PRIVILEGED=1 forbids skipping");
     }
@@ -49,8 +50,8 @@ pub fn book_output_dir() -> PathBuf {
 }
 
 /// Compares `actual` with the committed file `book/src/output/<name>.txt`, which the book
-/// includes under "Run it". The book therefore shows what the binary really prints: when the
-/// output changes, this test fails until the file is regenerated with
+/// includes under "Run it". The book therefore shows what the binary really prints: when
+/// the output changes, this test fails until the file is regenerated with
 /// `WORKBOOK_BLESS=1 sudo -E cargo test` (and the change reviewed in `git diff`).
 pub fn assert_book_output(name: &str, actual: &str) {
     let path = book_output_dir().join(format!("{name}.txt"));
@@ -99,12 +100,13 @@ pub fn redact_numbers_after(text: &str, rules: &[(&str, &str)]) -> String {
     out
 }
 
-/// Waits until `pid` has died: gone, or a zombie (killed with its runtime, the container's init
-/// is re-parented to the host's init, which reaps it when it gets to it).
+/// Waits until `pid` has died: gone, or a zombie (killed with its runtime, the container's
+/// init is re-parented to the host's init, which reaps it when it gets to it).
 pub fn wait_until_dead(pid: i32) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state =
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         let alive = state
             .rsplit_once(')')
             .and_then(|(_, rest)| rest.split_whitespace().next())

@@ -1,8 +1,8 @@
 //! Loading the device program and attaching it to a cgroup: two calls of bpf(2).
 //!
 //! libc has no wrapper for bpf(2), so it is called by number with the command's part of
-//! `union bpf_attr` (linux/bpf.h) laid out as a C struct. The kernel accepts a shorter union
-//! than its own, as long as it knows every field we pass.
+//! `union bpf_attr` (linux/bpf.h) laid out as a C struct. The kernel accepts a shorter
+//! union than its own, as long as it knows every field we pass.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
@@ -108,7 +108,8 @@ fn refused(errno: Errno, log: &[u8]) -> Error {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let said = lines[lines.len().saturating_sub(3)..].join("; ");
     let what = if said.is_empty() {
-        "loading the device program (BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE)".to_string()
+        "loading the device program (BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE)"
+            .to_string()
     } else {
         format!("loading the device program (the verifier said: {said})")
     };
