@@ -19,6 +19,7 @@ pub mod mount;
 pub mod namespace;
 pub mod net;
 pub mod overlay;
+pub mod owner;
 pub mod privilege;
 pub mod process;
 pub mod rootfs;

@@ -585,14 +585,28 @@ fn stale_cgroups_of_dead_owners_are_removed_and_live_ones_kept(#[case] layout: L
     let parents = workbook::cgroup::parents(&fs);
     for parent in &parents {
         // Empty directories stand for the leaves (a real one holds only kernel files).
-        fs::create_dir_all(parent.join(format!("x.{dead}.0"))).unwrap();
-        fs::create_dir_all(parent.join(format!("x.{}.0", std::process::id()))).unwrap();
+        fs::create_dir_all(parent.join(format!("x.{dead}-1.0"))).unwrap();
+        // Our pid with another start time: a dead owner whose pid was reused (by us).
+        fs::create_dir_all(parent.join(format!("x.{}-1.0", std::process::id()))).unwrap();
+        fs::create_dir_all(parent.join(format!("x.{}.0", workbook::owner::owner_tag())))
+            .unwrap();
     }
-    let removed = workbook::cgroup::cleanup_stale(&fs).unwrap();
-    assert_eq!(removed, vec![format!("x.{dead}.0")]);
+    let mut removed = workbook::cgroup::cleanup_stale(&fs).unwrap();
+    removed.sort();
+    let mut stale = vec![
+        format!("x.{dead}-1.0"),
+        format!("x.{}-1.0", std::process::id()),
+    ];
+    stale.sort();
+    assert_eq!(removed, stale);
     for parent in &parents {
-        assert!(!parent.join(format!("x.{dead}.0")).exists());
-        assert!(parent.join(format!("x.{}.0", std::process::id())).exists());
+        assert!(!parent.join(format!("x.{dead}-1.0")).exists());
+        assert!(!parent
+            .join(format!("x.{}-1.0", std::process::id()))
+            .exists());
+        assert!(parent
+            .join(format!("x.{}.0", workbook::owner::owner_tag()))
+            .exists());
     }
 }
 

@@ -50,7 +50,8 @@ fn figure(text: &str, key: &str) -> f64 {
 /// themselves stay for good (see `cgroup::PARENT_NAME`), and other runs' live cgroups may
 /// be in them.
 fn assert_nothing_left(dirs: &[PathBuf]) {
-    use workbook::cgroup::cleanup::{owner_alive, owner_of};
+    use workbook::cgroup::cleanup::owner_of;
+    use workbook::owner::owner_alive;
     for d in dirs {
         assert!(!d.exists(), "{} is left behind", d.display());
     }
@@ -61,7 +62,7 @@ fn assert_nothing_left(dirs: &[PathBuf]) {
         };
         for entry in entries.flatten() {
             let leaf = entry.file_name().to_string_lossy().into_owned();
-            let ended = owner_of(&leaf).is_some_and(|pid| !owner_alive(pid));
+            let ended = owner_of(&leaf).is_some_and(|owner| !owner_alive(&owner));
             assert!(
                 !(leaf.starts_with("05-cgroups.") && entry.path().is_dir() && ended),
                 "{} is left behind",

@@ -12,6 +12,7 @@ use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+use crate::owner::{owner_alive, owner_in_name};
 use crate::{Error, Result};
 
 /// How long to wait for a killed group to empty before giving up.
@@ -88,18 +89,14 @@ pub fn rmdir(dir: &Path) -> Result<()> {
     }
 }
 
-/// Whether the process that made a cgroup is still running (`kill(pid, 0)`).
-pub fn owner_alive(pid: i32) -> bool {
-    !matches!(kill(Pid::from_raw(pid), None), Err(Errno::ESRCH))
-}
-
-/// The owner pid written in a leaf name `<name>.<pid>.<n>`.
-pub fn owner_of(leaf: &str) -> Option<i32> {
+/// The owner record ("<pid> <start time>", see [`crate::owner`]) written in a leaf name
+/// `<name>.<pid>-<start>.<n>`.
+pub fn owner_of(leaf: &str) -> Option<String> {
     let mut parts = leaf.rsplitn(3, '.');
     let _seq: u32 = parts.next()?.parse().ok()?;
-    let pid: i32 = parts.next()?.parse().ok()?;
+    let owner = owner_in_name(parts.next()?)?;
     let name = parts.next()?;
-    (!name.is_empty() && pid > 0).then_some(pid)
+    (!name.is_empty()).then_some(owner)
 }
 
 // ANCHOR: stale
@@ -117,7 +114,7 @@ pub fn cleanup_stale(parents: &[PathBuf], v2: bool) -> Result<Vec<String>> {
             if !entry.path().is_dir() || stale.contains(&leaf) {
                 continue;
             }
-            if owner_of(&leaf).is_some_and(|pid| !owner_alive(pid)) {
+            if owner_of(&leaf).is_some_and(|owner| !owner_alive(&owner)) {
                 stale.push(leaf);
             }
         }
@@ -139,10 +136,11 @@ mod tests {
 
     #[test]
     fn reads_the_owner_from_the_name() {
-        assert_eq!(owner_of("05-cgroups.1234.0"), Some(1234));
-        assert_eq!(owner_of("a.b.1234.7"), Some(1234));
+        assert_eq!(owner_of("05-cgroups.1234-99.0").as_deref(), Some("1234 99"));
+        assert_eq!(owner_of("a.b.1234-99.7").as_deref(), Some("1234 99"));
         assert_eq!(owner_of("workbook"), None);
-        assert_eq!(owner_of(".1234.0"), None);
+        assert_eq!(owner_of(".1234-99.0"), None);
         assert_eq!(owner_of("x.-5.0"), None);
+        assert_eq!(owner_of("x.1234.0"), None);
     }
 }

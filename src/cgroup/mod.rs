@@ -9,7 +9,7 @@
 //! ```text
 //!   /sys/fs/cgroup/                    (v2: one tree; v1: one tree per controller)
 //!   └── workbook/                      ours, shared by every run, never removed
-//!       └── 05-cgroups.4242.0/         one workload: <name>.<owner pid>.<n>
+//!       └── 05-cgroups.4242-8811.0/    one workload: <name>.<owner pid>-<start>.<n>
 //!           ├── memory.max        ← 33554432
 //!           ├── pids.max          ← 16
 //!           ├── cpu.max           ← 20000 100000
@@ -69,7 +69,8 @@ pub fn kernel_mkdir(path: &Path) -> std::io::Result<()> {
 
 // ANCHOR: create
 impl Cgroup {
-    /// Makes a cgroup for a workload, named `<name>.<our pid>.<n>`, with `limits` applied.
+    /// Makes a cgroup for a workload, named `<name>.<our pid>-<our start time>.<n>`, with
+    /// `limits` applied.
     pub fn create(name: &str, limits: &Limits) -> Result<Cgroup> {
         let fs = CgroupFs::detect()?;
         Cgroup::create_in(&fs, name, limits, &mut kernel_mkdir)
@@ -84,9 +85,11 @@ impl Cgroup {
         mkdir: &mut dyn FnMut(&Path) -> std::io::Result<()>,
     ) -> Result<Cgroup> {
         check_name(name)?;
+        // The owner's pid and start time: a leaf whose owner is gone is stale, even when
+        // its pid has been reused since.
         let leaf = format!(
             "{name}.{}.{}",
-            std::process::id(),
+            crate::owner::owner_tag(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
         let plan = Cgroup::plan(fs, &leaf, limits)?;
@@ -139,7 +142,7 @@ impl Cgroup {
         &self.dirs
     }
 
-    /// The directory name, `<name>.<pid>.<n>`.
+    /// The directory name, `<name>.<pid>-<start>.<n>`.
     pub fn leaf(&self) -> &str {
         &self.leaf
     }
@@ -232,8 +235,8 @@ pub fn parents(fs: &CgroupFs) -> Vec<PathBuf> {
 
 // ANCHOR: cleanup_stale
 /// Removes the cgroups left by runs that were killed before they could clean up (SIGKILL
-/// runs no destructor): every `workbook/<name>.<pid>.<n>` whose owner pid is gone. Returns
-/// their names.
+/// runs no destructor): every `workbook/<name>.<pid>-<start>.<n>` whose owner is gone.
+/// Returns their names.
 pub fn cleanup_stale(fs: &CgroupFs) -> Result<Vec<String>> {
     cleanup::cleanup_stale(&parents(fs), fs.layout == Layout::Unified)
 }

@@ -37,6 +37,7 @@
 use std::path::{Path, PathBuf};
 
 use super::spec::Name;
+use crate::owner::{owner_alive, owner_record};
 use crate::{Error, Result};
 
 /// The root of the workbook's state: `$WORKBOOK_STATE`, else `/run/workbook` for root, else
@@ -83,8 +84,6 @@ const STAGING: &str = ".staging-";
 fn containers_dir() -> PathBuf {
     state_root().join("containers")
 }
-
-pub use crate::process::owner::{owner_alive, owner_record};
 
 /// One container's directories. Dropping it removes both and everything in them.
 #[derive(Debug)]
@@ -196,7 +195,7 @@ fn make_layer_dir(name: &Name) -> Result<PathBuf> {
     // 0711: a rootless run's mapped root (another uid) must pass through to its own layer.
     std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o711))
         .map_err(|e| Error::io("setting the mode of the layers' dir", &parent, e))?;
-    let layer = parent.join(format!("{}-{name}", crate::process::owner::owner_tag()));
+    let layer = parent.join(format!("{}-{name}", crate::owner::owner_tag()));
     remove_tree(&layer)?; // only a dead earlier run of this very pid and start time
     std::fs::create_dir(&layer)
         .map_err(|e| Error::io("creating the container's writable layer", &layer, e))?;
@@ -225,7 +224,7 @@ impl Drop for ContainerDir {
 }
 
 fn remove_tree(path: &Path) -> Result<()> {
-    crate::process::owner::remove_tree(path, "removing the container's directory")
+    crate::owner::remove_tree(path, "removing the container's directory")
 }
 
 /// A container directory found on the host.
@@ -290,7 +289,7 @@ fn stale_layers() -> Vec<(PathBuf, String)> {
     read.filter_map(|e| e.ok())
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            let owner = crate::process::owner::owner_in_name(&name)?;
+            let owner = crate::owner::owner_in_name(&name)?;
             let container = name.splitn(3, '-').nth(2)?.to_string();
             (!owner_alive(&owner)).then(|| (e.path(), container))
         })

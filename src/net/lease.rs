@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::container::state::{owner_alive, owner_record};
+use crate::owner::{owner_alive, owner_record};
 use crate::{Error, Result};
 
 /// One line of the lease file.

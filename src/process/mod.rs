@@ -18,7 +18,6 @@
 
 mod exec;
 mod held;
-pub mod owner;
 mod spawn;
 mod wait;
 
