@@ -26,14 +26,6 @@ pub struct Child {
     born_in_cgroup: bool,
 }
 
-/// The signals the parent takes over while it has a child: it blocks them so that none is
-/// lost between clone(2) and the moment it waits, and receives them with sigwait(2).
-pub(super) fn parent_signals() -> SigSet {
-    let mut set = super::held::ending_signals();
-    set.add(Signal::SIGCHLD);
-    set
-}
-
 // ANCHOR: spawn
 /// Clones a child into new `namespaces`. The child blocks until [`Child::release`]; then it
 /// runs `child_main` and exits with the code it returns (normally `child_main` ends in
@@ -80,7 +72,7 @@ where
     let mut saved_mask = SigSet::empty();
     sigprocmask(
         SigmaskHow::SIG_BLOCK,
-        Some(&parent_signals()),
+        Some(&super::held::parent_signals()),
         Some(&mut saved_mask),
     )
     .map_err(|e| Error::sys("sigprocmask", "blocking signals in the parent", e))?;
@@ -304,7 +296,7 @@ impl Child {
     // ANCHOR_END: release
 
     /// The error the child sent before it could exec, if any.
-    pub(super) fn take_report(&mut self) -> Option<Error> {
+    fn take_report(&mut self) -> Option<Error> {
         let mut text = String::new();
         let _ = self.report.read_to_string(&mut text);
         let (code, message) = text.split_once('\0')?;
@@ -322,7 +314,7 @@ impl Child {
         })
     }
 
-    pub(super) fn mark_reaped(&mut self) {
+    fn mark_reaped(&mut self) {
         self.reaped = true;
         let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&self.saved_mask), None);
     }
@@ -331,7 +323,13 @@ impl Child {
     /// returns how it ended. See [`super::wait`] for the rules of PID 1.
     pub fn wait(mut self) -> Result<Status> {
         self.release()?;
-        super::wait::wait_forwarding(&mut self)
+        let is_init = self.namespaces.contains(Namespace::Pid);
+        let ended = super::wait::wait_forwarding(self.pid, is_init)?;
+        self.mark_reaped();
+        match self.take_report() {
+            Some(error) => Err(error),
+            None => Ok(ended),
+        }
     }
 }
 

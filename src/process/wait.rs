@@ -13,13 +13,13 @@
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 
-use super::spawn::{parent_signals, Child};
+use super::held::parent_signals;
 use crate::exit::Status;
-use crate::namespace::Namespace;
 use crate::{Error, Result};
 
-pub(super) fn wait_forwarding(child: &mut Child) -> Result<Status> {
-    let pid = child.pid();
+/// Waits until the child `pid` has ended and is reaped, forwarding the signals the parent
+/// receives meanwhile; `is_init` says whether it is PID 1 of a new PID namespace.
+pub(super) fn wait_forwarding(pid: nix::unistd::Pid, is_init: bool) -> Result<Status> {
     let signals = parent_signals();
     let mut meant: Option<Signal> = None;
     loop {
@@ -27,10 +27,6 @@ pub(super) fn wait_forwarding(child: &mut Child) -> Result<Status> {
             Ok(WaitStatus::StillAlive) => {}
             Ok(status) => {
                 if let Some(ended) = Status::from_wait(status) {
-                    child.mark_reaped();
-                    if let Some(error) = child.take_report() {
-                        return Err(error);
-                    }
                     return Ok(match (ended, meant) {
                         (Status::Signaled(Signal::SIGKILL), Some(sig)) => {
                             Status::Signaled(sig)
@@ -50,7 +46,6 @@ pub(super) fn wait_forwarding(child: &mut Child) -> Result<Status> {
             continue;
         }
         // ANCHOR: forward
-        let is_init = child.namespaces().contains(Namespace::Pid);
         if is_init && !catches(pid, signal) {
             // PID 1 would silently drop this signal: end it the only way the kernel allows.
             meant = Some(signal);
