@@ -17,9 +17,3 @@ pub fn main(name: &str, body: impl FnOnce() -> Result<ExitCode>) -> ExitCode {
         }
     }
 }
-
-/// Runs `argv` (as the command of a chapter binary) in the child: the usual body of a
-/// `process::spawn` closure. Never returns on success.
-pub fn exec_command(argv: &[String]) -> Result<u8> {
-    match crate::process::exec(argv)? {}
-}

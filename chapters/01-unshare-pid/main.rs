@@ -43,7 +43,7 @@ fn run() -> Result<ExitCode> {
     if args.command.is_empty() {
         return demonstrate(namespaces);
     }
-    let child = process::spawn(namespaces, || cli::exec_command(&args.command))?;
+    let child = process::spawn(namespaces, || process::exec_command(&args.command))?;
     let status = child.wait()?;
     Ok(status.into())
     // ANCHOR_END: run

@@ -52,7 +52,7 @@ fn run() -> Result<ExitCode> {
     }
     let child = process::spawn(namespaces, || {
         hostname.apply()?;
-        cli::exec_command(&args.command)
+        process::exec_command(&args.command)
     })?;
     Ok(child.wait()?.into())
     // ANCHOR_END: run

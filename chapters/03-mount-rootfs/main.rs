@@ -80,7 +80,7 @@ fn run() -> Result<ExitCode> {
     let child = process::spawn(namespaces, || {
         rootfs::enter(&setup)?;
         std::env::set_var("PATH", process::DEFAULT_PATH);
-        cli::exec_command(&args.command)
+        process::exec_command(&args.command)
     })?;
     Ok(child.wait()?.into())
     // ANCHOR_END: run

@@ -58,7 +58,7 @@ fn run() -> Result<ExitCode> {
     let mut child = process::spawn(namespaces, || {
         idmap::become_root()?;
         net::loopback_up()?;
-        cli::exec_command(&args.command)
+        process::exec_command(&args.command)
     })?;
     maps.write_for(child.pid())?;
     child.release()?;
@@ -162,7 +162,7 @@ fn with_veth(
     let mut child = process::spawn(namespaces, || {
         idmap::become_root()?;
         net::loopback_up()?;
-        cli::exec_command(&argv)
+        process::exec_command(&argv)
     })?;
     maps.write_for(child.pid())?;
     // Dropped last: the pair is deleted however this function ends.

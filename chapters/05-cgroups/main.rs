@@ -124,7 +124,7 @@ fn run_in_cgroup(
     let mut child = process::spawn(Namespaces::of(&[]), || {
         // Now that the parent has moved us, our cgroup becomes the namespace's "/".
         cgroup::unshare_namespace()?;
-        cli::exec_command(command)
+        process::exec_command(command)
     })?;
     cg.attach(child.pid().as_raw())?;
     started(&cg);

@@ -160,7 +160,7 @@ fn run_in(
             std::env::set_current_dir(workdir).map_err(|e| {
                 Error::io("entering the image's working dir", Path::new(workdir), e)
             })?;
-            cli::exec_command(command)
+            process::exec_command(command)
         })?;
     let status = child.wait()?;
     merged.unmount()?; // the guard would do it too; this way a failure is reported

@@ -166,6 +166,7 @@ fn options(args: RunArgs) -> Result<RunOptions> {
             ports: args.publish,
             nat: args.nat,
         },
+        tool: NAME,
     })
 }
 
@@ -227,6 +228,7 @@ fn tour() -> Result<ExitCode> {
         name: None,
         command: vec!["sh".into(), "-c".into(), TOUR.trim().into()],
         network: NetworkOptions::new(NetworkMode::Bridge),
+        tool: NAME,
     };
     run_container(options)
 }

@@ -46,6 +46,8 @@ pub struct RunOptions {
     pub name: Option<Name>,
     pub command: Vec<String>,
     pub network: net::NetworkOptions,
+    /// The name of the binary that runs it, for its messages.
+    pub tool: &'static str,
 }
 
 /// What the child needs, prepared by the parent before the clone (so that the child,
@@ -78,7 +80,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let _held = process::HeldSignals::hold()?;
     if !opts.rootless {
         crate::privilege::require_cap_sys_admin(
-            "07-full-container",
+            opts.tool,
             "to create namespaces, mount the overlay and make cgroups (or use --rootless)",
         )?;
     }
@@ -354,7 +356,7 @@ fn child_main(plan: &ChildPlan) -> Result<u8> {
         });
     }
     security::harden()?;
-    crate::cli::exec_command(&plan.command)
+    process::exec_command(&plan.command)
     // ANCHOR_END: child_steps
 }
 // ANCHOR_END: child

@@ -67,6 +67,12 @@ pub fn exec(argv: &[String]) -> Result<Infallible> {
     })
 }
 
+/// Runs `argv` in the child, as the last step of a [`super::spawn`] closure: [`exec`],
+/// whose error is the closure's. Never returns on success.
+pub fn exec_command(argv: &[String]) -> Result<u8> {
+    match exec(argv)? {}
+}
+
 // ANCHOR: close_fds
 /// Marks every fd above 2 close-on-exec, so that none of them reaches the command.
 ///

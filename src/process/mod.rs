@@ -21,6 +21,6 @@ mod held;
 mod spawn;
 mod wait;
 
-pub use exec::{exec, find_in_path, DEFAULT_PATH};
+pub use exec::{exec, exec_command, find_in_path, DEFAULT_PATH};
 pub use held::HeldSignals;
 pub use spawn::{spawn, spawn_in, Child};
