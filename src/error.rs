@@ -21,7 +21,8 @@ pub enum Error {
     /// Reading or writing a file failed (std I/O).
     Io {
         what: String,
-        path: PathBuf,
+        /// The file it was about; none for a pipe, a socket or a thread.
+        path: Option<PathBuf>,
         source: std::io::Error,
     },
     /// Input from the user that cannot be used; the message says why and what to do.
@@ -73,7 +74,16 @@ impl Error {
     pub fn io(what: impl Into<String>, path: &Path, source: std::io::Error) -> Self {
         Error::Io {
             what: what.into(),
-            path: path.to_path_buf(),
+            path: Some(path.to_path_buf()),
+            source,
+        }
+    }
+
+    /// A failed operation on something without a path: a pipe, a socket, a thread.
+    pub fn io_no_path(what: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            what: what.into(),
+            path: None,
             source,
         }
     }
@@ -108,9 +118,16 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
-            Error::Io { what, path, source } => {
-                write!(f, "{what} failed on {}: {source}", path.display())
-            }
+            Error::Io {
+                what,
+                path: Some(path),
+                source,
+            } => write!(f, "{what} failed on {}: {source}", path.display()),
+            Error::Io {
+                what,
+                path: None,
+                source,
+            } => write!(f, "{what} failed: {source}"),
             Error::Invalid(msg) | Error::Unsupported(msg) => f.write_str(msg),
             Error::Command {
                 program, reason, ..
@@ -125,6 +142,17 @@ impl std::error::Error for Error {
             Error::Io { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+/// A raw system call's return value as a `Result`: by the kernel's (and libc's) convention
+/// a negative value means failure, with the reason in errno; any other value is the answer.
+pub fn syscall_result(rc: impl Into<i64>) -> std::result::Result<i64, nix::errno::Errno> {
+    let rc = rc.into();
+    if rc < 0 {
+        Err(nix::errno::Errno::last())
+    } else {
+        Ok(rc)
     }
 }
 

@@ -145,13 +145,7 @@ impl Bound {
             let thread = std::thread::Builder::new()
                 .name(format!("proxy-{}", m.host))
                 .spawn(move || accept_loop(&listener, to, &stop, &connections))
-                .map_err(|e| {
-                    Error::io(
-                        "starting the port proxy",
-                        std::path::Path::new("(thread)"),
-                        e,
-                    )
-                })?;
+                .map_err(|e| Error::io_no_path("starting the port proxy", e))?;
             proxy.accepting.push(thread);
         }
         Ok(proxy)

@@ -11,6 +11,7 @@ use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::{pipe2, Pid};
 
+use crate::error::syscall_result;
 use crate::exit::Status;
 use crate::namespace::{Namespace, Namespaces};
 use crate::{Error, Result};
@@ -149,8 +150,7 @@ fn clone_like_fork(
             0 as libc::c_ulong,
         )
     };
-    match ret {
-        -1 => Err(nix::errno::Errno::last()),
+    match syscall_result(ret)? {
         0 => Ok(None),
         pid => Ok(Some(Pid::from_raw(pid as i32))),
     }
@@ -204,8 +204,7 @@ fn clone3(
             std::mem::size_of::<CloneArgs>(),
         )
     };
-    match ret {
-        -1 => Err(nix::errno::Errno::last()),
+    match syscall_result(ret)? {
         0 => Ok(None),
         pid => Ok(Some(Pid::from_raw(pid as i32))),
     }
@@ -289,9 +288,8 @@ impl Child {
         let Some(mut pipe) = self.release.take() else {
             return Ok(());
         };
-        pipe.write_all(&[1]).map_err(|e| {
-            Error::io("releasing the child", std::path::Path::new("(pipe)"), e)
-        })
+        pipe.write_all(&[1])
+            .map_err(|e| Error::io_no_path("releasing the child", e))
     }
     // ANCHOR_END: release
 

@@ -14,6 +14,7 @@
 //! by running such a file from the image. Docker, podman, CRI-O and containerd stopped
 //! setting the inheritable set in 2022 for that reason.
 
+use crate::error::syscall_result;
 use crate::{Error, Result};
 
 /// A capability, by its number (capabilities(7); `/proc/sys/kernel/cap_last_cap` is the
@@ -69,16 +70,13 @@ pub fn restrict_to(keep: &[Capability]) -> Result<()> {
     for number in 0..=last_capability() {
         if keep_mask & (1 << number) == 0 {
             // SAFETY: prctl with integer arguments only.
-            if unsafe {
-                libc::prctl(libc::PR_CAPBSET_DROP, number as libc::c_ulong, 0, 0, 0)
-            } != 0
-            {
-                return Err(Error::sys(
-                    "prctl(PR_CAPBSET_DROP)",
-                    format!("dropping capability {number} from the bounding set"),
-                    nix::errno::Errno::last(),
-                ));
-            }
+            let number = number as libc::c_ulong;
+            syscall_result(unsafe { libc::prctl(libc::PR_CAPBSET_DROP, number, 0, 0, 0) })
+                .map_err(|e| {
+                    let what =
+                        format!("dropping capability {number} from the bounding set");
+                    Error::sys("prctl(PR_CAPBSET_DROP)", what, e)
+                })?;
         }
     }
     // 2. Ambient: cleared, so nothing passes through exec for a non-root uid.
@@ -124,13 +122,8 @@ fn set_sets(effective: u64, permitted: u64, inheritable: u64) -> Result<()> {
     });
     // SAFETY: header and data have the layout capset(2) expects and outlive the call.
     let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) };
-    if rc != 0 {
-        return Err(Error::sys(
-            "capset",
-            "setting the capability sets",
-            nix::errno::Errno::last(),
-        ));
-    }
+    syscall_result(rc)
+        .map_err(|e| Error::sys("capset", "setting the capability sets", e))?;
     Ok(())
 }
 

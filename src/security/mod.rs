@@ -17,6 +17,7 @@ pub mod capabilities;
 pub mod paths;
 pub mod seccomp;
 
+use crate::error::syscall_result;
 use crate::{Error, Result};
 
 /// Sets `no_new_privs`: from now on execve(2) never grants privileges this process lacks
@@ -25,13 +26,8 @@ use crate::{Error, Result};
 pub fn set_no_new_privs() -> Result<()> {
     // SAFETY: prctl with integer arguments only.
     let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-    if rc != 0 {
-        return Err(Error::sys(
-            "prctl(PR_SET_NO_NEW_PRIVS)",
-            "setting no_new_privs",
-            nix::errno::Errno::last(),
-        ));
-    }
+    syscall_result(rc)
+        .map_err(|e| Error::sys("prctl(PR_SET_NO_NEW_PRIVS)", "setting no_new_privs", e))?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@
 //! and a filter for x86-64 numbers would let i386 `int 0x80` calls through), and on x86-64
 //! the x32 ABI uses the same architecture value with bit 30 set in the number.
 
+use crate::error::syscall_result;
 use crate::{Error, Result};
 
 /// What the filter does with one system call.
@@ -177,13 +178,9 @@ pub fn install(program: &[libc::sock_filter]) -> Result<()> {
             &prog as *const libc::sock_fprog,
         )
     };
-    if rc != 0 {
-        return Err(Error::sys(
-            "prctl(PR_SET_SECCOMP)",
-            "installing the seccomp filter",
-            nix::errno::Errno::last(),
-        ));
-    }
+    syscall_result(rc).map_err(|e| {
+        Error::sys("prctl(PR_SET_SECCOMP)", "installing the seccomp filter", e)
+    })?;
     Ok(())
 }
 

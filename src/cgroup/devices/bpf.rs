@@ -66,11 +66,7 @@ fn bpf<T>(cmd: libc::c_int, attr: &mut T) -> std::result::Result<libc::c_long, E
             std::mem::size_of::<T>() as libc::c_uint,
         )
     };
-    if rc < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(rc)
-    }
+    crate::error::syscall_result(rc)
 }
 
 // ANCHOR: load
