@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use serial_test::serial;
 use workbook::image::build::{write_docker_save, LayerTar};
 use workbook::image::ImageConfig;
-use workbook::overlay::mount::is_mounted;
+use workbook::mount::is_mounted;
 
 const BIN: &str = env!("CARGO_BIN_EXE_06-overlayfs");
 

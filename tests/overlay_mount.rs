@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serial_test::serial;
 use workbook::image::build::LayerTar;
 use workbook::image::tar_import::unpack_layer;
-use workbook::overlay::mount::is_mounted;
+use workbook::mount::is_mounted;
 use workbook::overlay::whiteout::{is_opaque, make_opaque, make_whiteout};
 use workbook::overlay::xattr;
 use workbook::overlay::{Layers, Overlay, OverlayMount};

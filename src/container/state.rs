@@ -229,7 +229,7 @@ fn remove_tree(path: &Path) -> Result<()> {
 
 /// A container directory found on the host.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub struct ContainerInfo {
     pub name: String,
     pub alive: bool,
     pub init: Option<i32>,
@@ -240,17 +240,17 @@ pub struct Entry {
 }
 
 /// Every container directory, live or stale (not those still being made).
-pub fn list() -> Vec<Entry> {
+pub fn list() -> Vec<ContainerInfo> {
     let Ok(read) = std::fs::read_dir(containers_dir()) else {
         return Vec::new();
     };
-    let mut entries: Vec<Entry> = read
+    let mut entries: Vec<ContainerInfo> = read
         .filter_map(|e| e.ok())
         .filter(|e| !e.file_name().to_string_lossy().starts_with(STAGING))
         .map(|e| {
             let path = e.path();
             let read = |f: &str| std::fs::read_to_string(path.join(f)).unwrap_or_default();
-            Entry {
+            ContainerInfo {
                 name: e.file_name().to_string_lossy().into_owned(),
                 alive: owner_alive(&read("owner")),
                 init: read("init").trim().parse().ok(),

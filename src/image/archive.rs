@@ -229,7 +229,7 @@ fn not_an_archive(name: &str) -> Error {
 // ANCHOR: plan
 /// What importing an archive has to do: the image's config and its layers, bottom first.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub struct ImportPlan {
     /// `sha256:HEX` of the config file: the image id.
     pub id: String,
     pub tags: Vec<String>,
@@ -250,7 +250,7 @@ pub struct PlannedLayer {
 // ANCHOR_END: plan
 
 /// Reads the manifest (docker save or OCI) and config of the archive.
-pub fn plan(outer: &Outer) -> Result<Plan> {
+pub fn plan(outer: &Outer) -> Result<ImportPlan> {
     if outer.has("manifest.json") {
         docker_plan(outer)
     } else if outer.has("index.json") {
@@ -271,7 +271,7 @@ struct DockerManifest {
     layers: Vec<String>,
 }
 
-fn docker_plan(outer: &Outer) -> Result<Plan> {
+fn docker_plan(outer: &Outer) -> Result<ImportPlan> {
     let manifests: Vec<DockerManifest> = json(outer, "manifest.json", "its manifest")?;
     let Some(manifest) = manifests.into_iter().next() else {
         return Err(Error::Invalid(format!(
@@ -287,7 +287,7 @@ fn docker_plan(outer: &Outer) -> Result<Plan> {
         &diff_ids,
         manifest.layers.into_iter().map(|m| (m, None)),
     )?;
-    Ok(Plan {
+    Ok(ImportPlan {
         id,
         tags: manifest.repo_tags.unwrap_or_default(),
         config,
@@ -316,7 +316,7 @@ struct OciManifest {
     layers: Vec<Descriptor>,
 }
 
-fn oci_plan(outer: &Outer) -> Result<Plan> {
+fn oci_plan(outer: &Outer) -> Result<ImportPlan> {
     let index: OciIndex = json(outer, "index.json", "its index")?;
     let mut top = index.manifests.into_iter().next().ok_or_else(|| {
         Error::Invalid(format!("the index.json of {} lists no image", outer.name))
@@ -349,7 +349,7 @@ fn oci_plan(outer: &Outer) -> Result<Plan> {
         .map(|l| Ok((blob_path(&l.digest)?, Some(l.digest))))
         .collect::<Result<Vec<_>>>()?;
     let layers = pair_layers(&outer.name, &diff_ids, members.into_iter())?;
-    Ok(Plan {
+    Ok(ImportPlan {
         id: manifest.config.digest,
         tags: tag.into_iter().collect(),
         config,

@@ -149,7 +149,7 @@ pub fn attach(opts: &NetworkOptions, pid: Pid, name: &str) -> Result<Attachment>
 // ANCHOR_END: attach
 
 /// Deletes the veth and the NAT rule of leases whose runs are gone.
-fn reclaim(host: &mut Netlink, stale: &[lease::Entry]) {
+fn reclaim(host: &mut Netlink, stale: &[lease::LeaseRecord]) {
     for entry in stale {
         if let Err(e) = link::delete(host, &entry.veth) {
             eprintln!(
@@ -167,7 +167,7 @@ fn reclaim(host: &mut Netlink, stale: &[lease::Entry]) {
 
 /// What `cleanup` reclaimed: the stale leases of every bridge, with their veths and NAT
 /// rules. (Only root has a bridge network, and may lock the leases.)
-pub fn reclaim_stale() -> Result<Vec<lease::Entry>> {
+pub fn reclaim_stale() -> Result<Vec<lease::LeaseRecord>> {
     let dir = Path::new(LEASE_DIR);
     let bridges = lease::bridges(dir);
     if bridges.is_empty() || !nix::unistd::geteuid().is_root() {

@@ -17,15 +17,16 @@
 //! directory).
 //!
 //! - [`layers`]: the typed stack and the mount options the kernel reads.
-//! - [`mount`]: mounting the union, with a guard that always unmounts.
+//! - [`union`]: mounting the union, with a guard that always unmounts (through
+//!   [`crate::mount::unmount`]).
 //! - [`whiteout`]: the overlay form of "deleted" and "opaque".
 //! - [`provenance`]: which layer a path of the merged view comes from.
 
 pub mod layers;
-pub mod mount;
 pub mod provenance;
+pub mod union;
 pub mod whiteout;
 pub mod xattr;
 
 pub use layers::{max_options_len, Layers, Upper, MAX_LOWER_LAYERS, MAX_OPTIONS_LEN};
-pub use mount::{Overlay, OverlayMount};
+pub use union::{Overlay, OverlayMount};

@@ -9,9 +9,10 @@
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::mount::{mount, MsFlags};
 
 use super::Layers;
+use crate::mount::unmount;
 use crate::{Error, Result};
 
 /// The overlay filesystem type, as the kernel registers it (see /proc/filesystems).
@@ -72,7 +73,6 @@ impl OverlayMount {
     }
 }
 
-// ANCHOR: drop
 // ANCHOR: drop_impl
 impl Drop for OverlayMount {
     fn drop(&mut self) {
@@ -84,49 +84,3 @@ impl Drop for OverlayMount {
     }
 }
 // ANCHOR_END: drop_impl
-
-/// Unmounts `target`; when it is busy, detaches it (lazy unmount) instead of leaving it.
-pub fn unmount(target: &Path) -> Result<()> {
-    match umount2(target, MntFlags::empty()) {
-        Ok(()) => Ok(()),
-        Err(Errno::EBUSY) => umount2(target, MntFlags::MNT_DETACH).map_err(|e| {
-            Error::sys_path("umount2", "detaching the busy overlay", target, e)
-        }),
-        Err(e) => Err(Error::sys_path(
-            "umount2",
-            "unmounting the overlay",
-            target,
-            e,
-        )),
-    }
-}
-// ANCHOR_END: drop
-
-/// Whether `target` is a mount point in this process's mount namespace (read from the
-/// kernel's table, /proc/self/mountinfo, field 5). Used by tests to prove nothing stayed
-/// mounted.
-pub fn is_mounted(target: &Path) -> Result<bool> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| {
-        Error::io(
-            "reading the mount table",
-            Path::new("/proc/self/mountinfo"),
-            e,
-        )
-    })?;
-    let wanted = mountinfo_escape(target);
-    Ok(info
-        .lines()
-        .any(|line| line.split(' ').nth(4) == Some(wanted.as_str())))
-}
-
-/// mountinfo writes space, tab, newline and backslash in paths as octal escapes.
-fn mountinfo_escape(path: &Path) -> String {
-    let mut out = String::new();
-    for c in path.to_string_lossy().chars() {
-        match c {
-            ' ' | '\t' | '\n' | '\\' => out.push_str(&format!("\\{:03o}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
-}
