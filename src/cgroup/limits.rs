@@ -2,8 +2,10 @@
 //!
 //! A string such as `64M` is checked here, at the edge of the program, and nowhere else:
 //! the rest of the library only sees a [`MemoryLimit`], which cannot be zero, negative or
-//! larger than the kernel's counters. Each type knows how to spell itself for v1 and for
-//! v2, because the two interfaces disagree on file names and sometimes on units.
+//! larger than the kernel's counters. The types hold numbers in the kernel's units (bytes,
+//! microseconds, a weight that also converts to v1's shares); which file each one goes
+//! into, where v1 and v2 disagree, is written down by the plans in [`super::v1`] and
+//! [`super::v2`].
 
 use std::fmt;
 use std::str::FromStr;

@@ -3,8 +3,9 @@
 //! A workload's "cgroup" on v1 is really one directory in each hierarchy, with the same
 //! name, and the process must be written into the `cgroup.procs` of every one of them. v1
 //! has no "no internal processes" rule, so we nest below the cgroup the tool itself runs
-//! in: the caller's own limits keep applying to the workload (this dev machine runs in the
-//! memory cgroup `/process_api/<id>`).
+//! in: the caller's own limits keep applying to the workload (a CI runner or a systemd
+//! service with `MemoryMax=` runs in a memory cgroup of its own, which `/proc/self/cgroup`
+//! shows).
 
 use std::path::{Path, PathBuf};
 

@@ -7,6 +7,9 @@
 //!   digest.
 //! - [`archive`]: reading `docker save` archives and OCI image layouts.
 //! - [`config`]: what an image says to run (command, environment, working directory).
+//! - [`build`]: writing layer tars and image archives in memory (the demonstration image
+//!   and the tests).
+//! - [`demo`]: the demonstration image of chapter 6, three small layers on busybox.
 
 pub mod archive;
 pub mod build;
