@@ -116,7 +116,7 @@ fn run_in_cgroup(
     started: impl FnOnce(&Cgroup),
 ) -> Result<Run> {
     // ANCHOR: run_create
-    let cg = Cgroup::create_in(fs, NAME, limits, &mut cgroup::kernel_mkdir)?;
+    let cg = Cgroup::create_on(fs, NAME, limits)?;
     // ANCHOR_END: run_create
     // The child waits, blocked on a pipe, until release(): it runs nothing before it is
     // inside.

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use workbook::cgroup::{CpuQuota, Limits, MemoryLimit, PidsLimit};
-use workbook::container::image::{self, Source};
+use workbook::container::image::Source;
 use workbook::container::run::{run, RunOptions};
 use workbook::container::spec::{EnvVar, Name, WorkDir};
 use workbook::container::{self as container, state};
@@ -235,7 +235,7 @@ fn tour() -> Result<ExitCode> {
 
 fn images() -> Result<ExitCode> {
     let store = ImageStore::open(ImageStore::default_dir()?)?;
-    let list = image::list(&store)?;
+    let list = store.list()?;
     println!("{:<32} {:<19} {:>6}  COMMAND", "TAG", "ID", "LAYERS");
     for img in &list {
         let tag = img.tags.first().map_or("<none>", String::as_str);

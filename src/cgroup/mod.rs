@@ -63,7 +63,7 @@ pub struct Cgroup {
 }
 
 /// `std::fs::create_dir`, the `mkdir` of a real cgroupfs.
-pub fn kernel_mkdir(path: &Path) -> std::io::Result<()> {
+fn kernel_mkdir(path: &Path) -> std::io::Result<()> {
     std::fs::create_dir(path)
 }
 
@@ -72,8 +72,12 @@ impl Cgroup {
     /// Makes a cgroup for a workload, named `<name>.<our pid>-<our start time>.<n>`, with
     /// `limits` applied.
     pub fn create(name: &str, limits: &Limits) -> Result<Cgroup> {
-        let fs = CgroupFs::detect()?;
-        Cgroup::create_in(&fs, name, limits, &mut kernel_mkdir)
+        Cgroup::create_on(&CgroupFs::detect()?, name, limits)
+    }
+
+    /// The same on a layout already detected (`fs`).
+    pub fn create_on(fs: &CgroupFs, name: &str, limits: &Limits) -> Result<Cgroup> {
+        Cgroup::create_in(fs, name, limits, &mut kernel_mkdir)
     }
 
     /// The same on a given filesystem description, with a given `mkdir` (the fake-cgroupfs

@@ -393,4 +393,51 @@ impl ImageStore {
         image.store = self.root.clone();
         Ok(image)
     }
+
+    /// Finds an image in the store by tag (`name:tag`, or `name` for `name:latest`), by id, or
+    /// by an id prefix of at least 4 hex digits.
+    pub fn find(&self, reference: &str) -> Result<Image> {
+        let wanted_tag = if reference.contains(':') && !reference.starts_with("sha256:") {
+            reference.to_string()
+        } else {
+            format!("{reference}:latest")
+        };
+        let images = self.list()?;
+        let hex = reference.trim_start_matches("sha256:");
+        let by_id = |i: &Image| {
+            let id = i.id.trim_start_matches("sha256:");
+            hex.len() >= 4
+                && hex.chars().all(|c| c.is_ascii_hexdigit())
+                && id.starts_with(hex)
+        };
+        images
+            .into_iter()
+            .find(|i| i.tags.contains(&wanted_tag) || by_id(i))
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "unknown image {reference:?}: it is neither an image in the store {} (the \
+                     `images` command lists them) nor an archive file",
+                    self.root().display()
+                ))
+            })
+    }
+
+    /// Every image recorded in the store.
+    pub fn list(&self) -> Result<Vec<Image>> {
+        let dir = self.root().join("images");
+        let mut images = Vec::new();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(images),
+            Err(e) => return Err(Error::io("listing the images", &dir, e)),
+        };
+        for entry in entries.filter_map(|e| e.ok()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(hex) = name.strip_suffix(".json") {
+                images.push(self.image(&format!("sha256:{hex}"))?);
+            }
+        }
+        images.sort_by(|a, b| a.tags.cmp(&b.tags));
+        Ok(images)
+    }
 }
