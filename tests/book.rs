@@ -466,3 +466,14 @@ fn every_chapter_ends_with_read_more_and_three_links() {
         );
     }
 }
+
+#[test]
+fn a_privileged_tests_skip_message_names_the_test() {
+    // The name `privileged!()` prints when it skips, read from inside a closure too.
+    assert_eq!(
+        test_name!(),
+        "a_privileged_tests_skip_message_names_the_test"
+    );
+    let inner = || test_name!();
+    assert_eq!(inner(), "a_privileged_tests_skip_message_names_the_test");
+}

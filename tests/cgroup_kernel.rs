@@ -86,7 +86,7 @@ fn vmstat_oom_kills() -> u64 {
 #[test]
 #[serial]
 fn a_100_mib_allocation_under_32m_is_oom_killed_and_read_back() {
-    if !common::privileged("a_100_mib_allocation_under_32m_is_oom_killed_and_read_back") {
+    if !privileged!() {
         return;
     }
     let before = vmstat_oom_kills();
@@ -127,7 +127,7 @@ fn a_100_mib_allocation_under_32m_is_oom_killed_and_read_back() {
 #[test]
 #[serial]
 fn a_fork_loop_under_pids_16_gets_eagain_and_never_exceeds_16() {
-    if !common::privileged("a_fork_loop_under_pids_16_gets_eagain_and_never_exceeds_16") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(BIN, &["--pids", "16", "--", BIN, "--workload", "forks"]);
@@ -179,7 +179,7 @@ fn run_with_rusage(args: &[&str]) -> (String, Duration, Duration) {
 #[test]
 #[serial]
 fn a_busy_loop_under_cpus_0_2_is_throttled() {
-    if !common::privileged("a_busy_loop_under_cpus_0_2_is_throttled") {
+    if !privileged!() {
         return;
     }
     let (err, wall, cpu) =
@@ -206,7 +206,7 @@ fn a_busy_loop_under_cpus_0_2_is_throttled() {
 #[test]
 #[serial]
 fn the_cgroup_namespace_shows_root_inside() {
-    if !common::privileged("the_cgroup_namespace_shows_root_inside") {
+    if !privileged!() {
         return;
     }
     let script = "cat /proc/self/cgroup; echo ns=$(readlink /proc/self/ns/cgroup)";
@@ -237,7 +237,7 @@ fn the_cgroup_namespace_shows_root_inside() {
 #[test]
 #[serial]
 fn a_run_killed_with_sigkill_is_cleaned_up_by_the_next_run() {
-    if !common::privileged("a_run_killed_with_sigkill_is_cleaned_up_by_the_next_run") {
+    if !privileged!() {
         return;
     }
     // The workload's shell dies with the tool (PR_SET_PDEATHSIG); its background sleep does
@@ -321,7 +321,7 @@ fn run_in_private_mounts(prepare: &str, args: &str) -> std::process::Output {
 #[test]
 #[serial]
 fn no_cgroup_filesystem_is_one_sentence_and_creates_nothing() {
-    if !common::privileged("no_cgroup_filesystem_is_one_sentence_and_creates_nothing") {
+    if !privileged!() {
         return;
     }
     let out = run_in_private_mounts("umount -R /sys/fs/cgroup", "--memory 32M -- true");
@@ -338,7 +338,7 @@ fn no_cgroup_filesystem_is_one_sentence_and_creates_nothing() {
 #[test]
 #[serial]
 fn a_limit_on_a_controller_the_machine_lacks_is_refused() {
-    if !common::privileged("a_limit_on_a_controller_the_machine_lacks_is_refused") {
+    if !privileged!() {
         return;
     }
     let fs = CgroupFs::detect().expect("layout");
@@ -377,7 +377,7 @@ fn a_limit_on_a_controller_the_machine_lacks_is_refused() {
 #[test]
 #[serial]
 fn the_demonstration_matches_the_book() {
-    if !common::privileged("the_demonstration_matches_the_book") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(BIN, &[]);

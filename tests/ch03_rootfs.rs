@@ -16,7 +16,7 @@ fn mountinfo() -> String {
 #[test]
 #[serial(mounts)]
 fn ls_lists_the_rootfs_and_the_host_mount_table_is_unchanged() {
-    if !common::privileged("ls_lists_the_rootfs") {
+    if !privileged!() {
         return;
     }
     let rootfs = workbook::rootfs::default_rootfs().expect("the busybox rootfs");
@@ -42,7 +42,7 @@ fn ls_lists_the_rootfs_and_the_host_mount_table_is_unchanged() {
 #[test]
 #[serial(mounts)]
 fn proc_dev_and_sys_are_the_containers_own() {
-    if !common::privileged("proc_dev_and_sys_are_the_containers_own") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(
@@ -86,7 +86,7 @@ fn escape_end(text: &str) -> (u64, u64) {
 #[test]
 #[serial(mounts)]
 fn the_chroot_escape_fails_after_pivot_root() {
-    if !common::privileged("the_chroot_escape_fails_after_pivot_root") {
+    if !privileged!() {
         return;
     }
     let host_root = std::fs::metadata("/").expect("stat /");
@@ -125,7 +125,7 @@ fn the_chroot_escape_fails_after_pivot_root() {
 #[test]
 #[serial(mounts)]
 fn the_chroot_escape_succeeds_with_chroot_alone() {
-    if !common::privileged("the_chroot_escape_succeeds_with_chroot_alone") {
+    if !privileged!() {
         return;
     }
     let host_root = std::fs::metadata("/").expect("stat /");
@@ -142,7 +142,7 @@ fn the_chroot_escape_succeeds_with_chroot_alone() {
 #[test]
 #[serial(mounts)]
 fn a_command_missing_from_the_rootfs_is_127_and_mounts_nothing() {
-    if !common::privileged("a_command_missing_from_the_rootfs_is_127") {
+    if !privileged!() {
         return;
     }
     let empty = tempfile::tempdir().expect("temp dir");

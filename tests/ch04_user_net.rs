@@ -12,7 +12,7 @@ const NOBODY: u32 = 65534;
 
 #[test]
 fn root_inside() {
-    if !common::privileged("root_inside") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(
@@ -25,7 +25,7 @@ fn root_inside() {
 
 #[test]
 fn a_file_made_inside_belongs_to_the_mapped_id_outside() {
-    if !common::privileged("a_file_made_inside_belongs_to_the_mapped_id") {
+    if !privileged!() {
         return;
     }
     let scratch = tempfile::tempdir().expect("temp dir");
@@ -40,7 +40,7 @@ fn a_file_made_inside_belongs_to_the_mapped_id_outside() {
 
 #[test]
 fn the_uid_map_reads_root_to_nobody() {
-    if !common::privileged("the_uid_map_reads_root_to_nobody") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(
@@ -57,7 +57,7 @@ fn the_uid_map_reads_root_to_nobody() {
 #[test]
 #[serial_test::serial]
 fn only_lo_and_it_is_up() {
-    if !common::privileged("only_lo_and_it_is_up") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(BIN, &["--", "cat", "/proc/net/dev"]);
@@ -90,7 +90,7 @@ fn only_lo_and_it_is_up() {
 #[test]
 #[serial_test::serial] // the host's device list must not change under it (--veth tests)
 fn the_demonstration_shows_both_views() {
-    if !common::privileged("the_demonstration_shows_both_views") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(BIN, &[]);
@@ -115,7 +115,7 @@ fn the_demonstration_shows_both_views() {
 #[test]
 #[serial_test::serial]
 fn veth_joins_the_namespace_to_the_host() {
-    if !common::privileged("veth_joins_the_namespace_to_the_host") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(
@@ -149,7 +149,7 @@ fn veth_joins_the_namespace_to_the_host() {
 #[test]
 #[serial_test::serial]
 fn the_veth_demonstration_shows_both_sides() {
-    if !common::privileged("the_veth_demonstration_shows_both_sides") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(BIN, &["--veth"]);

@@ -120,7 +120,7 @@ fn image_with_device_nodes(dir: &Path, disk: &LoopDevice) -> PathBuf {
 #[test]
 #[serial]
 fn mknod_of_the_hosts_loop_device_works_but_it_cannot_be_read_or_written() {
-    if !common::privileged("mknod_of_the_hosts_loop_device") {
+    if !privileged!() {
         return;
     }
     let disk = LoopDevice::new();
@@ -164,7 +164,7 @@ fn mknod_of_the_hosts_loop_device_works_but_it_cannot_be_read_or_written() {
 #[test]
 #[serial]
 fn the_allowed_devices_still_work() {
-    if !common::privileged("the_allowed_devices_still_work") {
+    if !privileged!() {
         return;
     }
     let store = tempfile::tempdir().expect("store");
@@ -209,7 +209,7 @@ fn the_allowed_devices_still_work() {
 #[test]
 #[serial]
 fn device_nodes_shipped_in_an_image_cannot_be_opened() {
-    if !common::privileged("device_nodes_shipped_in_an_image") {
+    if !privileged!() {
         return;
     }
     let disk = LoopDevice::new();
@@ -258,7 +258,7 @@ fn device_nodes_shipped_in_an_image_cannot_be_opened() {
 #[test]
 #[serial]
 fn a_rootless_container_without_a_cgroup_can_neither_mknod_nor_open_image_nodes() {
-    if !common::privileged("a_rootless_container_without_a_cgroup") {
+    if !privileged!() {
         return;
     }
     let disk = LoopDevice::new();

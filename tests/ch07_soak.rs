@@ -94,7 +94,7 @@ fn init_running_sleep(name: &str) -> i32 {
 
 #[test]
 fn two_hundred_runs_with_every_ending_leave_nothing_behind() {
-    if !common::privileged("two_hundred_runs_with_every_ending_leave_nothing_behind") {
+    if !privileged!() {
         return;
     }
     // Leftovers of earlier runs (of other test files) are not this test's business.

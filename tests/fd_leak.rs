@@ -105,7 +105,7 @@ fn attack(bin: &str, options: &[&str], without_close_range: bool) -> String {
 )]
 #[serial]
 fn no_fd_of_the_caller_is_visible_inside(#[case] bin: &str, #[case] options: &[&str]) {
-    if !common::privileged("no_fd_of_the_caller_is_visible_inside") {
+    if !privileged!() {
         return;
     }
     attack(bin, options, false);
@@ -121,7 +121,7 @@ fn no_fd_survives_on_a_kernel_without_close_range(
     #[case] bin: &str,
     #[case] options: &[&str],
 ) {
-    if !common::privileged("no_fd_survives_on_a_kernel_without_close_range") {
+    if !privileged!() {
         return;
     }
     let text = attack(bin, options, true);
@@ -142,7 +142,7 @@ fn no_fd_survives_on_a_kernel_without_close_range(
 #[case::full_container_rootless(&["run", "--rootless"])]
 #[serial]
 fn a_workdir_through_a_host_fd_is_refused(#[case] options: &[&str]) {
-    if !common::privileged("a_workdir_through_a_host_fd_is_refused") {
+    if !privileged!() {
         return;
     }
     let bin = env!("CARGO_BIN_EXE_07-full-container");

@@ -30,7 +30,7 @@ fn only_the_chapters_kinds_are_new(
     #[case] options: &[&str],
     #[case] new_kinds: &[&str],
 ) {
-    if !common::privileged("only_the_chapters_kinds_are_new") {
+    if !privileged!() {
         return;
     }
     let mut args: Vec<&str> = options.to_vec();

@@ -184,7 +184,7 @@ fn bridge_ports(name: &str) -> BTreeSet<String> {
 
 /// Every lease line of every bridge.
 fn leases() -> Vec<String> {
-    let Ok(dir) = std::fs::read_dir("/run/workbook/net") else {
+    let Ok(dir) = std::fs::read_dir(workbook::net::attach::LEASE_DIR) else {
         return Vec::new();
     };
     let mut lines: Vec<String> = dir
@@ -223,7 +223,7 @@ fn assert_nothing_left(context: &str) {
 
 /// The address `ps` records for container `name`.
 fn address_of(name: &str) -> Ipv4Addr {
-    let path = Path::new("/run/workbook/containers")
+    let path = workbook::container::state::containers_dir()
         .join(name)
         .join("address");
     std::fs::read_to_string(&path)
@@ -243,7 +243,7 @@ fn in_subnet(ip: Ipv4Addr) -> bool {
 #[test]
 #[serial]
 fn a_container_has_eth0_an_address_in_the_subnet_and_a_default_route() {
-    if !common::privileged("a_container_has_eth0") {
+    if !privileged!() {
         return;
     }
     let _tidy = Tidy::new();
@@ -285,7 +285,7 @@ fn a_container_has_eth0_an_address_in_the_subnet_and_a_default_route() {
 #[test]
 #[serial]
 fn the_host_reaches_the_container_by_ping_and_tcp() {
-    if !common::privileged("the_host_reaches_the_container") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();
@@ -343,7 +343,7 @@ fn read_from(addr: (Ipv4Addr, u16)) -> String {
 #[test]
 #[serial]
 fn two_containers_reach_each_other_by_address() {
-    if !common::privileged("two_containers_reach_each_other") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();
@@ -372,7 +372,7 @@ fn two_containers_reach_each_other_by_address() {
 #[test]
 #[serial]
 fn a_published_port_serves_a_file_on_localhost() {
-    if !common::privileged("a_published_port_serves_a_file") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();
@@ -416,7 +416,7 @@ fn a_published_port_serves_a_file_on_localhost() {
 #[test]
 #[serial]
 fn network_none_has_only_lo() {
-    if !common::privileged("network_none_has_only_lo") {
+    if !privileged!() {
         return;
     }
     let _tidy = Tidy::new();
@@ -433,7 +433,7 @@ fn network_none_has_only_lo() {
 #[test]
 #[serial]
 fn network_host_shares_the_hosts_namespace() {
-    if !common::privileged("network_host_shares") {
+    if !privileged!() {
         return;
     }
     let _tidy = Tidy::new();
@@ -449,7 +449,7 @@ fn network_host_shares_the_hosts_namespace() {
 #[test]
 #[serial]
 fn twenty_containers_started_at_once_get_twenty_addresses() {
-    if !common::privileged("twenty_containers_started_at_once") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();
@@ -478,7 +478,7 @@ fn twenty_containers_started_at_once_get_twenty_addresses() {
 #[test]
 #[serial]
 fn nat_rule_appears_and_disappears() {
-    if !common::privileged("nat_rule_appears_and_disappears") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();
@@ -516,7 +516,7 @@ fn nat_rule_appears_and_disappears() {
 #[test]
 #[serial]
 fn after_sigkill_cleanup_gives_back_the_lease_and_the_nat_rule() {
-    if !common::privileged("after_sigkill_cleanup") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();
@@ -532,11 +532,13 @@ fn after_sigkill_cleanup_gives_back_the_lease_and_the_nat_rule() {
         "echo ready; exec sleep 60",
     ]);
     let ip = address_of("net-killed");
-    let init: i32 = std::fs::read_to_string("/run/workbook/containers/net-killed/init")
-        .expect("init")
-        .trim()
-        .parse()
-        .expect("pid");
+    let init: i32 = std::fs::read_to_string(
+        workbook::container::state::containers_dir().join("net-killed/init"),
+    )
+    .expect("init")
+    .trim()
+    .parse()
+    .expect("pid");
     let runtime = &mut tidy.runtimes[i];
     kill(Pid::from_raw(runtime.id() as i32), Signal::SIGKILL).expect("SIGKILL");
     runtime.wait().expect("wait");
@@ -562,7 +564,7 @@ fn after_sigkill_cleanup_gives_back_the_lease_and_the_nat_rule() {
 #[test]
 #[serial]
 fn the_next_run_reclaims_a_stale_lease() {
-    if !common::privileged("the_next_run_reclaims_a_stale_lease") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();
@@ -594,7 +596,7 @@ fn the_next_run_reclaims_a_stale_lease() {
 #[test]
 #[serial]
 fn bad_network_input_is_one_sentence_and_leaves_nothing() {
-    if !common::privileged("bad_network_input") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();
@@ -705,7 +707,7 @@ fn bad_network_input_is_one_sentence_and_leaves_nothing() {
 #[test]
 #[serial]
 fn a_panicking_runtime_unplugs_the_container() {
-    if !common::privileged("a_panicking_runtime_unplugs") {
+    if !privileged!() {
         return;
     }
     let _tidy = Tidy::new();
@@ -758,7 +760,7 @@ fn fd_count(pid: u32) -> usize {
 #[test]
 #[serial]
 fn the_port_proxy_holds_no_descriptor_of_a_finished_connection() {
-    if !common::privileged("the_port_proxy_holds_no_descriptor") {
+    if !privileged!() {
         return;
     }
     const CONNECTIONS: usize = 2000;
@@ -837,7 +839,7 @@ fn tree(dir: &Path) -> Vec<String> {
 #[test]
 #[serial]
 fn a_device_that_is_not_a_bridge_is_refused_and_leaves_no_file() {
-    if !common::privileged("a_device_that_is_not_a_bridge") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();
@@ -874,7 +876,8 @@ fn a_device_that_is_not_a_bridge_is_refused_and_leaves_no_file() {
             Vec::<String>::new(),
             "--bridge {device} left files in its state dir"
         );
-        let lock = Path::new("/run/workbook/net").join(format!("{device}.lock"));
+        let lock =
+            Path::new(workbook::net::attach::LEASE_DIR).join(format!("{device}.lock"));
         assert!(!lock.exists(), "--bridge {device} left {}", lock.display());
     }
     assert_nothing_left("after refused bridges");
@@ -887,7 +890,7 @@ fn a_device_that_is_not_a_bridge_is_refused_and_leaves_no_file() {
 #[test]
 #[serial]
 fn runs_with_different_state_roots_get_different_addresses() {
-    if !common::privileged("runs_with_different_state_roots") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();

@@ -81,7 +81,8 @@ fn layers_dir() -> PathBuf {
 /// The prefix of a directory still being filled in.
 const STAGING: &str = ".staging-";
 
-fn containers_dir() -> PathBuf {
+/// Where the containers' state directories are: `<state root>/containers`.
+pub fn containers_dir() -> PathBuf {
     state_root().join("containers")
 }
 

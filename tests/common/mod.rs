@@ -25,6 +25,32 @@ pub fn privileged(test: &str) -> bool {
     false
 }
 
+/// The name of the test function it is written in (the trick: the type name of a function
+/// item declared inside it is `<crate>::<test>::here`, with `{{closure}}` parts in closures).
+#[macro_export]
+macro_rules! test_name {
+    () => {{
+        fn here() {}
+        fn name_of<T>(_: T) -> &'static str {
+            std::any::type_name::<T>()
+        }
+        let path = name_of(here);
+        path.split("::")
+            .filter(|part| *part != "here" && *part != "{{closure}}")
+            .last()
+            .unwrap_or(path)
+    }};
+}
+
+/// [`privileged`] for the test it is written in: `if !privileged!() { return; }` starts
+/// every privileged test, and its skip message names the test as cargo does.
+#[macro_export]
+macro_rules! privileged {
+    () => {
+        $crate::common::privileged($crate::test_name!())
+    };
+}
+
 /// Runs a built chapter binary with arguments and returns its output.
 pub fn run_bin(bin: &str, args: &[&str]) -> Output {
     Command::new(bin)
@@ -133,7 +159,7 @@ pub fn assert_refused(out: &Output, args: &[&str], code: i32, message: &str) {
 
 /// How many containers have state on the host (live or stale).
 pub fn container_states() -> usize {
-    std::fs::read_dir("/run/workbook/containers")
+    std::fs::read_dir(workbook::container::state::containers_dir())
         .map(|d| d.count())
         .unwrap_or(0)
 }
