@@ -97,17 +97,18 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let dir = ContainerDir::create(&name, &plan.command)?;
     let cgroup = make_cgroup(opts, &name)?;
     let plan = place(plan, opts, &image, &dir, cgroup.as_ref())?;
-    // On cgroup v2 the child is born inside its cgroup (see process::spawn_in).
+    // On cgroup v2 the child is born inside its cgroup (see process::spawn_in_cgroup).
     let cgroup_dir = cgroup.as_ref().and_then(Cgroup::v2_dir_fd);
-    let mut child = process::spawn_in(
+    let born = process::spawn_timed(
         plan.namespaces,
         cgroup_dir.as_ref().map(AsFd::as_fd),
         || child_main(&plan),
     )?;
+    let mut child = born.child;
     if opts.rootless {
         IdMaps::root_as_caller().write_for(child.pid())?;
     }
-    if let Some(cgroup) = cgroup.as_ref().filter(|_| !child.born_in_cgroup()) {
+    if let Some(cgroup) = cgroup.as_ref().filter(|_| !born.in_cgroup) {
         cgroup.attach(child.pid().as_raw())?;
     }
     // ANCHOR_END: run_order

@@ -16,11 +16,15 @@
 //! late means the child starts as `nobody`; a cgroup joined late means the first bytes and
 //! forks of the workload escape the limit.
 
+mod clone3;
 mod exec;
 mod held;
 mod spawn;
+mod timens;
 mod wait;
 
+pub use clone3::{spawn_in_cgroup, Born};
 pub use exec::{exec, exec_command, find_in_path, DEFAULT_PATH};
 pub use held::HeldSignals;
-pub use spawn::{spawn, spawn_in, Child};
+pub use spawn::{spawn, Child};
+pub use timens::spawn_timed;
