@@ -30,8 +30,8 @@ use crate::idmap::{self, IdMaps};
 use crate::namespace::{Namespace, Namespaces};
 use crate::net::NetworkMode;
 use crate::overlay::Layers;
-use crate::rootfs::{CgroupView, RootSetup, RootSwitch};
-use crate::{net, process, rootfs, security, Error, Result};
+use crate::rootfs::{CgroupView, FullRoot};
+use crate::{net, process, security, Error, Result};
 
 /// Everything `run` needs, checked when it was parsed.
 #[derive(Debug, Clone)]
@@ -53,16 +53,21 @@ pub struct RunOptions {
 /// What the child needs, prepared by the parent before the clone (so that the child,
 /// between clone and exec, mostly follows data instead of computing it).
 struct ChildPlan {
-    setup: RootSetup,
+    root: FullRoot,
     /// The new namespaces (the cgroup namespace is made by the child itself, later).
     namespaces: Namespaces,
+    workload: Workload,
+    rootless: bool,
+    /// Whether the child has a network namespace whose `lo` it brings up.
+    loopback: bool,
+}
+
+/// What runs inside, checked before anything is made.
+struct Workload {
     hostname: Hostname,
     env: Vec<EnvVar>,
     workdir: PathBuf,
     command: Vec<String>,
-    rootless: bool,
-    /// Whether the child has a network namespace whose `lo` it brings up.
-    loopback: bool,
 }
 
 /// How a run ended.
@@ -93,10 +98,10 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let image = image::resolve(&opts.source)?;
     super::cleanup_stale_quietly();
     let name = opts.name.clone().unwrap_or_else(Name::generate);
-    let plan = prepare(opts, &image, &name)?;
-    let dir = ContainerDir::create(&name, &plan.command)?;
+    let workload = prepare(opts, &image, &name)?;
+    let dir = ContainerDir::create(&name, &workload.command)?;
     let cgroup = make_cgroup(opts, &name)?;
-    let plan = place(plan, opts, &image, &dir, cgroup.as_ref())?;
+    let plan = place(workload, opts, &image, &dir, cgroup.as_ref())?;
     // On cgroup v2 the child is born inside its cgroup (see process::spawn_in_cgroup).
     let cgroup_dir = cgroup.as_ref().and_then(Cgroup::v2_dir_fd);
     let born = process::spawn_timed(
@@ -177,11 +182,11 @@ fn make_cgroup(opts: &RunOptions, name: &Name) -> Result<Option<Cgroup>> {
 }
 // ANCHOR_END: make_cgroup
 
-/// Completes the plan with what exists only now: the container's directories (the union is
-/// mounted at `merged`, with `upper` and `work` as its writable layer), its cgroup, and the
-/// namespaces to make.
+/// The child's plan, from the workload and what exists only now: the container's
+/// directories (the union is mounted at `merged`, with `upper` and `work` as its writable
+/// layer), its cgroup, and the namespaces to make.
 fn place(
-    plan: ChildPlan,
+    workload: Workload,
     opts: &RunOptions,
     image: &Resolved,
     dir: &ContainerDir,
@@ -199,21 +204,23 @@ fn place(
     } else {
         namespaces = namespaces.without(Namespace::User);
     }
-    let setup = RootSetup {
-        root: dir.sub("merged"),
-        overlay: Some(layers),
+    let root = FullRoot {
+        layers,
+        merged: dir.sub("merged"),
         cgroupfs: cgroup.map(|c| view_of(c.fs())),
-        ..plan.setup.clone()
+        read_only: opts.read_only,
     };
     Ok(ChildPlan {
-        setup,
+        root,
         namespaces,
-        ..plan
+        workload,
+        rootless: opts.rootless,
+        loopback: opts.network.mode != NetworkMode::Host,
     })
 }
 
-/// Checks and assembles what the child will do.
-fn prepare(opts: &RunOptions, image: &Resolved, name: &Name) -> Result<ChildPlan> {
+/// Checks and assembles what will run inside.
+fn prepare(opts: &RunOptions, image: &Resolved, name: &Name) -> Result<Workload> {
     let hostname = match &opts.hostname {
         Some(h) => h.clone(),
         None => Hostname::from_container_name(name.as_str())?,
@@ -242,18 +249,11 @@ fn prepare(opts: &RunOptions, image: &Resolved, name: &Name) -> Result<ChildPlan
         (None, Some(w)) if w.starts_with('/') => PathBuf::from(w),
         _ => PathBuf::from("/"),
     };
-    let mut setup = RootSetup::new(&image.lowers[0], RootSwitch::PivotRoot)?;
-    setup.protect_paths = true;
-    setup.read_only = opts.read_only;
-    Ok(ChildPlan {
-        setup,
-        namespaces: Namespaces::all(),
+    Ok(Workload {
         hostname,
         env,
         workdir,
         command,
-        rootless: opts.rootless,
-        loopback: opts.network.mode != NetworkMode::Host,
     })
 }
 
@@ -318,33 +318,33 @@ fn grant_upper_to_mapped_root(dir: &ContainerDir) -> Result<()> {
 // ANCHOR: child
 /// The child's side, from the release to exec.
 fn child_main(plan: &ChildPlan) -> Result<u8> {
-    let mut setup = std::borrow::Cow::Borrowed(&plan.setup);
+    let mut root = std::borrow::Cow::Borrowed(&plan.root);
     let mut _lower_fds = Vec::new();
     if plan.rootless {
-        if let Some(layers) = &plan.setup.overlay {
-            let (paths, fds) = open_lowers(layers.lowers())?;
-            _lower_fds = fds;
-            let upper = layers
-                .upper()
-                .ok_or_else(|| Error::Invalid("no upper layer".into()))?;
-            let by_fd = Layers::new(paths, &upper.dir, &upper.work)?.in_user_namespace();
-            setup.to_mut().overlay = Some(by_fd);
-        }
+        let layers = &plan.root.layers;
+        let (paths, fds) = open_lowers(layers.lowers())?;
+        _lower_fds = fds;
+        let upper = layers
+            .upper()
+            .ok_or_else(|| Error::Invalid("no upper layer".into()))?;
+        root.to_mut().layers =
+            Layers::new(paths, &upper.dir, &upper.work)?.in_user_namespace();
         idmap::become_root()?;
     }
     // Now that the parent has moved us into our cgroup, make it our cgroup namespace's
     // root.
     // ANCHOR: child_steps
     cgroup::unshare_namespace()?;
-    rootfs::enter(&setup)?;
-    plan.hostname.apply()?;
+    root.enter()?;
+    let work = &plan.workload;
+    work.hostname.apply()?;
     if plan.loopback {
         net::loopback_up()?;
     }
-    enter_workdir(&plan.workdir, setup.read_only)?;
-    set_environment(&plan.env);
-    let program = &plan.command[0];
-    let path = plan
+    enter_workdir(&work.workdir, root.read_only)?;
+    set_environment(&work.env);
+    let program = &work.command[0];
+    let path = work
         .env
         .iter()
         .find(|v| v.key == "PATH")
@@ -357,7 +357,7 @@ fn child_main(plan: &ChildPlan) -> Result<u8> {
         });
     }
     security::harden()?;
-    process::exec_command(&plan.command)
+    process::exec_command(&work.command)
     // ANCHOR_END: child_steps
 }
 // ANCHOR_END: child
