@@ -271,32 +271,6 @@ fn view_of(fs: &CgroupFs) -> CgroupView {
     }
 }
 
-/// Rootless: the child mounts the overlay as its mapped ID, which may not be allowed to
-/// walk the path to a layer (the store lives under a home directory). So the child opens
-/// each layer first (O_PATH), while it still has the IDs it was born with, and then names
-/// it `/proc/self/fd/N`: that link leads to the directory without a permission check on the
-/// path above it. (The parent cannot open them for it: overlayfs takes layers only from the
-/// mounter's own mount namespace.) The fds close at exec (O_CLOEXEC).
-fn open_lowers(lowers: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<std::os::fd::OwnedFd>)> {
-    use nix::fcntl::{open, OFlag};
-    let mut paths = Vec::new();
-    let mut fds = Vec::new();
-    for lower in lowers {
-        let fd = open(
-            lower.as_path(),
-            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            nix::sys::stat::Mode::empty(),
-        )
-        .map_err(|e| Error::sys_path("open", "opening a layer", lower, e))?;
-        paths.push(PathBuf::from(format!(
-            "/proc/self/fd/{}",
-            std::os::fd::AsRawFd::as_raw_fd(&fd)
-        )));
-        fds.push(fd);
-    }
-    Ok((paths, fds))
-}
-
 /// In a rootless container, root inside is an unprivileged ID outside, and it mounts the
 /// overlay: the upper and work dirs (and the private dir on disk holding them) must be its
 /// own.
@@ -321,14 +295,9 @@ fn child_main(plan: &ChildPlan) -> Result<u8> {
     let mut root = std::borrow::Cow::Borrowed(&plan.root);
     let mut _lower_fds = Vec::new();
     if plan.rootless {
-        let layers = &plan.root.layers;
-        let (paths, fds) = open_lowers(layers.lowers())?;
+        let (by_fd, fds) = plan.root.layers.reopened_by_fd()?;
         _lower_fds = fds;
-        let upper = layers
-            .upper()
-            .ok_or_else(|| Error::Invalid("no upper layer".into()))?;
-        root.to_mut().layers =
-            Layers::new(paths, &upper.dir, &upper.work)?.in_user_namespace();
+        root.to_mut().layers = by_fd;
         idmap::become_root()?;
     }
     // Now that the parent has moved us into our cgroup, make it our cgroup namespace's

@@ -126,6 +126,38 @@ impl Layers {
         self
     }
 
+    /// The same stack with each lower layer named `/proc/self/fd/N`, and the fds that keep
+    /// those names alive until the mount.
+    ///
+    /// Rootless: the child mounts the overlay as its mapped ID, which may not be allowed to
+    /// walk the path to a layer (the store lives under a home directory). So the child
+    /// opens each layer first (O_PATH), while it still has the IDs it was born with, and
+    /// then names it `/proc/self/fd/N`: that link leads to the directory without a
+    /// permission check on the path above it. (The parent cannot open them for it:
+    /// overlayfs takes layers only from the mounter's own mount namespace.) The fds close
+    /// at exec (O_CLOEXEC).
+    pub fn reopened_by_fd(&self) -> Result<(Layers, Vec<std::os::fd::OwnedFd>)> {
+        use nix::fcntl::{open, OFlag};
+        let mut lowers = Vec::new();
+        let mut fds = Vec::new();
+        for lower in &self.lowers {
+            let fd = open(
+                lower.as_path(),
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(|e| Error::sys_path("open", "opening a layer", lower, e))?;
+            let n = std::os::fd::AsRawFd::as_raw_fd(&fd);
+            lowers.push(PathBuf::from(format!("/proc/self/fd/{n}")));
+            fds.push(fd);
+        }
+        let by_fd = Layers {
+            lowers,
+            ..self.clone()
+        };
+        Ok((by_fd, fds))
+    }
+
     /// The read-only layers, bottom first.
     pub fn lowers(&self) -> &[PathBuf] {
         &self.lowers
