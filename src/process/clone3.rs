@@ -1,7 +1,7 @@
-//! Chapter 5's spawn: the child born inside its cgroup.
+//! A spawn into a cgroup: the child born inside it.
 //!
-//! [`super::spawn`] clones with clone(2), and the parent then moves the child into its
-//! cgroup before releasing it (a write to `cgroup.procs`). clone3(2) (Linux 5.3) takes a
+//! [`super::spawn`] clones with clone(2), and chapter 5's parent then moves the child into
+//! its cgroup before releasing it (a write to `cgroup.procs`). clone3(2) (Linux 5.3) takes a
 //! struct instead of registers, with room for more: `CLONE_INTO_CGROUP` (5.7) and an fd of a
 //! cgroup v2 directory, and the child is born there. It also takes `CLONE_NEWTIME`, which
 //! clone(2) cannot (chapter 7, [`super::spawn_timed`]).

@@ -1,4 +1,4 @@
-//! Chapter 7's spawn: a time namespace too.
+//! Chapter 7's spawn: into the cgroup, and a time namespace too.
 //!
 //! clone(2) cannot take CLONE_NEWTIME (its bits are the exit signal's), so the parent
 //! unshares the time namespace itself: that changes only the namespace its *children* are
