@@ -15,6 +15,11 @@
 //! The parent must finish its part before the child runs the workload: a uid map written
 //! late means the child starts as `nobody`; a cgroup joined late means the first bytes and
 //! forks of the workload escape the limit.
+//!
+//! Each chapter's spawn is its own size: [`spawn`] (chapter 1) is clone(2) and the release
+//! pipe; [`spawn_in_cgroup`] has the child born in its cgroup with clone3(2); and
+//! [`spawn_timed`] (chapter 7) adds the time namespace. All three hand their clone to the
+//! same `start`, which holds the pipes and the parent's signals.
 
 mod clone3;
 mod exec;
