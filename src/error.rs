@@ -1,8 +1,9 @@
 //! One error type for the whole workbook.
 //!
-//! A learner who sees an error should learn what the kernel refused and where. So every error
-//! that comes from a system call names the call and, where there is one, the path; the binaries
-//! print it as one sentence. There is no `unwrap()` on a syscall result in the library.
+//! A learner who sees an error should learn what the kernel refused and where. So every
+//! error that comes from a system call names the call and, where there is one, the path;
+//! the binaries print it as one sentence. There is no `unwrap()` on a syscall result in the
+//! library.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,8 @@ pub enum Error {
     /// Reading or writing a file failed (std I/O).
     Io {
         what: String,
-        path: PathBuf,
+        /// The file it was about; none for a pipe, a socket or a thread.
+        path: Option<PathBuf>,
         source: std::io::Error,
     },
     /// Input from the user that cannot be used; the message says why and what to do.
@@ -72,13 +74,23 @@ impl Error {
     pub fn io(what: impl Into<String>, path: &Path, source: std::io::Error) -> Self {
         Error::Io {
             what: what.into(),
-            path: path.to_path_buf(),
+            path: Some(path.to_path_buf()),
             source,
         }
     }
 
-    /// The exit status a binary uses for this error: 127 and 126 for a command that cannot be
-    /// found or run (as shells do), 125 for an error of the tool itself (as `docker run` does).
+    /// A failed operation on something without a path: a pipe, a socket, a thread.
+    pub fn io_no_path(what: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            what: what.into(),
+            path: None,
+            source,
+        }
+    }
+
+    /// The exit status a binary uses for this error: 127 and 126 for a command that cannot
+    /// be found or run (as shells do), 125 for an error of the tool itself (as `docker run`
+    /// does).
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Command { code, .. } => *code,
@@ -106,9 +118,16 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
-            Error::Io { what, path, source } => {
-                write!(f, "{what} failed on {}: {source}", path.display())
-            }
+            Error::Io {
+                what,
+                path: Some(path),
+                source,
+            } => write!(f, "{what} failed on {}: {source}", path.display()),
+            Error::Io {
+                what,
+                path: None,
+                source,
+            } => write!(f, "{what} failed: {source}"),
             Error::Invalid(msg) | Error::Unsupported(msg) => f.write_str(msg),
             Error::Command {
                 program, reason, ..
@@ -123,6 +142,17 @@ impl std::error::Error for Error {
             Error::Io { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+/// A raw system call's return value as a `Result`: by the kernel's (and libc's) convention
+/// a negative value means failure, with the reason in errno; any other value is the answer.
+pub fn syscall_result(rc: impl Into<i64>) -> std::result::Result<i64, nix::errno::Errno> {
+    let rc = rc.into();
+    if rc < 0 {
+        Err(nix::errno::Errno::last())
+    } else {
+        Ok(rc)
     }
 }
 

@@ -1,8 +1,8 @@
 //! How a process ended, and the exit status a binary passes on.
 //!
 //! Shells report a process killed by signal N as status 128+N (130 for SIGINT, 137 for
-//! SIGKILL, 143 for SIGTERM); the chapter binaries pass on their command's status the same way,
-//! so `07-full-container run -- false; echo $?` behaves like running `false` directly.
+//! SIGKILL, 143 for SIGTERM); the chapter binaries pass on their command's status the same
+//! way, so `07-full-container run -- false; echo $?` behaves like running `false` directly.
 
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;

@@ -1,7 +1,8 @@
 //! The host name, which a UTS namespace makes private.
 //!
-//! "UTS" is the `struct utsname` that uname(2) fills: the node name (host name) and NIS domain
-//! name live in the UTS namespace, so sethostname(2) inside one changes only that one.
+//! "UTS" is the `struct utsname` that uname(2) fills: the node name (host name) and NIS
+//! domain name live in the UTS namespace, so sethostname(2) inside one changes only that
+//! one.
 
 use crate::{Error, Result};
 
@@ -11,9 +12,9 @@ pub const MAX_LEN: usize = 64;
 /// The longest label (the part between dots) RFC 1123 allows.
 pub const MAX_LABEL: usize = 63;
 
-/// A host name as RFC 1123 defines it, that the kernel also accepts: dot-separated labels of
-/// 1 to 63 letters, digits and `-`, none starting or ending with `-`; at most 64 bytes in all
-/// (the kernel's limit, below the RFC's 253).
+/// A host name as RFC 1123 defines it, that the kernel also accepts: dot-separated labels
+/// of 1 to 63 letters, digits and `-`, none starting or ending with `-`; at most 64 bytes
+/// in all (the kernel's limit, below the RFC's 253).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hostname(String);
 
@@ -22,7 +23,8 @@ impl Hostname {
     ///
     /// The kernel takes any bytes but NUL. A name like `a b;$(id)` or `../x` would reach
     /// `$HOSTNAME`, shell prompts, log lines and scripts that trust it to be a plain word;
-    /// `-x` reads as an option to the tools it is passed to. Runtimes refuse them; so do we.
+    /// `-x` reads as an option to the tools it is passed to. Runtimes refuse them; so do
+    /// we.
     pub fn parse(name: &str) -> Result<Hostname> {
         let refuse =
             |why: String| Err(Error::Invalid(format!("the hostname {name:?} {why}")));

@@ -2,9 +2,10 @@
 //!
 //! A new user namespace starts with no mapping: every ID in it shows as the overflow ID
 //! (65534). The parent writes `/proc/CHILD/uid_map` and `gid_map`, one line
-//! `INSIDE OUTSIDE COUNT` per range, once. Trap: for gid_map, an unprivileged writer must first
-//! write `deny` to `/proc/CHILD/setgroups`, or the kernel refuses (EPERM): otherwise the child
-//! could drop a supplementary group that was keeping it *out* of a file (user_namespaces(7)).
+//! `INSIDE OUTSIDE COUNT` per range, once. Trap: for gid_map, an unprivileged writer must
+//! first write `deny` to `/proc/CHILD/setgroups`, or the kernel refuses (EPERM): otherwise
+//! the child could drop a supplementary group that was keeping it *out* of a file
+//! (user_namespaces(7)).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -84,10 +85,10 @@ impl IdMaps {
 /// Run in the child after the maps are written: takes uid and gid 0 of the namespace.
 ///
 /// Creating a user namespace does not change a process's IDs. A child cloned by the host's
-/// root is still host uid 0, which is *unmapped* in a namespace whose root is 65534 outside,
-/// and so shows as the overflow ID 65534 inside. setresuid(0)/setresgid(0) inside make it the
-/// namespace's root; its capabilities there are kept (the kernel clears them only when a
-/// process gives up the namespace's root uid).
+/// root is still host uid 0, which is *unmapped* in a namespace whose root is 65534
+/// outside, and so shows as the overflow ID 65534 inside. setresuid(0)/setresgid(0) inside
+/// make it the namespace's root; its capabilities there are kept (the kernel clears them
+/// only when a process gives up the namespace's root uid).
 // ANCHOR: become_root_fn
 pub fn become_root() -> Result<()> {
     use nix::unistd::{setresgid, setresuid, Gid, Uid};
@@ -103,8 +104,8 @@ pub fn become_root() -> Result<()> {
 
 /// Run in the parent before the clone, when it is root: drops its supplementary groups.
 ///
-/// The child inherits them, and once `setgroups` is denied in its namespace it can never drop
-/// them; host root's group 0 would keep opening root-group files on the host to it.
+/// The child inherits them, and once `setgroups` is denied in its namespace it can never
+/// drop them; host root's group 0 would keep opening root-group files on the host to it.
 pub fn drop_supplementary_groups() -> Result<()> {
     if getuid().is_root() {
         nix::unistd::setgroups(&[])
@@ -119,8 +120,8 @@ fn write_proc(pid: Pid, file: &str, text: &str) -> Result<()> {
         .map_err(|e| Error::io(format!("writing {file:?}"), &path, e))
 }
 
-/// Explains, naming the sysctl, why this machine refuses user namespaces, if a known setting
-/// does. `None` when no such setting is found.
+/// Explains, naming the sysctl, why this machine refuses user namespaces, if a known
+/// setting does. `None` when no such setting is found.
 pub fn user_namespace_restriction() -> Option<String> {
     let read = |p: &str| {
         std::fs::read_to_string(p)

@@ -1,11 +1,13 @@
 //! System V shared memory, the IPC object an IPC namespace makes private.
 //!
-//! A segment is named by a numeric key; any process that knows the key can attach it. An IPC
-//! namespace has its own table of keys, so a segment made inside is invisible outside and the
-//! other way round, and the kernel destroys the namespace's segments when the namespace ends.
+//! A segment is named by a numeric key; any process that knows the key can attach it. An
+//! IPC namespace has its own table of keys, so a segment made inside is invisible outside
+//! and the other way round, and the kernel destroys the namespace's segments when the
+//! namespace ends.
 
 use std::path::Path;
 
+use crate::error::syscall_result;
 use crate::{Error, Result};
 
 /// A System V shared memory segment that this process created; removed on drop.
@@ -21,13 +23,10 @@ impl SharedMemory {
         // SAFETY: shmget takes integers only.
         let id =
             unsafe { libc::shmget(key, 4096, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) };
-        if id < 0 {
-            return Err(Error::sys(
-                "shmget",
-                format!("creating a shared memory segment with key {key:#x}"),
-                nix::errno::Errno::last(),
-            ));
-        }
+        syscall_result(id).map_err(|e| {
+            let what = format!("creating a shared memory segment with key {key:#x}");
+            Error::sys("shmget", what, e)
+        })?;
         Ok(SharedMemory { key, id })
     }
 }

@@ -5,6 +5,12 @@
 //! This library builds each of those from the kernel's own system calls, one module per
 //! building block, so that the chapter binaries in `chapters/` can stay short and read like
 //! the pages of the book.
+//!
+//! A module imports only from its own level or below, with no circle (tests/module_levels.rs
+//! checks it): `container` → `image` → `rootfs`, `process` → `security`, `idmap` →
+//! `overlay`, `net`, `cgroup` → `mount`, `namespace`, `hostname`, `ipc`, `privilege`,
+//! `owner` → `error`, `exit`. `cli` is the binaries' shared `main`; the library never uses
+//! it.
 
 pub mod cgroup;
 pub mod cli;
@@ -19,6 +25,7 @@ pub mod mount;
 pub mod namespace;
 pub mod net;
 pub mod overlay;
+pub mod owner;
 pub mod privilege;
 pub mod process;
 pub mod rootfs;

@@ -63,9 +63,10 @@ impl Namespace {
 
     /// The flag that asks clone(2) or unshare(2) for a new namespace of this kind.
     ///
-    /// Trap: `CLONE_NEWTIME` (0x80) shares its bits with the exit signal that clone(2) takes in
-    /// its low byte, so clone(2) cannot take it; the time namespace is made with unshare(2)
-    /// in the parent instead, and the children it forks afterwards are born into it.
+    /// Trap: `CLONE_NEWTIME` (0x80) shares its bits with the exit signal that clone(2)
+    /// takes in its low byte, so clone(2) cannot take it; the time namespace is made with
+    /// unshare(2) in the parent instead, and the children it forks afterwards are born into
+    /// it.
     pub fn clone_flag(self) -> CloneFlags {
         match self {
             Namespace::Mount => CloneFlags::CLONE_NEWNS,
@@ -84,7 +85,8 @@ impl Namespace {
         Namespace::ALL.into_iter().find(|ns| ns.name() == name)
     }
 
-    /// The file that names this namespace of process `pid` (`None` for the calling process).
+    /// The file that names this namespace of process `pid` (`None` for the calling
+    /// process).
     pub fn proc_path(self, pid: Option<Pid>) -> PathBuf {
         let who = pid.map_or_else(|| "self".to_string(), |p| p.to_string());
         PathBuf::from(format!("/proc/{who}/ns/{}", self.name()))
@@ -165,12 +167,12 @@ pub fn inodes_of(pid: Option<Pid>) -> Result<Vec<(Namespace, u64)>> {
 }
 
 // ANCHOR: time
-/// Unshares a new time namespace for the children of the calling process, with its boot-time
-/// and monotonic clocks starting from (about) zero: `uptime` in a container then counts from
-/// the container's start, not the host's boot.
+/// Unshares a new time namespace for the children of the calling process, with its
+/// boot-time and monotonic clocks starting from (about) zero: `uptime` in a container then
+/// counts from the container's start, not the host's boot.
 ///
-/// The offsets go into `/proc/self/timens_offsets`, and only before the first process is born
-/// into the new namespace; after that the kernel refuses to change them (EACCES).
+/// The offsets go into `/proc/self/timens_offsets`, and only before the first process is
+/// born into the new namespace; after that the kernel refuses to change them (EACCES).
 pub fn unshare_time_from_zero() -> Result<()> {
     use nix::time::{clock_gettime, ClockId};
     nix::sched::unshare(Namespace::Time.clone_flag())

@@ -1,9 +1,10 @@
-//! Who may do what: most chapters need CAP_SYS_ADMIN, the capability the kernel checks before
-//! it creates a namespace other than a user namespace, mounts a filesystem or calls pivot_root.
+//! Who may do what: most chapters need CAP_SYS_ADMIN, the capability the kernel checks
+//! before it creates a namespace other than a user namespace, mounts a filesystem or calls
+//! pivot_root.
 //!
-//! We read the effective capability set from `/proc/self/status` instead of comparing the uid
-//! with 0: a process can be uid 0 without the capability (inside a container, say) and hold it
-//! without being uid 0.
+//! We read the effective capability set from `/proc/self/status` instead of comparing the
+//! uid with 0: a process can be uid 0 without the capability (inside a container, say) and
+//! hold it without being uid 0.
 
 use crate::{Error, Result};
 
@@ -16,7 +17,8 @@ pub fn effective_capabilities() -> Option<u64> {
     status_field_hex(&status, "CapEff")
 }
 
-/// Reads a hexadecimal field such as `CapEff:\t000001ffffffffff` from a `/proc/PID/status` text.
+/// Reads a hexadecimal field such as `CapEff:\t000001ffffffffff` from a `/proc/PID/status`
+/// text.
 pub fn status_field_hex(status: &str, field: &str) -> Option<u64> {
     status.lines().find_map(|line| {
         let (name, value) = line.split_once(':')?;
@@ -31,8 +33,8 @@ pub fn has_cap_sys_admin() -> bool {
     effective_capabilities().is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
 }
 
-/// Fails with one sentence when the process lacks CAP_SYS_ADMIN. `tool` is the binary's name,
-/// `because` says what the kernel wants it for.
+/// Fails with one sentence when the process lacks CAP_SYS_ADMIN. `tool` is the binary's
+/// name, `because` says what the kernel wants it for.
 pub fn require_cap_sys_admin(tool: &str, because: &str) -> Result<()> {
     if has_cap_sys_admin() {
         return Ok(());

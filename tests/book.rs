@@ -1,8 +1,8 @@
-//! Unprivileged: the book cannot drift from the crate. Every page in SUMMARY.md exists, every
-//! `{{#include}}` names a file and anchor that exist, every relative link resolves, every
-//! chapter binary has its page, and every `cargo run --bin` command on a page is one the
-//! binary accepts. (The "Run it" outputs are checked by the chapter tests themselves, through
-//! `common::assert_book_output`.)
+//! Unprivileged: the book cannot drift from the crate. Every page in SUMMARY.md exists,
+//! every `{{#include}}` names a file and anchor that exist, every relative link resolves,
+//! every chapter binary has its page, and every `cargo run --bin` command on a page is one
+//! the binary accepts. (The "Run it" outputs are checked by the chapter tests themselves,
+//! through `common::assert_book_output`.)
 
 mod common;
 
@@ -151,8 +151,8 @@ fn every_cargo_run_command_on_a_page_parses() {
             let mut words = command.split_whitespace();
             let bin = words.next().expect("a binary name");
             let words: Vec<&str> = words.collect();
-            // `cargo run --bin B -- [TOOL OPTIONS] [--] [CMD…]`: the tool's options come first;
-            // the binary's --help says which of them take a value.
+            // `cargo run --bin B -- [TOOL OPTIONS] [--] [CMD…]`: the tool's options come
+            // first; the binary's --help says which of them take a value.
             let words: &[&str] = match words.first() {
                 Some(&"--") => &words[1..],
                 _ => &[],
@@ -271,8 +271,8 @@ fn code_blocks(text: &str) -> Vec<(String, Vec<&str>, usize)> {
     blocks
 }
 
-/// The lines an include brings in, as mdBook cuts them: between the anchor's markers, without
-/// the lines that hold other anchors' markers.
+/// The lines an include brings in, as mdBook cuts them: between the anchor's markers,
+/// without the lines that hold other anchors' markers.
 fn included_lines(page: &Path, spec: &str) -> (String, Vec<String>) {
     let (file, anchor) = match spec.rsplit_once(':') {
         Some((f, a)) if !a.chars().all(|c| c.is_ascii_digit() || c == ':') => (f, Some(a)),
@@ -348,8 +348,8 @@ fn every_included_block_fits_the_page() {
             }
             checked += 1;
         }
-        // A diagram drawn in text fits the column too (a wider one becomes a figure), and so
-        // do the commands to type.
+        // A diagram drawn in text fits the column too (a wider one becomes a figure), and
+        // so do the commands to type.
         for (info, body, at) in code_blocks(&text) {
             let widest = body.iter().map(|l| l.chars().count()).max().unwrap_or(0);
             if (info == "text,diagram" || info == "sh") && widest > MAX_INCLUDE_COLUMNS {
@@ -391,7 +391,8 @@ const COMMANDS: &[&str] = &[
 fn no_output_is_typed_by_hand() {
     // The convention: ```sh blocks hold only commands to type (a `#` comment may follow);
     // output comes from the tests, as `{{#include output/…}}` in a ```text block; a diagram
-    // is a figure, or a ```text,diagram block; code is an include in a ```rust,ignore block.
+    // is a figure, or a ```text,diagram block; code is an include in a ```rust,ignore
+    // block.
     let mut problems = Vec::new();
     for (page, text) in all_pages() {
         let name = page
@@ -464,4 +465,77 @@ fn every_chapter_ends_with_read_more_and_three_links() {
             "{bin}.md: Read more has {links} links to read on (at least 3)"
         );
     }
+}
+
+#[test]
+fn a_privileged_tests_skip_message_names_the_test() {
+    // The name `privileged!()` prints when it skips, read from inside a closure too.
+    assert_eq!(
+        test_name!(),
+        "a_privileged_tests_skip_message_names_the_test"
+    );
+    let inner = || test_name!();
+    assert_eq!(inner(), "a_privileged_tests_skip_message_names_the_test");
+}
+
+/// Words that belong to a later chapter's step: the page of an earlier chapter shows no code
+/// that holds one (its step is a function of its own size, which later chapters wrap).
+const LATER: &[(&str, &[&str])] = &[
+    (
+        "01-unshare-pid.md",
+        &[
+            "clone3",
+            "CLONE_INTO_CGROUP",
+            "NEWTIME",
+            "cgroup",
+            "time",
+            "Overlay",
+            "seccomp",
+        ],
+    ),
+    ("02-uts-ipc.md", &["clone3", "cgroup", "Overlay", "seccomp"]),
+    (
+        "03-mount-rootfs.md",
+        &[
+            "Overlay",
+            "overlay",
+            "cgroupfs",
+            "protect",
+            "read_only",
+            "seccomp",
+        ],
+    ),
+    (
+        "04-user-net.md",
+        &["clone3", "cgroup", "Overlay", "seccomp"],
+    ),
+];
+
+#[test]
+fn no_page_shows_a_later_chapters_code() {
+    let mut problems = Vec::new();
+    for (page, text) in all_pages() {
+        let name = page
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .to_string();
+        let Some((_, words)) = LATER.iter().find(|(p, _)| *p == name) else {
+            continue;
+        };
+        for include in text.split("{{#include ").skip(1) {
+            let spec = include.split("}}").next().expect("closing braces").trim();
+            let (file, lines) = included_lines(&page, spec);
+            if file.contains("output/") || file.ends_with(".md") {
+                continue;
+            }
+            for line in &lines {
+                if let Some(word) = words.iter().find(|w| line.contains(*w)) {
+                    problems
+                        .push(format!("{name}: {spec} shows {word:?}: {}", line.trim()));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -1,5 +1,5 @@
-//! 05-cgroups from the outside, without root: its help, and bad input refused in one sentence
-//! before anything is created.
+//! 05-cgroups from the outside, without root: its help, and bad input refused in one
+//! sentence before anything is created.
 
 mod common;
 
@@ -15,7 +15,8 @@ fn help_explains() {
     insta::assert_snapshot!("help-05-cgroups", common::stdout(&out));
 }
 
-/// Every directory below the cgroup mounts whose name is ours (`workbook`), as a sorted list.
+/// Every directory below the cgroup mounts whose name is ours (`workbook`), as a sorted
+/// list.
 fn our_cgroup_dirs() -> Vec<String> {
     let mut found = Vec::new();
     let Ok(top) = std::fs::read_dir("/sys/fs/cgroup") else {

@@ -34,7 +34,8 @@ impl Drop for TempCgroup {
 }
 
 /// Runs `script` in a shell that first moves itself into `cgroup` (so every open it makes
-/// afterwards is checked there), in the directory `dir`; returns stdout and stderr together.
+/// afterwards is checked there), in the directory `dir`; returns stdout and stderr
+/// together.
 fn run_in(cgroup: &Path, dir: &Path, script: &str) -> String {
     let out = Command::new("sh")
         .arg("-c")
@@ -63,7 +64,7 @@ fn mknod(path: &Path, major: u64, minor: u64) {
 #[test]
 #[serial]
 fn the_kernel_accepts_the_program_and_refuses_what_it_does_not_allow() {
-    if !common::privileged("the_kernel_accepts_the_program") {
+    if !privileged!() {
         return;
     }
     let nodes = tempfile::tempdir().expect("temp dir");
@@ -89,7 +90,7 @@ fn the_kernel_accepts_the_program_and_refuses_what_it_does_not_allow() {
 #[test]
 #[serial]
 fn a_program_the_verifier_refuses_is_one_sentence_with_its_log() {
-    if !common::privileged("a_program_the_verifier_refuses") {
+    if !privileged!() {
         return;
     }
     // Cut off the final `exit`: the verifier refuses a program that can run off its end.

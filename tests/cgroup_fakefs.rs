@@ -1,5 +1,5 @@
-//! The file writes each layout gets, against a fake cgroupfs in a temp dir (no root needed),
-//! and layout detection.
+//! The file writes each layout gets, against a fake cgroupfs in a temp dir (no root
+//! needed), and layout detection.
 //!
 //! The fake imitates what the kernel does on `mkdir` in a cgroup filesystem: the new
 //! directory appears with the control files of the controllers enabled for it. Files are
@@ -53,7 +53,8 @@ impl FakeCgroupFs {
                 write(&r.join("cgroup.controllers"), self.v2_controllers);
                 write(&r.join("cgroup.subtree_control"), "");
                 write(&r.join("cgroup.procs"), "1\n");
-                // The tool's own cgroup holds the tool: no internal processes allowed below it.
+                // The tool's own cgroup holds the tool: no internal processes allowed below
+                // it.
                 let own = r.join("user.slice/session-1.scope");
                 fs::create_dir_all(&own).unwrap();
                 write(&own.join("cgroup.procs"), "4242\n");
@@ -71,8 +72,8 @@ impl FakeCgroupFs {
         }
     }
 
-    /// (mount dir, own cgroup) of each v1 hierarchy: hybrid mounts cpu and cpuacct apart (as
-    /// here), legacy together (as many distributions did).
+    /// (mount dir, own cgroup) of each v1 hierarchy: hybrid mounts cpu and cpuacct apart
+    /// (as here), legacy together (as many distributions did).
     fn v1_mounts(&self) -> Vec<(&'static str, &'static str)> {
         match self.layout {
             Layout::Hybrid => vec![
@@ -264,8 +265,8 @@ fn all_limits() -> Limits {
     }
 }
 
-/// Makes a cgroup on the fake and returns its directories (the fake is removed with its temp
-/// dir, so the guard is told to forget).
+/// Makes a cgroup on the fake and returns its directories (the fake is removed with its
+/// temp dir, so the guard is told to forget).
 fn create(fake: &FakeCgroupFs, limits: &Limits) -> (String, Vec<PathBuf>) {
     let fs = fake.cgroupfs();
     let cg = Cgroup::create_in(&fs, "t", limits, &mut |p| fake.mkdir(p)).expect("create");
@@ -584,14 +585,28 @@ fn stale_cgroups_of_dead_owners_are_removed_and_live_ones_kept(#[case] layout: L
     let parents = workbook::cgroup::parents(&fs);
     for parent in &parents {
         // Empty directories stand for the leaves (a real one holds only kernel files).
-        fs::create_dir_all(parent.join(format!("x.{dead}.0"))).unwrap();
-        fs::create_dir_all(parent.join(format!("x.{}.0", std::process::id()))).unwrap();
+        fs::create_dir_all(parent.join(format!("x.{dead}-1.0"))).unwrap();
+        // Our pid with another start time: a dead owner whose pid was reused (by us).
+        fs::create_dir_all(parent.join(format!("x.{}-1.0", std::process::id()))).unwrap();
+        fs::create_dir_all(parent.join(format!("x.{}.0", workbook::owner::owner_tag())))
+            .unwrap();
     }
-    let removed = workbook::cgroup::cleanup_stale(&fs).unwrap();
-    assert_eq!(removed, vec![format!("x.{dead}.0")]);
+    let mut removed = workbook::cgroup::cleanup_stale(&fs).unwrap();
+    removed.sort();
+    let mut stale = vec![
+        format!("x.{dead}-1.0"),
+        format!("x.{}-1.0", std::process::id()),
+    ];
+    stale.sort();
+    assert_eq!(removed, stale);
     for parent in &parents {
-        assert!(!parent.join(format!("x.{dead}.0")).exists());
-        assert!(parent.join(format!("x.{}.0", std::process::id())).exists());
+        assert!(!parent.join(format!("x.{dead}-1.0")).exists());
+        assert!(!parent
+            .join(format!("x.{}-1.0", std::process::id()))
+            .exists());
+        assert!(parent
+            .join(format!("x.{}.0", workbook::owner::owner_tag()))
+            .exists());
     }
 }
 

@@ -1,10 +1,11 @@
-//! Privileged: the kernel enforces the limits 05-cgroups sets, on whatever layout this machine
-//! has (hybrid/v1 on the dev machine, pure v2 in the VM), and nothing of ours is left after.
+//! Privileged: the kernel enforces the limits 05-cgroups sets, on whatever layout this
+//! machine has (hybrid/v1 on the dev machine, pure v2 in the VM), and nothing of ours is
+//! left after.
 //!
-//! The test harness is multi-threaded, so the tests drive the built binary; the binary reads
-//! the kernel's counters before it removes the cgroup and prints them, and the tests check
-//! them against what they can see of the kernel themselves (/proc/vmstat, wait4's rusage,
-//! /proc/PID/cgroup, the cgroup directories).
+//! The test harness is multi-threaded, so the tests drive the built binary; the binary
+//! reads the kernel's counters before it removes the cgroup and prints them, and the tests
+//! check them against what they can see of the kernel themselves (/proc/vmstat, wait4's
+//! rusage, /proc/PID/cgroup, the cgroup directories).
 
 mod common;
 
@@ -44,11 +45,13 @@ fn figure(text: &str, key: &str) -> f64 {
     number.parse().expect("a number")
 }
 
-/// Checks that the run's directories are gone, and that no `workbook/` parent holds a cgroup
-/// of a 05-cgroups run that has ended (its owner pid is gone). The parents themselves stay for
-/// good (see `cgroup::PARENT_NAME`), and other runs' live cgroups may be in them.
+/// Checks that the run's directories are gone, and that no `workbook/` parent holds a
+/// cgroup of a 05-cgroups run that has ended (its owner pid is gone). The parents
+/// themselves stay for good (see `cgroup::PARENT_NAME`), and other runs' live cgroups may
+/// be in them.
 fn assert_nothing_left(dirs: &[PathBuf]) {
-    use workbook::cgroup::cleanup::{owner_alive, owner_of};
+    use workbook::cgroup::cleanup::owner_of;
+    use workbook::owner::owner_alive;
     for d in dirs {
         assert!(!d.exists(), "{} is left behind", d.display());
     }
@@ -59,7 +62,7 @@ fn assert_nothing_left(dirs: &[PathBuf]) {
         };
         for entry in entries.flatten() {
             let leaf = entry.file_name().to_string_lossy().into_owned();
-            let ended = owner_of(&leaf).is_some_and(|pid| !owner_alive(pid));
+            let ended = owner_of(&leaf).is_some_and(|owner| !owner_alive(&owner));
             assert!(
                 !(leaf.starts_with("05-cgroups.") && entry.path().is_dir() && ended),
                 "{} is left behind",
@@ -83,7 +86,7 @@ fn vmstat_oom_kills() -> u64 {
 #[test]
 #[serial]
 fn a_100_mib_allocation_under_32m_is_oom_killed_and_read_back() {
-    if !common::privileged("a_100_mib_allocation_under_32m_is_oom_killed_and_read_back") {
+    if !privileged!() {
         return;
     }
     let before = vmstat_oom_kills();
@@ -103,7 +106,8 @@ fn a_100_mib_allocation_under_32m_is_oom_killed_and_read_back() {
     let err = common::stderr(&out);
     eprintln!("[layout: {:?}]\n{err}", layout());
     assert_eq!(out.status.code(), Some(137), "{err}");
-    // The cgroup's own counter (memory.events oom_kill, or memory.oom_control oom_kill on v1).
+    // The cgroup's own counter (memory.events oom_kill, or memory.oom_control oom_kill on
+    // v1).
     assert!(err.contains("OOM killed:      yes"), "{err}");
     assert!(figure(&err, "OOM killed:") >= 1.0);
     // The kernel-wide counter moved as well.
@@ -115,15 +119,15 @@ fn a_100_mib_allocation_under_32m_is_oom_killed_and_read_back() {
     assert!(err.contains("(limit 32 MiB)"), "{err}");
     assert!(figure(&err, "memory peak:") <= 32.0, "{err}");
     assert_nothing_left(&dirs_of(&err));
-    // Chapter 5's "Run it" shows this run. Its figures were checked above; in the book's copy
-    // the ones that vary (CPU time, the peak, where the cgroup is) are replaced.
+    // Chapter 5's "Run it" shows this run. Its figures were checked above; in the book's
+    // copy the ones that vary (CPU time, the peak, where the cgroup is) are replaced.
     common::assert_book_output("05-cgroups-oom", &redact_figures(&err));
 }
 
 #[test]
 #[serial]
 fn a_fork_loop_under_pids_16_gets_eagain_and_never_exceeds_16() {
-    if !common::privileged("a_fork_loop_under_pids_16_gets_eagain_and_never_exceeds_16") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(BIN, &["--pids", "16", "--", BIN, "--workload", "forks"]);
@@ -142,8 +146,8 @@ fn a_fork_loop_under_pids_16_gets_eagain_and_never_exceeds_16() {
     assert_nothing_left(&dirs_of(&err));
 }
 
-/// Runs `cmd` to the end and returns its output, wall time and the CPU time of its whole tree
-/// (wait4's rusage covers every descendant it waited for, the workload included).
+/// Runs `cmd` to the end and returns its output, wall time and the CPU time of its whole
+/// tree (wait4's rusage covers every descendant it waited for, the workload included).
 fn run_with_rusage(args: &[&str]) -> (String, Duration, Duration) {
     let start = Instant::now();
     // Reaped below with wait4(2), not Child::wait, to get the rusage of the whole tree.
@@ -175,7 +179,7 @@ fn run_with_rusage(args: &[&str]) -> (String, Duration, Duration) {
 #[test]
 #[serial]
 fn a_busy_loop_under_cpus_0_2_is_throttled() {
-    if !common::privileged("a_busy_loop_under_cpus_0_2_is_throttled") {
+    if !privileged!() {
         return;
     }
     let (err, wall, cpu) =
@@ -187,8 +191,8 @@ fn a_busy_loop_under_cpus_0_2_is_throttled() {
     // cpu.stat: periods in which the group ran out of quota.
     let throttled = figure(&err, "throttled:       in");
     assert!(throttled > 0.0, "{err}");
-    // The loop wants the CPU the whole second; the quota gives it a fifth. Both the cgroup's
-    // counter and the kernel's per-process accounting say it got well under half.
+    // The loop wants the CPU the whole second; the quota gives it a fifth. Both the
+    // cgroup's counter and the kernel's per-process accounting say it got well under half.
     let cgroup_cpu = figure(&err, "CPU time:");
     assert!(wall >= Duration::from_secs(1));
     assert!(cgroup_cpu < 0.5 * wall.as_secs_f64(), "{err}");
@@ -202,7 +206,7 @@ fn a_busy_loop_under_cpus_0_2_is_throttled() {
 #[test]
 #[serial]
 fn the_cgroup_namespace_shows_root_inside() {
-    if !common::privileged("the_cgroup_namespace_shows_root_inside") {
+    if !privileged!() {
         return;
     }
     let script = "cat /proc/self/cgroup; echo ns=$(readlink /proc/self/ns/cgroup)";
@@ -215,8 +219,8 @@ fn the_cgroup_namespace_shows_root_inside() {
     for line in &lines {
         assert!(line.ends_with(":/"), "not at the namespace root: {line}");
     }
-    // Outside, this process sees paths that are not "/" for the workload's cgroup (the memory
-    // one on v1 here, workbook/... on v2): the "/" above comes from the namespace.
+    // Outside, this process sees paths that are not "/" for the workload's cgroup (the
+    // memory one on v1 here, workbook/... on v2): the "/" above comes from the namespace.
     let inside_ns = text
         .lines()
         .find_map(|l| l.strip_prefix("ns="))
@@ -233,7 +237,7 @@ fn the_cgroup_namespace_shows_root_inside() {
 #[test]
 #[serial]
 fn a_run_killed_with_sigkill_is_cleaned_up_by_the_next_run() {
-    if !common::privileged("a_run_killed_with_sigkill_is_cleaned_up_by_the_next_run") {
+    if !privileged!() {
         return;
     }
     // The workload's shell dies with the tool (PR_SET_PDEATHSIG); its background sleep does
@@ -317,7 +321,7 @@ fn run_in_private_mounts(prepare: &str, args: &str) -> std::process::Output {
 #[test]
 #[serial]
 fn no_cgroup_filesystem_is_one_sentence_and_creates_nothing() {
-    if !common::privileged("no_cgroup_filesystem_is_one_sentence_and_creates_nothing") {
+    if !privileged!() {
         return;
     }
     let out = run_in_private_mounts("umount -R /sys/fs/cgroup", "--memory 32M -- true");
@@ -334,15 +338,16 @@ fn no_cgroup_filesystem_is_one_sentence_and_creates_nothing() {
 #[test]
 #[serial]
 fn a_limit_on_a_controller_the_machine_lacks_is_refused() {
-    if !common::privileged("a_limit_on_a_controller_the_machine_lacks_is_refused") {
+    if !privileged!() {
         return;
     }
     let fs = CgroupFs::detect().expect("layout");
     let out = if fs.layout == Layout::Unified {
         // A v2 kernel offers every compiled-in controller at its root, and a second cgroup2
-        // mount shows the same tree, so no controller can be hidden here: leave only an empty
-        // tmpfs at /sys/fs/cgroup (the v2 "controller not offered" path is checked on the fake
-        // cgroupfs, a_limit_on_a_missing_controller_is_refused_before_anything_is_made).
+        // mount shows the same tree, so no controller can be hidden here: leave only an
+        // empty tmpfs at /sys/fs/cgroup (the v2 "controller not offered" path is checked on
+        // the fake cgroupfs,
+        // a_limit_on_a_missing_controller_is_refused_before_anything_is_made).
         run_in_private_mounts(
             "umount -R /sys/fs/cgroup && mount -t tmpfs none /sys/fs/cgroup",
             "--pids 16 -- true",
@@ -372,7 +377,7 @@ fn a_limit_on_a_controller_the_machine_lacks_is_refused() {
 #[test]
 #[serial]
 fn the_demonstration_matches_the_book() {
-    if !common::privileged("the_demonstration_matches_the_book") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(BIN, &[]);
@@ -384,11 +389,12 @@ fn the_demonstration_matches_the_book() {
     assert_nothing_left(&[]);
 }
 
-/// Replaces the figures that vary from run to run (CPU time, periods, KiB of memory, layout).
+/// Replaces the figures that vary from run to run (CPU time, periods, KiB of memory,
+/// layout).
 fn redact_figures(text: &str) -> String {
     text.lines()
-        // v2 counts how often the limit was hit (memory.events `max`); v1's failcnt stays 0 on
-        // this kernel and the report leaves the line out. The book shows the v1 run.
+        // v2 counts how often the limit was hit (memory.events `max`); v1's failcnt stays 0
+        // on this kernel and the report leaves the line out. The book shows the v1 run.
         .filter(|line| !line.trim_start().starts_with("limit reached:"))
         .map(|line| {
             let t = line.trim_start();

@@ -1,4 +1,5 @@
-//! Privileged: chapter 1 really makes a PID namespace, and PID 1's signal rules are handled.
+//! Privileged: chapter 1 really makes a PID namespace, and PID 1's signal rules are
+//! handled.
 
 mod common;
 
@@ -13,7 +14,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_01-unshare-pid");
 
 #[test]
 fn the_command_is_pid_1() {
-    if !common::privileged("the_command_is_pid_1") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(BIN, &["--", "sh", "-c", "echo $$"]);
@@ -23,7 +24,7 @@ fn the_command_is_pid_1() {
 
 #[test]
 fn exit_status_is_passed_on() {
-    if !common::privileged("exit_status_is_passed_on") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(BIN, &["--", "sh", "-c", "exit 42"]);
@@ -32,7 +33,7 @@ fn exit_status_is_passed_on() {
 
 #[test]
 fn pid_1_ignores_signals_it_has_no_handler_for_even_sigkill_from_inside() {
-    if !common::privileged("pid_1_ignores_signals_it_has_no_handler_for") {
+    if !privileged!() {
         return;
     }
     // The shell is PID 1 and sends itself SIGKILL: the kernel drops it (pid_namespaces(7)).
@@ -62,7 +63,7 @@ fn child_running(tool: u32, comm: &str) -> Pid {
 
 #[test]
 fn ctrl_c_ends_a_pid_1_that_ignores_it_and_leaves_no_process() {
-    if !common::privileged("ctrl_c_ends_a_pid_1_that_ignores_it") {
+    if !privileged!() {
         return;
     }
     let mut tool = Command::new(BIN)
@@ -82,7 +83,7 @@ fn ctrl_c_ends_a_pid_1_that_ignores_it_and_leaves_no_process() {
 
 #[test]
 fn a_pid_1_with_a_handler_gets_the_signal_itself() {
-    if !common::privileged("a_pid_1_with_a_handler_gets_the_signal_itself") {
+    if !privileged!() {
         return;
     }
     let mut tool = Command::new(BIN)
@@ -107,7 +108,7 @@ fn a_pid_1_with_a_handler_gets_the_signal_itself() {
 
 #[test]
 fn an_unknown_command_is_status_127() {
-    if !common::privileged("an_unknown_command_is_status_127") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(BIN, &["--", "no-such-command-here"]);
@@ -120,7 +121,7 @@ fn an_unknown_command_is_status_127() {
 
 #[test]
 fn the_demonstration_shows_two_pids_and_two_inodes() {
-    if !common::privileged("the_demonstration_shows_two_pids_and_two_inodes") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(BIN, &[]);

@@ -14,7 +14,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_02-uts-ipc");
 #[test]
 #[serial(hostname)]
 fn the_hostname_inside_is_set_and_the_hosts_is_unchanged() {
-    if !common::privileged("the_hostname_inside_is_set") {
+    if !privileged!() {
         return;
     }
     let before = workbook::hostname::current().expect("host name");
@@ -27,7 +27,7 @@ fn the_hostname_inside_is_set_and_the_hosts_is_unchanged() {
 #[test]
 #[serial(sysvipc)]
 fn a_host_segment_is_invisible_inside() {
-    if !common::privileged("a_host_segment_is_invisible_inside") {
+    if !privileged!() {
         return;
     }
     let key = 0x0b0c_7e57;
@@ -46,7 +46,7 @@ fn a_host_segment_is_invisible_inside() {
 #[test]
 #[serial(sysvipc)]
 fn a_segment_made_inside_is_invisible_on_the_host_and_dies_with_the_namespace() {
-    if !common::privileged("a_segment_made_inside_is_invisible_on_the_host") {
+    if !privileged!() {
         return;
     }
     // Inside: make a segment, print its key, and hold on until told to end.
@@ -78,7 +78,7 @@ fn a_segment_made_inside_is_invisible_on_the_host_and_dies_with_the_namespace() 
 
 #[test]
 fn the_demonstration_tells_both_sides() {
-    if !common::privileged("the_demonstration_tells_both_sides") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(BIN, &[]);

@@ -1,4 +1,5 @@
-//! Privileged: chapter 3's child has its own root and mount table, and the host's is untouched.
+//! Privileged: chapter 3's child has its own root and mount table, and the host's is
+//! untouched.
 
 mod common;
 
@@ -15,7 +16,7 @@ fn mountinfo() -> String {
 #[test]
 #[serial(mounts)]
 fn ls_lists_the_rootfs_and_the_host_mount_table_is_unchanged() {
-    if !common::privileged("ls_lists_the_rootfs") {
+    if !privileged!() {
         return;
     }
     let rootfs = workbook::rootfs::default_rootfs().expect("the busybox rootfs");
@@ -41,7 +42,7 @@ fn ls_lists_the_rootfs_and_the_host_mount_table_is_unchanged() {
 #[test]
 #[serial(mounts)]
 fn proc_dev_and_sys_are_the_containers_own() {
-    if !common::privileged("proc_dev_and_sys_are_the_containers_own") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(
@@ -85,7 +86,7 @@ fn escape_end(text: &str) -> (u64, u64) {
 #[test]
 #[serial(mounts)]
 fn the_chroot_escape_fails_after_pivot_root() {
-    if !common::privileged("the_chroot_escape_fails_after_pivot_root") {
+    if !privileged!() {
         return;
     }
     let host_root = std::fs::metadata("/").expect("stat /");
@@ -100,7 +101,8 @@ fn the_chroot_escape_fails_after_pivot_root() {
     );
     assert_eq!(before, mountinfo());
     let rootfs = workbook::rootfs::default_rootfs().expect("rootfs");
-    // The rootfs's own filesystem type (ext4 here, tmpfs in the VM) is the machine's business.
+    // The rootfs's own filesystem type (ext4 here, tmpfs in the VM) is the machine's
+    // business.
     let text: String = text
         .lines()
         .map(|l| match l.strip_prefix("  /            ") {
@@ -123,7 +125,7 @@ fn the_chroot_escape_fails_after_pivot_root() {
 #[test]
 #[serial(mounts)]
 fn the_chroot_escape_succeeds_with_chroot_alone() {
-    if !common::privileged("the_chroot_escape_succeeds_with_chroot_alone") {
+    if !privileged!() {
         return;
     }
     let host_root = std::fs::metadata("/").expect("stat /");
@@ -140,7 +142,7 @@ fn the_chroot_escape_succeeds_with_chroot_alone() {
 #[test]
 #[serial(mounts)]
 fn a_command_missing_from_the_rootfs_is_127_and_mounts_nothing() {
-    if !common::privileged("a_command_missing_from_the_rootfs_is_127") {
+    if !privileged!() {
         return;
     }
     let empty = tempfile::tempdir().expect("temp dir");

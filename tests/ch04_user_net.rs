@@ -1,5 +1,5 @@
-//! Privileged (and, where user namespaces are allowed, unprivileged): chapter 4's child is root
-//! of its own user namespace, mapped to an unprivileged ID outside, with only `lo`.
+//! Privileged (and, where user namespaces are allowed, unprivileged): chapter 4's child is
+//! root of its own user namespace, mapped to an unprivileged ID outside, with only `lo`.
 
 mod common;
 
@@ -12,7 +12,7 @@ const NOBODY: u32 = 65534;
 
 #[test]
 fn root_inside() {
-    if !common::privileged("root_inside") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(
@@ -25,7 +25,7 @@ fn root_inside() {
 
 #[test]
 fn a_file_made_inside_belongs_to_the_mapped_id_outside() {
-    if !common::privileged("a_file_made_inside_belongs_to_the_mapped_id") {
+    if !privileged!() {
         return;
     }
     let scratch = tempfile::tempdir().expect("temp dir");
@@ -40,7 +40,7 @@ fn a_file_made_inside_belongs_to_the_mapped_id_outside() {
 
 #[test]
 fn the_uid_map_reads_root_to_nobody() {
-    if !common::privileged("the_uid_map_reads_root_to_nobody") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(
@@ -57,7 +57,7 @@ fn the_uid_map_reads_root_to_nobody() {
 #[test]
 #[serial_test::serial]
 fn only_lo_and_it_is_up() {
-    if !common::privileged("only_lo_and_it_is_up") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(BIN, &["--", "cat", "/proc/net/dev"]);
@@ -90,7 +90,7 @@ fn only_lo_and_it_is_up() {
 #[test]
 #[serial_test::serial] // the host's device list must not change under it (--veth tests)
 fn the_demonstration_shows_both_views() {
-    if !common::privileged("the_demonstration_shows_both_views") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(BIN, &[]);
@@ -109,13 +109,13 @@ fn the_demonstration_shows_both_views() {
     common::assert_book_output("04-user-net-demo", &text);
 }
 
-/// `--veth`: the namespace gets `eth0` with 10.204.0.2/30 (read from the kernel's device list
-/// and the address the kernel reports inside), the host end exists while the command runs
-/// and is gone after it, and a ping crosses the pair.
+/// `--veth`: the namespace gets `eth0` with 10.204.0.2/30 (read from the kernel's device
+/// list and the address the kernel reports inside), the host end exists while the command
+/// runs and is gone after it, and a ping crosses the pair.
 #[test]
 #[serial_test::serial]
 fn veth_joins_the_namespace_to_the_host() {
-    if !common::privileged("veth_joins_the_namespace_to_the_host") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(
@@ -135,8 +135,9 @@ fn veth_joins_the_namespace_to_the_host() {
     let parts: Vec<&str> = text.split("===\n").collect();
     assert_eq!(workbook::net::parse_interfaces(parts[0]), ["lo", "eth0"]);
     assert!(parts[1].contains("inet 10.204.0.2/30"), "{}", parts[1]);
-    // This chapter has no mount namespace: /sys is the host's sysfs, which lists the devices
-    // of the namespace that mounted it, the host's: the host end is there during the run.
+    // This chapter has no mount namespace: /sys is the host's sysfs, which lists the
+    // devices of the namespace that mounted it, the host's: the host end is there during
+    // the run.
     assert!(parts[2].starts_with("host-end-present\n"), "{}", parts[2]);
     assert!(parts[2].contains("1 packets received"), "{}", parts[2]);
     assert!(
@@ -148,7 +149,7 @@ fn veth_joins_the_namespace_to_the_host() {
 #[test]
 #[serial_test::serial]
 fn the_veth_demonstration_shows_both_sides() {
-    if !common::privileged("the_veth_demonstration_shows_both_sides") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(BIN, &["--veth"]);

@@ -1,5 +1,6 @@
-//! Privileged: many runtimes making their cgroups at once, and a run racing `cleanup`. All of
-//! them create into the same `workbook/` parent; none may fail because another removed it.
+//! Privileged: many runtimes making their cgroups at once, and a run racing `cleanup`. All
+//! of them create into the same `workbook/` parent; none may fail because another removed
+//! it.
 
 mod common;
 
@@ -35,7 +36,7 @@ fn failures(children: Vec<Child>) -> Vec<String> {
 #[test]
 #[serial]
 fn a_hundred_runs_started_at_once_all_make_their_cgroups() {
-    if !common::privileged("a_hundred_runs_started_at_once") {
+    if !privileged!() {
         return;
     }
     for round in 1..=3 {
@@ -53,7 +54,7 @@ fn a_hundred_runs_started_at_once_all_make_their_cgroups() {
 #[test]
 #[serial]
 fn a_run_racing_a_concurrent_cleanup_succeeds() {
-    if !common::privileged("a_run_racing_a_concurrent_cleanup") {
+    if !privileged!() {
         return;
     }
     let mut failed = Vec::new();

@@ -45,7 +45,7 @@ fn status_field(text: &str, field: &str) -> String {
 }
 
 fn container_dir(name: &str) -> PathBuf {
-    Path::new("/run/workbook/containers").join(name)
+    workbook::container::state::containers_dir().join(name)
 }
 
 /// cgroup directories of ours named after `name` anywhere in the cgroup tree.
@@ -79,7 +79,7 @@ fn cgroups_named(name: &str) -> Vec<PathBuf> {
 #[test]
 #[serial]
 fn the_command_is_pid_1_with_its_own_hostname() {
-    if !common::privileged("the_command_is_pid_1_with_its_own_hostname") {
+    if !privileged!() {
         return;
     }
     assert_eq!(
@@ -91,7 +91,7 @@ fn the_command_is_pid_1_with_its_own_hostname() {
 #[test]
 #[serial]
 fn only_the_image_is_visible() {
-    if !common::privileged("only_the_image_is_visible") {
+    if !privileged!() {
         return;
     }
     let rootfs = workbook::rootfs::default_rootfs().expect("busybox rootfs");
@@ -109,7 +109,7 @@ fn only_the_image_is_visible() {
 #[test]
 #[serial]
 fn capabilities_are_dockers_default_and_no_new_privs_and_seccomp_are_on() {
-    if !common::privileged("capabilities_are_dockers_default") {
+    if !privileged!() {
         return;
     }
     let status = ok(&["--", "cat", "/proc/self/status"]);
@@ -129,7 +129,8 @@ fn capabilities_are_dockers_default_and_no_new_privs_and_seccomp_are_on() {
     for set in ["CapInh", "CapAmb"] {
         assert_eq!(status_field(&status, set), "0000000000000000", "{set}");
     }
-    // The runtime holds off signals while it runs; the command must start with none blocked.
+    // The runtime holds off signals while it runs; the command must start with none
+    // blocked.
     assert_eq!(status_field(&status, "SigBlk"), "0000000000000000");
     assert_eq!(status_field(&status, "NoNewPrivs"), "1");
     assert_eq!(status_field(&status, "Seccomp"), "2");
@@ -138,7 +139,7 @@ fn capabilities_are_dockers_default_and_no_new_privs_and_seccomp_are_on() {
 #[test]
 #[serial]
 fn seccomp_denies_new_user_namespaces_and_mount_with_eperm() {
-    if !common::privileged("seccomp_denies_new_user_namespaces_and_mount") {
+    if !privileged!() {
         return;
     }
     let out = run(&[
@@ -187,7 +188,7 @@ const READ_ONLY: [&str; 5] = [
 #[test]
 #[serial]
 fn masked_paths_read_empty_and_read_only_paths_refuse_writes() {
-    if !common::privileged("masked_paths_read_empty") {
+    if !privileged!() {
         return;
     }
     // For each masked path: whether it is there, and how many bytes or entries it shows.
@@ -203,7 +204,8 @@ fn masked_paths_read_empty_and_read_only_paths_refuse_writes() {
     }
     for path in READ_ONLY {
         // Open a file of it for writing, and write nothing: harmless even where the mount
-        // is missing. (Creating a new file is no probe: procfs answers ENOENT before EROFS.)
+        // is missing. (Creating a new file is no probe: procfs answers ENOENT before
+        // EROFS.)
         script.push_str(&format!(
             "if [ -d {path} ]; then f=$(find {path} -type f | head -n 1); else f={path}; fi; \
              if [ -n \"$f\" ] && [ -e \"$f\" ]; then (: >> \"$f\") 2>&1; \
@@ -287,7 +289,7 @@ fn masked_paths_read_empty_and_read_only_paths_refuse_writes() {
 #[test]
 #[serial]
 fn read_only_root_refuses_writes_but_tmp_is_writable() {
-    if !common::privileged("read_only_root_refuses_writes") {
+    if !privileged!() {
         return;
     }
     let out = run(&[
@@ -305,7 +307,7 @@ fn read_only_root_refuses_writes_but_tmp_is_writable() {
 #[test]
 #[serial]
 fn writes_go_to_a_fresh_upper_layer_and_leave_the_image_unchanged() {
-    if !common::privileged("writes_go_to_a_fresh_upper_layer") {
+    if !privileged!() {
         return;
     }
     let rootfs = workbook::rootfs::default_rootfs().expect("busybox rootfs");
@@ -322,7 +324,7 @@ fn writes_go_to_a_fresh_upper_layer_and_leave_the_image_unchanged() {
 #[test]
 #[serial]
 fn a_memory_limit_oom_kills_and_is_reported() {
-    if !common::privileged("a_memory_limit_oom_kills_and_is_reported") {
+    if !privileged!() {
         return;
     }
     let out = run(&[
@@ -347,7 +349,7 @@ fn a_memory_limit_oom_kills_and_is_reported() {
 #[test]
 #[serial]
 fn exit_statuses_pass_through() {
-    if !common::privileged("exit_statuses_pass_through") {
+    if !privileged!() {
         return;
     }
     assert_eq!(run(&["--", "true"]).status.code(), Some(0));
@@ -408,7 +410,7 @@ fn a_signal_to_the_runtime_ends_the_container_with_128_plus_n(
     #[case] signal: Signal,
     #[case] code: i32,
 ) {
-    if !common::privileged("a_signal_to_the_runtime_ends_the_container") {
+    if !privileged!() {
         return;
     }
     let name = format!("sig{}", code);
@@ -420,7 +422,8 @@ fn a_signal_to_the_runtime_ends_the_container_with_128_plus_n(
         "-c",
         "echo ready; exec sleep 60",
     ]);
-    // Signal once PID 1 is `sleep` (no handler): the shell before it might catch the signal.
+    // Signal once PID 1 is `sleep` (no handler): the shell before it might catch the
+    // signal.
     wait_for_init_command(&name, "sleep");
     kill(Pid::from_raw(tool), signal).expect("signal");
     assert_eq!(child.wait().expect("wait").code(), Some(code));
@@ -431,7 +434,7 @@ fn a_signal_to_the_runtime_ends_the_container_with_128_plus_n(
 #[test]
 #[serial]
 fn env_and_workdir_are_applied() {
-    if !common::privileged("env_and_workdir_are_applied") {
+    if !privileged!() {
         return;
     }
     let text = ok(&[
@@ -451,7 +454,7 @@ fn env_and_workdir_are_applied() {
 #[test]
 #[serial]
 fn rootless_maps_root_to_an_unprivileged_id() {
-    if !common::privileged("rootless_maps_root_to_an_unprivileged_id") {
+    if !privileged!() {
         return;
     }
     let text = ok(&[
@@ -468,7 +471,7 @@ fn rootless_maps_root_to_an_unprivileged_id() {
 #[test]
 #[serial]
 fn rootless_runs_for_a_normal_user() {
-    if !common::privileged("rootless_runs_for_a_normal_user") {
+    if !privileged!() {
         return;
     }
     use std::os::unix::fs::PermissionsExt;
@@ -522,7 +525,7 @@ fn rootless_runs_for_a_normal_user() {
 #[test]
 #[serial]
 fn every_namespace_is_new_and_the_clocks_start_at_zero() {
-    if !common::privileged("every_namespace_is_new") {
+    if !privileged!() {
         return;
     }
     let script = "for k in mnt pid net ipc uts user cgroup time; do readlink /proc/self/ns/$k; done; cut -d. -f1 /proc/uptime";
@@ -564,7 +567,7 @@ fn every_namespace_is_new_and_the_clocks_start_at_zero() {
 #[test]
 #[serial]
 fn two_containers_run_at_once_without_interfering() {
-    if !common::privileged("two_containers_run_at_once") {
+    if !privileged!() {
         return;
     }
     let (mut a, _) = started(&["--name", "two-a", "--", "sh", "-c", "echo ready; read _"]);
@@ -594,7 +597,7 @@ fn two_containers_run_at_once_without_interfering() {
 #[test]
 #[serial]
 fn a_name_in_use_is_refused() {
-    if !common::privileged("a_name_in_use_is_refused") {
+    if !privileged!() {
         return;
     }
     let (mut first, tool) = started(&[
@@ -615,7 +618,7 @@ fn a_name_in_use_is_refused() {
 #[test]
 #[serial]
 fn a_runtime_killed_with_sigkill_leaves_state_that_cleanup_removes() {
-    if !common::privileged("a_runtime_killed_with_sigkill_leaves_state") {
+    if !privileged!() {
         return;
     }
     let mounts_before = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
@@ -665,7 +668,7 @@ fn a_runtime_killed_with_sigkill_leaves_state_that_cleanup_removes() {
 #[test]
 #[serial]
 fn bad_input_is_one_sentence_and_leaves_nothing() {
-    if !common::privileged("bad_input_is_one_sentence") {
+    if !privileged!() {
         return;
     }
     let cases: [(&[&str], i32, &str); 5] = [
@@ -700,7 +703,7 @@ fn bad_input_is_one_sentence_and_leaves_nothing() {
 #[test]
 #[serial]
 fn the_tour_shows_what_the_container_sees() {
-    if !common::privileged("the_tour_shows_what_the_container_sees") {
+    if !privileged!() {
         return;
     }
     let out = common::run_bin(BIN, &[]);
@@ -710,9 +713,9 @@ fn the_tour_shows_what_the_container_sees() {
         text.contains("I am PID 1, on host box, as uid 0."),
         "{text}"
     );
-    // The container's cgroup namespace was made after it was attached, so the cgroup it is in
-    // is the root of what it sees: `/`, on the line of a controller that holds its limits
-    // (memory on v1 and hybrid, the one `0::` line on v2).
+    // The container's cgroup namespace was made after it was attached, so the cgroup it is
+    // in is the root of what it sees: `/`, on the line of a controller that holds its
+    // limits (memory on v1 and hybrid, the one `0::` line on v2).
     assert!(
         text.lines().any(|l| l == "My cgroup: /"),
         "the container should see its own cgroup as /:\n{text}"
@@ -730,8 +733,9 @@ fn the_tour_shows_what_the_container_sees() {
         })
         .collect::<Vec<_>>()
         .join("\n");
-    // The book shows the tour twice: as it looks on pure cgroup v2 (current distributions; the
-    // VM, where CI runs this test) and on a v1 or hybrid host. Each layout checks its own copy.
+    // The book shows the tour twice: as it looks on pure cgroup v2 (current distributions;
+    // the VM, where CI runs this test) and on a v1 or hybrid host. Each layout checks its
+    // own copy.
     let fs = workbook::cgroup::CgroupFs::detect().expect("cgroup layout");
     let (book_copy, limits): (&str, [&str; 3]) =
         if fs.layout == workbook::cgroup::Layout::Unified {
@@ -762,10 +766,11 @@ fn the_tour_shows_what_the_container_sees() {
     common::assert_book_output(book_copy, &format!("{redacted}\n"));
 }
 
-// --- issue 11: where the writable layer lives; a file that is not an image ------------------
+// --- issue 11: where the writable layer lives; a file that is not an image
+// ------------------
 
-/// A tmpfs mounted at a temp dir, as `/run` is on most hosts: the runtime's state root for the
-/// test. Unmounted on every path.
+/// A tmpfs mounted at a temp dir, as `/run` is on most hosts: the runtime's state root for
+/// the test. Unmounted on every path.
 struct TmpfsState {
     dir: tempfile::TempDir,
 }
@@ -794,7 +799,8 @@ impl Drop for TmpfsState {
     }
 }
 
-/// Starts a container named `name` whose state goes to `state`; returns it and its init pid.
+/// Starts a container named `name` whose state goes to `state`; returns it and its init
+/// pid.
 fn started_with_state(name: &str, state: &Path) -> (Child, i32) {
     let mut child = Command::new(BIN)
         .args([
@@ -849,9 +855,7 @@ fn fs_type(path: &Path) -> i64 {
 #[test]
 #[serial]
 fn the_writable_layer_is_on_disk_even_when_the_state_is_on_a_tmpfs() {
-    if !common::privileged(
-        "the_writable_layer_is_on_disk_even_when_the_state_is_on_a_tmpfs",
-    ) {
+    if !privileged!() {
         return;
     }
     let state = TmpfsState::new();
@@ -876,7 +880,7 @@ fn the_writable_layer_is_on_disk_even_when_the_state_is_on_a_tmpfs() {
 #[test]
 #[serial]
 fn a_sigkilled_runs_writable_layer_is_removed_by_cleanup() {
-    if !common::privileged("a_sigkilled_runs_writable_layer_is_removed_by_cleanup") {
+    if !privileged!() {
         return;
     }
     let state = TmpfsState::new();
@@ -911,7 +915,7 @@ fn a_sigkilled_runs_writable_layer_is_removed_by_cleanup() {
 #[test]
 #[serial]
 fn a_file_that_is_not_an_image_is_one_line_and_never_printed() {
-    if !common::privileged("a_file_that_is_not_an_image_is_one_line_and_never_printed") {
+    if !privileged!() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");

@@ -1,8 +1,8 @@
-//! Privileged: the device allow-list, tried as the attack it stops. Root in a container holds
-//! CAP_MKNOD; without the device cgroup it could make a node for the host's disk (here: a
-//! loop device this test makes over a file in its temp dir) and read or write the host's
-//! blocks through it, or use a node an image ships. Every check reads what the kernel did:
-//! the errno inside, the backing file's bytes outside.
+//! Privileged: the device allow-list, tried as the attack it stops. Root in a container
+//! holds CAP_MKNOD; without the device cgroup it could make a node for the host's disk
+//! (here: a loop device this test makes over a file in its temp dir) and read or write the
+//! host's blocks through it, or use a node an image ships. Every check reads what the
+//! kernel did: the errno inside, the backing file's bytes outside.
 
 mod common;
 
@@ -120,7 +120,7 @@ fn image_with_device_nodes(dir: &Path, disk: &LoopDevice) -> PathBuf {
 #[test]
 #[serial]
 fn mknod_of_the_hosts_loop_device_works_but_it_cannot_be_read_or_written() {
-    if !common::privileged("mknod_of_the_hosts_loop_device") {
+    if !privileged!() {
         return;
     }
     let disk = LoopDevice::new();
@@ -164,13 +164,14 @@ fn mknod_of_the_hosts_loop_device_works_but_it_cannot_be_read_or_written() {
 #[test]
 #[serial]
 fn the_allowed_devices_still_work() {
-    if !common::privileged("the_allowed_devices_still_work") {
+    if !privileged!() {
         return;
     }
     let store = tempfile::tempdir().expect("store");
     // /dev/pts/0 exists once ptmx is opened, locked until its master unlocks it: opening it
-    // reaches the tty driver, which says EIO. Refused by the device cgroup it would be EPERM.
-    // /dev/tty without a controlling terminal likewise answers ENXIO from its driver.
+    // reaches the tty driver, which says EIO. Refused by the device cgroup it would be
+    // EPERM. /dev/tty without a controlling terminal likewise answers ENXIO from its
+    // driver.
     let script = "echo x > /dev/null && echo null; \
                   head -c 5 /dev/zero | wc -c; \
                   head -c 6 /dev/urandom | wc -c; \
@@ -208,7 +209,7 @@ fn the_allowed_devices_still_work() {
 #[test]
 #[serial]
 fn device_nodes_shipped_in_an_image_cannot_be_opened() {
-    if !common::privileged("device_nodes_shipped_in_an_image") {
+    if !privileged!() {
         return;
     }
     let disk = LoopDevice::new();
@@ -257,15 +258,15 @@ fn device_nodes_shipped_in_an_image_cannot_be_opened() {
 #[test]
 #[serial]
 fn a_rootless_container_without_a_cgroup_can_neither_mknod_nor_open_image_nodes() {
-    if !common::privileged("a_rootless_container_without_a_cgroup") {
+    if !privileged!() {
         return;
     }
     let disk = LoopDevice::new();
     let store = tempfile::tempdir().expect("store");
     let archive = image_with_device_nodes(store.path(), &disk);
-    // No limits: a rootless run makes no cgroup, so no device list applies. The kernel's other
-    // two guards do: mknod needs CAP_MKNOD in the initial user namespace, and the overlay
-    // mounted in the container's user namespace is nodev (SB_I_NODEV).
+    // No limits: a rootless run makes no cgroup, so no device list applies. The kernel's
+    // other two guards do: mknod needs CAP_MKNOD in the initial user namespace, and the
+    // overlay mounted in the container's user namespace is nodev (SB_I_NODEV).
     let script = format!(
         "stat -c '%n %a %u' /l0 /kmsg; mknod /x b {} {} 2>&1; \
          (exec 3</l0) 2>&1; (exec 3</kmsg) 2>&1; echo done",

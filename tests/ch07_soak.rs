@@ -1,13 +1,13 @@
-//! Privileged: 200 runs that end in every way a run can end leave the host exactly as it was:
-//! the mount table, our cgroups, the containers' state and upper dirs, and no process.
+//! Privileged: 200 runs that end in every way a run can end leave the host exactly as it
+//! was: the mount table, our cgroups, the containers' state and upper dirs, and no process.
 //!
-//! The endings, in turn: the command exits; the command is killed from the host; the runtime
-//! gets Ctrl-C; the runtime panics (WORKBOOK_PANIC_AFTER_START); the runtime is killed with
-//! SIGKILL, after which `cleanup` must remove what it left.
+//! The endings, in turn: the command exits; the command is killed from the host; the
+//! runtime gets Ctrl-C; the runtime panics (WORKBOOK_PANIC_AFTER_START); the runtime is
+//! killed with SIGKILL, after which `cleanup` must remove what it left.
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -29,8 +29,8 @@ fn host_state() -> String {
         for e in entries.filter_map(|e| e.ok()) {
             if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
                 let path = e.path();
-                // The `workbook/` parents stay for good (cgroup::PARENT_NAME); what is below
-                // them is what a run could leave.
+                // The `workbook/` parents stay for good (cgroup::PARENT_NAME); what is
+                // below them is what a run could leave.
                 let parent = e.file_name() == "workbook";
                 if path.to_string_lossy().contains("/workbook") && !parent {
                     cgroups.push(path.display().to_string());
@@ -45,8 +45,8 @@ fn host_state() -> String {
     text.push_str(&cgroups.join("\n"));
     // The state on /run and the writable layers on disk.
     let mut state: Vec<String> = [
-        "/run/workbook/containers",
-        "/var/lib/container-workbook/containers",
+        workbook::container::state::containers_dir(),
+        workbook::container::state::data_root().join("containers"),
     ]
     .iter()
     .flat_map(|dir| std::fs::read_dir(dir).into_iter().flatten())
@@ -75,7 +75,7 @@ fn start(name: &str, command: &[&str], panic: bool) -> Child {
 /// The container's init pid on the host, once it runs `sleep`.
 fn init_running_sleep(name: &str) -> i32 {
     let deadline = Instant::now() + Duration::from_secs(10);
-    let state = Path::new("/run/workbook/containers")
+    let state = workbook::container::state::containers_dir()
         .join(name)
         .join("init");
     loop {
@@ -94,7 +94,7 @@ fn init_running_sleep(name: &str) -> i32 {
 
 #[test]
 fn two_hundred_runs_with_every_ending_leave_nothing_behind() {
-    if !common::privileged("two_hundred_runs_with_every_ending_leave_nothing_behind") {
+    if !privileged!() {
         return;
     }
     // Leftovers of earlier runs (of other test files) are not this test's business.

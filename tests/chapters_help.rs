@@ -1,4 +1,5 @@
-//! Unprivileged: every chapter binary explains itself, and bad input gets one clear sentence.
+//! Unprivileged: every chapter binary explains itself, and bad input gets one clear
+//! sentence.
 
 mod common;
 

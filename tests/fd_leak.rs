@@ -1,10 +1,10 @@
 //! Privileged: no file descriptor of the caller reaches the command (issue 11, item 3).
 //!
-//! The attack: a shell opens fd 7 on the host's `/` and fd 8 on a file, without close-on-exec,
-//! then starts a chapter binary. Every fd a process holds survives fork and exec unless it is
-//! marked close-on-exec, so without care the command inside reads the host through
-//! `/proc/self/fd/7/…`, whatever root it was given. Each case runs that attack through one
-//! binary and reads, from inside, which fds exist and what fd 7 and fd 8 give.
+//! The attack: a shell opens fd 7 on the host's `/` and fd 8 on a file, without
+//! close-on-exec, then starts a chapter binary. Every fd a process holds survives fork and
+//! exec unless it is marked close-on-exec, so without care the command inside reads the
+//! host through `/proc/self/fd/7/…`, whatever root it was given. Each case runs that attack
+//! through one binary and reads, from inside, which fds exist and what fd 7 and fd 8 give.
 
 mod common;
 
@@ -26,8 +26,8 @@ const INSIDE: &str = "ls /proc/self/fd; grep Seccomp: /proc/self/status; \
 const SECRET: &str = "fd-leak-secret-5d1c";
 
 /// Runs the attack through `bin`, with `options` before the command, and checks from inside
-/// that neither fd is there. With `without_close_range`, the whole process tree runs under a
-/// seccomp filter that answers close_range(2) with ENOSYS, as a kernel before 5.9 would.
+/// that neither fd is there. With `without_close_range`, the whole process tree runs under
+/// a seccomp filter that answers close_range(2) with ENOSYS, as a kernel before 5.9 would.
 fn attack(bin: &str, options: &[&str], without_close_range: bool) -> String {
     // A file of our own, readable by anyone: a rootless container's root is nobody on the
     // host, and must not be stopped by permissions alone, only by the fd being gone.
@@ -105,7 +105,7 @@ fn attack(bin: &str, options: &[&str], without_close_range: bool) -> String {
 )]
 #[serial]
 fn no_fd_of_the_caller_is_visible_inside(#[case] bin: &str, #[case] options: &[&str]) {
-    if !common::privileged("no_fd_of_the_caller_is_visible_inside") {
+    if !privileged!() {
         return;
     }
     attack(bin, options, false);
@@ -121,7 +121,7 @@ fn no_fd_survives_on_a_kernel_without_close_range(
     #[case] bin: &str,
     #[case] options: &[&str],
 ) {
-    if !common::privileged("no_fd_survives_on_a_kernel_without_close_range") {
+    if !privileged!() {
         return;
     }
     let text = attack(bin, options, true);
@@ -142,7 +142,7 @@ fn no_fd_survives_on_a_kernel_without_close_range(
 #[case::full_container_rootless(&["run", "--rootless"])]
 #[serial]
 fn a_workdir_through_a_host_fd_is_refused(#[case] options: &[&str]) {
-    if !common::privileged("a_workdir_through_a_host_fd_is_refused") {
+    if !privileged!() {
         return;
     }
     let bin = env!("CARGO_BIN_EXE_07-full-container");

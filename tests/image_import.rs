@@ -1,5 +1,5 @@
-//! Layer and image import, unprivileged: hostile archives are refused without writing outside
-//! the layer, bad archives leave nothing in the store, layers are shared by digest.
+//! Layer and image import, unprivileged: hostile archives are refused without writing
+//! outside the layer, bad archives leave nothing in the store, layers are shared by digest.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -8,8 +8,9 @@ use workbook::image::build::{write_docker_save, write_oci_layout, LayerTar};
 use workbook::image::tar_import::unpack_layer;
 use workbook::image::{ImageConfig, ImageStore};
 
-/// A tar with one entry whose name (and link target) are written raw into the header, so the
-/// test can say what the `tar` crate's builder refuses to write: `..` and absolute paths.
+/// A tar with one entry whose name (and link target) are written raw into the header, so
+/// the test can say what the `tar` crate's builder refuses to write: `..` and absolute
+/// paths.
 fn raw_entry(kind: tar::EntryType, name: &str, link: &str, data: &[u8]) -> Vec<u8> {
     let mut header = tar::Header::new_old();
     header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
@@ -40,7 +41,8 @@ fn concat(parts: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
-/// A scratch dir with `outside/` (what must stay untouched) and `layer/` (the import target).
+/// A scratch dir with `outside/` (what must stay untouched) and `layer/` (the import
+/// target).
 struct Scratch {
     dir: tempfile::TempDir,
 }
@@ -234,7 +236,8 @@ fn a_gzip_layer_has_the_digest_of_its_uncompressed_tar() {
     assert_eq!(std::fs::read(other.join("f")).unwrap(), b"same content\n");
 }
 
-// --- the store -------------------------------------------------------------------------------
+// --- the store
+// -------------------------------------------------------------------------------
 
 fn layer(files: &[(&str, &str)]) -> Vec<u8> {
     let mut tar = LayerTar::new();
@@ -346,7 +349,8 @@ fn a_plain_layer_tar_imported_twice_is_stored_once() {
     assert_eq!(store.layer_ids().unwrap(), [first]);
 }
 
-// --- bad input: one sentence, nothing left in the store -------------------------------------
+// --- bad input: one sentence, nothing left in the store
+// -------------------------------------
 
 fn import_err(build: impl FnOnce(&Path)) -> (String, ImageStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -500,11 +504,13 @@ fn a_gzipped_docker_save_archive_imports() {
     );
 }
 
-// --- issue 11: late metadata through a symlink, tar bombs, killed imports ------------------
+// --- issue 11: late metadata through a symlink, tar bombs, killed imports
+// ------------------
 
 /// The attack of CVE-2021-30465's family: a directory `d` and `d/secret` with modes the
-/// importer applies at the end, then a symlink entry that replaces `d` with a link to a host
-/// directory. A late `chmod` by path would follow the link and change the host's files.
+/// importer applies at the end, then a symlink entry that replaces `d` with a link to a
+/// host directory. A late `chmod` by path would follow the link and change the host's
+/// files.
 fn dir_then_symlink_layer(host_dir: &Path) -> Vec<u8> {
     let mut tar = LayerTar::new();
     tar.dir("d", 0o755)
@@ -516,7 +522,8 @@ fn dir_then_symlink_layer(host_dir: &Path) -> Vec<u8> {
     tar.finish().unwrap()
 }
 
-/// `outside/` (0711) holding `outside/secret-dir/` (0700): the host's files the attack aims at.
+/// `outside/` (0711) holding `outside/secret-dir/` (0700): the host's files the attack aims
+/// at.
 fn host_target(s: &Scratch) -> (PathBuf, u32, u32) {
     let secret = s.outside().join("secret-dir");
     std::fs::create_dir(&secret).unwrap();
@@ -549,7 +556,8 @@ fn import_never_changes_a_host_dir_through_a_symlink() {
         secret_mode,
         "the host file's mode changed"
     );
-    // As the OCI layer spec says, the later entry wins: `d` is now the symlink, stored as is.
+    // As the OCI layer spec says, the later entry wins: `d` is now the symlink, stored as
+    // is.
     assert_eq!(
         std::fs::read_link(s.layer().join("d")).unwrap(),
         s.outside()
@@ -642,7 +650,8 @@ fn a_gzip_archive_that_inflates_past_the_limit_is_refused() {
 #[test]
 fn a_header_claiming_a_huge_size_is_refused_before_anything_is_written() {
     let s = Scratch::new();
-    // A header that says 1 TiB and then ends: the limit is checked against the header first.
+    // A header that says 1 TiB and then ends: the limit is checked against the header
+    // first.
     let mut tar = raw_entry(tar::EntryType::Regular, "huge", "", b"");
     let mut header = tar::Header::new_old();
     header.as_mut_bytes().copy_from_slice(&tar[..512]);
@@ -683,7 +692,8 @@ fn many_empty_files_count_against_the_limit() {
 #[test]
 fn a_file_that_is_not_an_archive_is_one_sentence_without_its_content() {
     let (err, store, _d) = import_err(|p| {
-        // Longer than one tar block, as /etc/shadow is: the first "header" is its first line.
+        // Longer than one tar block, as /etc/shadow is: the first "header" is its first
+        // line.
         let mut shadow =
             String::from("root:$6$SECRETSALT$SECRETHASHSECRETHASH:19000:0:99999:7:::\n");
         for user in 0..40 {

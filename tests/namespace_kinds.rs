@@ -1,5 +1,5 @@
-//! Unprivileged: the library's table of the eight namespace kinds matches the kernel's names,
-//! flags and /proc paths.
+//! Unprivileged: the library's table of the eight namespace kinds matches the kernel's
+//! names, flags and /proc paths.
 
 use nix::sched::CloneFlags;
 use rstest::rstest;
@@ -56,7 +56,8 @@ fn there_are_eight_distinct_kinds() {
 fn the_time_flag_is_left_out_of_clone() {
     let set = Namespaces::all();
     assert!(set.contains(Namespace::Time));
-    // CLONE_NEWTIME's bits are clone(2)'s exit-signal bits: the set never passes it to clone.
+    // CLONE_NEWTIME's bits are clone(2)'s exit-signal bits: the set never passes it to
+    // clone.
     assert!(!set
         .clone_flags()
         .contains(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)));

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use rstest::rstest;
 use workbook::namespace::Namespace;
 
-/// `kind -> inode` as printed by `readlink /proc/self/ns/*` (lines like `pid:[4026531836]`).
+/// `kind -> inode` as printed by `readlink /proc/self/ns/*` (lines like
+/// `pid:[4026531836]`).
 fn parse(text: &str) -> BTreeMap<String, u64> {
     text.lines()
         .filter_map(|line| {
@@ -29,7 +30,7 @@ fn only_the_chapters_kinds_are_new(
     #[case] options: &[&str],
     #[case] new_kinds: &[&str],
 ) {
-    if !common::privileged("only_the_chapters_kinds_are_new") {
+    if !privileged!() {
         return;
     }
     let mut args: Vec<&str> = options.to_vec();

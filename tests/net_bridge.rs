@@ -1,9 +1,9 @@
-//! Privileged: container networking through the built binary. Every check reads the kernel's
-//! state — the devices in /sys/class/net (and the bridge's ports in /sys/class/net/wb0/brif),
-//! the container's own /proc/net files, nftables' tables — or sends traffic that only the
-//! kernel can deliver: from the host to a container and between two containers. All traffic
-//! stays on this machine: the bridge's subnet (in namespaces these tests create) and
-//! 127.0.0.1.
+//! Privileged: container networking through the built binary. Every check reads the
+//! kernel's state — the devices in /sys/class/net (and the bridge's ports in
+//! /sys/class/net/wb0/brif), the container's own /proc/net files, nftables' tables — or
+//! sends traffic that only the kernel can deliver: from the host to a container and between
+//! two containers. All traffic stays on this machine: the bridge's subnet (in namespaces
+//! these tests create) and 127.0.0.1.
 //!
 //! Every test is `#[serial]` and holds a [`Tidy`] guard, which on every path kills the
 //! runtimes it started, runs `cleanup`, deletes what the test made on the host (a dummy
@@ -54,7 +54,8 @@ impl Tidy {
 
     /// Starts one runtime per argument list, all at once, and waits until each has printed
     /// `ready`. Returns their indices in `runtimes`. A runtime that did not start fails the
-    /// test with every such runtime's exit status and stderr: a flake must say what happened.
+    /// test with every such runtime's exit status and stderr: a flake must say what
+    /// happened.
     fn start_all(&mut self, runs: &[Vec<&str>]) -> Vec<usize> {
         let first = self.runtimes.len();
         for args in runs {
@@ -183,7 +184,7 @@ fn bridge_ports(name: &str) -> BTreeSet<String> {
 
 /// Every lease line of every bridge.
 fn leases() -> Vec<String> {
-    let Ok(dir) = std::fs::read_dir("/run/workbook/net") else {
+    let Ok(dir) = std::fs::read_dir(workbook::net::attach::LEASE_DIR) else {
         return Vec::new();
     };
     let mut lines: Vec<String> = dir
@@ -222,7 +223,7 @@ fn assert_nothing_left(context: &str) {
 
 /// The address `ps` records for container `name`.
 fn address_of(name: &str) -> Ipv4Addr {
-    let path = Path::new("/run/workbook/containers")
+    let path = workbook::container::state::containers_dir()
         .join(name)
         .join("address");
     std::fs::read_to_string(&path)
@@ -242,7 +243,7 @@ fn in_subnet(ip: Ipv4Addr) -> bool {
 #[test]
 #[serial]
 fn a_container_has_eth0_an_address_in_the_subnet_and_a_default_route() {
-    if !common::privileged("a_container_has_eth0") {
+    if !privileged!() {
         return;
     }
     let _tidy = Tidy::new();
@@ -284,7 +285,7 @@ fn a_container_has_eth0_an_address_in_the_subnet_and_a_default_route() {
 #[test]
 #[serial]
 fn the_host_reaches_the_container_by_ping_and_tcp() {
-    if !common::privileged("the_host_reaches_the_container") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();
@@ -342,7 +343,7 @@ fn read_from(addr: (Ipv4Addr, u16)) -> String {
 #[test]
 #[serial]
 fn two_containers_reach_each_other_by_address() {
-    if !common::privileged("two_containers_reach_each_other") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();
@@ -371,7 +372,7 @@ fn two_containers_reach_each_other_by_address() {
 #[test]
 #[serial]
 fn a_published_port_serves_a_file_on_localhost() {
-    if !common::privileged("a_published_port_serves_a_file") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();
@@ -415,7 +416,7 @@ fn a_published_port_serves_a_file_on_localhost() {
 #[test]
 #[serial]
 fn network_none_has_only_lo() {
-    if !common::privileged("network_none_has_only_lo") {
+    if !privileged!() {
         return;
     }
     let _tidy = Tidy::new();
@@ -432,7 +433,7 @@ fn network_none_has_only_lo() {
 #[test]
 #[serial]
 fn network_host_shares_the_hosts_namespace() {
-    if !common::privileged("network_host_shares") {
+    if !privileged!() {
         return;
     }
     let _tidy = Tidy::new();
@@ -448,7 +449,7 @@ fn network_host_shares_the_hosts_namespace() {
 #[test]
 #[serial]
 fn twenty_containers_started_at_once_get_twenty_addresses() {
-    if !common::privileged("twenty_containers_started_at_once") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();
@@ -477,7 +478,7 @@ fn twenty_containers_started_at_once_get_twenty_addresses() {
 #[test]
 #[serial]
 fn nat_rule_appears_and_disappears() {
-    if !common::privileged("nat_rule_appears_and_disappears") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();
@@ -515,7 +516,7 @@ fn nat_rule_appears_and_disappears() {
 #[test]
 #[serial]
 fn after_sigkill_cleanup_gives_back_the_lease_and_the_nat_rule() {
-    if !common::privileged("after_sigkill_cleanup") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();
@@ -531,11 +532,13 @@ fn after_sigkill_cleanup_gives_back_the_lease_and_the_nat_rule() {
         "echo ready; exec sleep 60",
     ]);
     let ip = address_of("net-killed");
-    let init: i32 = std::fs::read_to_string("/run/workbook/containers/net-killed/init")
-        .expect("init")
-        .trim()
-        .parse()
-        .expect("pid");
+    let init: i32 = std::fs::read_to_string(
+        workbook::container::state::containers_dir().join("net-killed/init"),
+    )
+    .expect("init")
+    .trim()
+    .parse()
+    .expect("pid");
     let runtime = &mut tidy.runtimes[i];
     kill(Pid::from_raw(runtime.id() as i32), Signal::SIGKILL).expect("SIGKILL");
     runtime.wait().expect("wait");
@@ -556,11 +559,12 @@ fn after_sigkill_cleanup_gives_back_the_lease_and_the_nat_rule() {
     assert_nothing_left("after SIGKILL and cleanup");
 }
 
-/// The next run reclaims a killed run's lease by itself (no `cleanup`), and gets its address.
+/// The next run reclaims a killed run's lease by itself (no `cleanup`), and gets its
+/// address.
 #[test]
 #[serial]
 fn the_next_run_reclaims_a_stale_lease() {
-    if !common::privileged("the_next_run_reclaims_a_stale_lease") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();
@@ -587,11 +591,12 @@ fn the_next_run_reclaims_a_stale_lease() {
     assert_nothing_left("after the next run");
 }
 
-/// Bad input: one sentence, a non-zero exit, nothing made (no veth, no lease, no state dir).
+/// Bad input: one sentence, a non-zero exit, nothing made (no veth, no lease, no state
+/// dir).
 #[test]
 #[serial]
 fn bad_network_input_is_one_sentence_and_leaves_nothing() {
-    if !common::privileged("bad_network_input") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();
@@ -599,8 +604,8 @@ fn bad_network_input_is_one_sentence_and_leaves_nothing() {
     let taken = TcpListener::bind("0.0.0.0:0").expect("a free port");
     let port = taken.local_addr().expect("addr").port().to_string();
     let in_use = format!("{port}:80");
-    // A subnet that overlaps a route of the host: a device of the test's own (a bridge: this
-    // kernel has no dummy driver) with its own route.
+    // A subnet that overlaps a route of the host: a device of the test's own (a bridge:
+    // this kernel has no dummy driver) with its own route.
     tidy.devices.push("wbtdummy".into());
     for args in [
         vec!["link", "add", "wbtdummy", "type", "bridge"],
@@ -702,7 +707,7 @@ fn bad_network_input_is_one_sentence_and_leaves_nothing() {
 #[test]
 #[serial]
 fn a_panicking_runtime_unplugs_the_container() {
-    if !common::privileged("a_panicking_runtime_unplugs") {
+    if !privileged!() {
         return;
     }
     let _tidy = Tidy::new();
@@ -747,14 +752,15 @@ fn fd_count(pid: u32) -> usize {
 }
 
 /// The attack: open connection after connection to a published port. Each one used to leave
-/// two descriptors in the proxy for good (the clones kept to shut it down), so enough of them
-/// would take the runtime to its RLIMIT_NOFILE, and its ports — every container's — would stop
-/// answering. After 2,000 connections, each answered by busybox httpd inside, the runtime holds
-/// no more descriptors than before, give or take one connection still closing.
+/// two descriptors in the proxy for good (the clones kept to shut it down), so enough of
+/// them would take the runtime to its RLIMIT_NOFILE, and its ports — every container's —
+/// would stop answering. After 2,000 connections, each answered by busybox httpd inside,
+/// the runtime holds no more descriptors than before, give or take one connection still
+/// closing.
 #[test]
 #[serial]
 fn the_port_proxy_holds_no_descriptor_of_a_finished_connection() {
-    if !common::privileged("the_port_proxy_holds_no_descriptor") {
+    if !privileged!() {
         return;
     }
     const CONNECTIONS: usize = 2000;
@@ -827,13 +833,13 @@ fn tree(dir: &Path) -> Vec<String> {
     out
 }
 
-/// `--bridge lo`, and `--bridge` naming an existing device that is not a bridge (a veth of the
-/// test's own): refused in one sentence with 125, and nothing is left in the state dir — no
-/// lock file, no lease file, no directory — nor a lock file among the host's leases.
+/// `--bridge lo`, and `--bridge` naming an existing device that is not a bridge (a veth of
+/// the test's own): refused in one sentence with 125, and nothing is left in the state dir
+/// — no lock file, no lease file, no directory — nor a lock file among the host's leases.
 #[test]
 #[serial]
 fn a_device_that_is_not_a_bridge_is_refused_and_leaves_no_file() {
-    if !common::privileged("a_device_that_is_not_a_bridge") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();
@@ -870,7 +876,8 @@ fn a_device_that_is_not_a_bridge_is_refused_and_leaves_no_file() {
             Vec::<String>::new(),
             "--bridge {device} left files in its state dir"
         );
-        let lock = Path::new("/run/workbook/net").join(format!("{device}.lock"));
+        let lock =
+            Path::new(workbook::net::attach::LEASE_DIR).join(format!("{device}.lock"));
         assert!(!lock.exists(), "--bridge {device} left {}", lock.display());
     }
     assert_nothing_left("after refused bridges");
@@ -878,12 +885,12 @@ fn a_device_that_is_not_a_bridge_is_refused_and_leaves_no_file() {
 
 /// Two runs with different state roots (`WORKBOOK_STATE`) share the host's bridge, so they
 /// share its leases: the second gets another address, and the first keeps its veth. (With a
-/// lease file per state root both got 10.203.0.2, and the second deleted the first's veth as
-/// a leftover.)
+/// lease file per state root both got 10.203.0.2, and the second deleted the first's veth
+/// as a leftover.)
 #[test]
 #[serial]
 fn runs_with_different_state_roots_get_different_addresses() {
-    if !common::privileged("runs_with_different_state_roots") {
+    if !privileged!() {
         return;
     }
     let mut tidy = Tidy::new();

@@ -1,5 +1,5 @@
-//! The 06-overlayfs binary: its help, its demonstration (the book shows that output), running a
-//! command from an imported image, and bad input.
+//! The 06-overlayfs binary: its help, its demonstration (the book shows that output),
+//! running a command from an imported image, and bad input.
 
 mod common;
 
@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use serial_test::serial;
 use workbook::image::build::{write_docker_save, LayerTar};
 use workbook::image::ImageConfig;
-use workbook::overlay::mount::is_mounted;
+use workbook::mount::is_mounted;
 
 const BIN: &str = env!("CARGO_BIN_EXE_06-overlayfs");
 
@@ -73,9 +73,7 @@ fn a_missing_layer_dir_is_one_sentence() {
 #[test]
 #[serial]
 fn the_demonstration_shows_each_paths_layer_as_the_kernel_resolves_it() {
-    if !common::privileged(
-        "the_demonstration_shows_each_paths_layer_as_the_kernel_resolves_it",
-    ) {
+    if !privileged!() {
         return;
     }
     let scratch = tempfile::tempdir().unwrap();
@@ -152,9 +150,7 @@ fn busybox_image(dir: &Path) -> PathBuf {
 #[test]
 #[serial]
 fn an_imported_docker_save_archive_runs_its_default_command_from_its_layers() {
-    if !common::privileged(
-        "an_imported_docker_save_archive_runs_its_default_command_from_its_layers",
-    ) {
+    if !privileged!() {
         return;
     }
     let scratch = tempfile::tempdir().unwrap();
@@ -169,9 +165,7 @@ fn an_imported_docker_save_archive_runs_its_default_command_from_its_layers() {
 #[test]
 #[serial]
 fn a_command_sees_the_image_env_and_whiteouts_and_its_exit_status_is_kept() {
-    if !common::privileged(
-        "a_command_sees_the_image_env_and_whiteouts_and_its_exit_status_is_kept",
-    ) {
+    if !privileged!() {
         return;
     }
     let scratch = tempfile::tempdir().unwrap();
@@ -203,7 +197,7 @@ fn a_command_sees_the_image_env_and_whiteouts_and_its_exit_status_is_kept() {
 #[test]
 #[serial]
 fn a_command_never_changes_a_given_layer_dir() {
-    if !common::privileged("a_command_never_changes_a_given_layer_dir") {
+    if !privileged!() {
         return;
     }
     let scratch = tempfile::tempdir().unwrap();
@@ -255,7 +249,7 @@ fn a_command_never_changes_a_given_layer_dir() {
 #[case::missing_layer("missing")]
 #[serial]
 fn a_bad_archive_is_one_sentence_and_leaves_no_layer(#[case] damage: &str) {
-    if !common::privileged("a_bad_archive_is_one_sentence_and_leaves_no_layer") {
+    if !privileged!() {
         return;
     }
     let scratch = tempfile::tempdir().unwrap();
@@ -271,7 +265,8 @@ fn a_bad_archive_is_one_sentence_and_leaves_no_layer(#[case] damage: &str) {
             "corrupt or truncated"
         }
         "digest" => {
-            // Flip one byte inside the busybox binary of the base layer (file data, not a header).
+            // Flip one byte inside the busybox binary of the base layer (file data, not a
+            // header).
             let elf = bytes.windows(4).position(|w| w == b"\x7fELF").unwrap();
             bytes[elf + 1000] ^= 0xff;
             "digest mismatch"
@@ -334,7 +329,7 @@ fn image_with(dir: &Path, name: &str, top: Vec<u8>) -> PathBuf {
 #[test]
 #[serial]
 fn import_never_changes_a_host_dir_through_a_symlink() {
-    if !common::privileged("import_never_changes_a_host_dir_through_a_symlink") {
+    if !privileged!() {
         return;
     }
     use std::os::unix::fs::PermissionsExt;
@@ -389,9 +384,7 @@ fn store_tmp(scratch: &Path) -> Vec<String> {
 #[test]
 #[serial]
 fn a_tar_bomb_over_workbook_max_unpacked_is_refused_in_one_sentence() {
-    if !common::privileged(
-        "a_tar_bomb_over_workbook_max_unpacked_is_refused_in_one_sentence",
-    ) {
+    if !privileged!() {
         return;
     }
     let scratch = tempfile::tempdir().unwrap();
@@ -470,7 +463,7 @@ fn kill_during_import(scratch: &Path, archive: &Path) {
 #[test]
 #[serial]
 fn a_killed_import_is_removed_by_the_next_import_and_by_cleanup() {
-    if !common::privileged("a_killed_import_is_removed_by_the_next_import_and_by_cleanup") {
+    if !privileged!() {
         return;
     }
     let scratch = tempfile::tempdir().unwrap();

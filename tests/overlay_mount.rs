@@ -1,9 +1,9 @@
 //! Overlay semantics, checked on real mounts (privileged).
 //!
 //! Each test mounts under its own temp dir, in the test process (overlay semantics need no
-//! clone), serialized with `#[serial]` because a mount is global state, and unmounted by the
-//! `OverlayMount` guard on every path. Each test ends by reading /proc/self/mountinfo to prove
-//! its mount point is gone.
+//! clone), serialized with `#[serial]` because a mount is global state, and unmounted by
+//! the `OverlayMount` guard on every path. Each test ends by reading /proc/self/mountinfo
+//! to prove its mount point is gone.
 
 mod common;
 
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serial_test::serial;
 use workbook::image::build::LayerTar;
 use workbook::image::tar_import::unpack_layer;
-use workbook::overlay::mount::is_mounted;
+use workbook::mount::is_mounted;
 use workbook::overlay::whiteout::{is_opaque, make_opaque, make_whiteout};
 use workbook::overlay::xattr;
 use workbook::overlay::{Layers, Overlay, OverlayMount};
@@ -73,9 +73,7 @@ impl Stack {
 #[test]
 #[serial]
 fn the_upper_layer_wins_over_every_lower_and_the_topmost_lower_over_the_rest() {
-    if !common::privileged(
-        "the_upper_layer_wins_over_every_lower_and_the_topmost_lower_over_the_rest",
-    ) {
+    if !privileged!() {
         return;
     }
     let s = Stack::new(&["l0", "l1", "l2"]);
@@ -110,7 +108,7 @@ fn the_upper_layer_wins_over_every_lower_and_the_topmost_lower_over_the_rest() {
 #[test]
 #[serial]
 fn a_whiteout_hides_the_lower_file() {
-    if !common::privileged("a_whiteout_hides_the_lower_file") {
+    if !privileged!() {
         return;
     }
     let s = Stack::new(&["l0", "l1"]);
@@ -127,7 +125,7 @@ fn a_whiteout_hides_the_lower_file() {
 #[test]
 #[serial]
 fn an_opaque_dir_hides_the_lower_entries_but_shows_its_own() {
-    if !common::privileged("an_opaque_dir_hides_the_lower_entries_but_shows_its_own") {
+    if !privileged!() {
         return;
     }
     let s = Stack::new(&["l0", "upper/d"]);
@@ -150,7 +148,7 @@ fn an_opaque_dir_hides_the_lower_entries_but_shows_its_own() {
 #[test]
 #[serial]
 fn a_write_copies_up_and_leaves_the_lower_file_byte_identical() {
-    if !common::privileged("a_write_copies_up_and_leaves_the_lower_file_byte_identical") {
+    if !privileged!() {
         return;
     }
     let s = Stack::new(&["l0"]);
@@ -177,9 +175,7 @@ fn a_write_copies_up_and_leaves_the_lower_file_byte_identical() {
 #[test]
 #[serial]
 fn deleting_a_lower_file_through_the_merged_view_makes_a_whiteout_in_the_upper() {
-    if !common::privileged(
-        "deleting_a_lower_file_through_the_merged_view_makes_a_whiteout_in_the_upper",
-    ) {
+    if !privileged!() {
         return;
     }
     let s = Stack::new(&["l0"]);
@@ -203,7 +199,7 @@ fn deleting_a_lower_file_through_the_merged_view_makes_a_whiteout_in_the_upper()
 #[test]
 #[serial]
 fn removing_and_remaking_a_dir_makes_it_opaque_in_the_upper() {
-    if !common::privileged("removing_and_remaking_a_dir_makes_it_opaque_in_the_upper") {
+    if !privileged!() {
         return;
     }
     let s = Stack::new(&["l0"]);
@@ -219,7 +215,7 @@ fn removing_and_remaking_a_dir_makes_it_opaque_in_the_upper() {
 #[test]
 #[serial]
 fn layer_paths_with_colons_and_commas_mount_as_one_layer_each() {
-    if !common::privileged("layer_paths_with_colons_and_commas_mount_as_one_layer_each") {
+    if !privileged!() {
         return;
     }
     let s = Stack::new(&["a:b,c", r"back\slash", "up:per,"]);
@@ -245,7 +241,7 @@ fn layer_paths_with_colons_and_commas_mount_as_one_layer_each() {
 #[test]
 #[serial]
 fn an_imported_layer_tar_hides_files_as_its_whiteouts_say() {
-    if !common::privileged("an_imported_layer_tar_hides_files_as_its_whiteouts_say") {
+    if !privileged!() {
         return;
     }
     let s = Stack::new(&["l0", "l1"]);
@@ -288,12 +284,12 @@ fn an_imported_layer_tar_hides_files_as_its_whiteouts_say() {
 #[test]
 #[serial]
 fn owners_xattrs_and_device_nodes_are_kept_by_import() {
-    if !common::privileged("owners_xattrs_and_device_nodes_are_kept_by_import") {
+    if !privileged!() {
         return;
     }
     let s = Stack::new(&["l0"]);
-    // A trusted.* attribute (root only): tmpfs, where the VM's temp dirs live, takes those on
-    // every kernel, but user.* only since Linux 6.6.
+    // A trusted.* attribute (root only): tmpfs, where the VM's temp dirs live, takes those
+    // on every kernel, but user.* only since Linux 6.6.
     let mut builder = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_gnu();
     h.set_entry_type(tar::EntryType::Regular);
@@ -349,7 +345,7 @@ fn owners_xattrs_and_device_nodes_are_kept_by_import() {
 #[test]
 #[serial]
 fn a_full_work_dir_is_refused_before_the_kernel_sees_it() {
-    if !common::privileged("a_full_work_dir_is_refused_before_the_kernel_sees_it") {
+    if !privileged!() {
         return;
     }
     let s = Stack::new(&["l0"]);
@@ -365,7 +361,7 @@ fn a_full_work_dir_is_refused_before_the_kernel_sees_it() {
 #[test]
 #[serial]
 fn the_guard_unmounts_when_dropped_even_on_a_panic() {
-    if !common::privileged("the_guard_unmounts_when_dropped_even_on_a_panic") {
+    if !privileged!() {
         return;
     }
     let s = Stack::new(&["l0"]);
@@ -382,7 +378,7 @@ fn the_guard_unmounts_when_dropped_even_on_a_panic() {
 #[test]
 #[serial]
 fn a_busy_mount_is_detached_not_left_behind() {
-    if !common::privileged("a_busy_mount_is_detached_not_left_behind") {
+    if !privileged!() {
         return;
     }
     let s = Stack::new(&["l0"]);

@@ -4,11 +4,11 @@
 //! CAP_SYS_PTRACE, which the container lacks). Busybox has no way to make these calls, so
 //! the test makes them itself.
 //!
-//! No privilege is needed: with no_new_privs set, any process may install a filter on itself.
-//! The child is forked from the multi-threaded test harness, so it makes only system calls
-//! (no allocation, no lock) between fork and _exit. The same calls are made in a child without
-//! the filter too: the kernel's own answer there must not be EPERM, or the test could not tell
-//! the filter's refusal from the kernel's.
+//! No privilege is needed: with no_new_privs set, any process may install a filter on
+//! itself. The child is forked from the multi-threaded test harness, so it makes only
+//! system calls (no allocation, no lock) between fork and _exit. The same calls are made in
+//! a child without the filter too: the kernel's own answer there must not be EPERM, or the
+//! test could not tell the filter's refusal from the kernel's.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 

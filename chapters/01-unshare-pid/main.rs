@@ -1,8 +1,8 @@
 //! Chapter 1: a process that is PID 1 of its own world.
 //!
-//! `clone(CLONE_NEWPID)` starts a child in a new PID namespace. Inside, it is PID 1, the init
-//! of that namespace; on the host it has an ordinary PID. The two names are the same process:
-//! the kernel keeps one number per namespace the process is visible in.
+//! `clone(CLONE_NEWPID)` starts a child in a new PID namespace. Inside, it is PID 1, the
+//! init of that namespace; on the host it has an ordinary PID. The two names are the same
+//! process: the kernel keeps one number per namespace the process is visible in.
 
 use std::process::ExitCode;
 
@@ -43,7 +43,7 @@ fn run() -> Result<ExitCode> {
     if args.command.is_empty() {
         return demonstrate(namespaces);
     }
-    let child = process::spawn(namespaces, || cli::exec_command(&args.command))?;
+    let child = process::spawn(namespaces, || process::exec_command(&args.command))?;
     let status = child.wait()?;
     Ok(status.into())
     // ANCHOR_END: run

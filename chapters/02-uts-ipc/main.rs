@@ -1,8 +1,8 @@
 //! Chapter 2: a host name and System V IPC of its own.
 //!
-//! Two small namespaces: UTS holds the host name, IPC the System V IPC objects (shared memory,
-//! semaphores, message queues) and POSIX message queues. Changing either inside changes
-//! nothing outside.
+//! Two small namespaces: UTS holds the host name, IPC the System V IPC objects (shared
+//! memory, semaphores, message queues) and POSIX message queues. Changing either inside
+//! changes nothing outside.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -52,7 +52,7 @@ fn run() -> Result<ExitCode> {
     }
     let child = process::spawn(namespaces, || {
         hostname.apply()?;
-        cli::exec_command(&args.command)
+        process::exec_command(&args.command)
     })?;
     Ok(child.wait()?.into())
     // ANCHOR_END: run
@@ -66,13 +66,8 @@ fn demonstrate(namespaces: Namespaces, name: &Hostname) -> Result<ExitCode> {
     println!("On the host, the hostname is {}.", hostname::current()?);
     let _host_segment = SharedMemory::create(HOST_KEY)?;
     println!("On the host, we create shared memory segment with key {HOST_KEY:#x}.");
-    let (mut to_child, from_parent) = UnixStream::pair().map_err(|e| {
-        Error::io(
-            "creating a socket pair",
-            std::path::Path::new("(socketpair)"),
-            e,
-        )
-    })?;
+    let (mut to_child, from_parent) =
+        UnixStream::pair().map_err(|e| Error::io_no_path("creating a socket pair", e))?;
     let child = process::spawn(namespaces, move || {
         name.apply()?;
         println!(
@@ -94,9 +89,9 @@ fn demonstrate(namespaces: Namespaces, name: &Hostname) -> Result<ExitCode> {
         // Tell the parent, then wait until it has looked.
         let mut line = String::new();
         let mut conversation = BufReader::new(&from_parent);
-        (&from_parent).write_all(b"created\n").map_err(|e| {
-            Error::io("talking to the parent", std::path::Path::new("(socket)"), e)
-        })?;
+        (&from_parent)
+            .write_all(b"created\n")
+            .map_err(|e| Error::io_no_path("talking to the parent", e))?;
         let _ = conversation.read_line(&mut line);
         Ok(0)
     })?;

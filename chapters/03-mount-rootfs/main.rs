@@ -1,8 +1,8 @@
 //! Chapter 3: a mount table and a root filesystem of its own.
 //!
 //! A new mount namespace starts as a copy of the host's mount table. We make it private (so
-//! nothing leaks back), mount the kernel's filesystems under the new root, and pivot_root into
-//! it. Afterwards the host's `/` is not hidden: it is gone from the namespace.
+//! nothing leaks back), mount the kernel's filesystems under the new root, and pivot_root
+//! into it. Afterwards the host's `/` is not hidden: it is gone from the namespace.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -49,8 +49,8 @@ fn run() -> Result<ExitCode> {
     } else {
         RootSwitch::PivotRoot
     };
-    // Check what the user gave before anything else; build the default root only once we know
-    // we may use it.
+    // Check what the user gave before anything else; build the default root only once we
+    // know we may use it.
     let given = args
         .rootfs
         .as_deref()
@@ -80,7 +80,7 @@ fn run() -> Result<ExitCode> {
     let child = process::spawn(namespaces, || {
         rootfs::enter(&setup)?;
         std::env::set_var("PATH", process::DEFAULT_PATH);
-        cli::exec_command(&args.command)
+        process::exec_command(&args.command)
     })?;
     Ok(child.wait()?.into())
     // ANCHOR_END: run

@@ -1,8 +1,8 @@
 //! Chapter 4: root inside, nobody outside; and an empty network.
 //!
 //! A user namespace maps IDs: the child is uid 0 inside, with every capability over the
-//! namespaces it owns, while on the host it is an unprivileged ID. A network namespace gives
-//! it a network stack of its own, holding only a loopback device.
+//! namespaces it owns, while on the host it is an unprivileged ID. A network namespace
+//! gives it a network stack of its own, holding only a loopback device.
 
 use std::os::unix::fs::MetadataExt;
 use std::process::ExitCode;
@@ -58,7 +58,7 @@ fn run() -> Result<ExitCode> {
     let mut child = process::spawn(namespaces, || {
         idmap::become_root()?;
         net::loopback_up()?;
-        cli::exec_command(&args.command)
+        process::exec_command(&args.command)
     })?;
     maps.write_for(child.pid())?;
     child.release()?;
@@ -71,7 +71,8 @@ fn demonstrate(namespaces: Namespaces, maps: &IdMaps) -> Result<ExitCode> {
         .prefix("workbook-04-")
         .tempdir()
         .map_err(|e| Error::io("creating a scratch dir", &std::env::temp_dir(), e))?;
-    // Anyone may create files in it, as in /tmp: the child is an unprivileged ID on the host.
+    // Anyone may create files in it, as in /tmp: the child is an unprivileged ID on the
+    // host.
     std::fs::set_permissions(
         scratch.path(),
         std::os::unix::fs::PermissionsExt::from_mode(0o1777),
@@ -161,7 +162,7 @@ fn with_veth(
     let mut child = process::spawn(namespaces, || {
         idmap::become_root()?;
         net::loopback_up()?;
-        cli::exec_command(&argv)
+        process::exec_command(&argv)
     })?;
     maps.write_for(child.pid())?;
     // Dropped last: the pair is deleted however this function ends.

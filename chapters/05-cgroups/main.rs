@@ -1,9 +1,9 @@
 //! Chapter 5: limits that the kernel enforces.
 //!
-//! The command runs in a fresh cgroup with the limits given: its memory, its CPU time and its
-//! number of processes are counted and capped by the kernel, not by this tool. When it ends,
-//! the tool reads back what the kernel counted (peak memory, OOM kills, CPU time, throttling,
-//! most pids at once), prints it, and removes the cgroup.
+//! The command runs in a fresh cgroup with the limits given: its memory, its CPU time and
+//! its number of processes are counted and capped by the kernel, not by this tool. When it
+//! ends, the tool reads back what the kernel counted (peak memory, OOM kills, CPU time,
+//! throttling, most pids at once), prints it, and removes the cgroup.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -116,14 +116,15 @@ fn run_in_cgroup(
     started: impl FnOnce(&Cgroup),
 ) -> Result<Run> {
     // ANCHOR: run_create
-    let cg = Cgroup::create_in(fs, NAME, limits, &mut cgroup::kernel_mkdir)?;
+    let cg = Cgroup::create_on(fs, NAME, limits)?;
     // ANCHOR_END: run_create
-    // The child waits, blocked on a pipe, until release(): it runs nothing before it is inside.
+    // The child waits, blocked on a pipe, until release(): it runs nothing before it is
+    // inside.
     // ANCHOR: run_child
     let mut child = process::spawn(Namespaces::of(&[]), || {
         // Now that the parent has moved us, our cgroup becomes the namespace's "/".
         cgroup::unshare_namespace()?;
-        cli::exec_command(command)
+        process::exec_command(command)
     })?;
     cg.attach(child.pid().as_raw())?;
     started(&cg);
@@ -193,7 +194,8 @@ fn demonstrate(fs: &CgroupFs) -> Result<ExitCode> {
 fn workload(kind: &str) -> Result<ExitCode> {
     match kind {
         "hog" => {
-            // Writing the pages (not only allocating them) is what makes the kernel charge them.
+            // Writing the pages (not only allocating them) is what makes the kernel charge
+            // them.
             let mut held: Vec<Vec<u8>> = Vec::new();
             for _ in 0..100 {
                 held.push(vec![1u8; 1 << 20]);
@@ -224,8 +226,8 @@ fn fork_until_refused() -> Result<ExitCode> {
     use nix::unistd::{fork, ForkResult};
     let mut children = Vec::new();
     let errno = loop {
-        // SAFETY: this process is single-threaded (a fresh exec of this binary); the child only
-        // sleeps and calls _exit.
+        // SAFETY: this process is single-threaded (a fresh exec of this binary); the child
+        // only sleeps and calls _exit.
         match unsafe { fork() } {
             Ok(ForkResult::Child) => {
                 std::thread::sleep(Duration::from_secs(30));

@@ -1,8 +1,8 @@
 //! Chapter 6: images as layers.
 //!
 //! An image is a stack of read-only directories; overlayfs shows them as one tree and sends
-//! every change to a writable layer on top. This binary stacks the layers it is given (or an
-//! imported image), and either shows where each path comes from or runs a command in the
+//! every change to a writable layer on top. This binary stacks the layers it is given (or
+//! an imported image), and either shows where each path comes from or runs a command in the
 //! merged tree as its root.
 
 use std::io::Write;
@@ -72,8 +72,9 @@ fn run() -> Result<ExitCode> {
     }
     privilege::require_cap_sys_admin(NAME, "to mount an overlay filesystem")?;
     // ANCHOR: private
-    // Everything this process mounts stays in a mount namespace of its own: if it is killed,
-    // the kernel takes the mounts down with the namespace, and the host never sees them.
+    // Everything this process mounts stays in a mount namespace of its own: if it is
+    // killed, the kernel takes the mounts down with the namespace, and the host never sees
+    // them.
     // ANCHOR: private_ns
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
         .map_err(|e| Error::sys("unshare", "creating a mount namespace", e))?;
@@ -159,7 +160,7 @@ fn run_in(
             std::env::set_current_dir(workdir).map_err(|e| {
                 Error::io("entering the image's working dir", Path::new(workdir), e)
             })?;
-            cli::exec_command(command)
+            process::exec_command(command)
         })?;
     let status = child.wait()?;
     merged.unmount()?; // the guard would do it too; this way a failure is reported

@@ -1,16 +1,17 @@
 //! Chapter 7: the full container.
 //!
 //! Every building block of the earlier chapters, joined in the order the kernel requires:
-//! an image's layers under a fresh writable layer, a cgroup with limits, all eight namespaces,
-//! pivot_root, and the hardening a runtime owes the host (capabilities, no_new_privs, seccomp,
-//! masked paths). The library's `container::run` does the work; this file is the command line.
+//! an image's layers under a fresh writable layer, a cgroup with limits, all eight
+//! namespaces, pivot_root, and the hardening a runtime owes the host (capabilities,
+//! no_new_privs, seccomp, masked paths). The library's `container::run` does the work; this
+//! file is the command line.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use workbook::cgroup::{CpuQuota, Limits, MemoryLimit, PidsLimit};
-use workbook::container::image::{self, Source};
+use workbook::container::image::Source;
 use workbook::container::run::{run, RunOptions};
 use workbook::container::spec::{EnvVar, Name, WorkDir};
 use workbook::container::{self as container, state};
@@ -165,6 +166,7 @@ fn options(args: RunArgs) -> Result<RunOptions> {
             ports: args.publish,
             nat: args.nat,
         },
+        tool: NAME,
     })
 }
 
@@ -226,13 +228,14 @@ fn tour() -> Result<ExitCode> {
         name: None,
         command: vec!["sh".into(), "-c".into(), TOUR.trim().into()],
         network: NetworkOptions::new(NetworkMode::Bridge),
+        tool: NAME,
     };
     run_container(options)
 }
 
 fn images() -> Result<ExitCode> {
     let store = ImageStore::open(ImageStore::default_dir()?)?;
-    let list = image::list(&store)?;
+    let list = store.list()?;
     println!("{:<32} {:<19} {:>6}  COMMAND", "TAG", "ID", "LAYERS");
     for img in &list {
         let tag = img.tags.first().map_or("<none>", String::as_str);

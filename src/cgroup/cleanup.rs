@@ -12,6 +12,7 @@ use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+use crate::owner::{owner_alive, owner_in_name};
 use crate::{Error, Result};
 
 /// How long to wait for a killed group to empty before giving up.
@@ -28,9 +29,9 @@ pub fn procs(dir: &Path) -> Vec<i32> {
 /// Kills everything in the group and waits until it is empty.
 ///
 /// On v2 `cgroup.kill` does it in one step. On v1 we SIGKILL each pid in `cgroup.procs` and
-/// read the file again, round after round: a process can fork between our read and our kill,
-/// and its child appears only in the next read. (The v1 freezer would close that race; the
-/// pids limit keeps it short.)
+/// read the file again, round after round: a process can fork between our read and our
+/// kill, and its child appears only in the next read. (The v1 freezer would close that
+/// race; the pids limit keeps it short.)
 // ANCHOR: kill_wait_fn
 pub fn kill_and_wait(dirs: &[PathBuf], v2: bool) -> Result<()> {
     let dirs: Vec<&PathBuf> = dirs.iter().filter(|d| d.exists()).collect();
@@ -88,24 +89,20 @@ pub fn rmdir(dir: &Path) -> Result<()> {
     }
 }
 
-/// Whether the process that made a cgroup is still running (`kill(pid, 0)`).
-pub fn owner_alive(pid: i32) -> bool {
-    !matches!(kill(Pid::from_raw(pid), None), Err(Errno::ESRCH))
-}
-
-/// The owner pid written in a leaf name `<name>.<pid>.<n>`.
-pub fn owner_of(leaf: &str) -> Option<i32> {
+/// The owner record ("<pid> <start time>", see [`crate::owner`]) written in a leaf name
+/// `<name>.<pid>-<start>.<n>`.
+pub fn owner_of(leaf: &str) -> Option<String> {
     let mut parts = leaf.rsplitn(3, '.');
     let _seq: u32 = parts.next()?.parse().ok()?;
-    let pid: i32 = parts.next()?.parse().ok()?;
+    let owner = owner_in_name(parts.next()?)?;
     let name = parts.next()?;
-    (!name.is_empty() && pid > 0).then_some(pid)
+    (!name.is_empty()).then_some(owner)
 }
 
 // ANCHOR: stale
-/// Finds the cgroups under `parents` whose owner is gone (killed with SIGKILL, say), kills what
-/// is still inside and removes them. `parents` are the `workbook/` directories, one per
-/// hierarchy on v1; a leaf of the same name in each of them is one cgroup.
+/// Finds the cgroups under `parents` whose owner is gone (killed with SIGKILL, say), kills
+/// what is still inside and removes them. `parents` are the `workbook/` directories, one
+/// per hierarchy on v1; a leaf of the same name in each of them is one cgroup.
 pub fn cleanup_stale(parents: &[PathBuf], v2: bool) -> Result<Vec<String>> {
     let mut stale: Vec<String> = Vec::new();
     for parent in parents {
@@ -117,7 +114,7 @@ pub fn cleanup_stale(parents: &[PathBuf], v2: bool) -> Result<Vec<String>> {
             if !entry.path().is_dir() || stale.contains(&leaf) {
                 continue;
             }
-            if owner_of(&leaf).is_some_and(|pid| !owner_alive(pid)) {
+            if owner_of(&leaf).is_some_and(|owner| !owner_alive(&owner)) {
                 stale.push(leaf);
             }
         }
@@ -139,10 +136,11 @@ mod tests {
 
     #[test]
     fn reads_the_owner_from_the_name() {
-        assert_eq!(owner_of("05-cgroups.1234.0"), Some(1234));
-        assert_eq!(owner_of("a.b.1234.7"), Some(1234));
+        assert_eq!(owner_of("05-cgroups.1234-99.0").as_deref(), Some("1234 99"));
+        assert_eq!(owner_of("a.b.1234-99.7").as_deref(), Some("1234 99"));
         assert_eq!(owner_of("workbook"), None);
-        assert_eq!(owner_of(".1234.0"), None);
+        assert_eq!(owner_of(".1234-99.0"), None);
         assert_eq!(owner_of("x.-5.0"), None);
+        assert_eq!(owner_of("x.1234.0"), None);
     }
 }

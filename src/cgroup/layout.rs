@@ -2,15 +2,18 @@
 //!
 //! Three layouts exist in the wild:
 //!
-//! * **unified** (pure v2): one `cgroup2` filesystem at `/sys/fs/cgroup`, every controller in it;
-//! * **hybrid**: `/sys/fs/cgroup` is a tmpfs holding one `cgroup` (v1) mount per controller, plus
-//!   a `cgroup2` mount at `/sys/fs/cgroup/unified` that systemd uses for tracking only;
+//! * **unified** (pure v2): one `cgroup2` filesystem at `/sys/fs/cgroup`, every controller
+//!   in it;
+//! * **hybrid**: `/sys/fs/cgroup` is a tmpfs holding one `cgroup` (v1) mount per
+//!   controller, plus a `cgroup2` mount at `/sys/fs/cgroup/unified` that systemd uses for
+//!   tracking only;
 //! * **legacy** (pure v1): the same without the `cgroup2` mount.
 //!
-//! We ask the kernel which one it is (the filesystem magic number `statfs(2)` returns), the way
-//! runtimes do, rather than guessing from which paths exist: a directory can be there without a
-//! filesystem mounted on it. Where each v1 controller is mounted comes from
-//! `/proc/self/mountinfo`, and where this process sits in each hierarchy from `/proc/self/cgroup`.
+//! We ask the kernel which one it is (the filesystem magic number `statfs(2)` returns), the
+//! way runtimes do, rather than guessing from which paths exist: a directory can be there
+//! without a filesystem mounted on it. Where each v1 controller is mounted comes from
+//! `/proc/self/mountinfo`, and where this process sits in each hierarchy from
+//! `/proc/self/cgroup`.
 
 use std::path::{Path, PathBuf};
 
@@ -21,12 +24,13 @@ use crate::{Error, Result};
 pub enum Controller {
     Memory,
     Cpu,
-    /// v1 only: CPU time accounting lives in its own subsystem (`cpuacct.usage`); v2 folds it
-    /// into `cpu.stat`, which exists even without the cpu controller.
+    /// v1 only: CPU time accounting lives in its own subsystem (`cpuacct.usage`); v2 folds
+    /// it into `cpu.stat`, which exists even without the cpu controller.
     Cpuacct,
     Pids,
     /// v1 only: the device allow-list (`devices.allow`, `devices.deny`). v2 has no such
-    /// controller; a BPF program attached to the cgroup does its work (see [`super::devices`]).
+    /// controller; a BPF program attached to the cgroup does its work (see
+    /// [`super::devices`]).
     Devices,
 }
 
@@ -82,7 +86,8 @@ pub const TMPFS_MAGIC: i64 = 0x0102_1994;
 // ANCHOR_END: magic_consts
 
 /// Decides the layout from the magic of `/sys/fs/cgroup` and, when that is a tmpfs, of
-/// `/sys/fs/cgroup/unified` (`None` when that is not a mount point of its own or is missing).
+/// `/sys/fs/cgroup/unified` (`None` when that is not a mount point of its own or is
+/// missing).
 // ANCHOR: magic_fn
 pub fn layout_from_magic(root: i64, unified: Option<i64>) -> Option<Layout> {
     match (root, unified) {
@@ -229,8 +234,8 @@ impl CgroupFs {
     }
 }
 
-/// The cgroup path relative to a mount whose root is `root` (not `/` when a cgroup namespace
-/// or a bind mount shows only part of the hierarchy).
+/// The cgroup path relative to a mount whose root is `root` (not `/` when a cgroup
+/// namespace or a bind mount shows only part of the hierarchy).
 fn below(root: &Path, own: &Path) -> PathBuf {
     let rel = own.strip_prefix(root).unwrap_or(own);
     Path::new("/").join(rel)
@@ -303,8 +308,10 @@ fn unescape(field: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// `/proc/self/cgroup` as (controller list, path) pairs: `4:memory:/a/b` → ("memory", "/a/b"),
-/// and the v2 line `0::/x` → ("", "/x"). Named hierarchies (`name=systemd`) keep their name.
+/// `/proc/self/cgroup` as (controller list, path) pairs: `4:memory:/a/b` → ("memory",
+/// "/a/b"),
+/// and the v2 line `0::/x` → ("", "/x"). Named hierarchies (`name=systemd`) keep their
+/// name.
 pub fn parse_proc_cgroup(text: &str) -> Vec<(String, PathBuf)> {
     text.lines()
         .filter_map(|line| {

@@ -1,9 +1,11 @@
 //! Limits, parsed once from what the user typed into types the kernel files can take.
 //!
-//! A string such as `64M` is checked here, at the edge of the program, and nowhere else: the
-//! rest of the library only sees a [`MemoryLimit`], which cannot be zero, negative or larger
-//! than the kernel's counters. Each type knows how to spell itself for v1 and for v2, because
-//! the two interfaces disagree on file names and sometimes on units.
+//! A string such as `64M` is checked here, at the edge of the program, and nowhere else:
+//! the rest of the library only sees a [`MemoryLimit`], which cannot be zero, negative or
+//! larger than the kernel's counters. The types hold numbers in the kernel's units (bytes,
+//! microseconds, a weight that also converts to v1's shares); which file each one goes
+//! into, where v1 and v2 disagree, is written down by the plans in [`super::v1`] and
+//! [`super::v2`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -118,7 +120,8 @@ impl CpuQuota {
 impl FromStr for CpuQuota {
     type Err = String;
 
-    /// A decimal number of CPUs, parsed as fixed point (no float rounding): `0.5`, `2`, `1.25`.
+    /// A decimal number of CPUs, parsed as fixed point (no float rounding): `0.5`, `2`,
+    /// `1.25`.
     fn from_str(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let bad =
@@ -220,7 +223,8 @@ pub fn online_cpus() -> usize {
 }
 
 /// A relative CPU weight in v2 units (`--cpu-weight 100`): 1 to 10000, default 100. It only
-/// matters when CPUs are contended: a group of weight 200 gets twice the time of one of 100.
+/// matters when CPUs are contended: a group of weight 200 gets twice the time of one of
+/// 100.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CpuWeight(u16);
 
@@ -250,8 +254,8 @@ impl FromStr for CpuWeight {
     }
 }
 
-/// The most processes (threads, in fact: the kernel counts tasks) the group may hold at once
-/// (`--pids 64`). A `fork()` or `clone()` beyond it fails with EAGAIN.
+/// The most processes (threads, in fact: the kernel counts tasks) the group may hold at
+/// once (`--pids 64`). A `fork()` or `clone()` beyond it fails with EAGAIN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PidsLimit(u32);
 
@@ -280,15 +284,16 @@ impl FromStr for PidsLimit {
     }
 }
 
-/// Everything a cgroup can be asked to enforce. `None` leaves the kernel's default (no limit).
+/// Everything a cgroup can be asked to enforce. `None` leaves the kernel's default (no
+/// limit).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Limits {
     pub memory: Option<MemoryLimit>,
     pub cpus: Option<CpuQuota>,
     pub cpu_weight: Option<CpuWeight>,
     pub pids: Option<PidsLimit>,
-    /// Which device nodes may be opened (chapter 7 sets Docker's list; `None`: all, as on the
-    /// host). Like the OCI spec's `linux.resources.devices`, a cgroup setting.
+    /// Which device nodes may be opened (chapter 7 sets Docker's list; `None`: all, as on
+    /// the host). Like the OCI spec's `linux.resources.devices`, a cgroup setting.
     pub devices: Option<DeviceAllowList>,
 }
 

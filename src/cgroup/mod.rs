@@ -3,12 +3,13 @@
 //! A cgroup is a directory in a special filesystem. Making the directory makes the group;
 //! writing a number into one of its files sets a limit; writing a pid into `cgroup.procs`
 //! moves a process (and every child it forks afterwards) into it. The kernel then charges
-//! each page, each fork and each microsecond on a CPU to the group and refuses what is over.
+//! each page, each fork and each microsecond on a CPU to the group and refuses what is
+//! over.
 //!
 //! ```text
 //!   /sys/fs/cgroup/                    (v2: one tree; v1: one tree per controller)
 //!   └── workbook/                      ours, shared by every run, never removed
-//!       └── 05-cgroups.4242.0/         one workload: <name>.<owner pid>.<n>
+//!       └── 05-cgroups.4242-8811.0/    one workload: <name>.<owner pid>-<start>.<n>
 //!           ├── memory.max        ← 33554432
 //!           ├── pids.max          ← 16
 //!           ├── cpu.max           ← 20000 100000
@@ -16,8 +17,8 @@
 //! ```
 //!
 //! [`Cgroup::create`] finds the layout ([`layout`]), writes down the steps for v1 or v2
-//! ([`v1::plan`], [`v2::plan`]), carries them out and returns a guard: dropping it kills what
-//! is left inside and removes the directories ([`cleanup`]).
+//! ([`v1::plan`], [`v2::plan`]), carries them out and returns a guard: dropping it kills
+//! what is left inside and removes the directories ([`cleanup`]).
 
 pub mod cleanup;
 pub mod devices;
@@ -41,11 +42,11 @@ use crate::{Error, Result};
 
 /// The directory, in each hierarchy, that holds every cgroup this tool makes.
 ///
-/// It is made when first needed and then stays, as runc's and systemd's parents do. Removing
-/// it when it looks empty races every other run: run B finds `workbook/` (EEXIST: fine), run A
-/// removes it as its own last cgroup goes, and B's mkdir of its leaf fails with ENOENT. With
-/// 100 runs at once that happened about once per 100; a cgroup directory costs the kernel
-/// little when no process is in it.
+/// It is made when first needed and then stays, as runc's and systemd's parents do.
+/// Removing it when it looks empty races every other run: run B finds `workbook/` (EEXIST:
+/// fine), run A removes it as its own last cgroup goes, and B's mkdir of its leaf fails
+/// with ENOENT. With 100 runs at once that happened about once per 100; a cgroup directory
+/// costs the kernel little when no process is in it.
 pub const PARENT_NAME: &str = "workbook";
 
 /// Numbers the cgroups one process makes, so that their names never collide.
@@ -62,16 +63,21 @@ pub struct Cgroup {
 }
 
 /// `std::fs::create_dir`, the `mkdir` of a real cgroupfs.
-pub fn kernel_mkdir(path: &Path) -> std::io::Result<()> {
+fn kernel_mkdir(path: &Path) -> std::io::Result<()> {
     std::fs::create_dir(path)
 }
 
 // ANCHOR: create
 impl Cgroup {
-    /// Makes a cgroup for a workload, named `<name>.<our pid>.<n>`, with `limits` applied.
+    /// Makes a cgroup for a workload, named `<name>.<our pid>-<our start time>.<n>`, with
+    /// `limits` applied.
     pub fn create(name: &str, limits: &Limits) -> Result<Cgroup> {
-        let fs = CgroupFs::detect()?;
-        Cgroup::create_in(&fs, name, limits, &mut kernel_mkdir)
+        Cgroup::create_on(&CgroupFs::detect()?, name, limits)
+    }
+
+    /// The same on a layout already detected (`fs`).
+    pub fn create_on(fs: &CgroupFs, name: &str, limits: &Limits) -> Result<Cgroup> {
+        Cgroup::create_in(fs, name, limits, &mut kernel_mkdir)
     }
 
     /// The same on a given filesystem description, with a given `mkdir` (the fake-cgroupfs
@@ -83,13 +89,16 @@ impl Cgroup {
         mkdir: &mut dyn FnMut(&Path) -> std::io::Result<()>,
     ) -> Result<Cgroup> {
         check_name(name)?;
+        // The owner's pid and start time: a leaf whose owner is gone is stale, even when
+        // its pid has been reused since.
         let leaf = format!(
             "{name}.{}.{}",
-            std::process::id(),
+            crate::owner::owner_tag(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
         let plan = Cgroup::plan(fs, &leaf, limits)?;
-        // The guard exists before the first mkdir, so a failure half-way removes what was made.
+        // The guard exists before the first mkdir, so a failure half-way removes what was
+        // made.
         let cgroup = Cgroup {
             layout: fs.layout,
             fs: fs.clone(),
@@ -137,13 +146,14 @@ impl Cgroup {
         &self.dirs
     }
 
-    /// The directory name, `<name>.<pid>.<n>`.
+    /// The directory name, `<name>.<pid>-<start>.<n>`.
     pub fn leaf(&self) -> &str {
         &self.leaf
     }
 
-    /// On cgroup v2, the cgroup's directory opened (O_PATH), for clone3's CLONE_INTO_CGROUP;
-    /// `None` on v1, where a process can only be moved in by writing its pid.
+    /// On cgroup v2, the cgroup's directory opened (O_PATH), for clone3's
+    /// CLONE_INTO_CGROUP; `None` on v1, where a process can only be moved in by writing its
+    /// pid.
     pub fn v2_dir_fd(&self) -> Option<std::os::fd::OwnedFd> {
         use nix::fcntl::{open, OFlag};
         if !self.uses_v2() {
@@ -173,8 +183,8 @@ impl Cgroup {
     }
 
     // ANCHOR: remove
-    /// Kills what is left inside, waits until the group is empty and removes its directories.
-    /// The shared `workbook/` parents stay (see [`PARENT_NAME`]).
+    /// Kills what is left inside, waits until the group is empty and removes its
+    /// directories. The shared `workbook/` parents stay (see [`PARENT_NAME`]).
     pub fn remove(mut self) -> Result<()> {
         self.remove_now()
     }
@@ -192,8 +202,8 @@ impl Cgroup {
     }
     // ANCHOR_END: remove
 
-    /// Forgets the cgroup without removing it (for the fake-cgroupfs tests, whose directories
-    /// are removed with their temp dir).
+    /// Forgets the cgroup without removing it (for the fake-cgroupfs tests, whose
+    /// directories are removed with their temp dir).
     pub fn forget(mut self) -> Vec<PathBuf> {
         self.removed = true;
         std::mem::take(&mut self.dirs)
@@ -228,9 +238,9 @@ pub fn parents(fs: &CgroupFs) -> Vec<PathBuf> {
 }
 
 // ANCHOR: cleanup_stale
-/// Removes the cgroups left by runs that were killed before they could clean up (SIGKILL runs
-/// no destructor): every `workbook/<name>.<pid>.<n>` whose owner pid is gone. Returns their
-/// names.
+/// Removes the cgroups left by runs that were killed before they could clean up (SIGKILL
+/// runs no destructor): every `workbook/<name>.<pid>-<start>.<n>` whose owner is gone.
+/// Returns their names.
 pub fn cleanup_stale(fs: &CgroupFs) -> Result<Vec<String>> {
     cleanup::cleanup_stale(&parents(fs), fs.layout == Layout::Unified)
 }

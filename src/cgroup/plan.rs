@@ -1,6 +1,6 @@
 //! A cgroup is made of directories and small writes. We first write down which ones (a
-//! [`Plan`]), then carry them out. The plan is what differs between v1 and v2, so it is what
-//! the fake-cgroupfs tests look at; carrying it out is the same for both.
+//! [`Plan`]), then carry them out. The plan is what differs between v1 and v2, so it is
+//! what the fake-cgroupfs tests look at; carrying it out is the same for both.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,11 +11,12 @@ use crate::{Error, Result};
 /// One step of making a cgroup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    /// `mkdir`: the kernel fills the new directory with the control files of every controller
-    /// enabled for it. `exist_ok` for the shared parent (`workbook/`), never for the leaf.
+    /// `mkdir`: the kernel fills the new directory with the control files of every
+    /// controller enabled for it. `exist_ok` for the shared parent (`workbook/`), never for
+    /// the leaf.
     Mkdir { path: PathBuf, exist_ok: bool },
-    /// Write `value` into a control file in one `write(2)`. A file that is not `required` is
-    /// skipped when absent (`memory.swap.max` without swap accounting, say).
+    /// Write `value` into a control file in one `write(2)`. A file that is not `required`
+    /// is skipped when absent (`memory.swap.max` without swap accounting, say).
     Write {
         file: PathBuf,
         value: String,
@@ -60,8 +61,9 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Carries the plan out. `mkdir` makes one directory: the real one is `std::fs::create_dir`;
-    /// the fake-cgroupfs tests pass one that also creates the control files, as the kernel would.
+    /// Carries the plan out. `mkdir` makes one directory: the real one is
+    /// `std::fs::create_dir`; the fake-cgroupfs tests pass one that also creates the
+    /// control files, as the kernel would.
     pub fn execute(
         &self,
         mkdir: &mut dyn FnMut(&Path) -> std::io::Result<()>,

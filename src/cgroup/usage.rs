@@ -1,8 +1,8 @@
 //! What the kernel counted for a cgroup, read back from its files, and the report in words.
 //!
 //! Every figure is an `Option`: a file the kernel does not offer (an older kernel, a
-//! controller that is not there) gives `None`, and the report says "not counted" rather than
-//! inventing a zero.
+//! controller that is not there) gives `None`, and the report says "not counted" rather
+//! than inventing a zero.
 
 use std::fmt::Write as _;
 use std::path::Path;

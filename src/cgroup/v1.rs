@@ -1,10 +1,11 @@
 //! cgroup v1: one tree per controller (or per group of controllers mounted together).
 //!
-//! A workload's "cgroup" on v1 is really one directory in each hierarchy, with the same name,
-//! and the process must be written into the `cgroup.procs` of every one of them. v1 has no
-//! "no internal processes" rule, so we nest below the cgroup the tool itself runs in: the
-//! caller's own limits keep applying to the workload (a tool started by a service manager or
-//! a CI agent often runs in a memory cgroup of its own, and its limit should still hold).
+//! A workload's "cgroup" on v1 is really one directory in each hierarchy, with the same
+//! name, and the process must be written into the `cgroup.procs` of every one of them. v1
+//! has no "no internal processes" rule, so we nest below the cgroup the tool itself runs
+//! in: the caller's own limits keep applying to the workload (a CI runner or a systemd
+//! service with `MemoryMax=` runs in a memory cgroup of its own, which `/proc/self/cgroup`
+//! shows).
 
 use std::path::{Path, PathBuf};
 
@@ -40,8 +41,8 @@ pub fn plan(fs: &CgroupFs, leaf: &str, limits: &Limits) -> Result<Plan> {
     if limits.devices.is_some() && fs.v1_hierarchy(Controller::Devices).is_none() {
         return Err(Error::Unsupported(
             "the device allow-list needs the cgroup v1 'devices' controller, which is not \
-             mounted on this machine: a container without it could open every device of \
-             the host"
+             mounted on this machine: a container without it could open every device \
+             of the host"
                 .to_string(),
         ));
     }
@@ -59,41 +60,44 @@ pub fn plan(fs: &CgroupFs, leaf: &str, limits: &Limits) -> Result<Plan> {
     if let (Some(list), Some(dir)) = (&limits.devices, dir_of(Controller::Devices)) {
         plan.steps.extend(list.v1_steps(&dir));
     }
+    plan.steps.extend(limit_files(dir_of, limits));
     // ANCHOR_END: plan_steps
-    // ANCHOR: plan_limits
-    if let (Some(memory), Some(dir)) = (limits.memory, dir_of(Controller::Memory)) {
+    Ok(plan)
+}
+// ANCHOR_END: plan
+
+// ANCHOR: limit_files
+/// The limit files of a workload, each in the hierarchy of its controller (`at`).
+fn limit_files(at: impl Fn(Controller) -> Option<PathBuf>, limits: &Limits) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if let (Some(memory), Some(dir)) = (limits.memory, at(Controller::Memory)) {
         let bytes = memory.bytes().to_string();
-        plan.steps
-            .push(Step::write(dir.join("memory.limit_in_bytes"), &bytes));
+        steps.push(Step::write(dir.join("memory.limit_in_bytes"), &bytes));
         // memsw is memory + swap. Setting it equal to the memory limit forbids swapping;
         // it must never be below limit_in_bytes, so it is written second. It exists only
         // when the kernel accounts swap (CONFIG_MEMCG_SWAP, swapaccount=1).
-        plan.steps.push(Step::write_if_present(
+        steps.push(Step::write_if_present(
             dir.join("memory.memsw.limit_in_bytes"),
             &bytes,
         ));
     }
-    if let (Some(cpu), Some(dir)) = (limits.cpus, dir_of(Controller::Cpu)) {
+    if let (Some(cpu), Some(dir)) = (limits.cpus, at(Controller::Cpu)) {
         // Two files where v2 has one; the period first, so the quota is read against it.
         let period = cpu.period_us().to_string();
-        plan.steps
-            .push(Step::write(dir.join("cpu.cfs_period_us"), period));
+        steps.push(Step::write(dir.join("cpu.cfs_period_us"), period));
         let quota = cpu.quota_us().to_string();
-        plan.steps
-            .push(Step::write(dir.join("cpu.cfs_quota_us"), quota));
+        steps.push(Step::write(dir.join("cpu.cfs_quota_us"), quota));
     }
-    if let (Some(weight), Some(dir)) = (limits.cpu_weight, dir_of(Controller::Cpu)) {
+    if let (Some(weight), Some(dir)) = (limits.cpu_weight, at(Controller::Cpu)) {
         let shares = weight.shares().to_string();
-        plan.steps.push(Step::write(dir.join("cpu.shares"), shares));
+        steps.push(Step::write(dir.join("cpu.shares"), shares));
     }
-    if let (Some(pids), Some(dir)) = (limits.pids, dir_of(Controller::Pids)) {
-        plan.steps
-            .push(Step::write(dir.join("pids.max"), pids.get().to_string()));
+    if let (Some(pids), Some(dir)) = (limits.pids, at(Controller::Pids)) {
+        steps.push(Step::write(dir.join("pids.max"), pids.get().to_string()));
     }
-    // ANCHOR_END: plan_limits
-    Ok(plan)
+    steps
 }
-// ANCHOR_END: plan
+// ANCHOR_END: limit_files
 
 fn rel(own: &Path) -> &Path {
     own.strip_prefix("/").unwrap_or(own)
@@ -115,7 +119,8 @@ pub fn usage(fs: &CgroupFs, dirs: &[PathBuf]) -> Usage {
         u.memory_limit = read_single(&mem.join("memory.limit_in_bytes"));
         u.memory_current = read_single(&mem.join("memory.usage_in_bytes"));
         u.memory_peak = read_single(&mem.join("memory.max_usage_in_bytes"));
-        // failcnt counts the times a charge hit the limit (reclaim followed, or an OOM kill).
+        // failcnt counts the times a charge hit the limit (reclaim followed, or an OOM
+        // kill).
         u.memory_limit_hits = read_single(&mem.join("memory.failcnt"));
         // oom_control grew an oom_kill counter in Linux 4.13.
         u.oom_kills = read_flat_keyed(&mem.join("memory.oom_control"), "oom_kill");

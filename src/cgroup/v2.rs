@@ -3,12 +3,13 @@
 //! Two rules of the v2 interface shape this file (Documentation/admin-guide/cgroup-v2.rst):
 //!
 //! * a controller is usable in a cgroup only when its parent lists it in
-//!   `cgroup.subtree_control`, and it can be listed there only if the parent's own parent did
-//!   the same ("top-down constraint");
+//!   `cgroup.subtree_control`, and it can be listed there only if the parent's own parent
+//!   did the same ("top-down constraint");
 //! * a cgroup that hands controllers to its children must hold no processes itself ("no
-//!   internal processes"; the root is exempt). So the tool cannot put its workloads below the
-//!   cgroup it runs in, which holds the tool: it uses `<root>/workbook/`, as the cgroupfs drivers
-//!   of container runtimes do, unless its own cgroup is a delegated, empty one.
+//!   internal processes"; the root is exempt). So the tool cannot put its workloads below
+//!   the cgroup it runs in, which holds the tool: it uses `<root>/workbook/`, as the
+//!   cgroupfs drivers of container runtimes do, unless its own cgroup is a delegated, empty
+//!   one.
 
 use std::path::{Path, PathBuf};
 
@@ -22,8 +23,8 @@ use crate::{Error, Result};
 /// The v2 controllers a workload cgroup gets, when the machine has them.
 const WANTED: [Controller; 3] = [Controller::Memory, Controller::Cpu, Controller::Pids];
 
-/// Where `workbook/` goes: below the tool's own cgroup only when that is the root, or when it is
-/// delegated to us and empty; otherwise at the root of the hierarchy.
+/// Where `workbook/` goes: below the tool's own cgroup only when that is the root, or when
+/// it is delegated to us and empty; otherwise at the root of the hierarchy.
 pub fn parent_base(mount: &Path, own: &Path) -> PathBuf {
     let own_dir = mount.join(own.strip_prefix("/").unwrap_or(own));
     if own_dir == mount {
@@ -94,9 +95,20 @@ pub fn plan(mount: &Path, own: &Path, leaf: &str, limits: &Limits) -> Result<Pla
             list: list.clone(),
         });
     }
-
+    steps.extend(limit_files(&dir, limits));
     // ANCHOR_END: plan_steps
-    // ANCHOR: plan_limits
+    Ok(Plan {
+        dirs: vec![dir],
+        parents: vec![parent],
+        steps,
+    })
+}
+// ANCHOR_END: plan
+
+// ANCHOR: limit_files
+/// The limit files of one v2 cgroup: one file per limit.
+fn limit_files(dir: &Path, limits: &Limits) -> Vec<Step> {
+    let mut steps = Vec::new();
     if let Some(memory) = limits.memory {
         steps.push(Step::write(
             dir.join("memory.max"),
@@ -120,14 +132,9 @@ pub fn plan(mount: &Path, own: &Path, leaf: &str, limits: &Limits) -> Result<Pla
     if let Some(pids) = limits.pids {
         steps.push(Step::write(dir.join("pids.max"), pids.get().to_string()));
     }
-    // ANCHOR_END: plan_limits
-    Ok(Plan {
-        dirs: vec![dir],
-        parents: vec![parent],
-        steps,
-    })
+    steps
 }
-// ANCHOR_END: plan
+// ANCHOR_END: limit_files
 
 /// Which controller each requested limit needs, with the option's name for messages.
 pub(crate) fn needed(limits: &Limits) -> Vec<(&'static str, Controller)> {
@@ -159,7 +166,8 @@ pub fn usage(dir: &Path) -> Usage {
         memory_peak: read_single(&dir.join("memory.peak")),
         memory_limit_hits: read_flat_keyed(&events, "max"),
         oom_kills: read_flat_keyed(&events, "oom_kill"),
-        // cpu.stat has usage_usec even without the cpu controller; nr_throttled only with it.
+        // cpu.stat has usage_usec even without the cpu controller; nr_throttled only with
+        // it.
         cpu_usage_us: read_flat_keyed(&cpu, "usage_usec"),
         cpu_periods: read_flat_keyed(&cpu, "nr_periods"),
         cpu_throttled: read_flat_keyed(&cpu, "nr_throttled"),
@@ -173,9 +181,9 @@ pub fn usage(dir: &Path) -> Usage {
 // ANCHOR_END: usage
 
 // ANCHOR: kill
-/// Kills every process in the cgroup at once: writing `1` to `cgroup.kill` (Linux 5.14+) makes
-/// the kernel SIGKILL the whole subtree, racing no fork. Returns false when the file is absent,
-/// and the caller falls back to signalling each pid as on v1.
+/// Kills every process in the cgroup at once: writing `1` to `cgroup.kill` (Linux 5.14+)
+/// makes the kernel SIGKILL the whole subtree, racing no fork. Returns false when the file
+/// is absent, and the caller falls back to signalling each pid as on v1.
 // ANCHOR: kill_all
 pub fn kill_all(dir: &Path) -> Result<bool> {
     super::plan::write_control(&dir.join("cgroup.kill"), "1", false)

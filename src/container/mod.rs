@@ -1,5 +1,5 @@
-//! The container: every building block of the earlier chapters, joined in the order the kernel
-//! requires.
+//! The container: every building block of the earlier chapters, joined in the order the
+//! kernel requires.
 
 pub mod image;
 pub mod run;

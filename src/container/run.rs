@@ -30,8 +30,8 @@ use crate::idmap::{self, IdMaps};
 use crate::namespace::{Namespace, Namespaces};
 use crate::net::NetworkMode;
 use crate::overlay::Layers;
-use crate::rootfs::{CgroupView, RootSetup, RootSwitch};
-use crate::{net, process, rootfs, security, Error, Result};
+use crate::rootfs::{CgroupView, FullRoot};
+use crate::{net, process, security, Error, Result};
 
 /// Everything `run` needs, checked when it was parsed.
 #[derive(Debug, Clone)]
@@ -46,21 +46,28 @@ pub struct RunOptions {
     pub name: Option<Name>,
     pub command: Vec<String>,
     pub network: net::NetworkOptions,
+    /// The name of the binary that runs it, for its messages.
+    pub tool: &'static str,
 }
 
-/// What the child needs, prepared by the parent before the clone (so that the child, between
-/// clone and exec, mostly follows data instead of computing it).
+/// What the child needs, prepared by the parent before the clone (so that the child,
+/// between clone and exec, mostly follows data instead of computing it).
 struct ChildPlan {
-    setup: RootSetup,
+    root: FullRoot,
     /// The new namespaces (the cgroup namespace is made by the child itself, later).
     namespaces: Namespaces,
+    workload: Workload,
+    rootless: bool,
+    /// Whether the child has a network namespace whose `lo` it brings up.
+    loopback: bool,
+}
+
+/// What runs inside, checked before anything is made.
+struct Workload {
     hostname: Hostname,
     env: Vec<EnvVar>,
     workdir: PathBuf,
     command: Vec<String>,
-    rootless: bool,
-    /// Whether the child has a network namespace whose `lo` it brings up.
-    loopback: bool,
 }
 
 /// How a run ended.
@@ -72,18 +79,18 @@ pub struct Outcome {
 
 // ANCHOR: run
 /// Runs a container and waits for it. Everything it made is removed before it returns, on
-/// every path: the guards `child`, `cgroup` and `dir` are dropped in that order, and a signal
-/// that arrives meanwhile waits until `_held` lets go, last.
+/// every path: the guards `child`, `cgroup` and `dir` are dropped in that order, and a
+/// signal that arrives meanwhile waits until `_held` lets go, last.
 pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let _held = process::HeldSignals::hold()?;
     if !opts.rootless {
         crate::privilege::require_cap_sys_admin(
-            "07-full-container",
+            opts.tool,
             "to create namespaces, mount the overlay and make cgroups (or use --rootless)",
         )?;
     }
-    // Network options are checked (a --bridge that is not a bridge too) and host ports bound
-    // before anything is made: a port in use is refused with nothing to undo.
+    // Network options are checked (a --bridge that is not a bridge too) and host ports
+    // bound before anything is made: a port in use is refused with nothing to undo.
     opts.network.check(opts.rootless).map_err(Error::Invalid)?;
     net::preflight(&opts.network)?;
     let ports = net::proxy::bind(&opts.network.ports)?;
@@ -91,31 +98,32 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let image = image::resolve(&opts.source)?;
     super::cleanup_stale_quietly();
     let name = opts.name.clone().unwrap_or_else(Name::generate);
-    let plan = prepare(opts, &image, &name)?;
-    let dir = ContainerDir::create(&name, &plan.command)?;
+    let workload = prepare(opts, &image, &name)?;
+    let dir = ContainerDir::create(&name, &workload.command)?;
     let cgroup = make_cgroup(opts, &name)?;
-    let plan = place(plan, opts, &image, &dir, cgroup.as_ref())?;
-    // On cgroup v2 the child is born inside its cgroup (see process::spawn_in).
+    let plan = place(workload, opts, &image, &dir, cgroup.as_ref())?;
+    // On cgroup v2 the child is born inside its cgroup (see process::spawn_in_cgroup).
     let cgroup_dir = cgroup.as_ref().and_then(Cgroup::v2_dir_fd);
-    let mut child = process::spawn_in(
+    let born = process::spawn_timed(
         plan.namespaces,
         cgroup_dir.as_ref().map(AsFd::as_fd),
         || child_main(&plan),
     )?;
+    let mut child = born.child;
     if opts.rootless {
         IdMaps::root_as_caller().write_for(child.pid())?;
     }
-    if let Some(cgroup) = cgroup.as_ref().filter(|_| !child.born_in_cgroup()) {
+    if let Some(cgroup) = cgroup.as_ref().filter(|_| !born.in_cgroup) {
         cgroup.attach(child.pid().as_raw())?;
     }
     // ANCHOR_END: run_order
     // ANCHOR: network
-    // The guards drop in reverse order: the proxy stops, then the veth, NAT rule and lease go.
+    // The guards drop in reverse order: the proxy stops, then the veth, NAT rule and lease
+    // go.
     // ANCHOR: network_steps
+    let pid = child.pid();
     let network = match opts.network.mode {
-        NetworkMode::Bridge => {
-            Some(net::attach(&opts.network, child.pid(), name.as_str())?)
-        }
+        NetworkMode::Bridge => Some(net::attach(&opts.network, pid, name.as_str())?),
         _ => None,
     };
     let _proxy = match &network {
@@ -174,11 +182,11 @@ fn make_cgroup(opts: &RunOptions, name: &Name) -> Result<Option<Cgroup>> {
 }
 // ANCHOR_END: make_cgroup
 
-/// Completes the plan with what exists only now: the container's directories (the union is
-/// mounted at `merged`, with `upper` and `work` as its writable layer), its cgroup, and the
-/// namespaces to make.
+/// The child's plan, from the workload and what exists only now: the container's
+/// directories (the union is mounted at `merged`, with `upper` and `work` as its writable
+/// layer), its cgroup, and the namespaces to make.
 fn place(
-    plan: ChildPlan,
+    workload: Workload,
     opts: &RunOptions,
     image: &Resolved,
     dir: &ContainerDir,
@@ -196,21 +204,23 @@ fn place(
     } else {
         namespaces = namespaces.without(Namespace::User);
     }
-    let setup = RootSetup {
-        root: dir.sub("merged"),
-        overlay: Some(layers),
+    let root = FullRoot {
+        layers,
+        merged: dir.sub("merged"),
         cgroupfs: cgroup.map(|c| view_of(c.fs())),
-        ..plan.setup.clone()
+        read_only: opts.read_only,
     };
     Ok(ChildPlan {
-        setup,
+        root,
         namespaces,
-        ..plan
+        workload,
+        rootless: opts.rootless,
+        loopback: opts.network.mode != NetworkMode::Host,
     })
 }
 
-/// Checks and assembles what the child will do.
-fn prepare(opts: &RunOptions, image: &Resolved, name: &Name) -> Result<ChildPlan> {
+/// Checks and assembles what will run inside.
+fn prepare(opts: &RunOptions, image: &Resolved, name: &Name) -> Result<Workload> {
     let hostname = match &opts.hostname {
         Some(h) => h.clone(),
         None => Hostname::from_container_name(name.as_str())?,
@@ -239,18 +249,11 @@ fn prepare(opts: &RunOptions, image: &Resolved, name: &Name) -> Result<ChildPlan
         (None, Some(w)) if w.starts_with('/') => PathBuf::from(w),
         _ => PathBuf::from("/"),
     };
-    let mut setup = RootSetup::new(&image.lowers[0], RootSwitch::PivotRoot)?;
-    setup.protect_paths = true;
-    setup.read_only = opts.read_only;
-    Ok(ChildPlan {
-        setup,
-        namespaces: Namespaces::all(),
+    Ok(Workload {
         hostname,
         env,
         workdir,
         command,
-        rootless: opts.rootless,
-        loopback: opts.network.mode != NetworkMode::Host,
     })
 }
 
@@ -268,34 +271,9 @@ fn view_of(fs: &CgroupFs) -> CgroupView {
     }
 }
 
-/// Rootless: the child mounts the overlay as its mapped ID, which may not be allowed to walk
-/// the path to a layer (the store lives under a home directory). So the child opens each layer
-/// first (O_PATH), while it still has the IDs it was born with, and then names it
-/// `/proc/self/fd/N`: that link leads to the directory without a permission check on the path
-/// above it. (The parent cannot open them for it: overlayfs takes layers only from the
-/// mounter's own mount namespace.) The fds close at exec (O_CLOEXEC).
-fn open_lowers(lowers: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<std::os::fd::OwnedFd>)> {
-    use nix::fcntl::{open, OFlag};
-    let mut paths = Vec::new();
-    let mut fds = Vec::new();
-    for lower in lowers {
-        let fd = open(
-            lower.as_path(),
-            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            nix::sys::stat::Mode::empty(),
-        )
-        .map_err(|e| Error::sys_path("open", "opening a layer", lower, e))?;
-        paths.push(PathBuf::from(format!(
-            "/proc/self/fd/{}",
-            std::os::fd::AsRawFd::as_raw_fd(&fd)
-        )));
-        fds.push(fd);
-    }
-    Ok((paths, fds))
-}
-
 /// In a rootless container, root inside is an unprivileged ID outside, and it mounts the
-/// overlay: the upper and work dirs (and the private dir on disk holding them) must be its own.
+/// overlay: the upper and work dirs (and the private dir on disk holding them) must be its
+/// own.
 fn grant_upper_to_mapped_root(dir: &ContainerDir) -> Result<()> {
     let maps = IdMaps::root_as_caller();
     let (uid, gid) = (maps.uids[0].outside, maps.gids[0].outside);
@@ -314,32 +292,28 @@ fn grant_upper_to_mapped_root(dir: &ContainerDir) -> Result<()> {
 // ANCHOR: child
 /// The child's side, from the release to exec.
 fn child_main(plan: &ChildPlan) -> Result<u8> {
-    let mut setup = std::borrow::Cow::Borrowed(&plan.setup);
+    let mut root = std::borrow::Cow::Borrowed(&plan.root);
     let mut _lower_fds = Vec::new();
     if plan.rootless {
-        if let Some(layers) = &plan.setup.overlay {
-            let (paths, fds) = open_lowers(layers.lowers())?;
-            _lower_fds = fds;
-            let upper = layers
-                .upper()
-                .ok_or_else(|| Error::Invalid("no upper layer".into()))?;
-            let by_fd = Layers::new(paths, &upper.dir, &upper.work)?.in_user_namespace();
-            setup.to_mut().overlay = Some(by_fd);
-        }
+        let (by_fd, fds) = plan.root.layers.reopened_by_fd()?;
+        _lower_fds = fds;
+        root.to_mut().layers = by_fd;
         idmap::become_root()?;
     }
-    // Now that the parent has moved us into our cgroup, make it our cgroup namespace's root.
+    // Now that the parent has moved us into our cgroup, make it our cgroup namespace's
+    // root.
     // ANCHOR: child_steps
     cgroup::unshare_namespace()?;
-    rootfs::enter(&setup)?;
-    plan.hostname.apply()?;
+    root.enter()?;
+    let work = &plan.workload;
+    work.hostname.apply()?;
     if plan.loopback {
         net::loopback_up()?;
     }
-    enter_workdir(&plan.workdir, setup.read_only)?;
-    set_environment(&plan.env);
-    let program = &plan.command[0];
-    let path = plan
+    enter_workdir(&work.workdir, root.read_only)?;
+    set_environment(&work.env);
+    let program = &work.command[0];
+    let path = work
         .env
         .iter()
         .find(|v| v.key == "PATH")
@@ -352,7 +326,7 @@ fn child_main(plan: &ChildPlan) -> Result<u8> {
         });
     }
     security::harden()?;
-    crate::cli::exec_command(&plan.command)
+    process::exec_command(&work.command)
     // ANCHOR_END: child_steps
 }
 // ANCHOR_END: child

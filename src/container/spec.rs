@@ -1,11 +1,12 @@
-//! The user's wishes for one container, parsed and checked once, before the kernel is touched.
+//! The user's wishes for one container, parsed and checked once, before the kernel is
+//! touched.
 
 use std::path::PathBuf;
 
 use crate::{Error, Result};
 
-/// A container's name: 1 to 64 of `[A-Za-z0-9_-]`, starting with a letter or digit (it names
-/// a directory and a cgroup, so it must be a safe path component).
+/// A container's name: 1 to 64 of `[A-Za-z0-9_-]`, starting with a letter or digit (it
+/// names a directory and a cgroup, so it must be a safe path component).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(String);
 

@@ -1,9 +1,10 @@
-//! Where a running container keeps its files on the host, and how a killed run is found later.
+//! Where a running container keeps its files on the host, and how a killed run is found
+//! later.
 //!
-//! Two places, as engines have them: small runtime state on `/run` (a tmpfs on most systems,
-//! emptied at boot), and the writable layer on disk. The writable layer must not live on a
-//! tmpfs: every byte a container writes there is host memory, so one `dd` in a container
-//! could fill the host's RAM (and a reboot would lose it anyway).
+//! Two places, as engines have them: small runtime state on `/run` (a tmpfs on most
+//! systems, emptied at boot), and the writable layer on disk. The writable layer must not
+//! live on a tmpfs: every byte a container writes there is host memory, so one `dd` in a
+//! container could fill the host's RAM (and a reboot would lose it anyway).
 //!
 //! `<state root>/containers/<name>/` (`/run/workbook`; see [`state_root`]):
 //!
@@ -23,18 +24,20 @@
 //! work/      overlayfs work dir (same filesystem as upper/, which overlayfs requires)
 //! ```
 //!
-//! The state directory is made complete under a staging name (`.staging-<pid>-<start>-<name>`,
-//! which names its owner) and then renamed into place: rename(2) onto an existing directory
-//! fails, so it is the lock on the name, and nobody ever sees a directory without its owner
-//! file. Only then is the layer directory made; its name holds its owner too, so it belongs to
-//! one process only, and once that process is dead nobody makes it again. A run killed with
-//! SIGKILL cannot remove either; its owner pid is then dead (or reused by another process,
-//! which the start time tells apart), and `cleanup` or the next `run` removes both, each by
-//! its own owner record (the layer dir even when `/run` was emptied by a reboot).
+//! The state directory is made complete under a staging name
+//! (`.staging-<pid>-<start>-<name>`, which names its owner) and then renamed into place:
+//! rename(2) onto an existing directory fails, so it is the lock on the name, and nobody
+//! ever sees a directory without its owner file. Only then is the layer directory made; its
+//! name holds its owner too, so it belongs to one process only, and once that process is
+//! dead nobody makes it again. A run killed with SIGKILL cannot remove either; its owner
+//! pid is then dead (or reused by another process, which the start time tells apart), and
+//! `cleanup` or the next `run` removes both, each by its own owner record (the layer dir
+//! even when `/run` was emptied by a reboot).
 
 use std::path::{Path, PathBuf};
 
 use super::spec::Name;
+use crate::owner::{owner_alive, owner_record};
 use crate::{Error, Result};
 
 /// The root of the workbook's state: `$WORKBOOK_STATE`, else `/run/workbook` for root, else
@@ -52,9 +55,10 @@ pub fn state_root() -> PathBuf {
         .join("workbook")
 }
 
-/// The root of the writable layers: `$WORKBOOK_DATA`, else `/var/lib/container-workbook` for
-/// root, else `$XDG_DATA_HOME/container-workbook`, else `~/.local/share/container-workbook`
-/// (the XDG base directories: data that must survive, on disk), else the temp dir.
+/// The root of the writable layers: `$WORKBOOK_DATA`, else `/var/lib/container-workbook`
+/// for root, else `$XDG_DATA_HOME/container-workbook`, else
+/// `~/.local/share/container-workbook` (the XDG base directories: data that must survive,
+/// on disk), else the temp dir.
 pub fn data_root() -> PathBuf {
     if let Some(dir) = std::env::var_os("WORKBOOK_DATA").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
@@ -77,11 +81,10 @@ fn layers_dir() -> PathBuf {
 /// The prefix of a directory still being filled in.
 const STAGING: &str = ".staging-";
 
-fn containers_dir() -> PathBuf {
+/// Where the containers' state directories are: `<state root>/containers`.
+pub fn containers_dir() -> PathBuf {
     state_root().join("containers")
 }
-
-pub use crate::process::owner::{owner_alive, owner_record};
 
 /// One container's directories. Dropping it removes both and everything in them.
 #[derive(Debug)]
@@ -193,7 +196,7 @@ fn make_layer_dir(name: &Name) -> Result<PathBuf> {
     // 0711: a rootless run's mapped root (another uid) must pass through to its own layer.
     std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o711))
         .map_err(|e| Error::io("setting the mode of the layers' dir", &parent, e))?;
-    let layer = parent.join(format!("{}-{name}", crate::process::owner::owner_tag()));
+    let layer = parent.join(format!("{}-{name}", crate::owner::owner_tag()));
     remove_tree(&layer)?; // only a dead earlier run of this very pid and start time
     std::fs::create_dir(&layer)
         .map_err(|e| Error::io("creating the container's writable layer", &layer, e))?;
@@ -222,12 +225,12 @@ impl Drop for ContainerDir {
 }
 
 fn remove_tree(path: &Path) -> Result<()> {
-    crate::process::owner::remove_tree(path, "removing the container's directory")
+    crate::owner::remove_tree(path, "removing the container's directory")
 }
 
 /// A container directory found on the host.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub struct ContainerInfo {
     pub name: String,
     pub alive: bool,
     pub init: Option<i32>,
@@ -238,17 +241,17 @@ pub struct Entry {
 }
 
 /// Every container directory, live or stale (not those still being made).
-pub fn list() -> Vec<Entry> {
+pub fn list() -> Vec<ContainerInfo> {
     let Ok(read) = std::fs::read_dir(containers_dir()) else {
         return Vec::new();
     };
-    let mut entries: Vec<Entry> = read
+    let mut entries: Vec<ContainerInfo> = read
         .filter_map(|e| e.ok())
         .filter(|e| !e.file_name().to_string_lossy().starts_with(STAGING))
         .map(|e| {
             let path = e.path();
             let read = |f: &str| std::fs::read_to_string(path.join(f)).unwrap_or_default();
-            Entry {
+            ContainerInfo {
                 name: e.file_name().to_string_lossy().into_owned(),
                 alive: owner_alive(&read("owner")),
                 init: read("init").trim().parse().ok(),
@@ -287,7 +290,7 @@ fn stale_layers() -> Vec<(PathBuf, String)> {
     read.filter_map(|e| e.ok())
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            let owner = crate::process::owner::owner_in_name(&name)?;
+            let owner = crate::owner::owner_in_name(&name)?;
             let container = name.splitn(3, '-').nth(2)?.to_string();
             (!owner_alive(&owner)).then(|| (e.path(), container))
         })

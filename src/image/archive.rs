@@ -1,6 +1,7 @@
 //! Reading whole-image archives: `docker save` output and OCI image layouts (as a tar).
 //!
-//! Both are a tar of JSON files and layer blobs; they differ in where the list of layers is:
+//! Both are a tar of JSON files and layer blobs; they differ in where the list of layers
+//! is:
 //!
 //! ```text
 //! docker save                          OCI image layout
@@ -11,7 +12,8 @@
 //! ```
 //!
 //! Docker 25+ writes both sets of files; `manifest.json` is read first. Every blob named by
-//! digest is checked against that digest, and every unpacked layer against `rootfs.diff_ids`.
+//! digest is checked against that digest, and every unpacked layer against
+//! `rootfs.diff_ids`.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -36,8 +38,9 @@ pub struct Outer {
 
 impl Outer {
     /// Indexes the archive at `path`. A gzip-compressed archive is first inflated into an
-    /// anonymous temp file in `scratch` (tar members can only be read at an offset uncompressed),
-    /// at most `max` bytes of it: a gzip bomb would fill the disk before any layer is read.
+    /// anonymous temp file in `scratch` (tar members can only be read at an offset
+    /// uncompressed), at most `max` bytes of it: a gzip bomb would fill the disk before any
+    /// layer is read.
     pub fn open(path: &Path, scratch: &Path, max: u64) -> Result<Outer> {
         let name = path.display().to_string();
         let mut file = File::open(path).map_err(|e| match e.kind() {
@@ -86,8 +89,8 @@ impl Outer {
         let mut archive = tar::Archive::new(reader);
         let entries = archive.entries().map_err(|e| corrupt(&self.name, e))?;
         for (n, entry) in entries.enumerate() {
-            // A file whose first block is no tar header is no archive at all (say /etc/shadow):
-            // say so, and never quote it (the tar library's message would).
+            // A file whose first block is no tar header is no archive at all (say
+            // /etc/shadow): say so, and never quote it (the tar library's message would).
             let entry = entry.map_err(|e| match n {
                 0 => not_an_archive(&self.name),
                 _ => corrupt(&self.name, e),
@@ -109,7 +112,8 @@ impl Outer {
                     }
                     self.files.insert(member, (offset, size));
                 }
-                // Old `docker save` links a layer shared by two image ids to its first copy.
+                // Old `docker save` links a layer shared by two image ids to its first
+                // copy.
                 tar::EntryType::Symlink | tar::EntryType::Link => {
                     if let Ok(Some(target)) = entry.link_name() {
                         let target = target.to_string_lossy().into_owned();
@@ -225,7 +229,7 @@ fn not_an_archive(name: &str) -> Error {
 // ANCHOR: plan
 /// What importing an archive has to do: the image's config and its layers, bottom first.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub struct ImportPlan {
     /// `sha256:HEX` of the config file: the image id.
     pub id: String,
     pub tags: Vec<String>,
@@ -246,7 +250,7 @@ pub struct PlannedLayer {
 // ANCHOR_END: plan
 
 /// Reads the manifest (docker save or OCI) and config of the archive.
-pub fn plan(outer: &Outer) -> Result<Plan> {
+pub fn plan(outer: &Outer) -> Result<ImportPlan> {
     if outer.has("manifest.json") {
         docker_plan(outer)
     } else if outer.has("index.json") {
@@ -267,7 +271,7 @@ struct DockerManifest {
     layers: Vec<String>,
 }
 
-fn docker_plan(outer: &Outer) -> Result<Plan> {
+fn docker_plan(outer: &Outer) -> Result<ImportPlan> {
     let manifests: Vec<DockerManifest> = json(outer, "manifest.json", "its manifest")?;
     let Some(manifest) = manifests.into_iter().next() else {
         return Err(Error::Invalid(format!(
@@ -283,7 +287,7 @@ fn docker_plan(outer: &Outer) -> Result<Plan> {
         &diff_ids,
         manifest.layers.into_iter().map(|m| (m, None)),
     )?;
-    Ok(Plan {
+    Ok(ImportPlan {
         id,
         tags: manifest.repo_tags.unwrap_or_default(),
         config,
@@ -312,7 +316,7 @@ struct OciManifest {
     layers: Vec<Descriptor>,
 }
 
-fn oci_plan(outer: &Outer) -> Result<Plan> {
+fn oci_plan(outer: &Outer) -> Result<ImportPlan> {
     let index: OciIndex = json(outer, "index.json", "its index")?;
     let mut top = index.manifests.into_iter().next().ok_or_else(|| {
         Error::Invalid(format!("the index.json of {} lists no image", outer.name))
@@ -345,7 +349,7 @@ fn oci_plan(outer: &Outer) -> Result<Plan> {
         .map(|l| Ok((blob_path(&l.digest)?, Some(l.digest))))
         .collect::<Result<Vec<_>>>()?;
     let layers = pair_layers(&outer.name, &diff_ids, members.into_iter())?;
-    Ok(Plan {
+    Ok(ImportPlan {
         id: manifest.config.digest,
         tags: tag.into_iter().collect(),
         config,
@@ -378,8 +382,8 @@ fn pair_layers(
         .collect()
 }
 
-/// Refuses anything but `sha256:` and 64 lowercase hex digits: digests become path names in the
-/// store, so a hostile `sha256:../../x` must never get that far.
+/// Refuses anything but `sha256:` and 64 lowercase hex digits: digests become path names in
+/// the store, so a hostile `sha256:../../x` must never get that far.
 pub fn check_digest(digest: &str) -> Result<&str> {
     match digest.strip_prefix("sha256:") {
         Some(hex)

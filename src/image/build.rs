@@ -1,5 +1,5 @@
-//! Building layer tars and image archives in memory: for the demonstration image and for the
-//! tests, which need archives whose every byte they control.
+//! Building layer tars and image archives in memory: for the demonstration image and for
+//! the tests, which need archives whose every byte they control.
 
 use std::io::Write;
 use std::path::Path;
@@ -152,8 +152,9 @@ fn add(outer: &mut tar::Builder<impl Write>, name: &str, bytes: &[u8]) -> Result
 }
 
 // ANCHOR: docker_save
-/// Writes a `docker save`-style archive (the classic layout: `<id>/layer.tar`, `<hex>.json`,
-/// `manifest.json`) holding one image made of `layers`, bottom first. Returns the image id.
+/// Writes a `docker save`-style archive (the classic layout: `<id>/layer.tar`,
+/// `<hex>.json`, `manifest.json`) holding one image made of `layers`, bottom first. Returns
+/// the image id.
 pub fn write_docker_save(
     path: &Path,
     tag: &str,

@@ -1,8 +1,9 @@
 //! What an image says about running it: the part of the image config a container needs.
 //!
-//! Docker's config file and the OCI image config share the field names: `config.Entrypoint`,
-//! `config.Cmd`, `config.Env`, `config.WorkingDir`, and `rootfs.diff_ids` (the digest of each
-//! layer's *uncompressed* tar, bottom first), which is what lets us verify the layers we unpack.
+//! Docker's config file and the OCI image config share the field names:
+//! `config.Entrypoint`, `config.Cmd`, `config.Env`, `config.WorkingDir`, and
+//! `rootfs.diff_ids` (the digest of each layer's *uncompressed* tar, bottom first), which
+//! is what lets us verify the layers we unpack.
 
 use serde::{Deserialize, Serialize};
 

@@ -8,18 +8,19 @@
 //!     layer-<pid>-<start>-XXXXXX/    one layer being unpacked, named after its importer
 //! ```
 //!
-//! A layer is named by the digest of its uncompressed tar (its DiffID), so two images sharing a
-//! base layer share one directory, and importing it again copies nothing. Each import unpacks
-//! into a fresh directory under `tmp/` and renames it into place only when the digest checks
-//! out: rename is atomic, so a crash or an error never leaves a half-imported layer under
-//! `layers/`. The store is mode 0700: a layer may hold setuid files and device nodes that are
-//! meant for the container, not for the host's other users.
+//! A layer is named by the digest of its uncompressed tar (its DiffID), so two images
+//! sharing a base layer share one directory, and importing it again copies nothing. Each
+//! import unpacks into a fresh directory under `tmp/` and renames it into place only when
+//! the digest checks out: rename is atomic, so a crash or an error never leaves a
+//! half-imported layer under `layers/`. The store is mode 0700: a layer may hold setuid
+//! files and device nodes that are meant for the container, not for the host's other users.
 //!
-//! An importer killed with SIGKILL cannot remove its scratch directory. Each one's name holds
-//! its importer ("<pid>-<start time>", see [`crate::process::owner`]), so the next import and
-//! `cleanup` remove exactly those whose importer is dead: no guess from age, no lock to leak.
-//! All layers of an archive are unpacked before the first is moved into place, so an archive
-//! refused halfway (a bad digest, a tar bomb) leaves no layer behind either.
+//! An importer killed with SIGKILL cannot remove its scratch directory. Each one's name
+//! holds its importer ("<pid>-<start time>", see [`crate::owner`]), so the next
+//! import and `cleanup` remove exactly those whose importer is dead: no guess from age, no
+//! lock to leak. All layers of an archive are unpacked before the first is moved into
+//! place, so an archive refused halfway (a bad digest, a tar bomb) leaves no layer behind
+//! either.
 
 use std::fs::{self, File};
 use std::io::{BufReader, Read};
@@ -31,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use super::archive::{self, check_digest, Outer};
 use super::config::ImageConfig;
 use super::tar_import::{decompressed, digest_of, unpack_layer_limited, Budget};
-use crate::process::owner;
+use crate::owner;
 use crate::{Error, Result};
 
 /// A directory of layers and images.
@@ -63,7 +64,8 @@ pub struct Image {
 }
 
 impl Image {
-    /// The unpacked layer directories, bottom first: what [`crate::overlay::Layers::new`] takes.
+    /// The unpacked layer directories, bottom first: what [`crate::overlay::Layers::new`]
+    /// takes.
     pub fn layers(&self) -> Vec<PathBuf> {
         let store = ImageStore {
             root: self.store.clone(),
@@ -97,8 +99,8 @@ impl ImageStore {
         Ok(cache.join("container-workbook/images"))
     }
 
-    /// Opens (creating if needed) the store at `root`, removing what killed imports left. The
-    /// limit on unpacked size is `$WORKBOOK_MAX_UNPACKED`, else 16 GiB.
+    /// Opens (creating if needed) the store at `root`, removing what killed imports left.
+    /// The limit on unpacked size is `$WORKBOOK_MAX_UNPACKED`, else 16 GiB.
     pub fn open(root: impl Into<PathBuf>) -> Result<ImageStore> {
         let root = root.into();
         for dir in [
@@ -160,7 +162,8 @@ impl ImageStore {
     }
     // ANCHOR_END: stale_imports
 
-    /// A scratch directory in `tmp/` named after this importer: `<kind>-<pid>-<start>-XXXXXX`.
+    /// A scratch directory in `tmp/` named after this importer:
+    /// `<kind>-<pid>-<start>-XXXXXX`.
     fn scratch_dir(&self, kind: &str) -> Result<tempfile::TempDir> {
         let tmp = self.root.join("tmp");
         tempfile::Builder::new()
@@ -199,8 +202,8 @@ impl ImageStore {
     }
 
     /// Unpacks a layer tar (plain or gzip) into the store, unless a layer with `expected`
-    /// DiffID is already there. Checks the DiffID (and the blob digest, when given) before the
-    /// layer becomes visible. Returns the DiffID.
+    /// DiffID is already there. Checks the DiffID (and the blob digest, when given) before
+    /// the layer becomes visible. Returns the DiffID.
     pub fn add_layer(
         &self,
         reader: impl Read,
@@ -228,7 +231,8 @@ impl ImageStore {
         budget: &mut Budget,
     ) -> Result<Staged> {
         let tmp = self.scratch_dir("layer")?;
-        // tempdir makes 0700; a layer's root without a `./` entry should read as a plain `/`.
+        // tempdir makes 0700; a layer's root without a `./` entry should read as a plain
+        // `/`.
         fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755))
             .map_err(|e| Error::io("preparing the scratch directory", tmp.path(), e))?;
         let unpacked = unpack_layer_limited(reader, tmp.path(), name, budget)?;
@@ -388,5 +392,52 @@ impl ImageStore {
         })?;
         image.store = self.root.clone();
         Ok(image)
+    }
+
+    /// Finds an image in the store by tag (`name:tag`, or `name` for `name:latest`), by id, or
+    /// by an id prefix of at least 4 hex digits.
+    pub fn find(&self, reference: &str) -> Result<Image> {
+        let wanted_tag = if reference.contains(':') && !reference.starts_with("sha256:") {
+            reference.to_string()
+        } else {
+            format!("{reference}:latest")
+        };
+        let images = self.list()?;
+        let hex = reference.trim_start_matches("sha256:");
+        let by_id = |i: &Image| {
+            let id = i.id.trim_start_matches("sha256:");
+            hex.len() >= 4
+                && hex.chars().all(|c| c.is_ascii_hexdigit())
+                && id.starts_with(hex)
+        };
+        images
+            .into_iter()
+            .find(|i| i.tags.contains(&wanted_tag) || by_id(i))
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "unknown image {reference:?}: it is neither an image in the store {} (the \
+                     `images` command lists them) nor an archive file",
+                    self.root().display()
+                ))
+            })
+    }
+
+    /// Every image recorded in the store.
+    pub fn list(&self) -> Result<Vec<Image>> {
+        let dir = self.root().join("images");
+        let mut images = Vec::new();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(images),
+            Err(e) => return Err(Error::io("listing the images", &dir, e)),
+        };
+        for entry in entries.filter_map(|e| e.ok()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(hex) = name.strip_suffix(".json") {
+                images.push(self.image(&format!("sha256:{hex}"))?);
+            }
+        }
+        images.sort_by(|a, b| a.tags.cmp(&b.tags));
+        Ok(images)
     }
 }

@@ -1,28 +1,32 @@
-//! Unpacking one layer tar into a directory, safely, converting whiteouts to the overlay form.
+//! Unpacking one layer tar into a directory, safely, converting whiteouts to the overlay
+//! form.
 //!
-//! A layer tar comes from somebody else. Unpacked naively, it can write anywhere the importing
-//! (root!) process can:
+//! A layer tar comes from somebody else. Unpacked naively, it can write anywhere the
+//! importing (root!) process can:
 //!
-//! - an entry named `../../etc/cron.d/x` or `/etc/passwd` climbs out of the layer directory;
-//! - an entry `lib -> /etc` (a symlink, harmless by itself) followed by an entry `lib/passwd`
-//!   writes *through* the symlink into the host's /etc;
+//! - an entry named `../../etc/cron.d/x` or `/etc/passwd` climbs out of the layer
+//!   directory;
+//! - an entry `lib -> /etc` (a symlink, harmless by itself) followed by an entry
+//!   `lib/passwd` writes *through* the symlink into the host's /etc;
 //! - a hard link whose target is `../../etc/shadow` links a host file into the layer, where
 //!   later entries or the container can rewrite it.
 //!
 //! So every path is checked component by component before anything is written: no `..`, no
-//! absolute path, and no existing symlink on the way to the entry (a symlink may be the *last*
-//! component: it is created, never followed). Files are created with `O_NOFOLLOW|O_EXCL`.
-//! Device nodes are made only when the process holds CAP_MKNOD (skipped and reported
-//! otherwise), and no entry may set `trusted.overlay.*` xattrs: those steer the overlay itself
-//! (redirects, opaque dirs), so only the whiteout conversion below writes them.
+//! absolute path, and no existing symlink on the way to the entry (a symlink may be the
+//! *last* component: it is created, never followed). Files are created with
+//! `O_NOFOLLOW|O_EXCL`. Device nodes are made only when the process holds CAP_MKNOD
+//! (skipped and reported otherwise), and no entry may set `trusted.overlay.*` xattrs: those
+//! steer the overlay itself (redirects, opaque dirs), so only the whiteout conversion below
+//! writes them.
 //!
 //! Two more traps, both from real runtimes' CVEs:
 //!
-//! - A metadata change made *later* than the entry must not go by path: a later entry may have
-//!   replaced a directory with a symlink to the host (`d/`, `d/secret/`, then `d -> /etc`), and
-//!   a late `chmod("d/secret")` would follow it. Directory modes (applied last, so that a
-//!   read-only directory can still be filled) go through a walk with `O_NOFOLLOW` on every
-//!   component from the layer's own directory fd, and only to the inode the import made.
+//! - A metadata change made *later* than the entry must not go by path: a later entry may
+//!   have replaced a directory with a symlink to the host (`d/`, `d/secret/`, then `d ->
+//!   /etc`), and a late `chmod("d/secret")` would follow it. Directory modes (applied last,
+//!   so that a read-only directory can still be filled) go through a walk with `O_NOFOLLOW`
+//!   on every component from the layer's own directory fd, and only to the inode the import
+//!   made.
 //! - A small archive may unpack to a huge tree (a tar bomb): what is written is counted
 //!   against a [`Budget`] before it is written.
 
@@ -50,7 +54,8 @@ use crate::{Error, Result};
 pub struct Unpacked {
     /// `sha256:HEX` of the uncompressed tar stream: the layer's DiffID in the image config.
     pub diff_id: String,
-    /// `sha256:HEX` of the bytes as read (compressed or not): the blob digest in an OCI manifest.
+    /// `sha256:HEX` of the bytes as read (compressed or not): the blob digest in an OCI
+    /// manifest.
     pub blob_digest: String,
     /// Entries written (files, dirs, links, nodes).
     pub entries: usize,
@@ -63,9 +68,9 @@ pub struct Unpacked {
 }
 
 /// How much an import may still write: the bytes of regular files, plus one 512-byte tar
-/// block for every entry (an empty file still costs a header, an inode and a directory entry:
-/// a million of them is a bomb too). Checked against the header *before* writing, so a header
-/// claiming a terabyte is refused with nothing written.
+/// block for every entry (an empty file still costs a header, an inode and a directory
+/// entry: a million of them is a bomb too). Checked against the header *before* writing, so
+/// a header claiming a terabyte is refused with nothing written.
 // ANCHOR: budget
 #[derive(Debug, Clone)]
 pub struct Budget {
@@ -161,8 +166,8 @@ fn human(bytes: u64) -> String {
 }
 
 /// What went wrong with a damaged archive, in words that never quote it. The tar library's
-/// own messages can hold the raw bytes of a bad header (the first line of a file that is not a
-/// tar at all, such as /etc/shadow), so they are not passed on.
+/// own messages can hold the raw bytes of a bad header (the first line of a file that is
+/// not a tar at all, such as /etc/shadow), so they are not passed on.
 pub fn damage(e: &io::Error) -> &'static str {
     match e.kind() {
         io::ErrorKind::UnexpectedEof => "it ends too early",
@@ -209,9 +214,9 @@ pub fn decompressed<'a, R: BufRead + 'a>(mut reader: R) -> io::Result<Box<dyn Re
     })
 }
 
-/// Unpacks the layer tar read from `reader` (plain or gzip) into the empty directory `dest`,
-/// hashing both the bytes as read and the uncompressed tar. `name` says in errors which layer.
-/// The limit on unpacked size is `$WORKBOOK_MAX_UNPACKED` (see [`Budget`]).
+/// Unpacks the layer tar read from `reader` (plain or gzip) into the empty directory
+/// `dest`, hashing both the bytes as read and the uncompressed tar. `name` says in errors
+/// which layer. The limit on unpacked size is `$WORKBOOK_MAX_UNPACKED` (see [`Budget`]).
 pub fn unpack_layer(reader: impl Read, dest: &Path, name: &str) -> Result<Unpacked> {
     unpack_layer_limited(
         reader,
@@ -221,7 +226,8 @@ pub fn unpack_layer(reader: impl Read, dest: &Path, name: &str) -> Result<Unpack
     )
 }
 
-/// [`unpack_layer`], charging what it writes to `budget` (shared by the layers of one image).
+/// [`unpack_layer`], charging what it writes to `budget` (shared by the layers of one
+/// image).
 pub fn unpack_layer_limited(
     reader: impl Read,
     dest: &Path,
@@ -400,9 +406,9 @@ pub fn sanitize(path: &Path, what: &str) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// Makes the parent directories of `rel` under `dest`, refusing to pass through a symlink (or
-/// anything but a directory): that is how a symlink planted by an earlier entry would let a
-/// later one write outside the layer.
+/// Makes the parent directories of `rel` under `dest`, refusing to pass through a symlink
+/// (or anything but a directory): that is how a symlink planted by an earlier entry would
+/// let a later one write outside the layer.
 fn ensure_parents(dest: &Path, rel: &Path) -> Result<()> {
     let mut dir = dest.to_path_buf();
     let parents: Vec<_> = rel
@@ -437,8 +443,8 @@ fn ensure_parents(dest: &Path, rel: &Path) -> Result<()> {
 }
 // ANCHOR_END: sanitize
 
-/// Removes what an earlier entry put at `path` (a later entry of a tar replaces an earlier one).
-/// Never follows a symlink: it removes the link itself.
+/// Removes what an earlier entry put at `path` (a later entry of a tar replaces an earlier
+/// one). Never follows a symlink: it removes the link itself.
 fn remove_existing(path: &Path, keep_dir: bool) -> Result<()> {
     match fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() && keep_dir => Ok(()),
@@ -545,7 +551,8 @@ fn unpack_entry<R: Read>(
                 )))
                 }
             }
-            // link(2) does not follow a symlink source: a link to a symlink stays a symlink.
+            // link(2) does not follow a symlink source: a link to a symlink stays a
+            // symlink.
             fs::hard_link(&source, &path)
                 .map_err(|e| Error::io("making a hard link of the layer", &path, e))?;
         }
@@ -589,13 +596,14 @@ fn unpack_entry<R: Read>(
     }
     report.entries += 1;
     if kind == EntryType::Link {
-        // A hard link is another name for its target's inode: owner, mode and xattrs are the
-        // target's already (a chown here would even clear the target's setuid bit).
+        // A hard link is another name for its target's inode: owner, mode and xattrs are
+        // the target's already (a chown here would even clear the target's setuid bit).
         return Ok(());
     }
-    // The rest act on `path` at once, while every component of it has just been checked to be
-    // a directory of this layer (ensure_parents) and its last one is what we made: lchown and
-    // lsetxattr never follow that last component, and chmod is only for nodes, not links.
+    // The rest act on `path` at once, while every component of it has just been checked to
+    // be a directory of this layer (ensure_parents) and its last one is what we made:
+    // lchown and lsetxattr never follow that last component, and chmod is only for nodes,
+    // not links.
     keep_owner(entry, Target::Path, &path)?;
     keep_xattrs(entry, &path, &rel)?;
     match kind {
@@ -641,7 +649,8 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
         .map_err(|e| Error::io("setting the mode of a layer file", path, e))
 }
 
-/// Where an owner goes: the file behind an fd we hold, or a path just checked (not followed).
+/// Where an owner goes: the file behind an fd we hold, or a path just checked (not
+/// followed).
 enum Target<'f> {
     Fd(&'f fs::File),
     Path,
@@ -676,7 +685,8 @@ fn keep_owner<R: Read>(
     .map_err(|e| Error::io("setting the owner of a layer file", path, e))
 }
 
-/// Copies `SCHILY.xattr.NAME` PAX records (how GNU tar and Docker store xattrs) onto the file.
+/// Copies `SCHILY.xattr.NAME` PAX records (how GNU tar and Docker store xattrs) onto the
+/// file.
 fn keep_xattrs<R: Read>(
     entry: &mut tar::Entry<'_, R>,
     path: &Path,

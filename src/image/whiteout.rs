@@ -1,14 +1,18 @@
 //! The layer-tar form of "deleted" and "opaque", and what each becomes on disk.
 //!
-//! A tar file cannot hold an overlay whiteout portably (a 0/0 device node does not survive every
-//! tool, and xattrs are optional), so the OCI image spec (inherited from Docker and AUFS) uses
-//! marker *names*:
+//! A tar file cannot hold an overlay whiteout portably (a 0/0 device node does not survive
+//! every tool, and xattrs are optional), so the OCI image spec (inherited from Docker and
+//! AUFS) uses marker *names*:
 //!
-//! | in the layer tar         | means                                   | overlay form on import                 |
+//! | in the layer tar         | means                                   | overlay form on
+//! import                 |
 //! |--------------------------|-----------------------------------------|----------------------------------------|
-//! | `dir/.wh.NAME`           | `dir/NAME` was deleted in this layer    | char device 0/0 at `dir/NAME`          |
-//! | `dir/.wh..wh..opq`       | `dir` hides what lower layers have in it | xattr `trusted.overlay.opaque=y` on `dir` |
-//! | `dir/.wh..wh.ANYTHING`   | AUFS bookkeeping                        | ignored                                |
+//! | `dir/.wh.NAME`           | `dir/NAME` was deleted in this layer    | char device 0/0
+//! at `dir/NAME`          |
+//! | `dir/.wh..wh..opq`       | `dir` hides what lower layers have in it | xattr
+//! `trusted.overlay.opaque=y` on `dir` |
+//! | `dir/.wh..wh.ANYTHING`   | AUFS bookkeeping                        | ignored          
+//!                      |
 
 use std::path::{Path, PathBuf};
 

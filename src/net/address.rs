@@ -15,8 +15,8 @@ use crate::Result;
 
 // ANCHOR: address
 /// Gives device `index` the address `ip/prefix`. The kernel adds the route to the prefix's
-/// network through that device by itself (once the device is up). Returns false if the device
-/// had that address already.
+/// network through that device by itself (once the device is up). Returns false if the
+/// device had that address already.
 pub fn add(nl: &mut Netlink, index: u32, ip: Ipv4Addr, prefix: u8) -> Result<bool> {
     let mut m = AddressMessage::default();
     m.header.family = AddressFamily::Inet;
@@ -54,8 +54,8 @@ pub fn of_device(nl: &mut Netlink, index: u32) -> Result<Vec<(Ipv4Addr, u8)>> {
 }
 
 // ANCHOR: route
-/// Adds the default route (0.0.0.0/0) through `gateway`, which must be reachable on a device
-/// that is up.
+/// Adds the default route (0.0.0.0/0) through `gateway`, which must be reachable on a
+/// device that is up.
 pub fn add_default_route(nl: &mut Netlink, gateway: Ipv4Addr) -> Result<()> {
     let mut m = RouteMessage::default();
     m.header.address_family = AddressFamily::Inet;

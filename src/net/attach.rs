@@ -9,10 +9,10 @@
 //! ```
 //!
 //! The runtime does it all from the host while the child is held before its setup: lease an
-//! address, make sure the bridge exists, create the veth pair with its `eth0` end born in the
-//! child's namespace, plug the host end into the bridge, then — through a netlink socket
-//! opened in the child's namespace — address `eth0`, bring it up and add the default route.
-//! When the child is released its network is ready; it only brings up `lo`.
+//! address, make sure the bridge exists, create the veth pair with its `eth0` end born in
+//! the child's namespace, plug the host end into the bridge, then — through a netlink
+//! socket opened in the child's namespace — address `eth0`, bring it up and add the default
+//! route. When the child is released its network is ready; it only brings up `lo`.
 
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -149,7 +149,7 @@ pub fn attach(opts: &NetworkOptions, pid: Pid, name: &str) -> Result<Attachment>
 // ANCHOR_END: attach
 
 /// Deletes the veth and the NAT rule of leases whose runs are gone.
-fn reclaim(host: &mut Netlink, stale: &[lease::Entry]) {
+fn reclaim(host: &mut Netlink, stale: &[lease::LeaseRecord]) {
     for entry in stale {
         if let Err(e) = link::delete(host, &entry.veth) {
             eprintln!(
@@ -165,9 +165,9 @@ fn reclaim(host: &mut Netlink, stale: &[lease::Entry]) {
     }
 }
 
-/// What `cleanup` reclaimed: the stale leases of every bridge, with their veths and NAT rules.
-/// (Only root has a bridge network, and may lock the leases.)
-pub fn reclaim_stale() -> Result<Vec<lease::Entry>> {
+/// What `cleanup` reclaimed: the stale leases of every bridge, with their veths and NAT
+/// rules. (Only root has a bridge network, and may lock the leases.)
+pub fn reclaim_stale() -> Result<Vec<lease::LeaseRecord>> {
     let dir = Path::new(LEASE_DIR);
     let bridges = lease::bridges(dir);
     if bridges.is_empty() || !nix::unistd::geteuid().is_root() {

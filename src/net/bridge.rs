@@ -2,9 +2,9 @@
 //!
 //! The bridge has an address of its own in the subnet (10.203.0.1): through it the host
 //! reaches the containers, and the containers reach the host and, with NAT, the rest of the
-//! world (it is their default gateway). The bridge is made once, by the first run that needs
-//! it, and then stays, like Docker's `docker0`: it costs nothing idle, and removing it while
-//! another container starts would be a race. `ip link del wb0` removes it by hand.
+//! world (it is their default gateway). The bridge is made once, by the first run that
+//! needs it, and then stays, like Docker's `docker0`: it costs nothing idle, and removing
+//! it while another container starts would be a race. `ip link del wb0` removes it by hand.
 
 use super::address;
 use super::link::{self, MAX_NAME};
@@ -34,9 +34,9 @@ pub fn check_name(name: &str) -> std::result::Result<String, String> {
 }
 
 // ANCHOR: ensure
-/// Makes sure the bridge `name` exists, holds the subnet's gateway address and is up; returns
-/// its index. A new subnet must not overlap a route the host has already: packets for those
-/// addresses would go two ways.
+/// Makes sure the bridge `name` exists, holds the subnet's gateway address and is up;
+/// returns its index. A new subnet must not overlap a route the host has already: packets
+/// for those addresses would go two ways.
 pub fn ensure(nl: &mut Netlink, name: &str, subnet: &Subnet) -> Result<u32> {
     let existing = existing_bridge(nl, name)?;
     if let Some(l) = &existing {
@@ -66,9 +66,9 @@ pub fn ensure(nl: &mut Netlink, name: &str, subnet: &Subnet) -> Result<u32> {
 }
 // ANCHOR_END: ensure
 
-/// The bridge `name` if the host has one; refuses a device of that name that is not a bridge
-/// (`--bridge lo`, `--bridge eth0`). A run checks this before it makes anything, so that a
-/// refused name leaves no file and no device behind.
+/// The bridge `name` if the host has one; refuses a device of that name that is not a
+/// bridge (`--bridge lo`, `--bridge eth0`). A run checks this before it makes anything, so
+/// that a refused name leaves no file and no device behind.
 pub fn existing_bridge(nl: &mut Netlink, name: &str) -> Result<Option<link::Link>> {
     let existing = link::find(nl, name)?;
     if let Some(l) = &existing {

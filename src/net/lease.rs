@@ -1,19 +1,20 @@
 //! Address leases: which container holds which address of a bridge's subnet.
 //!
 //! One small text file per bridge, `/run/workbook/net/<bridge>.leases` (one place per host,
-//! whatever the state root: the bridge and its addresses are the host's), one line per lease:
+//! whatever the state root: the bridge and its addresses are the host's), one line per
+//! lease:
 //!
 //! ```text
 //! 10.203.0.2 4711 123456 quiet-otter wbv0acb0002 nat
 //! ADDRESS    OWNER (pid, start time)  NAME  HOST-SIDE VETH  nat|-
 //! ```
 //!
-//! Every change happens under an exclusive flock(2) on `<bridge>.lock`, so containers started
-//! at the same moment read and write the file one at a time and never get the same address.
-//! The owner is the runtime process (its pid and start time, as for the container's state
-//! directory): a lease whose owner is dead was left by a run killed with SIGKILL, and is
-//! reclaimed — its veth and NAT rule deleted, its address freed — by `cleanup` and by the
-//! next run on that bridge.
+//! Every change happens under an exclusive flock(2) on `<bridge>.lock`, so containers
+//! started at the same moment read and write the file one at a time and never get the same
+//! address. The owner is the runtime process (its pid and start time, as for the
+//! container's state directory): a lease whose owner is dead was left by a run killed with
+//! SIGKILL, and is reclaimed — its veth and NAT rule deleted, its address freed — by
+//! `cleanup` and by the next run on that bridge.
 
 use std::fs::{File, OpenOptions};
 use std::net::Ipv4Addr;
@@ -21,12 +22,12 @@ use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::container::state::{owner_alive, owner_record};
+use crate::owner::{owner_alive, owner_record};
 use crate::{Error, Result};
 
 /// One line of the lease file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub struct LeaseRecord {
     pub ip: Ipv4Addr,
     /// "<pid> <start time>" of the runtime that holds it.
     pub owner: String,
@@ -35,7 +36,7 @@ pub struct Entry {
     pub nat: bool,
 }
 
-impl Entry {
+impl LeaseRecord {
     fn line(&self) -> String {
         let nat = if self.nat { "nat" } else { "-" };
         format!(
@@ -44,12 +45,12 @@ impl Entry {
         )
     }
 
-    fn parse(line: &str) -> Option<Entry> {
+    fn parse(line: &str) -> Option<LeaseRecord> {
         let f: Vec<&str> = line.split_whitespace().collect();
         let [ip, pid, start, name, veth, nat] = f.as_slice() else {
             return None;
         };
-        Some(Entry {
+        Some(LeaseRecord {
             ip: ip.parse().ok()?,
             owner: format!("{pid} {start}"),
             name: name.to_string(),
@@ -68,7 +69,7 @@ impl Entry {
 pub struct Locked {
     path: PathBuf,
     _lock: Flock<File>,
-    pub entries: Vec<Entry>,
+    pub entries: Vec<LeaseRecord>,
 }
 
 /// Locks the lease file of `bridge` under `dir` (waiting for other runs) and reads it.
@@ -94,14 +95,15 @@ pub fn lock(dir: &Path, bridge: &str) -> Result<Locked> {
     Ok(Locked {
         path,
         _lock: lock,
-        entries: text.lines().filter_map(Entry::parse).collect(),
+        entries: text.lines().filter_map(LeaseRecord::parse).collect(),
     })
 }
 
 impl Locked {
-    /// Writes the entries back (to a new file renamed over the old: a reader never sees half).
+    /// Writes the entries back (to a new file renamed over the old: a reader never sees
+    /// half).
     pub fn save(&self) -> Result<()> {
-        let text: String = self.entries.iter().map(Entry::line).collect();
+        let text: String = self.entries.iter().map(LeaseRecord::line).collect();
         let tmp = self.path.with_extension("leases.new");
         std::fs::write(&tmp, text)
             .map_err(|e| Error::io("writing the address leases", &tmp, e))?;
@@ -110,7 +112,7 @@ impl Locked {
     }
 
     /// Removes and returns the leases of runs that are gone.
-    pub fn take_stale(&mut self) -> Vec<Entry> {
+    pub fn take_stale(&mut self) -> Vec<LeaseRecord> {
         let (stale, live) = std::mem::take(&mut self.entries)
             .into_iter()
             .partition(|e| !e.alive());
@@ -132,7 +134,7 @@ impl Locked {
 pub struct Lease {
     dir: PathBuf,
     bridge: String,
-    pub entry: Entry,
+    pub entry: LeaseRecord,
 }
 
 impl Lease {
@@ -146,7 +148,7 @@ impl Lease {
         veth: &str,
         nat: bool,
     ) -> Result<Lease> {
-        let entry = Entry {
+        let entry = LeaseRecord {
             ip,
             owner: owner_record(),
             name: name.to_string(),
@@ -202,14 +204,14 @@ mod tests {
 
     #[test]
     fn a_line_reads_back() {
-        let e = Entry {
+        let e = LeaseRecord {
             ip: Ipv4Addr::new(10, 203, 0, 2),
             owner: "42 1000".into(),
             name: "box".into(),
             veth: "wbv0acb0002".into(),
             nat: true,
         };
-        assert_eq!(Entry::parse(&e.line()), Some(e));
+        assert_eq!(LeaseRecord::parse(&e.line()), Some(e));
     }
 
     #[test]
@@ -222,7 +224,7 @@ mod tests {
         let lease =
             Lease::record(&mut locked, dir.path(), "wbt", ip, "a", "v", false).unwrap();
         // pid 0 never names a process: a lease of a dead run.
-        locked.entries.push(Entry {
+        locked.entries.push(LeaseRecord {
             owner: "0 0".into(),
             ip: Ipv4Addr::new(10, 9, 0, 3),
             ..lease.entry.clone()

@@ -70,7 +70,8 @@ pub fn list(nl: &mut Netlink) -> Result<Vec<Link>> {
 }
 
 /// The device named `name`, if there is one: one RTM_GETLINK by name, as `ip link show dev
-/// NAME` asks (a dump of every device could miss it while other runs add and delete theirs).
+/// NAME` asks (a dump of every device could miss it while other runs add and delete
+/// theirs).
 pub fn find(nl: &mut Netlink, name: &str) -> Result<Option<Link>> {
     let mut m = LinkMessage::default();
     m.attributes.push(LinkAttribute::IfName(name.to_string()));

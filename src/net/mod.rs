@@ -46,6 +46,7 @@ use std::path::Path;
 
 use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
 
+use crate::error::syscall_result;
 use crate::{Error, Result};
 
 // ANCHOR: lo_up
@@ -64,22 +65,12 @@ pub fn loopback_up() -> Result<()> {
         *dst = *src as libc::c_char;
     }
     // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write the ifreq we own.
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } < 0 {
-        return Err(Error::sys(
-            "ioctl(SIOCGIFFLAGS)",
-            "reading lo's flags",
-            nix::errno::Errno::last(),
-        ));
-    }
+    syscall_result(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) })
+        .map_err(|e| Error::sys("ioctl(SIOCGIFFLAGS)", "reading lo's flags", e))?;
     // SAFETY: the flags member of the union is the one SIOCGIFFLAGS filled.
     unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } < 0 {
-        return Err(Error::sys(
-            "ioctl(SIOCSIFFLAGS)",
-            "bringing lo up",
-            nix::errno::Errno::last(),
-        ));
-    }
+    syscall_result(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) })
+        .map_err(|e| Error::sys("ioctl(SIOCSIFFLAGS)", "bringing lo up", e))?;
     Ok(())
 }
 // ANCHOR_END: lo_up

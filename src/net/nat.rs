@@ -1,17 +1,18 @@
 //! Outbound NAT: let a container reach beyond the host with the host's own address.
 //!
 //! The bridge's subnet is private: a reply from outside could never find its way back to
-//! 10.203.0.2. Masquerading rewrites the source address of packets that leave the host to the
-//! address of the device they leave by, and connection tracking rewrites the replies back.
-//! Docker installs the same rule (`-t nat -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j
-//! MASQUERADE`). Packets are only forwarded between devices when the host routes
+//! 10.203.0.2. Masquerading rewrites the source address of packets that leave the host to
+//! the address of the device they leave by, and connection tracking rewrites the replies
+//! back. Docker installs the same rule (`-t nat -A POSTROUTING -s 172.17.0.0/16 ! -o
+//! docker0 -j MASQUERADE`). Packets are only forwarded between devices when the host routes
 //! (`net.ipv4.ip_forward = 1`), which `--nat` switches on, as Docker does, and leaves on.
 //!
 //! Each container gets its own nftables table, `workbook_nat_<address in hex>`, holding one
 //! rule for its own address: deleting the table is deleting exactly this container's rule,
-//! and a stale lease names the table to delete. The rule is installed with the `nft` program
-//! (package `nftables`): nftables' netlink protocol is a byte code of expressions, a chapter
-//! of its own; links and addresses, the subject here, go over rtnetlink from our own code.
+//! and a stale lease names the table to delete. The rule is installed with the `nft`
+//! program (package `nftables`): nftables' netlink protocol is a byte code of expressions,
+//! a chapter of its own; links and addresses, the subject here, go over rtnetlink from our
+//! own code.
 
 use std::io::Write;
 use std::net::Ipv4Addr;

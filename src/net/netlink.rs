@@ -1,15 +1,15 @@
 //! A blocking rtnetlink socket: send one request, read the kernel's answer.
 //!
-//! `ip link`, `ip addr` and `ip route` are thin clients of this protocol (rtnetlink(7)): each
-//! request is a `struct nlmsghdr` followed by a family header (`ifinfomsg`, `ifaddrmsg`,
-//! `rtmsg`) and attributes. The kernel answers every request that asks for it (NLM_F_ACK)
-//! with an `NLMSG_ERROR` message whose code is 0 for success or a negative errno; a dump
-//! (NLM_F_DUMP) is answered with many messages ended by `NLMSG_DONE`.
+//! `ip link`, `ip addr` and `ip route` are thin clients of this protocol (rtnetlink(7)):
+//! each request is a `struct nlmsghdr` followed by a family header (`ifinfomsg`,
+//! `ifaddrmsg`, `rtmsg`) and attributes. The kernel answers every request that asks for it
+//! (NLM_F_ACK) with an `NLMSG_ERROR` message whose code is 0 for success or a negative
+//! errno; a dump (NLM_F_DUMP) is answered with many messages ended by `NLMSG_DONE`.
 //!
 //! The crates `netlink-packet-route` (the message types) and `netlink-sys` (the socket) do
-//! the byte layout; no async runtime is involved: a request is one `send` and a few `recv`s.
-//! A socket belongs to the network namespace its creator was in when it made it, and keeps
-//! it: that is how the runtime configures a container's namespace from outside
+//! the byte layout; no async runtime is involved: a request is one `send` and a few
+//! `recv`s. A socket belongs to the network namespace its creator was in when it made it,
+//! and keeps it: that is how the runtime configures a container's namespace from outside
 //! ([`super::netns::socket_in`]).
 
 use netlink_packet_core::{
@@ -66,8 +66,9 @@ impl Netlink {
     }
 
     /// Asks for one object (a device by name, say): the kernel's answer, which a missing
-    /// object turns into an error (ENODEV for a device). Unlike a dump, this is one lookup in
-    /// the kernel, never an answer pieced together while other processes change the table.
+    /// object turns into an error (ENODEV for a device). Unlike a dump, this is one lookup
+    /// in the kernel, never an answer pieced together while other processes change the
+    /// table.
     pub fn get(
         &mut self,
         message: RouteNetlinkMessage,
@@ -77,8 +78,9 @@ impl Netlink {
     }
 
     /// Sends a request with NLM_F_ACK and reads until its acknowledgement, keeping the
-    /// messages that came before it (a get's answer). A datagram may hold no message of ours
-    /// (it is read and skipped), so this reads on until the ack, however the kernel split it.
+    /// messages that came before it (a get's answer). A datagram may hold no message of
+    /// ours (it is read and skipped), so this reads on until the ack, however the kernel
+    /// split it.
     fn exchange(
         &mut self,
         message: RouteNetlinkMessage,
@@ -107,7 +109,8 @@ impl Netlink {
         }
     }
 
-    /// Asks the kernel to make something that must not exist yet (NLM_F_CREATE | NLM_F_EXCL).
+    /// Asks the kernel to make something that must not exist yet (NLM_F_CREATE |
+    /// NLM_F_EXCL).
     pub fn create(&mut self, message: RouteNetlinkMessage, what: &str) -> Result<()> {
         self.request(message, NLM_F_CREATE | NLM_F_EXCL, what)
     }

@@ -8,15 +8,16 @@
 //! OUTPUT for the host's own connections), which copies nothing in user space but cannot
 //! rewrite packets to 127.0.0.1 without `route_localnet`. The book compares the two.
 //!
-//! Threads, not a poll loop: the runtime's main thread waits for the container in sigwait(2)
-//! (it must forward signals), so the proxy gets threads of its own — one accepting per port,
-//! two copying per connection. A connection's sockets are closed when both its copying threads
-//! are done: anyone who can reach the port can open connections, and each one that the proxy
-//! kept would cost the runtime descriptors for good, until accept(2) fails with EMFILE and no
-//! published port answers any more. They start only after the clone: clone(2) must happen while
-//! the process has a single thread (a thread holding a lock at that moment would leave it
-//! locked forever in the child). The signals the runtime handles are blocked before the
-//! threads start, so the threads inherit the mask and every signal still reaches sigwait.
+//! Threads, not a poll loop: the runtime's main thread waits for the container in
+//! sigwait(2) (it must forward signals), so the proxy gets threads of its own — one
+//! accepting per port, two copying per connection. A connection's sockets are closed when
+//! both its copying threads are done: anyone who can reach the port can open connections,
+//! and each one that the proxy kept would cost the runtime descriptors for good, until
+//! accept(2) fails with EMFILE and no published port answers any more. They start only
+//! after the clone: clone(2) must happen while the process has a single thread (a thread
+//! holding a lock at that moment would leave it locked forever in the child). The signals
+//! the runtime handles are blocked before the threads start, so the threads inherit the
+//! mask and every signal still reaches sigwait.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -112,8 +113,8 @@ pub fn bind(mappings: &[PortMapping]) -> Result<Bound> {
 /// removed (and its sockets closed) when the connection ends.
 type Connections = Arc<Mutex<HashMap<u64, [Arc<TcpStream>; 2]>>>;
 
-/// A running proxy. Dropping it closes the ports and every connection, and joins the threads
-/// that accept (the copying threads end as their connections are shut down).
+/// A running proxy. Dropping it closes the ports and every connection, and joins the
+/// threads that accept (the copying threads end as their connections are shut down).
 pub struct Proxy {
     stop: Arc<AtomicBool>,
     listeners: Vec<Arc<TcpListener>>,
@@ -144,13 +145,7 @@ impl Bound {
             let thread = std::thread::Builder::new()
                 .name(format!("proxy-{}", m.host))
                 .spawn(move || accept_loop(&listener, to, &stop, &connections))
-                .map_err(|e| {
-                    Error::io(
-                        "starting the port proxy",
-                        std::path::Path::new("(thread)"),
-                        e,
-                    )
-                })?;
+                .map_err(|e| Error::io_no_path("starting the port proxy", e))?;
             proxy.accepting.push(thread);
         }
         Ok(proxy)

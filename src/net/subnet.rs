@@ -12,7 +12,8 @@ pub struct Subnet {
     prefix: u8,
 }
 
-/// The default: a private range that Docker (172.17/16) and libvirt (192.168.122/24) do not use.
+/// The default: a private range that Docker (172.17/16) and libvirt (192.168.122/24) do not
+/// use.
 pub const DEFAULT_SUBNET: &str = "10.203.0.1/24";
 
 impl Subnet {

@@ -1,10 +1,10 @@
 //! The host's end of a container's veth pair, deleted when dropped.
 //!
 //! A veth pair is a cable with two plugs: what one end sends, the other receives. One end
-//! (`eth0`) lives in the container's network namespace; the other stays on the host, plugged
-//! into the bridge. Deleting either end deletes both. The kernel also deletes them when the
-//! container's namespace dies — but it tears namespaces down later, in a work queue, so the
-//! runtime deletes its end itself, at once, on every way out.
+//! (`eth0`) lives in the container's network namespace; the other stays on the host,
+//! plugged into the bridge. Deleting either end deletes both. The kernel also deletes them
+//! when the container's namespace dies — but it tears namespaces down later, in a work
+//! queue, so the runtime deletes its end itself, at once, on every way out.
 
 use std::net::Ipv4Addr;
 
@@ -20,9 +20,9 @@ pub fn host_name(ip: Ipv4Addr) -> String {
 }
 
 /// The hardware address of the container's `eth0`: derived from its IP address, as Docker
-/// does (02 marks a locally administered, unicast address). When an address is leased again,
-/// the host's neighbour (ARP) entry for it, made for the earlier container, is still right;
-/// with a random MAC the host would send to the old one until the entry expires.
+/// does (02 marks a locally administered, unicast address). When an address is leased
+/// again, the host's neighbour (ARP) entry for it, made for the earlier container, is still
+/// right; with a random MAC the host would send to the old one until the entry expires.
 pub fn mac_for(ip: Ipv4Addr) -> [u8; 6] {
     let [a, b, c, d] = ip.octets();
     [0x02, 0x57, a, b, c, d]
@@ -59,8 +59,9 @@ impl Drop for Veth {
 
 // ANCHOR: pair
 /// A veth pair straight between the host and the namespace of process `pid`, no bridge:
-/// `host` gets `host_ip`, the namespace's end (`eth0`) gets `inside_ip`, both with `prefix`,
-/// both up. Chapter 4 shows the idea with this; chapter 7 puts a bridge in between.
+/// `host` gets `host_ip`, the namespace's end (`eth0`) gets `inside_ip`, both with
+/// `prefix`, both up. Chapter 4 shows the idea with this; chapter 7 puts a bridge in
+/// between.
 pub fn pair(
     pid: nix::unistd::Pid,
     host: &str,

@@ -2,16 +2,16 @@
 //!
 //! Three traps live in the option string, and this type is where they are handled once:
 //!
-//! 1. **Order.** `lowerdir=A:B:C` means A is the *topmost* lower layer and C the bottom one.
-//!    Dockerfiles, image manifests and this workbook's `--layer` list the layers bottom first,
-//!    so the list has to be reversed when it is rendered. Getting it wrong mounts without an
-//!    error and silently shows the wrong file.
-//! 2. **Separators.** `,` separates mount options and `:` separates lower layers. A path that
-//!    contains either must have it escaped with a backslash (and a backslash itself doubled),
-//!    or the kernel reads two paths where there was one.
-//! 3. **Size.** `mount(2)` copies at most one page of option text (4096 bytes here) and drops
-//!    the rest. A long stack of layers must be refused here, with a sentence, not cut short by
-//!    the kernel into a different stack.
+//! 1. **Order.** `lowerdir=A:B:C` means A is the *topmost* lower layer and C the bottom
+//!    one. Dockerfiles, image manifests and this workbook's `--layer` list the layers
+//!    bottom first, so the list has to be reversed when it is rendered. Getting it wrong
+//!    mounts without an error and silently shows the wrong file.
+//! 2. **Separators.** `,` separates mount options and `:` separates lower layers. A path
+//!    that contains either must have it escaped with a backslash (and a backslash itself
+//!    doubled), or the kernel reads two paths where there was one.
+//! 3. **Size.** `mount(2)` copies at most one page of option text (4096 bytes here) and
+//!    drops the rest. A long stack of layers must be refused here, with a sentence, not cut
+//!    short by the kernel into a different stack.
 
 use std::path::{Path, PathBuf};
 
@@ -36,22 +36,23 @@ pub const MAX_OPTIONS_LEN: usize = 4095;
 // ANCHOR: layers
 /// An overlay stack: read-only lower layers and, optionally, a writable upper layer.
 ///
-/// Build it bottom first, as a Dockerfile reads: `Layers::new(vec![base, app], upper, work)`
-/// puts `app` over `base` and `upper` over both.
+/// Build it bottom first, as a Dockerfile reads: `Layers::new(vec![base, app], upper,
+/// work)` puts `app` over `base` and `upper` over both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layers {
     /// Read-only layers, bottom first (index 0 is the base).
     lowers: Vec<PathBuf>,
     /// The writable layer, if any.
     upper: Option<Upper>,
-    /// Keep overlay's own metadata in `user.overlay.*` xattrs instead of `trusted.overlay.*`,
-    /// which only root of the host may write: needed to mount inside a user namespace.
+    /// Keep overlay's own metadata in `user.overlay.*` xattrs instead of
+    /// `trusted.overlay.*`, which only root of the host may write: needed to mount inside a
+    /// user namespace.
     user_xattr: bool,
 }
 
-/// The writable layer: `dir` receives every change; `work` is the kernel's scratch directory,
-/// where it prepares a copy-up before renaming it into `dir`. Rename works only within one
-/// filesystem, so both must be on the same one, and `work` must be empty.
+/// The writable layer: `dir` receives every change; `work` is the kernel's scratch
+/// directory, where it prepares a copy-up before renaming it into `dir`. Rename works only
+/// within one filesystem, so both must be on the same one, and `work` must be empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upper {
     pub dir: PathBuf,
@@ -81,7 +82,8 @@ impl Layers {
     }
 
     /// A read-only stack (an image looked at, not run). The kernel wants at least two lower
-    /// layers when there is no upper one; for a single read-only layer, bind-mount it instead.
+    /// layers when there is no upper one; for a single read-only layer, bind-mount it
+    /// instead.
     pub fn read_only(lowers: Vec<PathBuf>) -> Result<Self> {
         if lowers.len() == 1 {
             return Err(Error::Invalid(format!(
@@ -124,6 +126,38 @@ impl Layers {
         self
     }
 
+    /// The same stack with each lower layer named `/proc/self/fd/N`, and the fds that keep
+    /// those names alive until the mount.
+    ///
+    /// Rootless: the child mounts the overlay as its mapped ID, which may not be allowed to
+    /// walk the path to a layer (the store lives under a home directory). So the child
+    /// opens each layer first (O_PATH), while it still has the IDs it was born with, and
+    /// then names it `/proc/self/fd/N`: that link leads to the directory without a
+    /// permission check on the path above it. (The parent cannot open them for it:
+    /// overlayfs takes layers only from the mounter's own mount namespace.) The fds close
+    /// at exec (O_CLOEXEC).
+    pub fn reopened_by_fd(&self) -> Result<(Layers, Vec<std::os::fd::OwnedFd>)> {
+        use nix::fcntl::{open, OFlag};
+        let mut lowers = Vec::new();
+        let mut fds = Vec::new();
+        for lower in &self.lowers {
+            let fd = open(
+                lower.as_path(),
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(|e| Error::sys_path("open", "opening a layer", lower, e))?;
+            let n = std::os::fd::AsRawFd::as_raw_fd(&fd);
+            lowers.push(PathBuf::from(format!("/proc/self/fd/{n}")));
+            fds.push(fd);
+        }
+        let by_fd = Layers {
+            lowers,
+            ..self.clone()
+        };
+        Ok((by_fd, fds))
+    }
+
     /// The read-only layers, bottom first.
     pub fn lowers(&self) -> &[PathBuf] {
         &self.lowers
@@ -135,7 +169,8 @@ impl Layers {
     }
 
     // ANCHOR: options
-    /// The option string for `mount -t overlay`, limited to what one `mount(2)` call passes on.
+    /// The option string for `mount -t overlay`, limited to what one `mount(2)` call passes
+    /// on.
     pub fn mount_options(&self) -> Result<String> {
         self.mount_options_within(max_options_len())
     }
@@ -174,9 +209,10 @@ impl Layers {
     }
     // ANCHOR_END: options
 
-    /// Checks what only the filesystem can tell: every layer is a directory, the upper and work
-    /// dirs are on the same filesystem, and the work dir is empty. The kernel checks these
-    /// too, but answers with a bare `EINVAL` and a line in `dmesg`; this says which and why.
+    /// Checks what only the filesystem can tell: every layer is a directory, the upper and
+    /// work dirs are on the same filesystem, and the work dir is empty. The kernel checks
+    /// these too, but answers with a bare `EINVAL` and a line in `dmesg`; this says which
+    /// and why.
     pub fn check_dirs(&self) -> Result<()> {
         for (i, lower) in self.lowers.iter().enumerate() {
             require_dir(lower, &format!("lower layer {i}"))?;
@@ -235,8 +271,9 @@ pub fn escape(path: &Path) -> Result<String> {
 }
 // ANCHOR_END: escape
 
-/// An absolute path without touching the filesystem (the mount happens elsewhere, later, and
-/// the kernel resolves relative option paths against whatever the mounting process's cwd is).
+/// An absolute path without touching the filesystem (the mount happens elsewhere, later,
+/// and the kernel resolves relative option paths against whatever the mounting process's
+/// cwd is).
 fn absolute(path: &Path) -> Result<PathBuf> {
     if path.as_os_str().is_empty() {
         return Err(Error::Invalid("an overlay layer path is empty".into()));

@@ -1,7 +1,8 @@
 //! Overlayfs: one directory tree made of several stacked ones.
 //!
-//! A container image is a stack of read-only layers; a running container adds one writable layer
-//! on top. The kernel's overlay filesystem shows the stack as a single tree (the "merged" view):
+//! A container image is a stack of read-only layers; a running container adds one writable
+//! layer on top. The kernel's overlay filesystem shows the stack as a single tree (the
+//! "merged" view):
 //!
 //! ```text
 //!   merged  /etc/motd (from upper)   /bin/sh (from lower 0)   /srv/new (from lower 1)
@@ -12,18 +13,20 @@
 //! ```
 //!
 //! For each path the kernel looks from the top down and shows the first layer that has it,
-//! unless a layer above says "deleted" (a whiteout) or "nothing below" (an opaque directory).
+//! unless a layer above says "deleted" (a whiteout) or "nothing below" (an opaque
+//! directory).
 //!
 //! - [`layers`]: the typed stack and the mount options the kernel reads.
-//! - [`mount`]: mounting the union, with a guard that always unmounts.
+//! - [`union`]: mounting the union, with a guard that always unmounts (through
+//!   [`crate::mount::unmount`]).
 //! - [`whiteout`]: the overlay form of "deleted" and "opaque".
 //! - [`provenance`]: which layer a path of the merged view comes from.
 
 pub mod layers;
-pub mod mount;
 pub mod provenance;
+pub mod union;
 pub mod whiteout;
 pub mod xattr;
 
 pub use layers::{max_options_len, Layers, Upper, MAX_LOWER_LAYERS, MAX_OPTIONS_LEN};
-pub use mount::{Overlay, OverlayMount};
+pub use union::{Overlay, OverlayMount};

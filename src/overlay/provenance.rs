@@ -2,9 +2,9 @@
 //!
 //! Two answers, and the demonstration prints both side by side:
 //!
-//! - [`expected_source`] applies overlayfs's rule to the layer directories: look from the top
-//!   layer down; the first layer that has the name wins, unless on the way down a whiteout
-//!   deletes it or an opaque directory hides everything beneath.
+//! - [`expected_source`] applies overlayfs's rule to the layer directories: look from the
+//!   top layer down; the first layer that has the name wins, unless on the way down a
+//!   whiteout deletes it or an opaque directory hides everything beneath.
 //! - [`kernel_source`] asks the kernel: it stats the path in the merged view and finds the
 //!   layer whose file has the same inode number. When all layers sit on one filesystem, an
 //!   overlay reports the inode number of the real file underneath, so the match is exact.
@@ -29,7 +29,8 @@ pub enum Source {
 }
 
 // ANCHOR: rule
-/// Applies the overlay lookup rule to `layers` (bottom first, the upper last if there is one).
+/// Applies the overlay lookup rule to `layers` (bottom first, the upper last if there is
+/// one).
 // ANCHOR: rule_fn
 pub fn expected_source(layers: &[PathBuf], rel: &Path) -> Result<Source> {
     let ancestors: Vec<&Path> = {
@@ -90,7 +91,8 @@ pub fn kernel_source(merged: &Path, layers: &[PathBuf], rel: &Path) -> Result<Ke
     Ok(KernelView::File(layer))
 }
 
-/// Every relative path found in any of the layers, sorted, directories before their contents.
+/// Every relative path found in any of the layers, sorted, directories before their
+/// contents.
 pub fn all_paths(layers: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut paths = std::collections::BTreeSet::new();
     for layer in layers {

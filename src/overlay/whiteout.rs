@@ -4,13 +4,13 @@
 //!   name. The kernel makes one in the upper layer when a file of a lower layer is removed
 //!   through the merged view; a layer carrying one hides that name in every layer below it.
 //! - An **opaque directory** carries the xattr `trusted.overlay.opaque=y`: the kernel shows
-//!   only its own entries and none of the same directory in the layers below. The kernel sets
-//!   it when a directory is removed and made again through the merged view.
+//!   only its own entries and none of the same directory in the layers below. The kernel
+//!   sets it when a directory is removed and made again through the merged view.
 //!
 //! Privileges, measured on this machine (Linux 6.18): making the 0/0 device does *not* need
 //! CAP_MKNOD any more (Linux 5.8 allowed whiteouts to anyone; any other device number still
-//! gets EPERM), but the `trusted.*` xattr needs CAP_SYS_ADMIN. Mounted with `userxattr` (for
-//! rootless overlays) the kernel reads `user.overlay.opaque` instead.
+//! gets EPERM), but the `trusted.*` xattr needs CAP_SYS_ADMIN. Mounted with `userxattr`
+//! (for rootless overlays) the kernel reads `user.overlay.opaque` instead.
 
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;

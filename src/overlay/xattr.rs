@@ -1,9 +1,9 @@
 //! Extended attributes, the few calls the layers need (nix has no wrapper for them).
 //!
-//! Overlayfs keeps its own bookkeeping in `trusted.overlay.*` attributes, a namespace that only
-//! a process with CAP_SYS_ADMIN may read or write; image layers carry file capabilities
-//! (`security.capability`) and ACLs as xattrs too. All calls here are the `l` forms: they act on
-//! a symlink itself, never on what it points to.
+//! Overlayfs keeps its own bookkeeping in `trusted.overlay.*` attributes, a namespace that
+//! only a process with CAP_SYS_ADMIN may read or write; image layers carry file
+//! capabilities (`security.capability`) and ACLs as xattrs too. All calls here are the `l`
+//! forms: they act on a symlink itself, never on what it points to.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -28,7 +28,8 @@ fn c_name(name: &str) -> Result<CString> {
 pub fn set(path: &Path, name: &str, value: &[u8]) -> Result<()> {
     let p = c_path(path)?;
     let n = c_name(name)?;
-    // SAFETY: both strings are NUL-terminated and live across the call; value is a valid slice.
+    // SAFETY: both strings are NUL-terminated and live across the call; value is a valid
+    // slice.
     let rc = unsafe {
         libc::lsetxattr(
             p.as_ptr(),

@@ -4,6 +4,7 @@ use std::convert::Infallible;
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
+use crate::error::syscall_result;
 use crate::{Error, Result};
 
 /// The PATH used to find a command inside a container, where the host's PATH means nothing.
@@ -29,8 +30,8 @@ pub fn find_in_path(root: &Path, program: &str, path: &str) -> Option<PathBuf> {
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    // Follows symlinks; a symlink inside a rootfs that is absolute points into the host here,
-    // which is why the check is advice and the child's exec has the last word.
+    // Follows symlinks; a symlink inside a rootfs that is absolute points into the host
+    // here, which is why the check is advice and the child's exec has the last word.
     std::fs::metadata(path)
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
@@ -67,6 +68,12 @@ pub fn exec(argv: &[String]) -> Result<Infallible> {
     })
 }
 
+/// Runs `argv` in the child, as the last step of a [`super::spawn`] closure: [`exec`],
+/// whose error is the closure's. Never returns on success.
+pub fn exec_command(argv: &[String]) -> Result<u8> {
+    match exec(argv)? {}
+}
+
 // ANCHOR: close_fds
 /// Marks every fd above 2 close-on-exec, so that none of them reaches the command.
 ///
@@ -90,10 +97,9 @@ fn close_on_exec_above_stderr() -> Result<()> {
             libc::CLOSE_RANGE_CLOEXEC,
         )
     };
-    if rc == 0 {
+    let Err(errno) = syscall_result(rc) else {
         return Ok(());
-    }
-    let errno = nix::errno::Errno::last();
+    };
     if !matches!(errno, nix::errno::Errno::ENOSYS | nix::errno::Errno::EINVAL) {
         return Err(Error::sys(
             "close_range",
@@ -109,13 +115,12 @@ fn close_on_exec_above_stderr() -> Result<()> {
         rlim_max: 0,
     };
     // SAFETY: getrlimit fills the struct we own.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        return Err(Error::sys(
-            "getrlimit(RLIMIT_NOFILE)",
-            "finding the highest fd to mark close-on-exec",
-            nix::errno::Errno::last(),
-        ));
-    }
+    syscall_result(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) }).map_err(
+        |e| {
+            let what = "finding the highest fd to mark close-on-exec";
+            Error::sys("getrlimit(RLIMIT_NOFILE)", what, e)
+        },
+    )?;
     let highest = limit.rlim_max.min(i32::MAX as libc::rlim_t) as i32;
     for fd in 3..highest {
         // SAFETY: fcntl on an fd number; a closed one answers EBADF, which is fine.
@@ -143,8 +148,7 @@ fn check_cwd_is_inside_root() -> Result<()> {
     let mut buf = [0u8; libc::PATH_MAX as usize];
     // SAFETY: the raw getcwd syscall writes at most buf.len() bytes into our buffer.
     let rc = unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) };
-    if rc < 0 {
-        let errno = nix::errno::Errno::last();
+    if let Err(errno) = syscall_result(rc) {
         // A path longer than PATH_MAX cannot be checked this way, but is no fd trick.
         if errno == nix::errno::Errno::ERANGE {
             return Ok(());

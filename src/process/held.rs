@@ -1,10 +1,10 @@
 //! Holding off the signals that would end the runtime while it cleans up.
 //!
-//! Ctrl-C or a `kill` that arrives while the runtime removes a container's cgroup, network and
-//! state would end it half-way, leaving the rest behind. So `run` holds SIGINT, SIGTERM, SIGHUP
-//! and SIGQUIT blocked from start to finish (they are forwarded to the container while it
-//! runs, see `wait`); one that arrives during the cleanup stays pending, and takes effect when
-//! the guard lets go, after everything is removed.
+//! Ctrl-C or a `kill` that arrives while the runtime removes a container's cgroup, network
+//! and state would end it half-way, leaving the rest behind. So `run` holds SIGINT,
+//! SIGTERM, SIGHUP and SIGQUIT blocked from start to finish (they are forwarded to the
+//! container while it runs, see `wait`); one that arrives during the cleanup stays pending,
+//! and takes effect when the guard lets go, after everything is removed.
 
 use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
 
@@ -21,6 +21,14 @@ pub(super) fn ending_signals() -> SigSet {
     ] {
         set.add(s);
     }
+    set
+}
+
+/// The signals the parent takes over while it has a child: it blocks them so that none is
+/// lost between clone(2) and the moment it waits, and receives them with sigwait(2).
+pub(super) fn parent_signals() -> SigSet {
+    let mut set = ending_signals();
+    set.add(Signal::SIGCHLD);
     set
 }
 

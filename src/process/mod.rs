@@ -1,5 +1,5 @@
-//! Starting a process in new namespaces, letting it go when the parent is ready, and waiting
-//! for it the way an init system must.
+//! Starting a process in new namespaces, letting it go when the parent is ready, and
+//! waiting for it the way an init system must.
 //!
 //! The life of a container's first process, as every runtime lays it out:
 //!
@@ -12,16 +12,24 @@
 //!  wait: forward signals, reap  ◀──────── exits; an error before exec comes back on a pipe
 //! ```
 //!
-//! The parent must finish its part before the child runs the workload: a uid map written late
-//! means the child starts as `nobody`; a cgroup joined late means the first bytes and forks of
-//! the workload escape the limit.
+//! The parent must finish its part before the child runs the workload: a uid map written
+//! late means the child starts as `nobody`; a cgroup joined late means the first bytes and
+//! forks of the workload escape the limit.
+//!
+//! Each chapter's spawn is its own size: [`spawn`] (chapter 1) is clone(2) and the release
+//! pipe; [`spawn_in_cgroup`] has the child born in its cgroup with clone3(2); and
+//! [`spawn_timed`] (chapter 7) adds the time namespace. All three hand their clone to the
+//! same `start`, which holds the pipes and the parent's signals.
 
+mod clone3;
 mod exec;
 mod held;
-pub mod owner;
 mod spawn;
+mod timens;
 mod wait;
 
-pub use exec::{exec, find_in_path, DEFAULT_PATH};
+pub use clone3::{spawn_in_cgroup, Born};
+pub use exec::{exec, exec_command, find_in_path, DEFAULT_PATH};
 pub use held::HeldSignals;
-pub use spawn::{spawn, spawn_in, Child};
+pub use spawn::{spawn, Child};
+pub use timens::spawn_timed;

@@ -1,15 +1,18 @@
-//! clone(2) into new namespaces, with a pipe that holds the child until the parent lets it go.
+//! clone(2) into new namespaces, with a pipe that holds the child until the parent lets it
+//! go.
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
+use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sched::CloneFlags;
 use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::{pipe2, Pid};
 
+use crate::error::syscall_result;
 use crate::exit::Status;
 use crate::namespace::{Namespace, Namespaces};
 use crate::{Error, Result};
@@ -22,126 +25,79 @@ pub struct Child {
     report: File,
     saved_mask: SigSet,
     reaped: bool,
-    born_in_cgroup: bool,
-}
-
-/// The signals the parent takes over while it has a child: it blocks them so that none is
-/// lost between clone(2) and the moment it waits, and receives them with sigwait(2).
-pub(super) fn parent_signals() -> SigSet {
-    let mut set = super::held::ending_signals();
-    set.add(Signal::SIGCHLD);
-    set
 }
 
 // ANCHOR: spawn
-/// Clones a child into new `namespaces`. The child blocks until [`Child::release`]; then it runs
-/// `child_main` and exits with the code it returns (normally `child_main` ends in [`super::exec`]
-/// and never returns). An error that `child_main` returns is sent to the parent, which returns it
-/// from [`Child::wait`].
+/// Clones a child into new `namespaces`. The child blocks until [`Child::release`]; then it
+/// runs `child_main` and exits with the code it returns (normally `child_main` ends in
+/// [`super::exec`] and never returns). An error that `child_main` returns is sent to the
+/// parent, which returns it from [`Child::wait`].
 pub fn spawn<F>(namespaces: Namespaces, child_main: F) -> Result<Child>
 where
     F: FnOnce() -> Result<u8>,
 {
-    spawn_in(namespaces, None, child_main)
+    if namespaces.contains(Namespace::Time) {
+        // clone(2) cannot take CLONE_NEWTIME (see `Namespace::clone_flag`).
+        return Err(Error::Invalid(
+            "clone(2) cannot make a time namespace: use process::spawn_timed".into(),
+        ));
+    }
+    start(namespaces, clone_like_fork, child_main)
 }
+// ANCHOR_END: spawn
 
-/// [`spawn`], with the child born inside the cgroup v2 directory `cgroup` (an open fd) when the
-/// kernel can (clone3 with CLONE_INTO_CGROUP, Linux 5.7). [`Child::born_in_cgroup`] says
-/// whether it was; if not, the caller moves it there itself before releasing it.
-pub fn spawn_in<F>(
+// ANCHOR: start
+/// What every spawn does around the clone itself, which `clone` makes (from the flags of
+/// `namespaces`): the release and report pipes, and the parent's signals held so that
+/// none is lost before it waits. In the child it never returns.
+pub(super) fn start<F>(
     namespaces: Namespaces,
-    cgroup: Option<BorrowedFd<'_>>,
+    clone: impl FnOnce(CloneFlags) -> std::result::Result<Option<Pid>, Errno>,
     child_main: F,
 ) -> Result<Child>
 where
     F: FnOnce() -> Result<u8>,
 {
-    // clone(2) cannot take CLONE_NEWTIME (its bits are the exit signal's), so the parent
-    // unshares the time namespace itself: that changes only the namespace its *children* are
-    // born into, not its own clocks. Without CAP_SYS_ADMIN (a rootless run by a normal user)
-    // the parent may not; then clone3 makes it together with the new user namespace that owns
-    // it, but too late to move its clocks (see `namespace::unshare_time_from_zero`).
-    let mut time_in_clone3 = false;
-    let mut time_unshared = false;
-    if namespaces.contains(Namespace::Time) {
-        match crate::namespace::unshare_time_from_zero() {
-            Ok(()) => time_unshared = true,
-            Err(Error::Sys {
-                errno: nix::errno::Errno::EPERM,
-                ..
-            }) if namespaces.contains(Namespace::User) => time_in_clone3 = true,
-            Err(e) => return Err(e),
-        }
-    }
     let (release_r, release_w) = pipe()?;
     let (report_r, report_w) = pipe()?;
     let mut saved_mask = SigSet::empty();
-    sigprocmask(
-        SigmaskHow::SIG_BLOCK,
-        Some(&parent_signals()),
-        Some(&mut saved_mask),
-    )
-    .map_err(|e| Error::sys("sigprocmask", "blocking signals in the parent", e))?;
-
-    let flags = namespaces.clone_flags();
-    let mut born_in_cgroup = false;
-    let cloned = if time_in_clone3 {
-        let time = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
-        born_in_cgroup = cgroup.is_some();
-        clone3(flags | time, cgroup)
-    } else {
-        match cgroup.map(|fd| clone3(flags, Some(fd))) {
-            Some(Ok(pid)) => {
-                born_in_cgroup = true;
-                Ok(pid)
-            }
-            // An older kernel (or no cgroup v2): the classic clone, and the caller attaches.
-            Some(Err(nix::errno::Errno::ENOSYS | nix::errno::Errno::E2BIG)) | None => {
-                clone_like_fork(flags)
-            }
-            Some(Err(errno)) => Err(errno),
-        }
-    };
-    match cloned {
+    let held = super::held::parent_signals();
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&held), Some(&mut saved_mask))
+        .map_err(|e| Error::sys("sigprocmask", "blocking signals in the parent", e))?;
+    match clone(namespaces.clone_flags()) {
         Err(errno) => {
             let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&saved_mask), None);
             Err(explain_clone_error(namespaces, errno))
         }
         Ok(None) => {
             // In the child. Nothing here returns: it ends in exec or _exit.
-            drop(release_w);
-            drop(report_r);
+            drop((release_w, report_r));
             child_side(release_r, report_w, child_main)
         }
-        Ok(Some(pid)) => {
-            let child = Child {
-                pid,
-                namespaces,
-                release: Some(File::from(release_w)),
-                report: File::from(report_r),
-                saved_mask,
-                reaped: false,
-                born_in_cgroup,
-            };
-            if time_unshared {
-                crate::namespace::restore_time_for_children()?;
-            }
-            Ok(child)
-        }
+        Ok(Some(pid)) => Ok(Child {
+            pid,
+            namespaces,
+            release: Some(File::from(release_w)),
+            report: File::from(report_r),
+            saved_mask,
+            reaped: false,
+        }),
     }
 }
+// ANCHOR_END: start
 
-/// clone(2) with a NULL stack behaves like fork(2): the child runs on a copy of the parent's
-/// stack and returns from the same call. The flags add the new namespaces; SIGCHLD is the
-/// signal the parent gets when the child ends, as with fork.
-fn clone_like_fork(
+/// clone(2) with a NULL stack behaves like fork(2): the child runs on a copy of the
+/// parent's stack and returns from the same call. The flags add the new namespaces; SIGCHLD
+/// is the signal the parent gets when the child ends, as with fork.
+pub(super) fn clone_like_fork(
     flags: CloneFlags,
-) -> std::result::Result<Option<Pid>, nix::errno::Errno> {
+) -> std::result::Result<Option<Pid>, Errno> {
     // ANCHOR: clone_flags
     let flags = flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
     // ANCHOR_END: clone_flags
-    // SAFETY: with a NULL stack clone returns twice like fork; the binaries that call this are
-    // single-threaded, so no lock can be held by a thread that does not exist in the child.
+    // SAFETY: with a NULL stack clone returns twice like fork; the binaries that call this
+    // are single-threaded, so no lock can be held by a thread that does not exist in the
+    // child.
     // ANCHOR: clone_call
     let ret = unsafe {
         libc::syscall(
@@ -153,67 +109,12 @@ fn clone_like_fork(
             0 as libc::c_ulong,
         )
     };
-    match ret {
-        -1 => Err(nix::errno::Errno::last()),
+    match syscall_result(ret)? {
         0 => Ok(None),
         pid => Ok(Some(Pid::from_raw(pid as i32))),
     }
     // ANCHOR_END: clone_call
 }
-
-/// From the kernel's `<linux/sched.h>`: a flag of clone3 only (it does not fit clone's int).
-const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
-
-/// `struct clone_args` of clone3(2), version 2 (with the `cgroup` field).
-#[repr(C)]
-#[derive(Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-    set_tid: u64,
-    set_tid_size: u64,
-    cgroup: u64,
-}
-
-/// clone3(2), with CLONE_INTO_CGROUP when a cgroup is given: the child is born in the cgroup,
-/// so it never has to be moved. A move (a write to cgroup.procs) makes the kernel wait for an
-/// RCU grace period, a few milliseconds; being born there costs nothing extra. Unlike clone(2),
-/// clone3 also takes CLONE_NEWTIME. Like [`clone_like_fork`], no stack is given, so the child
-/// continues on a copy of ours.
-fn clone3(
-    flags: CloneFlags,
-    cgroup: Option<BorrowedFd<'_>>,
-) -> std::result::Result<Option<Pid>, nix::errno::Errno> {
-    let mut args = CloneArgs {
-        flags: flags.bits() as u64,
-        exit_signal: libc::SIGCHLD as u64,
-        ..CloneArgs::default()
-    };
-    if let Some(fd) = cgroup {
-        args.flags |= CLONE_INTO_CGROUP;
-        args.cgroup = fd.as_raw_fd() as u64;
-    }
-    // SAFETY: as for clone_like_fork; `args` outlives the call and has the kernel's layout.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &mut args as *mut CloneArgs,
-            std::mem::size_of::<CloneArgs>(),
-        )
-    };
-    match ret {
-        -1 => Err(nix::errno::Errno::last()),
-        0 => Ok(None),
-        pid => Ok(Some(Pid::from_raw(pid as i32))),
-    }
-}
-// ANCHOR_END: spawn
 
 // ANCHOR: child_side
 fn child_side<F>(release: OwnedFd, report: OwnedFd, child_main: F) -> !
@@ -276,11 +177,6 @@ impl Child {
         self.pid
     }
 
-    /// Whether the child was born inside the cgroup given to [`spawn_in`].
-    pub fn born_in_cgroup(&self) -> bool {
-        self.born_in_cgroup
-    }
-
     /// The namespaces the child was created in.
     pub fn namespaces(&self) -> Namespaces {
         self.namespaces
@@ -292,14 +188,13 @@ impl Child {
         let Some(mut pipe) = self.release.take() else {
             return Ok(());
         };
-        pipe.write_all(&[1]).map_err(|e| {
-            Error::io("releasing the child", std::path::Path::new("(pipe)"), e)
-        })
+        pipe.write_all(&[1])
+            .map_err(|e| Error::io_no_path("releasing the child", e))
     }
     // ANCHOR_END: release
 
     /// The error the child sent before it could exec, if any.
-    pub(super) fn take_report(&mut self) -> Option<Error> {
+    fn take_report(&mut self) -> Option<Error> {
         let mut text = String::new();
         let _ = self.report.read_to_string(&mut text);
         let (code, message) = text.split_once('\0')?;
@@ -317,16 +212,22 @@ impl Child {
         })
     }
 
-    pub(super) fn mark_reaped(&mut self) {
+    fn mark_reaped(&mut self) {
         self.reaped = true;
         let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&self.saved_mask), None);
     }
 
-    /// Waits for the child, forwarding SIGINT, SIGTERM, SIGHUP and SIGQUIT to it, and returns
-    /// how it ended. See [`super::wait`] for the rules of PID 1.
+    /// Waits for the child, forwarding SIGINT, SIGTERM, SIGHUP and SIGQUIT to it, and
+    /// returns how it ended. See [`super::wait`] for the rules of PID 1.
     pub fn wait(mut self) -> Result<Status> {
         self.release()?;
-        super::wait::wait_forwarding(&mut self)
+        let is_init = self.namespaces.contains(Namespace::Pid);
+        let ended = super::wait::wait_forwarding(self.pid, is_init)?;
+        self.mark_reaped();
+        match self.take_report() {
+            Some(error) => Err(error),
+            None => Ok(ended),
+        }
     }
 }
 

@@ -1,23 +1,25 @@
-//! Waiting for the child like an init system: reap it, and pass on the signals meant for it.
+//! Waiting for the child like an init system: reap it, and pass on the signals meant for
+//! it.
 //!
-//! The trap of PID 1: the kernel does not apply a signal's default action to the first process
-//! of a PID namespace. A signal for which PID 1 has no handler is simply dropped — from inside
-//! the namespace always, and from the parent's namespace for every signal but SIGKILL and
-//! SIGSTOP (pid_namespaces(7)). So `sleep 100` as PID 1 does not die of Ctrl-C: the SIGINT
-//! the terminal sends it is discarded. We read from `/proc/PID/status` (`SigCgt`) whether the
-//! child catches the signal; if it does, it gets the signal; if not, it would be ignored, and
-//! we send SIGKILL instead, reporting the status of the signal that was meant (130 for Ctrl-C).
+//! The trap of PID 1: the kernel does not apply a signal's default action to the first
+//! process of a PID namespace. A signal for which PID 1 has no handler is simply dropped —
+//! from inside the namespace always, and from the parent's namespace for every signal but
+//! SIGKILL and SIGSTOP (pid_namespaces(7)). So `sleep 100` as PID 1 does not die of Ctrl-C:
+//! the SIGINT the terminal sends it is discarded. We read from `/proc/PID/status`
+//! (`SigCgt`) whether the child catches the signal; if it does, it gets the signal; if not,
+//! it would be ignored, and we send SIGKILL instead, reporting the status of the signal
+//! that was meant (130 for Ctrl-C).
 
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 
-use super::spawn::{parent_signals, Child};
+use super::held::parent_signals;
 use crate::exit::Status;
-use crate::namespace::Namespace;
 use crate::{Error, Result};
 
-pub(super) fn wait_forwarding(child: &mut Child) -> Result<Status> {
-    let pid = child.pid();
+/// Waits until the child `pid` has ended and is reaped, forwarding the signals the parent
+/// receives meanwhile; `is_init` says whether it is PID 1 of a new PID namespace.
+pub(super) fn wait_forwarding(pid: nix::unistd::Pid, is_init: bool) -> Result<Status> {
     let signals = parent_signals();
     let mut meant: Option<Signal> = None;
     loop {
@@ -25,10 +27,6 @@ pub(super) fn wait_forwarding(child: &mut Child) -> Result<Status> {
             Ok(WaitStatus::StillAlive) => {}
             Ok(status) => {
                 if let Some(ended) = Status::from_wait(status) {
-                    child.mark_reaped();
-                    if let Some(error) = child.take_report() {
-                        return Err(error);
-                    }
                     return Ok(match (ended, meant) {
                         (Status::Signaled(Signal::SIGKILL), Some(sig)) => {
                             Status::Signaled(sig)
@@ -48,7 +46,6 @@ pub(super) fn wait_forwarding(child: &mut Child) -> Result<Status> {
             continue;
         }
         // ANCHOR: forward
-        let is_init = child.namespaces().contains(Namespace::Pid);
         if is_init && !catches(pid, signal) {
             // PID 1 would silently drop this signal: end it the only way the kernel allows.
             meant = Some(signal);

@@ -2,8 +2,8 @@
 //!
 //! A root filesystem is only a directory tree. The smallest useful one holds a statically
 //! linked busybox (static, because there is no C library in the tree for a dynamic one to
-//! load) and a link named after each program it can be: `/bin/sh`, `/bin/ls`, … . We build it
-//! once from the host's busybox, cache it, and reuse it.
+//! load) and a link named after each program it can be: `/bin/sh`, `/bin/ls`, … . We build
+//! it once from the host's busybox, cache it, and reuse it.
 
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -61,8 +61,8 @@ pub fn find_static_busybox() -> Result<PathBuf> {
     )))
 }
 
-/// Whether `path` is a 64-bit ELF executable without an interpreter (PT_INTERP), i.e. one that
-/// needs no dynamic loader. `None` when it is not a readable ELF file.
+/// Whether `path` is a 64-bit ELF executable without an interpreter (PT_INTERP), i.e. one
+/// that needs no dynamic loader. `None` when it is not a readable ELF file.
 fn is_static_elf(path: &Path) -> Option<bool> {
     let mut header = [0u8; 64];
     std::fs::File::open(path)
@@ -107,7 +107,8 @@ fn is_static_elf(path: &Path) -> Option<bool> {
 ///
 /// The cache key is the busybox binary's identity (device, inode, size, change time), so an
 /// upgraded busybox gives a fresh rootfs. The tree is built in a temp dir next to its final
-/// place and renamed into it, so a half-built rootfs is never used, even by two runs at once.
+/// place and renamed into it, so a half-built rootfs is never used, even by two runs at
+/// once.
 pub fn default_rootfs() -> Result<PathBuf> {
     let busybox = find_static_busybox()?;
     let meta = std::fs::metadata(&busybox)
@@ -144,7 +145,8 @@ pub fn default_rootfs() -> Result<PathBuf> {
 }
 // ANCHOR_END: default_rootfs
 
-/// Lays out the tree in `root`: directories, busybox, a link per applet, a few files in /etc.
+/// Lays out the tree in `root`: directories, busybox, a link per applet, a few files in
+/// /etc.
 fn populate(root: &Path, busybox: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mk = |dir: &str, mode: u32| -> Result<()> {

@@ -1,7 +1,7 @@
 //! The container's view of its own cgroup, at /sys/fs/cgroup.
 //!
-//! After the child has unshared its cgroup namespace, a cgroup filesystem it mounts shows its
-//! own cgroup as the root: `/sys/fs/cgroup/memory.max` (v2) or
+//! After the child has unshared its cgroup namespace, a cgroup filesystem it mounts shows
+//! its own cgroup as the root: `/sys/fs/cgroup/memory.max` (v2) or
 //! `/sys/fs/cgroup/memory/memory.limit_in_bytes` (v1) are the container's limits. Mounted
 //! read-only, as Docker does: the container can read its limits but not raise them.
 

@@ -1,8 +1,9 @@
-//! A minimal /dev: a tmpfs with the few device nodes every program expects, a private devpts
-//! for terminals and a tmpfs for POSIX shared memory.
+//! A minimal /dev: a tmpfs with the few device nodes every program expects, a private
+//! devpts for terminals and a tmpfs for POSIX shared memory.
 //!
-//! Mounting the host's /dev would hand the container every disk of the host. Instead we make
-//! the nodes runtimes make (the OCI runtime spec's default devices) by major:minor number.
+//! Mounting the host's /dev would hand the container every disk of the host. Instead we
+//! make the nodes runtimes make (the OCI runtime spec's default devices) by major:minor
+//! number.
 
 use std::path::Path;
 

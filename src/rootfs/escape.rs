@@ -1,11 +1,12 @@
 //! The classic chroot escape, kept as a demonstration of why runtimes use pivot_root.
 //!
 //! chroot(2) changes the root directory of a process but not its current directory. A root
-//! process that chroots into a subdirectory while standing *outside* it has its cwd above its
-//! new root; from there, `chdir("..")` is no longer stopped at the root (the kernel only stops
-//! `..` at the process's root, which it never passes), and it climbs to the real top of the
-//! mount tree. A `chroot(".")` there makes it the root again. After pivot_root and a detached
-//! old root, the top of the tree is the container's own root: the climb ends there.
+//! process that chroots into a subdirectory while standing *outside* it has its cwd above
+//! its new root; from there, `chdir("..")` is no longer stopped at the root (the kernel
+//! only stops `..` at the process's root, which it never passes), and it climbs to the real
+//! top of the mount tree. A `chroot(".")` there makes it the root again. After pivot_root
+//! and a detached old root, the top of the tree is the container's own root: the climb ends
+//! there.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;

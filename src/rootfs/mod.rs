@@ -1,6 +1,6 @@
 //! A root filesystem for the container, and the steps that make it the container's `/`.
 //!
-//! In order, inside a new mount namespace (the child calls [`enter`]):
+//! In order, inside a new mount namespace (the child calls [`enter`], chapter 3):
 //!
 //! ```text
 //! 1. make_private        nothing we mount leaks to the host
@@ -8,22 +8,27 @@
 //! 3. /proc /dev /sys /tmp the kernel's views, mounted under the new root
 //! 4. pivot_into          swap roots, then detach the old one: no path leads back
 //! ```
+//!
+//! Chapter 7's [`FullRoot::enter`] takes the same steps with more between them: the union
+//! of layers instead of the bind mount, the container's cgroup tree, the masked paths, and
+//! an optional read-only `/`.
 
 mod busybox;
 mod cgroupfs;
 mod devices;
 pub mod escape;
+mod full;
 mod pivot;
 mod pseudo;
 
 pub use busybox::{cache_dir, default_rootfs, find_static_busybox};
 pub use cgroupfs::CgroupView;
+pub use full::FullRoot;
 pub use pivot::{chroot_into, pivot_into};
 
 use std::path::{Path, PathBuf};
 
-use crate::overlay::{Layers, Overlay};
-use crate::{mount, security, Error, Result};
+use crate::{mount, Error, Result};
 
 /// How the new root is entered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,14 +46,6 @@ pub struct RootSetup {
     pub root: PathBuf,
     /// How to switch to it.
     pub switch: RootSwitch,
-    /// Mount this union of layers at `root` (chapter 7), instead of bind-mounting `root`.
-    pub overlay: Option<Layers>,
-    /// Mask and write-protect the parts of /proc and /sys that reach the whole machine.
-    pub protect_paths: bool,
-    /// Make `/` read-only after the pivot (/tmp, /dev stay writable).
-    pub read_only: bool,
-    /// Mount the container's own cgroup tree, read-only, at /sys/fs/cgroup.
-    pub cgroupfs: Option<CgroupView>,
 }
 
 impl RootSetup {
@@ -70,52 +67,32 @@ impl RootSetup {
         let root = root
             .canonicalize()
             .map_err(|e| Error::io("resolving the root filesystem path", root, e))?;
-        Ok(Self {
-            root,
-            switch,
-            overlay: None,
-            protect_paths: false,
-            read_only: false,
-            cgroupfs: None,
-        })
+        Ok(Self { root, switch })
     }
 }
 
 // ANCHOR: enter
-// ANCHOR: enter_head
 /// Run in the child, inside its new mount namespace: makes `setup.root` the root of it.
 pub fn enter(setup: &RootSetup) -> Result<()> {
     let root = &setup.root;
     mount::make_private()?;
-    match &setup.overlay {
-        // ANCHOR_END: enter_head
-        // The union is a mount of its own, so it can be pivoted into as it is. It lives only
-        // in this mount namespace and vanishes with it: the host never sees it.
-        // ANCHOR: enter_rest
-        Some(layers) => std::mem::forget(Overlay::mount(layers, root)?),
-        None => mount::bind(root, root)?,
-    }
+    // pivot_root wants the new root to be a mount point: bind it onto itself.
+    mount::bind(root, root)?;
     pseudo::mount_proc(root)?;
     devices::mount_dev(root)?;
     pseudo::mount_sys(root)?;
-    if let Some(view) = &setup.cgroupfs {
-        cgroupfs::mount(root, view)?;
-    }
     pseudo::mount_tmp(root)?;
-    if setup.protect_paths {
-        security::paths::protect(root)?;
-    }
-    match setup.switch {
-        RootSwitch::PivotRoot => pivot_into(root)?,
-        RootSwitch::ChrootOnly => chroot_into(root)?,
-    }
-    if setup.read_only {
-        mount::remount_read_only(Path::new("/"), nix::mount::MsFlags::empty())?;
-    }
-    Ok(())
+    switch(root, setup.switch)
 }
-// ANCHOR_END: enter_rest
 // ANCHOR_END: enter
+
+/// Makes `root` the root, the way `how` says.
+fn switch(root: &Path, how: RootSwitch) -> Result<()> {
+    match how {
+        RootSwitch::PivotRoot => pivot_into(root),
+        RootSwitch::ChrootOnly => chroot_into(root),
+    }
+}
 
 /// Creates a mount point under the new root if the rootfs lacks it (runc does the same).
 fn mount_point(root: &Path, name: &str) -> Result<PathBuf> {

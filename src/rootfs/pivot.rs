@@ -1,9 +1,9 @@
 //! Switching the root: pivot_root(2), and chroot(2) for comparison.
 //!
-//! chroot(2) only changes where `/` resolves for one process; the host's tree is still mounted
-//! in its namespace, and a root process can climb out (see [`super::escape`]). pivot_root(2)
-//! moves the whole mount namespace onto the new root and puts the old root on a mount point
-//! that can then be detached: afterwards no path leads to the host's files.
+//! chroot(2) only changes where `/` resolves for one process; the host's tree is still
+//! mounted in its namespace, and a root process can climb out (see [`super::escape`]).
+//! pivot_root(2) moves the whole mount namespace onto the new root and puts the old root on
+//! a mount point that can then be detached: afterwards no path leads to the host's files.
 
 use std::path::Path;
 

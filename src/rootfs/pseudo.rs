@@ -11,8 +11,9 @@ const NO_SURPRISES: MsFlags = MsFlags::MS_NOSUID
     .union(MsFlags::MS_NODEV)
     .union(MsFlags::MS_NOEXEC);
 
-/// A fresh procfs. It shows the processes of the PID namespace of the process that mounts it,
-/// which is why a container mounts its own: the host's /proc would list the host's processes.
+/// A fresh procfs. It shows the processes of the PID namespace of the process that mounts
+/// it, which is why a container mounts its own: the host's /proc would list the host's
+/// processes.
 pub fn mount_proc(root: &Path) -> Result<()> {
     mount::filesystem("proc", &mount_point(root, "proc")?, NO_SURPRISES, None)
 }

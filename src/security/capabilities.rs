@@ -1,21 +1,24 @@
 //! Capabilities: root's power, cut into pieces the kernel checks one by one.
 //!
 //! A process has five sets: *bounding* (the most it can ever get again across exec),
-//! *permitted*, *effective* (what the kernel checks now), *inheritable* and *ambient* (what may
-//! pass through exec). For uid 0, execve(2) gives permitted = inheritable ∪ bounding, so the
-//! bounding set is the real ceiling: we drop from it everything outside the default set, set
-//! effective and permitted to that default, and leave inheritable and ambient empty.
+//! *permitted*, *effective* (what the kernel checks now), *inheritable* and *ambient* (what
+//! may pass through exec). For uid 0, execve(2) gives permitted = inheritable ∪ bounding,
+//! so the bounding set is the real ceiling: we drop from it everything outside the default
+//! set, set effective and permitted to that default, and leave inheritable and ambient
+//! empty.
 //!
 //! Why inheritable must be empty (CVE-2022-24769): across exec, a program file that carries
-//! *file-inheritable* capabilities (`setcap cap_net_admin+ei prog`) gets every capability that
-//! is in both its file set and the process's inheritable set, whatever uid runs it. With the
-//! container's 14 in the inheritable set, a non-root user inside could gain them by running
-//! such a file from the image. Docker, podman, CRI-O and containerd stopped setting the
-//! inheritable set in 2022 for that reason.
+//! *file-inheritable* capabilities (`setcap cap_net_admin+ei prog`) gets every capability
+//! that is in both its file set and the process's inheritable set, whatever uid runs it.
+//! With the container's 14 in the inheritable set, a non-root user inside could gain them
+//! by running such a file from the image. Docker, podman, CRI-O and containerd stopped
+//! setting the inheritable set in 2022 for that reason.
 
+use crate::error::syscall_result;
 use crate::{Error, Result};
 
-/// A capability, by its number (capabilities(7); `/proc/sys/kernel/cap_last_cap` is the last).
+/// A capability, by its number (capabilities(7); `/proc/sys/kernel/cap_last_cap` is the
+/// last).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capability {
     pub name: &'static str,
@@ -62,20 +65,18 @@ pub fn last_capability() -> u32 {
 /// empties the inheritable and ambient sets: nothing passes through exec by them.
 pub fn restrict_to(keep: &[Capability]) -> Result<()> {
     let keep_mask = mask(keep);
-    // 1. The bounding set, one capability at a time (this needs CAP_SETPCAP, so it goes first).
+    // 1. The bounding set, one capability at a time (this needs CAP_SETPCAP, so it goes
+    //    first).
     for number in 0..=last_capability() {
         if keep_mask & (1 << number) == 0 {
             // SAFETY: prctl with integer arguments only.
-            if unsafe {
-                libc::prctl(libc::PR_CAPBSET_DROP, number as libc::c_ulong, 0, 0, 0)
-            } != 0
-            {
-                return Err(Error::sys(
-                    "prctl(PR_CAPBSET_DROP)",
-                    format!("dropping capability {number} from the bounding set"),
-                    nix::errno::Errno::last(),
-                ));
-            }
+            let number = number as libc::c_ulong;
+            syscall_result(unsafe { libc::prctl(libc::PR_CAPBSET_DROP, number, 0, 0, 0) })
+                .map_err(|e| {
+                    let what =
+                        format!("dropping capability {number} from the bounding set");
+                    Error::sys("prctl(PR_CAPBSET_DROP)", what, e)
+                })?;
         }
     }
     // 2. Ambient: cleared, so nothing passes through exec for a non-root uid.
@@ -121,13 +122,8 @@ fn set_sets(effective: u64, permitted: u64, inheritable: u64) -> Result<()> {
     });
     // SAFETY: header and data have the layout capset(2) expects and outlive the call.
     let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) };
-    if rc != 0 {
-        return Err(Error::sys(
-            "capset",
-            "setting the capability sets",
-            nix::errno::Errno::last(),
-        ));
-    }
+    syscall_result(rc)
+        .map_err(|e| Error::sys("capset", "setting the capability sets", e))?;
     Ok(())
 }
 

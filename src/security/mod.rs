@@ -1,9 +1,9 @@
 //! Hardening: what a container's root may no longer do, even inside its namespaces.
 //!
-//! Namespaces change what a process *sees*; they do not take away what root *may do*. A root
-//! process in a container still holds every capability, may load kernel modules, reboot the
-//! machine or mount filesystems, unless the runtime takes that away. The last steps before
-//! exec, in this order (each one needs the powers the next one removes):
+//! Namespaces change what a process *sees*; they do not take away what root *may do*. A
+//! root process in a container still holds every capability, may load kernel modules,
+//! reboot the machine or mount filesystems, unless the runtime takes that away. The last
+//! steps before exec, in this order (each one needs the powers the next one removes):
 //!
 //! ```text
 //! 1. masked and read-only paths   mounts: needs CAP_SYS_ADMIN, so before the drop
@@ -17,6 +17,7 @@ pub mod capabilities;
 pub mod paths;
 pub mod seccomp;
 
+use crate::error::syscall_result;
 use crate::{Error, Result};
 
 /// Sets `no_new_privs`: from now on execve(2) never grants privileges this process lacks
@@ -25,19 +26,14 @@ use crate::{Error, Result};
 pub fn set_no_new_privs() -> Result<()> {
     // SAFETY: prctl with integer arguments only.
     let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-    if rc != 0 {
-        return Err(Error::sys(
-            "prctl(PR_SET_NO_NEW_PRIVS)",
-            "setting no_new_privs",
-            nix::errno::Errno::last(),
-        ));
-    }
+    syscall_result(rc)
+        .map_err(|e| Error::sys("prctl(PR_SET_NO_NEW_PRIVS)", "setting no_new_privs", e))?;
     Ok(())
 }
 
 // ANCHOR: harden
-/// Runs the hardening steps 2–4 in the child, right before exec (step 1 belongs to the rootfs
-/// setup, while /proc is being mounted).
+/// Runs the hardening steps 2–4 in the child, right before exec (step 1 belongs to the
+/// rootfs setup, while /proc is being mounted).
 // ANCHOR: harden_fn
 pub fn harden() -> Result<()> {
     set_no_new_privs()?;

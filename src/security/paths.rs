@@ -1,10 +1,11 @@
-//! Masked and read-only paths: parts of /proc and /sys that show or change the whole machine.
+//! Masked and read-only paths: parts of /proc and /sys that show or change the whole
+//! machine.
 //!
 //! A fresh procfs in a PID namespace still shows some host-wide files: kernel memory
 //! (`/proc/kcore`), the keyrings, timers, the scheduler's debug data; `/proc/sys` and
-//! `/proc/sysrq-trigger` can change the running kernel. Runtimes *mask* the first kind (a bind
-//! mount of /dev/null over a file, an empty read-only tmpfs over a directory) and make the
-//! second read-only (a read-only bind mount of the path onto itself).
+//! `/proc/sysrq-trigger` can change the running kernel. Runtimes *mask* the first kind (a
+//! bind mount of /dev/null over a file, an empty read-only tmpfs over a directory) and make
+//! the second read-only (a read-only bind mount of the path onto itself).
 
 use std::path::Path;
 

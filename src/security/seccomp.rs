@@ -1,15 +1,17 @@
-//! A seccomp filter: a small BPF program the kernel runs on every system call of the process.
+//! A seccomp filter: a small BPF program the kernel runs on every system call of the
+//! process.
 //!
-//! The program sees `struct seccomp_data` (syscall number, architecture, arguments) and returns
-//! an action: allow, or fail with an errno. Ours denies, with EPERM, what container runtimes deny
-//! by default — calls that reach past the container into the shared kernel (modules, kexec,
-//! reboot, swap, keyrings, BPF, perf, io_uring), mount calls, reading another process's memory,
-//! and new user namespaces — and allows the rest.
+//! The program sees `struct seccomp_data` (syscall number, architecture, arguments) and
+//! returns an action: allow, or fail with an errno. Ours denies, with EPERM, what container
+//! runtimes deny by default — calls that reach past the container into the shared kernel
+//! (modules, kexec, reboot, swap, keyrings, BPF, perf, io_uring), mount calls, reading
+//! another process's memory, and new user namespaces — and allows the rest.
 //!
-//! The traps: the architecture must be checked first (syscall numbers differ between ABIs, and
-//! a filter for x86-64 numbers would let i386 `int 0x80` calls through), and on x86-64 the x32
-//! ABI uses the same architecture value with bit 30 set in the number.
+//! The traps: the architecture must be checked first (syscall numbers differ between ABIs,
+//! and a filter for x86-64 numbers would let i386 `int 0x80` calls through), and on x86-64
+//! the x32 ABI uses the same architecture value with bit 30 set in the number.
 
+use crate::error::syscall_result;
 use crate::{Error, Result};
 
 /// What the filter does with one system call.
@@ -85,8 +87,8 @@ pub fn default_rules() -> Vec<Rule> {
     rules.extend([
         Rule::DenyWithFlags(SYS_unshare, CLONE_NEWUSER as u32),
         Rule::DenyWithFlags(SYS_clone, CLONE_NEWUSER as u32),
-        // clone3 passes its flags in a struct the filter cannot read: answer ENOSYS, and the C
-        // library falls back to clone(2), whose flags we can check.
+        // clone3 passes its flags in a struct the filter cannot read: answer ENOSYS, and
+        // the C library falls back to clone(2), whose flags we can check.
         Rule::NotImplemented(SYS_clone3),
     ]);
     rules
@@ -176,13 +178,9 @@ pub fn install(program: &[libc::sock_filter]) -> Result<()> {
             &prog as *const libc::sock_fprog,
         )
     };
-    if rc != 0 {
-        return Err(Error::sys(
-            "prctl(PR_SET_SECCOMP)",
-            "installing the seccomp filter",
-            nix::errno::Errno::last(),
-        ));
-    }
+    syscall_result(rc).map_err(|e| {
+        Error::sys("prctl(PR_SET_SECCOMP)", "installing the seccomp filter", e)
+    })?;
     Ok(())
 }
 

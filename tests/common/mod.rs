@@ -25,6 +25,32 @@ pub fn privileged(test: &str) -> bool {
     false
 }
 
+/// The name of the test function it is written in (the trick: the type name of a function
+/// item declared inside it is `<crate>::<test>::here`, with `{{closure}}` parts in closures).
+#[macro_export]
+macro_rules! test_name {
+    () => {{
+        fn here() {}
+        fn name_of<T>(_: T) -> &'static str {
+            std::any::type_name::<T>()
+        }
+        let path = name_of(here);
+        path.split("::")
+            .filter(|part| *part != "here" && *part != "{{closure}}")
+            .last()
+            .unwrap_or(path)
+    }};
+}
+
+/// [`privileged`] for the test it is written in: `if !privileged!() { return; }` starts
+/// every privileged test, and its skip message names the test as cargo does.
+#[macro_export]
+macro_rules! privileged {
+    () => {
+        $crate::common::privileged($crate::test_name!())
+    };
+}
+
 /// Runs a built chapter binary with arguments and returns its output.
 pub fn run_bin(bin: &str, args: &[&str]) -> Output {
     Command::new(bin)
@@ -50,8 +76,8 @@ pub fn book_output_dir() -> PathBuf {
 }
 
 /// Compares `actual` with the committed file `book/src/output/<name>.txt`, which the book
-/// includes under "Run it". The book therefore shows what the binary really prints: when the
-/// output changes, this test fails until the file is regenerated with
+/// includes under "Run it". The book therefore shows what the binary really prints: when
+/// the output changes, this test fails until the file is regenerated with
 /// `WORKBOOK_BLESS=1 sudo -E cargo test` (and the change reviewed in `git diff`).
 pub fn assert_book_output(name: &str, actual: &str) {
     let path = book_output_dir().join(format!("{name}.txt"));
@@ -100,8 +126,8 @@ pub fn redact_numbers_after(text: &str, rules: &[(&str, &str)]) -> String {
     out
 }
 
-/// Waits until `pid` has died: gone, or a zombie (killed with its runtime, the container's init
-/// is re-parented to the host's init, which reaps it when it gets to it).
+/// Waits until `pid` has died: gone, or a zombie (killed with its runtime, the container's
+/// init is re-parented to the host's init, which reaps it when it gets to it).
 pub fn wait_until_dead(pid: i32) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
@@ -133,7 +159,7 @@ pub fn assert_refused(out: &Output, args: &[&str], code: i32, message: &str) {
 
 /// How many containers have state on the host (live or stale).
 pub fn container_states() -> usize {
-    std::fs::read_dir("/run/workbook/containers")
+    std::fs::read_dir(workbook::container::state::containers_dir())
         .map(|d| d.count())
         .unwrap_or(0)
 }

@@ -1,8 +1,8 @@
 //! Loading the device program and attaching it to a cgroup: two calls of bpf(2).
 //!
 //! libc has no wrapper for bpf(2), so it is called by number with the command's part of
-//! `union bpf_attr` (linux/bpf.h) laid out as a C struct. The kernel accepts a shorter union
-//! than its own, as long as it knows every field we pass.
+//! `union bpf_attr` (linux/bpf.h) laid out as a C struct. The kernel accepts a shorter
+//! union than its own, as long as it knows every field we pass.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
@@ -66,11 +66,7 @@ fn bpf<T>(cmd: libc::c_int, attr: &mut T) -> std::result::Result<libc::c_long, E
             std::mem::size_of::<T>() as libc::c_uint,
         )
     };
-    if rc < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(rc)
-    }
+    crate::error::syscall_result(rc)
 }
 
 // ANCHOR: load

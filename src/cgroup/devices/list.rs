@@ -5,8 +5,8 @@ use std::path::Path;
 use super::rule::{DeviceKind, DeviceRule};
 use crate::cgroup::plan::Step;
 
-/// An ordered list of allow rules. The kernel refuses every access that no rule allows, with
-/// EPERM, on open(2) and mknod(2) alike.
+/// An ordered list of allow rules. The kernel refuses every access that no rule allows,
+/// with EPERM, on open(2) and mknod(2) alike.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DeviceAllowList(Vec<DeviceRule>);
 

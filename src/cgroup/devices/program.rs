@@ -1,9 +1,9 @@
 //! The allow-list as a cgroup v2 device program: eBPF instructions, built by hand.
 //!
 //! cgroup v2 has no `devices.allow` file. Instead the kernel runs the BPF programs attached
-//! to a process's cgroup (type `BPF_PROG_TYPE_CGROUP_DEVICE`) on every mknod(2) and every open
-//! of a device node; a program that returns 0 makes the call fail with EPERM. The program gets
-//! one argument, a pointer to `struct bpf_cgroup_dev_ctx` (linux/bpf.h):
+//! to a process's cgroup (type `BPF_PROG_TYPE_CGROUP_DEVICE`) on every mknod(2) and every
+//! open of a device node; a program that returns 0 makes the call fail with EPERM. The
+//! program gets one argument, a pointer to `struct bpf_cgroup_dev_ctx` (linux/bpf.h):
 //!
 //! ```text
 //!   offset 0  u32 access_type   (access << 16) | type   access: 1 mknod, 2 read, 4 write
@@ -12,9 +12,10 @@
 //!   offset 8  u32 minor
 //! ```
 //!
-//! The program is small enough to write as instructions, as runc, crun and youki do: load the
-//! four fields into registers once, then one block of compares per rule, each jumping to the
-//! next block on a mismatch and returning 1 when all match; after the last block, return 0.
+//! The program is small enough to write as instructions, as runc, crun and youki do: load
+//! the four fields into registers once, then one block of compares per rule, each jumping
+//! to the next block on a mismatch and returning 1 when all match; after the last block,
+//! return 0.
 //!
 //! ```text
 //!   r2 = type   r3 = access   r4 = major   r5 = minor
@@ -189,7 +190,8 @@ mod tests {
     fn the_program_has_one_block_per_rule() {
         let list = DeviceAllowList::docker_default();
         let prog = build(&list);
-        // 6 loads; c M:m rwm = 3 compares + 2; c 136:* rwm = 2 + 2; c *:* m = 4 + 2; 2 to end.
+        // 6 loads; c M:m rwm = 3 compares + 2; c 136:* rwm = 2 + 2; c *:* m = 4 + 2; 2 to
+        // end.
         assert_eq!(prog.len(), 6 + 8 * 5 + 4 + 2 * 6 + 2);
         assert_eq!(prog.last().map(|i| i.code), Some(EXIT));
         assert_eq!(std::mem::size_of::<Insn>(), 8);

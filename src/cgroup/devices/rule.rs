@@ -3,8 +3,8 @@
 //! The spelling is the kernel's own, from the v1 `devices` controller
 //! (Documentation/admin-guide/cgroup-v1/devices.rst) and the OCI runtime spec:
 //! `c 1:3 rwm` is "the character device 1:3 (/dev/null): read, write, mknod"; `*` is any
-//! number. A rule is parsed once, here, into a type; the v1 writer prints it back and the v2
-//! program builder turns it into compares.
+//! number. A rule is parsed once, here, into a type; the v1 writer prints it back and the
+//! v2 program builder turns it into compares.
 
 use std::fmt;
 use std::str::FromStr;
@@ -148,8 +148,8 @@ impl fmt::Display for DeviceRule {
 impl FromStr for DeviceRule {
     type Err = String;
 
-    /// Parses `c 1:3 rwm`, `b *:* m`. The v1 type `a` (all devices) is refused: an allow-list
-    /// that allows everything is no allow-list.
+    /// Parses `c 1:3 rwm`, `b *:* m`. The v1 type `a` (all devices) is refused: an
+    /// allow-list that allows everything is no allow-list.
     fn from_str(text: &str) -> Result<Self, String> {
         let bad = |why: &str| {
             format!("device rule '{text}' {why}: write it as 'c 1:3 rwm' or 'b *:* m'")

@@ -1,9 +1,9 @@
-//! Who owns a thing on disk: "<pid> <start time>" of a process, which stays unique even when
-//! the pid is reused (the start time then differs). A SIGKILLed process cannot remove what it
-//! made; whoever finds its record later can tell it is dead and remove it for it.
+//! Who owns a thing on disk: "<pid> <start time>" of a process, which stays unique even
+//! when the pid is reused (the start time then differs). A SIGKILLed process cannot remove
+//! what it made; whoever finds its record later can tell it is dead and remove it for it.
 
-/// The start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), which
-/// together with the pid names a process uniquely.
+/// The start time of a process in clock ticks since boot (field 22 of /proc/PID/stat),
+/// which together with the pid names a process uniquely.
 fn start_time(pid: i32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces; the fields after its ')' are plain.
@@ -44,9 +44,9 @@ pub fn owner_in_name(rest: &str) -> Option<String> {
 }
 
 /// Removes a directory tree a run or an import left (missing is fine). A layer or an upper
-/// dir may hold read-only directories, and overlayfs leaves its work dir's `work/` with mode
-/// 000: root may remove all that, but a normal user must first give itself the right to enter
-/// and change those directories. `what` says in the error what it was.
+/// dir may hold read-only directories, and overlayfs leaves its work dir's `work/` with
+/// mode 000: root may remove all that, but a normal user must first give itself the right
+/// to enter and change those directories. `what` says in the error what it was.
 pub fn remove_tree(path: &std::path::Path, what: &str) -> crate::Result<()> {
     use crate::Error;
     match std::fs::remove_dir_all(path) {
@@ -60,8 +60,8 @@ pub fn remove_tree(path: &std::path::Path, what: &str) -> crate::Result<()> {
     }
 }
 
-/// Gives the owner rwx on every directory below `dir` (never following a symlink: read_dir's
-/// file type is the entry's own).
+/// Gives the owner rwx on every directory below `dir` (never following a symlink:
+/// read_dir's file type is the entry's own).
 fn open_up(dir: &std::path::Path) {
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));

@@ -1,0 +1,86 @@
+//! Mounting the union, and a guard that takes it down on every path.
+//!
+//! A mount outlives the process that made it unless the mount namespace dies with the
+//! process: a test that panics or a tool that returns early must still unmount.
+//! [`OverlayMount`] does it in `Drop`; if the union is still busy (a shell left open in
+//! it), it detaches it with `MNT_DETACH`, so the mount point is gone at once and the kernel
+//! frees it when the last user leaves.
+
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::mount::{mount, MsFlags};
+
+use super::Layers;
+use crate::mount::unmount;
+use crate::{Error, Result};
+
+/// The overlay filesystem type, as the kernel registers it (see /proc/filesystems).
+pub struct Overlay;
+
+// ANCHOR: mount
+impl Overlay {
+    /// Mounts `layers` at `target` (an existing directory) and returns a guard that
+    /// unmounts.
+    // ANCHOR: mount_fn
+    pub fn mount(layers: &Layers, target: &Path) -> Result<OverlayMount> {
+        layers.check_dirs()?;
+        let options = layers.mount_options()?;
+        // The source name is free text; it shows up in /proc/self/mountinfo.
+        mount(
+            Some("overlay"),
+            target,
+            Some("overlay"),
+            MsFlags::empty(),
+            Some(options.as_str()),
+        )
+        .map_err(|errno| mount_error(target, errno))?;
+        Ok(OverlayMount {
+            target: target.to_path_buf(),
+            mounted: true,
+        })
+    }
+    // ANCHOR_END: mount_fn
+}
+// ANCHOR_END: mount
+
+fn mount_error(target: &Path, errno: Errno) -> Error {
+    let what = if errno == Errno::EINVAL {
+        "mounting the overlay (the kernel explains EINVAL in `dmesg | tail`)"
+    } else {
+        "mounting the overlay"
+    };
+    Error::sys_path("mount", what, target, errno)
+}
+
+/// A mounted overlay. Dropping it unmounts.
+#[derive(Debug)]
+pub struct OverlayMount {
+    target: PathBuf,
+    mounted: bool,
+}
+
+impl OverlayMount {
+    /// Where the merged view is.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Unmounts now and reports failure (Drop can only try).
+    pub fn unmount(mut self) -> Result<()> {
+        self.mounted = false;
+        unmount(&self.target)
+    }
+}
+
+// ANCHOR: drop_impl
+impl Drop for OverlayMount {
+    fn drop(&mut self) {
+        if self.mounted {
+            if let Err(e) = unmount(&self.target) {
+                eprintln!("warning: {e}");
+            }
+        }
+    }
+}
+// ANCHOR_END: drop_impl
