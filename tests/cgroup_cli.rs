@@ -4,6 +4,8 @@
 mod common;
 
 use rstest::rstest;
+// `#[serial]` goes after the cases: placed right after `#[rstest]`, rstest does not give it
+// to each case, and the cases run at once.
 use serial_test::serial;
 
 const BIN: &str = env!("CARGO_BIN_EXE_05-cgroups");
@@ -54,7 +56,6 @@ fn our_cgroup_dirs() -> Vec<String> {
 }
 
 #[rstest]
-#[serial]
 #[case(&["--memory", "12Q", "--", "true"], "memory size '12Q' has an unknown unit 'Q'")]
 #[case(&["--memory", "0", "--", "true"], "memory size '0' is zero")]
 #[case(&["--cpus", "0", "--", "true"], "CPU count '0' is below 0.01")]
@@ -62,6 +63,7 @@ fn our_cgroup_dirs() -> Vec<String> {
 #[case(&["--pids", "-1", "--", "true"], "pids limit '-1' must be a whole number")]
 #[case(&["--pids", "0", "--", "true"], "pids limit '0' is zero")]
 #[case(&["--cpu-weight", "0", "--", "true"], "CPU weight '0' must be a whole number from 1 to 10000")]
+#[serial]
 fn bad_limits_are_one_clear_sentence_and_create_nothing(
     #[case] args: &[&str],
     #[case] says: &str,
@@ -90,9 +92,9 @@ fn nproc() -> usize {
 }
 
 #[rstest]
-#[serial]
 #[case::cgroups(env!("CARGO_BIN_EXE_05-cgroups"), &[])]
 #[case::full_container(env!("CARGO_BIN_EXE_07-full-container"), &["run", "--network", "none"])]
+#[serial]
 fn more_cpus_than_the_machine_has_are_refused_with_the_range(
     #[case] bin: &str,
     #[case] before: &[&str],
