@@ -1,9 +1,12 @@
 //! Layer and image import, unprivileged: hostile archives are refused without writing
 //! outside the layer, bad archives leave nothing in the store, layers are shared by digest.
 
+mod common;
+
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use common::symlink_attack::HostTarget;
 use workbook::image::build::{write_docker_save, write_oci_layout, LayerTar};
 use workbook::image::tar_import::unpack_layer;
 use workbook::image::{ImageConfig, ImageStore};
@@ -507,75 +510,27 @@ fn a_gzipped_docker_save_archive_imports() {
 // --- issue 11: late metadata through a symlink, tar bombs, killed imports
 // ------------------
 
-/// The attack of CVE-2021-30465's family: a directory `d` and `d/secret` with modes the
-/// importer applies at the end, then a symlink entry that replaces `d` with a link to a
-/// host directory. A late `chmod` by path would follow the link and change the host's
-/// files.
-fn dir_then_symlink_layer(host_dir: &Path) -> Vec<u8> {
-    let mut tar = LayerTar::new();
-    tar.dir("d", 0o755)
-        .unwrap()
-        .dir("d/secret-dir", 0o4777)
-        .unwrap()
-        .symlink("d", host_dir.to_str().unwrap())
-        .unwrap();
-    tar.finish().unwrap()
-}
-
-/// `outside/` (0711) holding `outside/secret-dir/` (0700): the host's files the attack aims
-/// at.
-fn host_target(s: &Scratch) -> (PathBuf, u32, u32) {
-    let secret = s.outside().join("secret-dir");
-    std::fs::create_dir(&secret).unwrap();
-    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o700)).unwrap();
-    std::fs::set_permissions(s.outside(), std::fs::Permissions::from_mode(0o711)).unwrap();
-    (secret, 0o711, 0o700)
-}
-
-fn mode_of(path: &Path) -> u32 {
-    std::fs::symlink_metadata(path)
-        .unwrap()
-        .permissions()
-        .mode()
-        & 0o7777
-}
-
 #[test]
 fn import_never_changes_a_host_dir_through_a_symlink() {
     let s = Scratch::new();
-    let (secret, outside_mode, secret_mode) = host_target(&s);
-    let tar = dir_then_symlink_layer(&s.outside());
-    unpack_layer(tar.as_slice(), &s.layer(), "hostile").unwrap();
-    assert_eq!(
-        mode_of(&s.outside()),
-        outside_mode,
-        "the host dir's mode changed"
-    );
-    assert_eq!(
-        mode_of(&secret),
-        secret_mode,
-        "the host file's mode changed"
-    );
+    let target = HostTarget::make(s.outside().join("host-dir"));
+    unpack_layer(target.hostile_layer().as_slice(), &s.layer(), "hostile").unwrap();
+    target.assert_unchanged();
     // As the OCI layer spec says, the later entry wins: `d` is now the symlink, stored as
     // is.
-    assert_eq!(
-        std::fs::read_link(s.layer().join("d")).unwrap(),
-        s.outside()
-    );
+    assert_eq!(std::fs::read_link(s.layer().join("d")).unwrap(), target.dir);
 }
 
 #[test]
 fn an_archive_replacing_a_dir_with_a_symlink_changes_nothing_on_the_host() {
     let dir = tempfile::tempdir().unwrap();
     let s = Scratch::new();
-    let (secret, outside_mode, secret_mode) = host_target(&s);
-    let hostile = dir_then_symlink_layer(&s.outside());
+    let target = HostTarget::make(s.outside().join("host-dir"));
     let archive = dir.path().join("image.tar");
-    write_docker_save(&archive, "t:1", &[hostile], &config()).unwrap();
+    write_docker_save(&archive, "t:1", &[target.hostile_layer()], &config()).unwrap();
     let store = ImageStore::open(dir.path().join("store")).unwrap();
     store.import_archive(&archive).unwrap();
-    assert_eq!(mode_of(&s.outside()), outside_mode);
-    assert_eq!(mode_of(&secret), secret_mode);
+    target.assert_unchanged();
 }
 
 fn one_file_layer(bytes: usize) -> Vec<u8> {

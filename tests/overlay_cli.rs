@@ -6,6 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::symlink_attack::HostTarget;
 use serial_test::serial;
 use workbook::image::build::{write_docker_save, LayerTar};
 use workbook::image::ImageConfig;
@@ -302,15 +303,6 @@ fn a_bad_archive_is_one_sentence_and_leaves_no_layer(#[case] damage: &str) {
 
 // --- issue 11: hostile and huge images, killed imports -----------------------------------
 
-fn mode_of(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::symlink_metadata(path)
-        .unwrap()
-        .permissions()
-        .mode()
-        & 0o7777
-}
-
 /// A `docker save` archive: the busybox base layer and `top` on it.
 fn image_with(dir: &Path, name: &str, top: Vec<u8>) -> PathBuf {
     let busybox = workbook::rootfs::default_rootfs().unwrap();
@@ -332,37 +324,15 @@ fn import_never_changes_a_host_dir_through_a_symlink() {
     if !privileged!() {
         return;
     }
-    use std::os::unix::fs::PermissionsExt;
     let scratch = tempfile::tempdir().unwrap();
-    // The host's directory the image aims at, and a directory in it.
-    let host = scratch.path().join("host-dir");
-    std::fs::create_dir_all(host.join("secret")).unwrap();
-    std::fs::set_permissions(&host, std::fs::Permissions::from_mode(0o711)).unwrap();
-    std::fs::set_permissions(host.join("secret"), std::fs::Permissions::from_mode(0o700))
-        .unwrap();
-    let mut top = LayerTar::new();
-    top.dir("d", 0o755)
-        .unwrap()
-        .dir("d/secret", 0o4777)
-        .unwrap()
-        .symlink("d", host.to_str().unwrap())
-        .unwrap();
-    let archive = image_with(scratch.path(), "hostile.tar", top.finish().unwrap());
+    let target = HostTarget::make(scratch.path().join("host-dir"));
+    let archive = image_with(scratch.path(), "hostile.tar", target.hostile_layer());
     let out = run(
         scratch.path(),
         &["--image", archive.to_str().unwrap(), "--", "true"],
     );
     assert!(out.status.success(), "{}", common::stderr(&out));
-    assert_eq!(
-        mode_of(&host),
-        0o711,
-        "the image changed the host dir's mode"
-    );
-    assert_eq!(
-        mode_of(&host.join("secret")),
-        0o700,
-        "the image made a host dir setuid and world-writable"
-    );
+    target.assert_unchanged();
     assert_nothing_left(scratch.path());
 }
 
