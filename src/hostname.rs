@@ -83,6 +83,7 @@ impl Hostname {
     // ANCHOR: apply
     /// Sets it as the host name of the calling process's UTS namespace.
     pub fn apply(&self) -> Result<()> {
+        // exercise 02.1: set the host name inside the new UTS namespace
         nix::unistd::sethostname(&self.0).map_err(|e| {
             Error::sys(
                 "sethostname",
@@ -90,6 +91,7 @@ impl Hostname {
                 e,
             )
         })
+        // end of exercise 02.1
     }
     // ANCHOR_END: apply
 }

@@ -74,9 +74,16 @@ impl IdMaps {
     /// Writes the maps of process `pid`'s user namespace, from outside it: setgroups first,
     /// then uid_map, then gid_map. Each file can be written once.
     pub fn write_for(&self, pid: Pid) -> Result<()> {
-        write_proc(pid, "setgroups", "deny")?;
-        write_proc(pid, "uid_map", &IdMaps::render(&self.uids))?;
-        write_proc(pid, "gid_map", &IdMaps::render(&self.gids))
+        // exercise 04.1: write setgroups, uid_map and gid_map in the order the kernel demands
+        let write = |file: &str, text: &str| {
+            let path = PathBuf::from(format!("/proc/{pid}/{file}"));
+            std::fs::write(&path, text)
+                .map_err(|e| Error::io(format!("writing {file:?}"), &path, e))
+        };
+        write("setgroups", "deny")?;
+        write("uid_map", &IdMaps::render(&self.uids))?;
+        write("gid_map", &IdMaps::render(&self.gids))
+        // end of exercise 04.1
     }
     // ANCHOR_END: write
 }
@@ -91,6 +98,7 @@ impl IdMaps {
 /// only when a process gives up the namespace's root uid).
 // ANCHOR: become_root_fn
 pub fn become_root() -> Result<()> {
+    // exercise 04.2: become root of the user namespace
     use nix::unistd::{setresgid, setresuid, Gid, Uid};
     let root_gid = Gid::from_raw(0);
     setresgid(root_gid, root_gid, root_gid)
@@ -98,6 +106,7 @@ pub fn become_root() -> Result<()> {
     let root_uid = Uid::from_raw(0);
     setresuid(root_uid, root_uid, root_uid)
         .map_err(|e| Error::sys("setresuid", "becoming uid 0 of the user namespace", e))
+    // end of exercise 04.2
 }
 // ANCHOR_END: become_root_fn
 // ANCHOR_END: become_root
@@ -112,12 +121,6 @@ pub fn drop_supplementary_groups() -> Result<()> {
             .map_err(|e| Error::sys("setgroups", "dropping supplementary groups", e))?;
     }
     Ok(())
-}
-
-fn write_proc(pid: Pid, file: &str, text: &str) -> Result<()> {
-    let path = PathBuf::from(format!("/proc/{pid}/{file}"));
-    std::fs::write(&path, text)
-        .map_err(|e| Error::io(format!("writing {file:?}"), &path, e))
 }
 
 /// Explains, naming the sysctl, why this machine refuses user namespaces, if a known

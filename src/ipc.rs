@@ -20,6 +20,7 @@ pub struct SharedMemory {
 impl SharedMemory {
     /// Creates a 4 KiB segment under `key` (shmget(2) with IPC_CREAT | IPC_EXCL).
     pub fn create(key: i32) -> Result<SharedMemory> {
+        // exercise 02.2: create a System V shared memory segment under a key
         // SAFETY: shmget takes integers only.
         let id =
             unsafe { libc::shmget(key, 4096, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) };
@@ -28,6 +29,7 @@ impl SharedMemory {
             Error::sys("shmget", what, e)
         })?;
         Ok(SharedMemory { key, id })
+        // end of exercise 02.2
     }
 }
 

@@ -17,6 +17,7 @@ use crate::{Error, Result};
 // ANCHOR: private
 /// Makes every mount of this namespace private: no mount event travels to or from the host.
 pub fn make_private() -> Result<()> {
+    // exercise 03.1: make every mount private, so nothing you mount leaks to the host
     mount(
         None::<&str>,
         "/",
@@ -32,6 +33,7 @@ pub fn make_private() -> Result<()> {
             e,
         )
     })
+    // end of exercise 03.1
 }
 // ANCHOR_END: private
 

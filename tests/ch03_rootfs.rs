@@ -165,3 +165,79 @@ fn a_command_missing_from_the_rootfs_is_127_and_mounts_nothing() {
         "nothing was created in it"
     );
 }
+
+/// A tmpfs of the test's own, made *shared*, as `/` is on a systemd host; unmounted (with
+/// everything below it) on every path.
+struct SharedTmpfs(tempfile::TempDir);
+
+impl SharedTmpfs {
+    fn new() -> Self {
+        use nix::mount::{mount, MsFlags};
+        let dir = tempfile::tempdir().expect("temp dir");
+        mount(
+            Some("tmpfs"),
+            dir.path(),
+            Some("tmpfs"),
+            MsFlags::empty(),
+            Some("size=64m"),
+        )
+        .expect("mount a tmpfs");
+        let guard = SharedTmpfs(dir);
+        mount(
+            None::<&str>,
+            guard.0.path(),
+            None::<&str>,
+            MsFlags::MS_SHARED,
+            None::<&str>,
+        )
+        .expect("make it shared");
+        guard
+    }
+}
+
+impl Drop for SharedTmpfs {
+    fn drop(&mut self) {
+        // Detach whatever may have leaked onto it too: MNT_DETACH takes the whole subtree.
+        let _ = nix::mount::umount2(self.0.path(), nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+/// The lines of the host's mount table that lie under `dir`.
+fn mounts_under(dir: &std::path::Path) -> Vec<String> {
+    let dir = dir.to_string_lossy().into_owned();
+    mountinfo()
+        .lines()
+        .filter(|l| l.split(' ').nth(4).is_some_and(|p| p.starts_with(&dir)))
+        .map(str::to_string)
+        .collect()
+}
+
+/// On a host whose mounts are shared (systemd's default) a mount made in a new mount
+/// namespace travels back to the host unless the child makes its tree private first; and
+/// pivot_root refuses a new root whose parent mount is shared. Here the rootfs lies on a
+/// shared tmpfs, so this holds whatever the propagation of the host's own `/`.
+#[test]
+#[serial(mounts)]
+fn a_rootfs_on_a_shared_mount_leaks_no_mount_to_the_host() {
+    if !privileged!() {
+        return;
+    }
+    let shared = SharedTmpfs::new();
+    let root = shared.0.path().join("root");
+    let source = workbook::rootfs::default_rootfs().expect("the busybox rootfs");
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&source)
+        .arg(&root)
+        .status()
+        .expect("run cp");
+    assert!(copied.success(), "copying the rootfs");
+    let before = mounts_under(shared.0.path());
+    let out = common::run_bin(
+        BIN,
+        &["--rootfs", root.to_str().expect("utf-8"), "--", "true"],
+    );
+    let after = mounts_under(shared.0.path());
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert_eq!(after, before, "a mount of the child appeared on the host");
+}

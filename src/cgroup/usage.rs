@@ -57,10 +57,19 @@ pub fn read_flat_keyed(file: &Path, key: &str) -> Option<u64> {
 
 /// Parses one key out of a flat-keyed file's text.
 pub fn parse_flat_keyed(text: &str, key: &str) -> Option<u64> {
-    text.lines().find_map(|line| {
-        let (k, v) = line.split_once(' ')?;
-        (k == key).then(|| v.trim().parse().ok()).flatten()
-    })
+    // exercise 05.4: read one key of a flat-keyed file such as memory.events
+    for line in text.lines() {
+        let Some((k, v)) = line.split_once(' ') else {
+            continue;
+        };
+        if k == key {
+            if let Ok(value) = v.trim().parse() {
+                return Some(value);
+            }
+        }
+    }
+    None
+    // end of exercise 05.4
 }
 
 // ANCHOR: report

@@ -69,6 +69,7 @@ pub fn plan(fs: &CgroupFs, leaf: &str, limits: &Limits) -> Result<Plan> {
 // ANCHOR: limit_files
 /// The limit files of a workload, each in the hierarchy of its controller (`at`).
 fn limit_files(at: impl Fn(Controller) -> Option<PathBuf>, limits: &Limits) -> Vec<Step> {
+    // exercise 05.2: write the limits of a cgroup v1, each in its controller's hierarchy
     let mut steps = Vec::new();
     if let (Some(memory), Some(dir)) = (limits.memory, at(Controller::Memory)) {
         let bytes = memory.bytes().to_string();
@@ -96,6 +97,7 @@ fn limit_files(at: impl Fn(Controller) -> Option<PathBuf>, limits: &Limits) -> V
         steps.push(Step::write(dir.join("pids.max"), pids.get().to_string()));
     }
     steps
+    // end of exercise 05.2
 }
 // ANCHOR_END: limit_files
 

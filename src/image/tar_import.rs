@@ -457,6 +457,38 @@ fn remove_existing(path: &Path, keep_dir: bool) -> Result<()> {
     }
 }
 
+// ANCHOR: marker_to_overlay
+/// Gives a whiteout marker of the tar (`.wh.NAME`, `.wh..wh..opq`) its overlay form under
+/// `dest`: a 0/0 character device in place of the deleted name, the opaque xattr on the
+/// directory. Returns whether `rel` was a marker (AUFS bookkeeping counts, and is skipped);
+/// a plain entry is left to the caller.
+fn marker_to_overlay(dest: &Path, rel: &Path, report: &mut Unpacked) -> Result<bool> {
+    // exercise 06.2: convert a tar whiteout to the overlay form
+    match classify(rel)? {
+        TarPath::Plain(_) => Ok(false),
+        TarPath::Ignored => Ok(true),
+        TarPath::Opaque(dir) => {
+            let target = dest.join(&dir);
+            if !dir.as_os_str().is_empty() {
+                ensure_parents(dest, &dir.join("x"))?;
+            }
+            make_opaque(&target)?;
+            report.opaque_dirs += 1;
+            Ok(true)
+        }
+        TarPath::Whiteout(deleted) => {
+            ensure_parents(dest, &deleted)?;
+            let target = dest.join(&deleted);
+            remove_existing(&target, false)?;
+            make_whiteout(&target)?;
+            report.whiteouts += 1;
+            Ok(true)
+        }
+    }
+    // end of exercise 06.2
+}
+// ANCHOR_END: marker_to_overlay
+
 fn unpack_entry<R: Read>(
     entry: &mut tar::Entry<'_, R>,
     layer: &mut Layer<'_>,
@@ -478,26 +510,8 @@ fn unpack_entry<R: Read>(
         }
         return Ok(());
     }
-    match classify(&rel)? {
-        TarPath::Ignored => return Ok(()),
-        TarPath::Opaque(dir) => {
-            let target = dest.join(&dir);
-            if !dir.as_os_str().is_empty() {
-                ensure_parents(dest, &dir.join("x"))?;
-            }
-            make_opaque(&target)?;
-            report.opaque_dirs += 1;
-            return Ok(());
-        }
-        TarPath::Whiteout(deleted) => {
-            ensure_parents(dest, &deleted)?;
-            let target = dest.join(&deleted);
-            remove_existing(&target, false)?;
-            make_whiteout(&target)?;
-            report.whiteouts += 1;
-            return Ok(());
-        }
-        TarPath::Plain(_) => {}
+    if marker_to_overlay(dest, &rel, report)? {
+        return Ok(());
     }
     ensure_parents(dest, &rel)?;
     let path = dest.join(&rel);

@@ -52,6 +52,7 @@ use crate::{Error, Result};
 // ANCHOR: lo_up
 /// Brings up `lo` in the calling process's network namespace.
 pub fn loopback_up() -> Result<()> {
+    // exercise 04.3: bring lo up in the new network namespace
     let sock: OwnedFd = socket(
         AddressFamily::Inet,
         SockType::Datagram,
@@ -72,6 +73,7 @@ pub fn loopback_up() -> Result<()> {
     syscall_result(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) })
         .map_err(|e| Error::sys("ioctl(SIOCSIFFLAGS)", "bringing lo up", e))?;
     Ok(())
+    // end of exercise 04.3
 }
 // ANCHOR_END: lo_up
 

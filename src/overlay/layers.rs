@@ -176,8 +176,23 @@ impl Layers {
     }
 
     /// The option string, refused when longer than `limit` bytes.
-    // ANCHOR: options_order
     pub fn mount_options_within(&self, limit: usize) -> Result<String> {
+        let options = self.options()?;
+        if options.len() > limit {
+            return Err(Error::Invalid(format!(
+                "the overlay options for {} layers take {} bytes, more than the {limit} bytes one mount(2) call \
+                 passes to the kernel; use shorter layer paths or fewer layers",
+                self.lowers.len() + usize::from(self.upper.is_some()),
+                options.len()
+            )));
+        }
+        Ok(options)
+    }
+
+    // ANCHOR: options_order
+    /// The option string itself: lowerdir, then upperdir and workdir, then the flags.
+    fn options(&self) -> Result<String> {
+        // exercise 06.1: render the lowerdir option, topmost layer first
         // The kernel reads lowerdir= topmost first: reverse our bottom-first list.
         let lowers = self
             .lowers
@@ -196,17 +211,10 @@ impl Layers {
         if self.user_xattr {
             options.push_str(",userxattr");
         }
-        // ANCHOR_END: options_order
-        if options.len() > limit {
-            return Err(Error::Invalid(format!(
-                "the overlay options for {} layers take {} bytes, more than the {limit} bytes one mount(2) call \
-                 passes to the kernel; use shorter layer paths or fewer layers",
-                self.lowers.len() + usize::from(self.upper.is_some()),
-                options.len()
-            )));
-        }
         Ok(options)
+        // end of exercise 06.1
     }
+    // ANCHOR_END: options_order
     // ANCHOR_END: options
 
     /// Checks what only the filesystem can tell: every layer is a directory, the upper and

@@ -45,17 +45,26 @@ pub(super) fn wait_forwarding(pid: nix::unistd::Pid, is_init: bool) -> Result<St
         if signal == Signal::SIGCHLD {
             continue;
         }
-        // ANCHOR: forward
-        if is_init && !catches(pid, signal) {
-            // PID 1 would silently drop this signal: end it the only way the kernel allows.
-            meant = Some(signal);
-            let _ = kill(pid, Signal::SIGKILL);
-        } else {
-            let _ = kill(pid, signal);
-        }
-        // ANCHOR_END: forward
+        meant = forward(pid, signal, is_init).or(meant);
     }
 }
+
+// ANCHOR: forward
+/// Passes `signal` on to the child `pid`. Returns the signal when the child, being PID 1
+/// without a handler for it, had to be ended with SIGKILL instead.
+fn forward(pid: nix::unistd::Pid, signal: Signal, is_init: bool) -> Option<Signal> {
+    // exercise 01.2: pass the signal on, or SIGKILL a PID 1 that would drop it
+    if is_init && !catches(pid, signal) {
+        // PID 1 would silently drop this signal: end it the only way the kernel allows.
+        let _ = kill(pid, Signal::SIGKILL);
+        Some(signal)
+    } else {
+        let _ = kill(pid, signal);
+        None
+    }
+    // end of exercise 01.2
+}
+// ANCHOR_END: forward
 
 /// Whether process `pid` has a handler for `signal` (its bit is set in `SigCgt`).
 pub fn catches(pid: nix::unistd::Pid, signal: Signal) -> bool {

@@ -74,6 +74,7 @@ impl RootSetup {
 // ANCHOR: enter
 /// Run in the child, inside its new mount namespace: makes `setup.root` the root of it.
 pub fn enter(setup: &RootSetup) -> Result<()> {
+    // exercise 03.2: bind the rootfs on itself and mount the kernel's filesystems in it
     let root = &setup.root;
     mount::make_private()?;
     // pivot_root wants the new root to be a mount point: bind it onto itself.
@@ -83,6 +84,7 @@ pub fn enter(setup: &RootSetup) -> Result<()> {
     pseudo::mount_sys(root)?;
     pseudo::mount_tmp(root)?;
     switch(root, setup.switch)
+    // end of exercise 03.2
 }
 // ANCHOR_END: enter
 

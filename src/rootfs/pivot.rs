@@ -19,6 +19,7 @@ use crate::{mount, Error, Result};
 /// (pivot_root(2), NOTES). The traps: new_root must be a mount point (else EINVAL), and
 /// neither it nor its parent may be shared (else EINVAL: hence make_private first).
 pub fn pivot_into(new_root: &Path) -> Result<()> {
+    // exercise 03.3: pivot_root into the new root and detach the old one
     chdir(new_root)
         .map_err(|e| Error::sys_path("chdir", "entering the new root", new_root, e))?;
     pivot_root(".", ".").map_err(|e| {
@@ -27,6 +28,7 @@ pub fn pivot_into(new_root: &Path) -> Result<()> {
     mount::detach(Path::new("."))?;
     chdir("/")
         .map_err(|e| Error::sys_path("chdir", "going to the new /", Path::new("/"), e))
+    // end of exercise 03.3
 }
 // ANCHOR_END: pivot
 

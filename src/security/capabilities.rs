@@ -64,6 +64,7 @@ pub fn last_capability() -> u32 {
 /// Reduces the bounding, permitted and effective sets of the calling process to `keep`, and
 /// empties the inheritable and ambient sets: nothing passes through exec by them.
 pub fn restrict_to(keep: &[Capability]) -> Result<()> {
+    // exercise 07.2: cut the capability sets down to the ones to keep
     let keep_mask = mask(keep);
     // 1. The bounding set, one capability at a time (this needs CAP_SETPCAP, so it goes
     //    first).
@@ -92,6 +93,7 @@ pub fn restrict_to(keep: &[Capability]) -> Result<()> {
     };
     // 3. Effective and permitted to the default, inheritable empty, in one capset(2).
     set_sets(keep_mask, keep_mask, 0)
+    // end of exercise 07.2
 }
 // ANCHOR_END: restrict
 
