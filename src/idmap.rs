@@ -74,7 +74,7 @@ impl IdMaps {
     /// Writes the maps of process `pid`'s user namespace, from outside it: setgroups first,
     /// then uid_map, then gid_map. Each file can be written once.
     pub fn write_for(&self, pid: Pid) -> Result<()> {
-        // exercise 04.1: write setgroups, uid_map and gid_map in the order the kernel demands
+        // exercise 04.1: write setgroups, uid_map and gid_map in the kernel's order
         let write = |file: &str, text: &str| {
             let path = PathBuf::from(format!("/proc/{pid}/{file}"));
             std::fs::write(&path, text)

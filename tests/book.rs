@@ -539,3 +539,173 @@ fn no_page_shows_a_later_chapters_code() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// One `[[exercise]]` of exercises.toml: the fields the book and the tests need.
+#[derive(Debug, Default)]
+struct Exercise {
+    id: String,
+    title: String,
+    file: String,
+    chapter: String,
+    tests: Vec<String>,
+}
+
+/// The exercises of `exercises.toml`. A reader for the file's own shape (tables of
+/// `key = "string"`, `tests = [ … ]` over one or more lines, `"""` strings), not all of TOML.
+fn exercises() -> Vec<Exercise> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("exercises.toml");
+    let text =
+        std::fs::read_to_string(&path).expect("exercises.toml at the repository root");
+    let quoted = |s: &str| -> Vec<String> {
+        s.split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    let mut all: Vec<Exercise> = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let line = line.trim();
+        if line == "[[exercise]]" {
+            all.push(Exercise::default());
+            continue;
+        }
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = line
+            .split_once('=')
+            .unwrap_or_else(|| panic!("exercises.toml: {line:?} is no `key = value`"));
+        let mut value = value.trim().to_string();
+        if let Some(rest) = value.strip_prefix("\"\"\"") {
+            if !rest.contains("\"\"\"") {
+                lines.by_ref().find(|l| l.contains("\"\"\""));
+            }
+            continue;
+        }
+        if value.starts_with('[') {
+            while !value.contains(']') {
+                value.push_str(lines.next().expect("exercises.toml: a list without its ]"));
+            }
+        }
+        let strings = quoted(&value);
+        let exercise = all.last_mut().unwrap_or_else(|| {
+            panic!("exercises.toml: {key} before the first [[exercise]]")
+        });
+        let first = || strings.first().cloned().unwrap_or_default();
+        match key.trim() {
+            "id" => exercise.id = first(),
+            "title" => exercise.title = first(),
+            "file" => exercise.file = first(),
+            "chapter" => exercise.chapter = first(),
+            "tests" => exercise.tests = strings.clone(),
+            _ => {}
+        }
+    }
+    all
+}
+
+/// The `### Exercise …` headings of a page: (line, whether it is under `## Your turn`).
+fn exercise_headings(text: &str) -> Vec<(String, bool)> {
+    let mut section = "";
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if let Some(title) = line.strip_prefix("## ") {
+            section = title;
+        }
+        if line.starts_with("### Exercise ") {
+            out.push((line.to_string(), section == "Your turn"));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_exercise_has_its_section_under_your_turn_and_every_section_its_exercise() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let all = exercises();
+    assert!(
+        all.len() >= 7,
+        "exercises.toml lists the exercises ({})",
+        all.len()
+    );
+    let mut problems = Vec::new();
+    let mut ids: Vec<&str> = all.iter().map(|e| e.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    if ids.len() != all.len() {
+        problems.push("exercises.toml: an id appears twice".to_string());
+    }
+    for e in &all {
+        let heading = format!("### Exercise {}: {}", e.id, e.title);
+        let page = std::fs::read_to_string(root.join(&e.chapter)).unwrap_or_default();
+        if !exercise_headings(&page).contains(&(heading.clone(), true)) {
+            problems.push(format!(
+                "{}: exercise {} has no section \"{heading}\" under \"## Your turn\"",
+                e.chapter, e.id
+            ));
+        }
+    }
+    for (page, text) in all_pages() {
+        let chapter = page
+            .strip_prefix(root)
+            .unwrap_or(&page)
+            .to_string_lossy()
+            .into_owned();
+        for (heading, under_your_turn) in exercise_headings(&text) {
+            let known = all.iter().any(|e| {
+                e.chapter == chapter
+                    && heading == format!("### Exercise {}: {}", e.id, e.title)
+            });
+            if !known || !under_your_turn {
+                problems.push(format!(
+                    "{chapter}: \"{heading}\" is not an exercise of exercises.toml for this \
+                     page, under \"## Your turn\""
+                ));
+            }
+        }
+    }
+    // Chapters 1 to 7 are the ones with exercises.
+    for bin in binaries().iter().filter(|b| b.as_str() < "08") {
+        let text = std::fs::read_to_string(book_src().join(format!("{bin}.md")))
+            .expect("chapter page");
+        if !text.contains("\n## Your turn\n") {
+            problems.push(format!("{bin}.md has no \"## Your turn\" section"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_exercise_names_its_markers_and_existing_test_targets() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let targets = test_targets();
+    let mut problems = Vec::new();
+    for e in exercises() {
+        if e.tests.is_empty() {
+            problems.push(format!("exercise {} names no test", e.id));
+        }
+        for test in &e.tests {
+            let target = test.split("::").next().unwrap_or("");
+            if target != "lib" && !targets.iter().any(|t| t == target) {
+                problems.push(format!(
+                    "exercise {}: {test:?} names the target {target:?}, neither `lib` nor a \
+                     file tests/{target}.rs",
+                    e.id
+                ));
+            }
+        }
+        let source = std::fs::read_to_string(root.join(&e.file)).unwrap_or_default();
+        let begin = format!("// exercise {}: {}", e.id, e.title);
+        let end = format!("// end of exercise {}", e.id);
+        let count = |marker: &str| source.lines().filter(|l| l.trim() == marker).count();
+        if count(&begin) != 1 || count(&end) != 1 {
+            problems.push(format!(
+                "{}: exercise {} needs one \"{begin}\" and one \"{end}\"",
+                e.file, e.id
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

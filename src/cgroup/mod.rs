@@ -126,7 +126,8 @@ impl Cgroup {
     /// inside. Do it before the process runs the workload, so nothing escapes the limits.
     pub fn attach(&self, pid: i32) -> Result<()> {
         // exercise 05.3: attach a process to the cgroup
-        // One directory on v2; one per hierarchy on v1, where a process is in one cgroup of each.
+        // One directory on v2; on v1 one per hierarchy, as a process is in one cgroup of
+        // each.
         for dir in &self.dirs {
             plan::write_control(&dir.join("cgroup.procs"), &pid.to_string(), true)?;
         }
