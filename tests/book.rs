@@ -106,7 +106,8 @@ fn every_relative_link_resolves() {
     }
 }
 
-/// The `name`s of the `[[bin]]` entries of Cargo.toml.
+/// The `name`s of the chapter binaries (`NN-name`) among the `[[bin]]` entries of Cargo.toml
+/// (the `workbook` tool is no chapter).
 fn binaries() -> Vec<String> {
     let manifest =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
@@ -120,6 +121,7 @@ fn binaries() -> Vec<String> {
                 .find(|l| l.trim_start().starts_with("name"))?;
             Some(line.split('"').nth(1)?.to_string())
         })
+        .filter(|name: &String| name.as_bytes().iter().take(2).all(u8::is_ascii_digit))
         .collect()
 }
 
