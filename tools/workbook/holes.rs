@@ -64,11 +64,13 @@ pub fn reference(root: &Path, exercise: &Exercise, state: &State) -> Option<Stri
 /// Cuts the holes of `chosen` that are not cut yet; the learner's work stays.
 pub fn start(root: &Path, chosen: &[&Exercise]) -> Result<(), Fail> {
     let state = State::new(root);
-    let sites = chosen
-        .iter()
-        .map(|e| Site::read(root, e))
-        .collect::<Result<Vec<_>, _>>()?;
-    for (exercise, site) in chosen.iter().zip(&sites) {
+    // Every exercise's markers are checked before anything is cut.
+    for exercise in chosen {
+        Site::read(root, exercise)?;
+    }
+    for exercise in chosen {
+        // Read again each time: two exercises may share a file, and a cut moves the lines.
+        let site = Site::read(root, exercise)?;
         let place = site.place(exercise);
         if markers::is_cut(exercise, site.body()) {
             if !state.started(&exercise.id) {
@@ -86,8 +88,6 @@ pub fn start(root: &Path, chosen: &[&Exercise]) -> Result<(), Fail> {
                 exercise.id, exercise.title
             );
         } else {
-            // Re-read: two exercises may share a file, and the first cut moved the lines.
-            let site = Site::read(root, exercise)?;
             state.save_reference(&exercise.id, site.body())?;
             let lines = site.body().lines().count();
             site.write(root, exercise, &markers::cut_text(exercise, &site.region))?;
