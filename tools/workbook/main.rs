@@ -36,6 +36,9 @@ use crate::runner::Runner;
 ///
 /// The checks are the privileged tests that prove the reference runtime: they run as root
 /// (directly, through sudo, or with --vm in the QEMU VM), and a test that cannot run fails.
+/// This tool is built from the same crate: while your code does not compile, `cargo workbook`
+/// shows the compiler's errors; run the last build, target/debug/workbook, for `solution`
+/// or `reset` then.
 #[derive(Parser, Debug)]
 #[command(
     name = "cargo workbook",
@@ -150,6 +153,9 @@ impl std::fmt::Display for Fail {
 }
 
 fn main() -> ExitCode {
+    // `cargo workbook solution 01.1 | head` ends quietly when head has read enough.
+    // SAFETY: signal() with a constant handler, before any thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
