@@ -16,7 +16,10 @@ const PRESERVED: &str = "WORKBOOK_CACHE,WORKBOOK_BUSYBOX,WORKBOOK_STORE";
 #[derive(Debug, Clone)]
 pub enum Runner {
     Root,
-    Sudo,
+    /// `ask`: sudo may prompt on the terminal (there is one), else it must not (`-n`).
+    Sudo {
+        ask: bool,
+    },
     Vm(PathBuf),
 }
 
@@ -55,10 +58,11 @@ impl Runner {
                 .is_ok_and(|s| s.success())
         };
         // -n: never ask; a password prompt with nobody to answer it would hang.
+        let tty = std::io::stdin().is_terminal();
         if quiet(&["-n", "true"], Stdio::null()) {
-            return Ok(Runner::Sudo);
+            return Ok(Runner::Sudo { ask: tty });
         }
-        if std::io::stdin().is_terminal() && which("sudo") {
+        if tty && which("sudo") {
             eprintln!(
                 "(the tests read the kernel's state as root: sudo asks for your password)"
             );
@@ -67,7 +71,7 @@ impl Runner {
                 .status()
                 .is_ok_and(|s| s.success());
             if asked {
-                return Ok(Runner::Sudo);
+                return Ok(Runner::Sudo { ask: true });
             }
         }
         Err(Fail::needs_root())
@@ -89,11 +93,14 @@ impl Runner {
                     .env("RUST_BACKTRACE", "0");
                 c
             }
-            Runner::Sudo => {
+            Runner::Sudo { ask } => {
                 // `env` sets the variables whatever sudo's policy keeps of the environment.
+                // When sudo's ticket runs out during --watch, it asks on the terminal again.
                 let mut c = Command::new("sudo");
-                c.arg("-n")
-                    .arg(format!("--preserve-env={PRESERVED}"))
+                if !ask {
+                    c.arg("-n");
+                }
+                c.arg(format!("--preserve-env={PRESERVED}"))
                     .arg("--")
                     .arg("env");
                 c.args(env).arg(exe);
