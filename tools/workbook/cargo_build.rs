@@ -53,6 +53,7 @@ pub fn test_executables(
     });
     let mut found = BTreeMap::new();
     let mut errors = String::new();
+    let mut compiler_errors = false;
     if let Some(stdout) = child.stdout.take() {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
@@ -77,6 +78,7 @@ pub fn test_executables(
                     found.insert(key.to_string(), PathBuf::from(exe));
                 }
                 Some("compiler-message") if msg["message"]["level"] == "error" => {
+                    compiler_errors = true;
                     if let Some(text) = msg["message"]["rendered"].as_str() {
                         if b.quiet {
                             errors.push_str(text);
@@ -93,6 +95,19 @@ pub fn test_executables(
         .wait()
         .map_err(|e| Fail::tool(format!("cargo did not finish: {e}")))?;
     let cargo_says = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
+    if !status.success() && !compiler_errors {
+        // Not the code: cargo itself (a test target that does not exist, no network for a
+        // missing dependency). It said why on stderr.
+        return Err(Fail::tool(format!(
+            "`cargo test --no-run` failed in {} before compiling anything: {}",
+            b.root.display(),
+            if cargo_says.trim().is_empty() {
+                "see its message above"
+            } else {
+                cargo_says.trim()
+            }
+        )));
+    }
     if !status.success() {
         let mut why = errors;
         why.push_str(&cargo_says);
