@@ -86,19 +86,20 @@ where
 }
 // ANCHOR_END: start
 
+// ANCHOR: clone_flags
 /// clone(2) with a NULL stack behaves like fork(2): the child runs on a copy of the
 /// parent's stack and returns from the same call. The flags add the new namespaces; SIGCHLD
 /// is the signal the parent gets when the child ends, as with fork.
 pub(super) fn clone_like_fork(
     flags: CloneFlags,
 ) -> std::result::Result<Option<Pid>, Errno> {
-    // ANCHOR: clone_flags
-    let flags = flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
     // ANCHOR_END: clone_flags
+    // ANCHOR: clone_call
+    // exercise 01.1: clone into a new PID namespace
+    let flags = flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
     // SAFETY: with a NULL stack clone returns twice like fork; the binaries that call this
     // are single-threaded, so no lock can be held by a thread that does not exist in the
     // child.
-    // ANCHOR: clone_call
     let ret = unsafe {
         libc::syscall(
             libc::SYS_clone,
@@ -113,8 +114,9 @@ pub(super) fn clone_like_fork(
         0 => Ok(None),
         pid => Ok(Some(Pid::from_raw(pid as i32))),
     }
-    // ANCHOR_END: clone_call
+    // end of exercise 01.1
 }
+// ANCHOR_END: clone_call
 
 // ANCHOR: child_side
 fn child_side<F>(release: OwnedFd, report: OwnedFd, child_main: F) -> !

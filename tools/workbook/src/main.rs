@@ -1,0 +1,268 @@
+//! `cargo workbook`: the learner's tool. Exercises are holes in the real runtime, listed in
+//! exercises.toml and marked in the sources; this cuts them, checks them with the privileged
+//! tests that prove the reference, and puts the reference back.
+
+mod cargo_build;
+mod check;
+mod diff;
+mod exercises;
+mod holes;
+mod list;
+mod markers;
+mod prove;
+mod report;
+mod runner;
+mod state;
+mod toml;
+mod watch;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::exercises::Exercise;
+use crate::runner::Runner;
+
+/// Write the heart of a container runtime yourself; the kernel's own state checks it.
+///
+/// The loop:
+///   cargo workbook list            where you are
+///   cargo workbook start 01        cut chapter 1's holes: each becomes a todo!() in the code
+///   (read "Your turn" in the chapter, write the code at the todo!)
+///   cargo workbook check 01        build, run that chapter's tests as root, show what failed
+///   cargo workbook hint 01.1       a nudge; `solution 01.1` shows the answer as a diff
+///   cargo workbook reset 01.1      put the reference back
+///
+/// The checks are the privileged tests that prove the reference runtime: they run as root
+/// (directly, through sudo, or with --vm in the QEMU VM), and a test that cannot run fails.
+/// This tool is a package of its own (tools/workbook/): it keeps working while your code
+/// does not compile, so `hint`, `solution` and `reset` are always there.
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo workbook",
+    bin_name = "cargo workbook",
+    verbatim_doc_comment
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Every exercise, chapter by chapter, with its state and a progress bar.
+    List,
+    /// Cut the holes of a chapter (01) or of one exercise (01.1) in the working tree.
+    ///
+    /// The reference is kept in .workbook/ (git ignores it); holes you already cut, and
+    /// your work in them, are left as they are. `git diff` shows your work.
+    Start {
+        /// A chapter (01) or an exercise (01.1).
+        id: String,
+    },
+    /// Build and run the tests of a chapter or exercise as root (default: every started one).
+    ///
+    /// The test targets are built as you; the tests run as root (directly, or through sudo),
+    /// or in the headless QEMU VM with --vm, always with WORKBOOK_REQUIRE_PRIVILEGED=1 so a
+    /// test that cannot run fails. Exit status 0 when every check passes, 1 when one fails,
+    /// 125 when the check cannot run (no root, no sudo, no --vm).
+    Check {
+        /// A chapter (01) or an exercise (01.1); every started exercise when left out.
+        id: Option<String>,
+        /// Run the tests in the QEMU VM (vm/qemu/run-tests) instead of through sudo.
+        #[arg(long)]
+        vm: bool,
+        /// Check again whenever a file under src/, chapters/ or tests/ changes.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// A nudge for an exercise (or every exercise of a chapter), without the code.
+    Hint {
+        /// A chapter (01) or an exercise (01.1).
+        id: String,
+    },
+    /// The reference solution, as a diff against your code. Only when you ask.
+    Solution {
+        /// A chapter (01) or an exercise (01.1).
+        id: String,
+    },
+    /// Put the reference back into the file and forget the exercise's state.
+    Reset {
+        /// A chapter (01) or an exercise (01.1).
+        id: String,
+    },
+    /// For maintainers and CI: prove every hole is caught by its tests.
+    ///
+    /// In a scratch copy of the tree (target/workbook-prove/, never your working tree): the
+    /// reference must pass each exercise's tests; then each hole alone is cut, the crate must
+    /// compile and each named test must fail. Needs root like `check`. Prints a table with
+    /// the times; exits 1 when a hole is not caught or the reference fails.
+    Prove {
+        /// Chapters or exercises (default: all).
+        ids: Vec<String>,
+        /// Run the tests in the QEMU VM.
+        #[arg(long)]
+        vm: bool,
+    },
+}
+
+/// An error of the tool (exit 125, one sentence), a failed build, or failed checks (exit 1).
+#[derive(Debug)]
+pub struct Fail {
+    code: u8,
+    message: String,
+    build: bool,
+}
+
+impl Fail {
+    pub fn tool(message: String) -> Fail {
+        Fail {
+            code: 125,
+            message,
+            build: false,
+        }
+    }
+
+    pub fn needs_root() -> Fail {
+        Fail::tool(
+            "the check runs the kernel tests as root: run it as root, allow sudo for your user, \
+             or add --vm to run them in the QEMU VM"
+                .to_string(),
+        )
+    }
+
+    pub fn build(compiler_says: String) -> Fail {
+        Fail {
+            code: 1,
+            message: compiler_says,
+            build: true,
+        }
+    }
+
+    pub fn is_build(&self) -> bool {
+        self.build
+    }
+}
+
+impl std::fmt::Display for Fail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn main() -> ExitCode {
+    // `cargo workbook solution 01.1 | head` ends quietly when head has read enough.
+    // SAFETY: signal() with a constant handler, before any thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(fail) => {
+            if !fail.message.is_empty() {
+                eprintln!("workbook: {}", fail.message.trim_end());
+            }
+            ExitCode::from(fail.code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, Fail> {
+    let root = find_root()?;
+    let all = exercises::load(&root)?;
+    let one = |id: &str| exercises::select(&all, Some(id));
+    match cli.command {
+        Cmd::List => {
+            consistent(&root, &all)?;
+            list::list(&root, &all)?;
+        }
+        Cmd::Start { id } => {
+            consistent(&root, &all)?;
+            holes::start(&root, &one(&id)?)?;
+        }
+        Cmd::Hint { id } => one(&id)?.into_iter().for_each(holes::hint),
+        Cmd::Solution { id } => {
+            for exercise in one(&id)? {
+                holes::solution(&root, exercise)?;
+            }
+        }
+        Cmd::Reset { id } => holes::reset(&root, &one(&id)?)?,
+        Cmd::Check { id, vm, watch } => {
+            consistent(&root, &all)?;
+            let chosen = match &id {
+                Some(id) => one(id)?,
+                None => check::started(&root, &all)?,
+            };
+            let runner = Runner::choose(&root, vm)?;
+            let passed = if watch {
+                watch::watch(&root, || check::check(&root, &chosen, &runner))?;
+                true
+            } else {
+                check::check(&root, &chosen, &runner)?
+            };
+            return Ok(if passed { 0 } else { 1 });
+        }
+        Cmd::Prove { ids, vm } => {
+            consistent(&root, &all)?;
+            let mut chosen: Vec<&Exercise> = Vec::new();
+            for id in &ids {
+                chosen.extend(one(id)?);
+            }
+            if ids.is_empty() {
+                chosen = all.iter().collect();
+            }
+            chosen.dedup_by(|a, b| a.id == b.id);
+            let runner = Runner::choose(&root, vm)?;
+            return Ok(if prove::prove(&root, &all, &chosen, &runner)? {
+                0
+            } else {
+                1
+            });
+        }
+    }
+    Ok(0)
+}
+
+/// The repository: the nearest directory at or above the current one with exercises.toml.
+fn find_root() -> Result<PathBuf, Fail> {
+    let here = std::env::current_dir()
+        .map_err(|e| Fail::tool(format!("cannot read the current directory: {e}")))?;
+    here.ancestors()
+        .find(|dir| exercises::list_path(dir).is_file())
+        .map(Path::to_path_buf)
+        .ok_or_else(|| {
+            Fail::tool(format!(
+                "no exercises.toml in {} or above: run cargo workbook inside the workbook's repository",
+                here.display()
+            ))
+        })
+}
+
+/// exercises.toml and the markers agree: each exercise's markers are where it says, and
+/// every marker in src/ and chapters/ has its entry.
+fn consistent(root: &Path, all: &[Exercise]) -> Result<(), Fail> {
+    for exercise in all {
+        holes::Site::read(root, exercise)?;
+    }
+    for (file, region) in markers::scan(root, &["src", "chapters"])? {
+        match all.iter().find(|e| e.id == region.id) {
+            None => {
+                return Err(Fail::tool(format!(
+                    "exercises.toml and the markers disagree: exercise {} is marked in {file}:{} but has no entry in exercises.toml",
+                    region.id,
+                    region.begin + 1
+                )))
+            }
+            Some(e) if e.file != file => {
+                return Err(Fail::tool(format!(
+                    "exercises.toml and the markers disagree: exercise {} is marked in {file}:{}, but exercises.toml puts it in {}",
+                    region.id,
+                    region.begin + 1,
+                    e.file
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
