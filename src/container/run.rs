@@ -99,6 +99,9 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     super::cleanup_stale_quietly();
     let name = opts.name.clone().unwrap_or_else(Name::generate);
     let workload = prepare(opts, &image, &name)?;
+    // Declared before the directory and the cgroup, so dropped after them: the kernel
+    // deletes the veth with the namespace meanwhile (net::Attachment).
+    let network: Option<net::Attachment>;
     let dir = ContainerDir::create(&name, &workload.command)?;
     let cgroup = make_cgroup(opts, &name)?;
     let plan = place(workload, opts, &image, &dir, cgroup.as_ref())?;
@@ -118,11 +121,11 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     }
     // ANCHOR_END: run_order
     // ANCHOR: network
-    // The guards drop in reverse order: the proxy stops, then the veth, NAT rule and lease
-    // go.
+    // The guards drop in reverse order: the proxy stops, the child is reaped, the cgroup
+    // and the state go, then the NAT rule, the veth and the lease.
     // ANCHOR: network_steps
     let pid = child.pid();
-    let network = match opts.network.mode {
+    network = match opts.network.mode {
         NetworkMode::Bridge => Some(net::attach(&opts.network, pid, name.as_str())?),
         _ => None,
     };
@@ -192,7 +195,9 @@ fn place(
     dir: &ContainerDir,
     cgroup: Option<&Cgroup>,
 ) -> Result<ChildPlan> {
-    let mut layers = Layers::new(image.lowers.clone(), dir.sub("upper"), dir.sub("work"))?;
+    // The writable layer is deleted after the run: no sync of it is worth waiting for.
+    let mut layers = Layers::new(image.lowers.clone(), dir.sub("upper"), dir.sub("work"))?
+        .volatile();
     let mut namespaces = Namespaces::all().without(Namespace::Cgroup);
     if opts.network.mode == NetworkMode::Host {
         namespaces = namespaces.without(Namespace::Net);
