@@ -210,8 +210,14 @@ fn nft_tables() -> String {
     common::stdout(&out)
 }
 
-/// Nothing of the network is left: no veth, no lease, no NAT table.
+/// Nothing of the network is left: no veth, no lease, no NAT table. The kernel deletes a
+/// veth with the container's network namespace, in a work queue, after the runtime has
+/// exited, and the lease goes once the veth is gone: so this polls for at most 10 s first.
 fn assert_nothing_left(context: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while (!veths().is_empty() || !leases().is_empty()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     assert_eq!(veths(), BTreeSet::new(), "{context}: veths left");
     assert_eq!(leases(), Vec::<String>::new(), "{context}: leases left");
     assert!(

@@ -186,8 +186,8 @@ fn make_cgroup(opts: &RunOptions, name: &Name) -> Result<Option<Cgroup>> {
 // ANCHOR_END: make_cgroup
 
 /// The child's plan, from the workload and what exists only now: the container's
-/// directories (the union is mounted at `merged`, with `upper` and `work` as its writable
-/// layer), its cgroup, and the namespaces to make.
+/// directories (`upper` and `work`, its writable layer; the union is mounted on the shared
+/// mount point, see `state::mount_point`), its cgroup, and the namespaces to make.
 fn place(
     workload: Workload,
     opts: &RunOptions,
@@ -211,7 +211,7 @@ fn place(
     }
     let root = FullRoot {
         layers,
-        merged: dir.sub("merged"),
+        merged: super::state::mount_point()?,
         cgroupfs: cgroup.map(|c| view_of(c.fs())),
         read_only: opts.read_only,
     };
@@ -285,7 +285,7 @@ fn grant_upper_to_mapped_root(dir: &ContainerDir) -> Result<()> {
     let layer = dir.layer_dir().map(Path::to_path_buf);
     let paths = layer
         .into_iter()
-        .chain(["upper", "work", "merged"].map(|s| dir.sub(s)));
+        .chain(["upper", "work"].map(|s| dir.sub(s)));
     for path in paths {
         std::os::unix::fs::chown(&path, Some(uid), Some(gid)).map_err(|e| {
             Error::io("handing the layer dir to the container's root", &path, e)
