@@ -1006,12 +1006,22 @@ fn a_stale_lease_is_reclaimed_only_once_its_veth_is_gone() {
 
     // A dead run's lease of 10.216.0.2 whose veth is still on the host.
     let out = Command::new("ip")
-        .args(["link", "add", GHOST, "type", "veth", "peer", "name", "wbt16peer"])
+        .args([
+            "link",
+            "add",
+            GHOST,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "wbt16peer",
+        ])
         .output()
         .expect("ip");
     assert!(out.status.success(), "{}", common::stderr(&out));
     std::fs::create_dir_all(workbook::net::attach::LEASE_DIR).expect("lease dir");
-    let leases = Path::new(workbook::net::attach::LEASE_DIR).join(format!("{BRIDGE}.leases"));
+    let leases =
+        Path::new(workbook::net::attach::LEASE_DIR).join(format!("{BRIDGE}.leases"));
     std::fs::write(&leases, format!("10.216.0.2 0 0 ghost {GHOST} -\n")).expect("lease");
     let text = address(&[]);
     assert!(

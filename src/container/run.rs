@@ -196,8 +196,8 @@ fn place(
     cgroup: Option<&Cgroup>,
 ) -> Result<ChildPlan> {
     // The writable layer is deleted after the run: no sync of it is worth waiting for.
-    let mut layers = Layers::new(image.lowers.clone(), dir.sub("upper"), dir.sub("work"))?
-        .volatile();
+    let mut layers =
+        Layers::new(image.lowers.clone(), dir.sub("upper"), dir.sub("work"))?.volatile();
     let mut namespaces = Namespaces::all().without(Namespace::Cgroup);
     if opts.network.mode == NetworkMode::Host {
         namespaces = namespaces.without(Namespace::Net);

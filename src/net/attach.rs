@@ -101,7 +101,10 @@ pub fn attach(opts: &NetworkOptions, pid: Pid, name: &str) -> Result<Attachment>
         // Only leases whose veth is gone: a dead run's veth that is still there is being
         // deleted by the kernel, and its address and name are not free before it is gone.
         let mut stale = locked.take_reclaimable(|e| veth_gone(&mut host, &e.veth));
-        if locked.first_free(opts.subnet.container_addresses()).is_none() {
+        if locked
+            .first_free(opts.subnet.container_addresses())
+            .is_none()
+        {
             // Every address is taken: delete the dead runs' veths ourselves, and wait.
             stale.extend(locked.take_stale());
         }
