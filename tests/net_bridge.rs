@@ -210,8 +210,14 @@ fn nft_tables() -> String {
     common::stdout(&out)
 }
 
-/// Nothing of the network is left: no veth, no lease, no NAT table.
+/// Nothing of the network is left: no veth, no lease, no NAT table. The kernel deletes a
+/// veth with the container's network namespace, in a work queue, after the runtime has
+/// exited, and the lease goes once the veth is gone: so this polls for at most 10 s first.
 fn assert_nothing_left(context: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while (!veths().is_empty() || !leases().is_empty()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     assert_eq!(veths(), BTreeSet::new(), "{context}: veths left");
     assert_eq!(leases(), Vec::<String>::new(), "{context}: leases left");
     assert!(
@@ -924,4 +930,124 @@ fn runs_with_different_state_roots_get_different_addresses() {
     );
     tidy.stop(a);
     assert_nothing_left("after two state roots");
+}
+
+/// The host veths and lease lines of the test bridge `bridge` (veths by their address
+/// prefix: `wbv0ad8…` for 10.216.x.x).
+fn own_network(bridge: &str, veth_prefix: &str) -> (BTreeSet<String>, Vec<String>) {
+    let veths = veths()
+        .into_iter()
+        .filter(|v| v.starts_with(veth_prefix))
+        .collect();
+    let path = Path::new(workbook::net::attach::LEASE_DIR).join(format!("{bridge}.leases"));
+    let leases = std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    (veths, leases)
+}
+
+/// Polls (at most 10 s) until the test bridge has neither a veth nor a lease left: the
+/// kernel deletes a veth pair with the container's network namespace, in a work queue,
+/// after the runtime has reported the status; the lease goes once the veth is gone.
+fn wait_until_unplugged(bridge: &str, veth_prefix: &str, context: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (veths, leases) = own_network(bridge, veth_prefix);
+        if veths.is_empty() && leases.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{context}: after 10 s the veths {veths:?} and leases {leases:?} are still there"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A lease whose runtime is dead but whose veth still exists (the kernel has not let go of
+/// it yet, or something holds the namespace) is not given to the next run: that run gets
+/// the next address and leaves the veth alone. Once the veth is gone, the next run reclaims
+/// the lease and gets its address. After each run, its own veth and lease are gone within a
+/// bounded poll, with no other run needed.
+#[test]
+#[serial]
+fn a_stale_lease_is_reclaimed_only_once_its_veth_is_gone() {
+    if !privileged!() {
+        return;
+    }
+    const BRIDGE: &str = "wbt16";
+    const GHOST: &str = "wbv0ad80002"; // the host end for 10.216.0.2
+    let mut tidy = Tidy::new();
+    tidy.devices.extend([BRIDGE.to_string(), GHOST.to_string()]);
+    struct LeaseFiles;
+    impl Drop for LeaseFiles {
+        fn drop(&mut self) {
+            for ext in ["leases", "lock"] {
+                let dir = Path::new(workbook::net::attach::LEASE_DIR);
+                let _ = std::fs::remove_file(dir.join(format!("{BRIDGE}.{ext}")));
+            }
+        }
+    }
+    let _files = LeaseFiles;
+    let net = ["--bridge", BRIDGE, "--subnet", "10.216.0.1/24"];
+    let address = |extra: &[&str]| {
+        let mut args = net.to_vec();
+        args.extend(extra);
+        args.extend(["--", "sh", "-c", "ip -4 -o addr show dev eth0"]);
+        let out = run(&args);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        common::stdout(&out)
+    };
+    // The bridge exists after a first run, which leaves nothing.
+    assert!(address(&[]).contains("inet 10.216.0.2/24"));
+    wait_until_unplugged(BRIDGE, "wbv0ad8", "after the first run");
+
+    // A dead run's lease of 10.216.0.2 whose veth is still on the host.
+    let out = Command::new("ip")
+        .args([
+            "link",
+            "add",
+            GHOST,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "wbt16peer",
+        ])
+        .output()
+        .expect("ip");
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    std::fs::create_dir_all(workbook::net::attach::LEASE_DIR).expect("lease dir");
+    let leases =
+        Path::new(workbook::net::attach::LEASE_DIR).join(format!("{BRIDGE}.leases"));
+    std::fs::write(&leases, format!("10.216.0.2 0 0 ghost {GHOST} -\n")).expect("lease");
+    let text = address(&[]);
+    assert!(
+        text.contains("inet 10.216.0.3/24"),
+        "a run took the address of a lease whose veth is still there: {text}"
+    );
+    assert!(
+        Path::new("/sys/class/net").join(GHOST).exists(),
+        "a run deleted the veth {GHOST} of a stale lease"
+    );
+    let (_, left) = own_network(BRIDGE, "wbv0ad8");
+    assert!(
+        left.iter().any(|l| l.contains(GHOST)),
+        "the stale lease went while its veth is there: {left:?}"
+    );
+
+    // The kernel lets go of the veth: the next run reclaims the lease and its address.
+    let out = Command::new("ip")
+        .args(["link", "del", GHOST])
+        .output()
+        .expect("ip");
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = address(&[]);
+    assert!(
+        text.contains("inet 10.216.0.2/24"),
+        "the reclaimed address is the lowest again: {text}"
+    );
+    wait_until_unplugged(BRIDGE, "wbv0ad8", "after the reclaiming run");
 }

@@ -111,10 +111,15 @@ pub fn cleanup_stale(parents: &[PathBuf], v2: bool) -> Result<Vec<String>> {
         };
         for entry in entries.flatten() {
             let leaf = entry.file_name().to_string_lossy().into_owned();
-            if !entry.path().is_dir() || stale.contains(&leaf) {
+            // The name first: most entries are the kernel's control files, and their type
+            // comes with the listing (d_type), so no entry costs a stat(2) of its own.
+            let Some(owner) = owner_of(&leaf) else {
+                continue;
+            };
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) || stale.contains(&leaf) {
                 continue;
             }
-            if owner_of(&leaf).is_some_and(|owner| !owner_alive(&owner)) {
+            if !owner_alive(&owner) {
                 stale.push(leaf);
             }
         }

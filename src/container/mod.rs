@@ -49,9 +49,19 @@ pub fn cleanup_stale() -> Result<Cleaned> {
 }
 // ANCHOR_END: cleanup
 
-/// The same before a run, where a failure to clean an old run must not stop a new one.
+/// The same before a run, where a failure to clean an old run must not stop a new one;
+/// but not the leases: a bridged run reclaims its bridge's own under their lock (and only
+/// those whose veth the kernel has deleted), and a run without one need not lock them.
 pub fn cleanup_stale_quietly() {
-    if let Err(e) = cleanup_stale() {
+    let result = state::remove_stale().and_then(|_| match CgroupFs::detect() {
+        Ok(fs) => cgroup::cleanup_stale(&fs).map(drop),
+        Err(_) => Ok(()),
+    });
+    let result = result.and_then(|()| match crate::image::ImageStore::default_dir() {
+        Ok(store) => crate::image::ImageStore::remove_stale_imports(&store).map(drop),
+        Err(_) => Ok(()),
+    });
+    if let Err(e) = result {
         eprintln!("warning: could not clean up after an earlier run: {e}");
     }
 }

@@ -99,6 +99,9 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     super::cleanup_stale_quietly();
     let name = opts.name.clone().unwrap_or_else(Name::generate);
     let workload = prepare(opts, &image, &name)?;
+    // Declared before the directory and the cgroup, so dropped after them: the kernel
+    // deletes the veth with the namespace meanwhile (net::Attachment).
+    let network: Option<net::Attachment>;
     let dir = ContainerDir::create(&name, &workload.command)?;
     let cgroup = make_cgroup(opts, &name)?;
     let plan = place(workload, opts, &image, &dir, cgroup.as_ref())?;
@@ -118,11 +121,11 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     }
     // ANCHOR_END: run_order
     // ANCHOR: network
-    // The guards drop in reverse order: the proxy stops, then the veth, NAT rule and lease
-    // go.
+    // The guards drop in reverse order: the proxy stops, the child is reaped, the cgroup
+    // and the state go, then the NAT rule, the veth and the lease.
     // ANCHOR: network_steps
     let pid = child.pid();
-    let network = match opts.network.mode {
+    network = match opts.network.mode {
         NetworkMode::Bridge => Some(net::attach(&opts.network, pid, name.as_str())?),
         _ => None,
     };
@@ -183,8 +186,8 @@ fn make_cgroup(opts: &RunOptions, name: &Name) -> Result<Option<Cgroup>> {
 // ANCHOR_END: make_cgroup
 
 /// The child's plan, from the workload and what exists only now: the container's
-/// directories (the union is mounted at `merged`, with `upper` and `work` as its writable
-/// layer), its cgroup, and the namespaces to make.
+/// directories (`upper` and `work`, its writable layer; the union is mounted on the shared
+/// mount point, see `state::mount_point`), its cgroup, and the namespaces to make.
 fn place(
     workload: Workload,
     opts: &RunOptions,
@@ -192,7 +195,9 @@ fn place(
     dir: &ContainerDir,
     cgroup: Option<&Cgroup>,
 ) -> Result<ChildPlan> {
-    let mut layers = Layers::new(image.lowers.clone(), dir.sub("upper"), dir.sub("work"))?;
+    // The writable layer is deleted after the run: no sync of it is worth waiting for.
+    let mut layers =
+        Layers::new(image.lowers.clone(), dir.sub("upper"), dir.sub("work"))?.volatile();
     let mut namespaces = Namespaces::all().without(Namespace::Cgroup);
     if opts.network.mode == NetworkMode::Host {
         namespaces = namespaces.without(Namespace::Net);
@@ -206,7 +211,7 @@ fn place(
     }
     let root = FullRoot {
         layers,
-        merged: dir.sub("merged"),
+        merged: super::state::mount_point()?,
         cgroupfs: cgroup.map(|c| view_of(c.fs())),
         read_only: opts.read_only,
     };
@@ -280,7 +285,7 @@ fn grant_upper_to_mapped_root(dir: &ContainerDir) -> Result<()> {
     let layer = dir.layer_dir().map(Path::to_path_buf);
     let paths = layer
         .into_iter()
-        .chain(["upper", "work", "merged"].map(|s| dir.sub(s)));
+        .chain(["upper", "work"].map(|s| dir.sub(s)));
     for path in paths {
         std::os::unix::fs::chown(&path, Some(uid), Some(gid)).map_err(|e| {
             Error::io("handing the layer dir to the container's root", &path, e)

@@ -12,7 +12,6 @@
 //! owner      "<pid of the tool> <its start time>": who runs it (a dead owner means stale)
 //! command    the command line, for `ps`
 //! address    the container's IP address on the bridge, for `ps` (bridge network only)
-//! merged/    the mount point of the union, inside the container's mount namespace only
 //! ```
 //!
 //! `<data root>/containers/<pid>-<start>-<name>/` (`/var/lib/container-workbook`; see
@@ -86,6 +85,18 @@ pub fn containers_dir() -> PathBuf {
     state_root().join("containers")
 }
 
+/// The directory the union of every container is mounted on, `<state root>/rootfs`, made
+/// once. Each container mounts it in its own mount namespace, and mounts belong to their
+/// namespace: one directory serves every container at once, and none is ever seen on the
+/// host. (A directory per run would be one more to make and remove each time; on a disk
+/// mounted with `discard`, removing one waits for a TRIM of its block.)
+pub fn mount_point() -> Result<PathBuf> {
+    let path = state_root().join("rootfs");
+    std::fs::create_dir_all(&path)
+        .map_err(|e| Error::io("creating the containers' mount point", &path, e))?;
+    Ok(path)
+}
+
 /// One container's directories. Dropping it removes both and everything in them.
 #[derive(Debug)]
 pub struct ContainerDir {
@@ -114,9 +125,6 @@ impl ContainerDir {
         };
         dir.write("owner", &owner)?;
         dir.write("command", &command.join(" "))?;
-        let merged = dir.path.join("merged");
-        std::fs::create_dir(&merged)
-            .map_err(|e| Error::io("creating a directory", &merged, e))?;
         let path = parent.join(name.as_str());
         for attempt in 0..2 {
             match std::fs::rename(&dir.path, &path) {
@@ -165,7 +173,8 @@ impl ContainerDir {
         &self.name
     }
 
-    /// A directory of the container: `upper` or `work` (on disk), or `merged` (state).
+    /// A directory of the container: `upper` or `work` (on disk), or one in its state
+    /// directory.
     pub fn sub(&self, which: &str) -> PathBuf {
         match (&self.layer, which) {
             (Some(layer), "upper" | "work") => layer.join(which),

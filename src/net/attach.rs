@@ -28,18 +28,22 @@ use super::{address, bridge, link, netns};
 use crate::{Error, Result};
 
 /// A container's place on the bridge. Dropping it unplugs the container: the NAT rule goes
-/// first, then the veth, and the address is given back last (the fields drop in order).
+/// first; the veth is left to the kernel, which deletes it with the container's network
+/// namespace; the address is given back once the veth is gone (see [`super::unplug`]).
+/// Drop it after the container's last process has been reaped.
 #[derive(Debug)]
 pub struct Attachment {
     nat: Option<NatRule>,
-    veth: Veth,
-    lease: Lease,
+    veth: Option<Veth>,
+    lease: Option<Lease>,
+    ip: Ipv4Addr,
+    veth_name: String,
 }
 
 impl Attachment {
     /// The container's address.
     pub fn ip(&self) -> Ipv4Addr {
-        self.lease.entry.ip
+        self.ip
     }
 
     /// Whether its outbound traffic is masqueraded.
@@ -49,7 +53,20 @@ impl Attachment {
 
     /// The host-side name of its veth.
     pub fn veth(&self) -> &str {
-        &self.veth.name
+        &self.veth_name
+    }
+}
+
+impl Drop for Attachment {
+    fn drop(&mut self) {
+        drop(self.nat.take());
+        // Deleting the veth here would make the runtime wait for RCU grace periods (10–30
+        // ms) before it could report the command's status; the kernel deletes the pair
+        // anyway when the namespace dies.
+        if let (Some(veth), Some(lease)) = (self.veth.take(), self.lease.take()) {
+            let name = veth.leave_to_kernel();
+            super::unplug::release_when_gone(lease, &name);
+        }
     }
 }
 
@@ -81,7 +98,16 @@ pub fn attach(opts: &NetworkOptions, pid: Pid, name: &str) -> Result<Attachment>
     // is held would wait for it forever).
     let (lease, bridge_index) = {
         let mut locked = lease::lock(dir, &opts.bridge)?;
-        let stale = locked.take_stale();
+        // Only leases whose veth is gone: a dead run's veth that is still there is being
+        // deleted by the kernel, and its address and name are not free before it is gone.
+        let mut stale = locked.take_reclaimable(|e| veth_gone(&mut host, &e.veth));
+        if locked
+            .first_free(opts.subnet.container_addresses())
+            .is_none()
+        {
+            // Every address is taken: delete the dead runs' veths ourselves, and wait.
+            stale.extend(locked.take_stale());
+        }
         reclaim(&mut host, &stale);
         let bridge_index = bridge::ensure(&mut host, &opts.bridge, &opts.subnet)?;
         let ip = locked.first_free(opts.subnet.container_addresses()).ok_or_else(|| {
@@ -144,9 +170,20 @@ pub fn attach(opts: &NetworkOptions, pid: Pid, name: &str) -> Result<Attachment>
     } else {
         None
     };
-    Ok(Attachment { nat, veth, lease })
+    Ok(Attachment {
+        nat,
+        veth: Some(veth),
+        lease: Some(lease),
+        ip,
+        veth_name: host_end,
+    })
 }
 // ANCHOR_END: attach
+
+/// Whether the host has no device named `name` (a failed lookup counts as "still there").
+pub(super) fn veth_gone(host: &mut Netlink, name: &str) -> bool {
+    matches!(link::find(host, name), Ok(None))
+}
 
 /// Deletes the veth and the NAT rule of leases whose runs are gone.
 fn reclaim(host: &mut Netlink, stale: &[lease::LeaseRecord]) {

@@ -15,6 +15,12 @@
 //! container's state directory): a lease whose owner is dead was left by a run killed with
 //! SIGKILL, and is reclaimed — its veth and NAT rule deleted, its address freed — by
 //! `cleanup` and by the next run on that bridge.
+//!
+//! A run that ends normally leaves its veth to the kernel, which deletes the pair with the
+//! container's network namespace, a moment after the runtime has exited (see
+//! `attach::Attachment`). Until then the lease stays, with its dead owner: the address and
+//! the veth's name are not free while the device exists. So the next run takes back only
+//! the stale leases whose veth is gone ([`Locked::take_reclaimable`]).
 
 use std::fs::{File, OpenOptions};
 use std::net::Ipv4Addr;
@@ -120,6 +126,21 @@ impl Locked {
         stale
     }
 
+    /// Removes and returns the leases of runs that are gone and whose veth is gone too
+    /// (`veth_gone` asks the kernel). A dead run's veth that still exists is being deleted
+    /// by the kernel with its namespace (or something holds the namespace): its address and
+    /// its name stay taken until then.
+    pub fn take_reclaimable(
+        &mut self,
+        mut veth_gone: impl FnMut(&LeaseRecord) -> bool,
+    ) -> Vec<LeaseRecord> {
+        let (stale, live) = std::mem::take(&mut self.entries)
+            .into_iter()
+            .partition(|e| !e.alive() && veth_gone(e));
+        self.entries = live;
+        stale
+    }
+
     /// The lowest address of `candidates` that no lease holds.
     pub fn first_free(
         &self,
@@ -129,12 +150,14 @@ impl Locked {
     }
 }
 
-/// A lease held by this run. Dropping it gives the address back.
+/// A lease held by this run. Dropping it gives the address back, unless it was
+/// [kept](Lease::keep).
 #[derive(Debug)]
 pub struct Lease {
     dir: PathBuf,
     bridge: String,
     pub entry: LeaseRecord,
+    kept: bool,
 }
 
 impl Lease {
@@ -161,12 +184,22 @@ impl Lease {
             dir: dir.to_path_buf(),
             bridge: bridge.to_string(),
             entry,
+            kept: false,
         })
+    }
+
+    /// Leaves the lease in the file when this value goes: another process gives it back
+    /// later, or the next run reclaims it once its owner and its veth are gone.
+    pub fn keep(mut self) {
+        self.kept = true;
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
         let result = lock(&self.dir, &self.bridge).and_then(|mut locked| {
             locked.entries.retain(|e| *e != self.entry);
             locked.save()
@@ -243,5 +276,37 @@ mod tests {
         drop(locked);
         drop(lease);
         assert!(lock(dir.path(), "wbt").unwrap().entries.is_empty());
+    }
+
+    #[test]
+    fn a_dead_owners_lease_is_reclaimable_only_once_its_veth_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut locked = lock(dir.path(), "wbt").unwrap();
+        let dead = |ip: [u8; 4], veth: &str| LeaseRecord {
+            ip: Ipv4Addr::from(ip),
+            owner: "0 0".into(),
+            name: "x".into(),
+            veth: veth.into(),
+            nat: false,
+        };
+        locked.entries.push(dead([10, 9, 0, 2], "present"));
+        locked.entries.push(dead([10, 9, 0, 3], "gone"));
+        let taken = locked.take_reclaimable(|e| e.veth == "gone");
+        assert_eq!(taken, vec![dead([10, 9, 0, 3], "gone")]);
+        assert_eq!(locked.entries, vec![dead([10, 9, 0, 2], "present")]);
+        // A kept lease stays in the file when dropped.
+        let lease = Lease::record(
+            &mut locked,
+            dir.path(),
+            "wbt",
+            Ipv4Addr::new(10, 9, 0, 4),
+            "k",
+            "v",
+            false,
+        )
+        .unwrap();
+        drop(locked);
+        lease.keep();
+        assert_eq!(lock(dir.path(), "wbt").unwrap().entries.len(), 2);
     }
 }

@@ -22,6 +22,7 @@
 //! | `proxy.rs` | published ports: a TCP proxy in the runtime |
 //! | `mode.rs` | `--network none|bridge|host` and the options that go with it |
 //! | `attach.rs` | all of it for one container, undone on drop |
+//! | `unplug.rs` | the address given back once the kernel has deleted the veth |
 
 pub mod address;
 pub mod attach;
@@ -34,6 +35,7 @@ pub mod netlink;
 pub mod netns;
 pub mod proxy;
 pub mod subnet;
+mod unplug;
 pub mod veth;
 
 pub use attach::{attach, preflight, reclaim_stale, Attachment};

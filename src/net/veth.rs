@@ -3,8 +3,9 @@
 //! A veth pair is a cable with two plugs: what one end sends, the other receives. One end
 //! (`eth0`) lives in the container's network namespace; the other stays on the host,
 //! plugged into the bridge. Deleting either end deletes both. The kernel also deletes them
-//! when the container's namespace dies — but it tears namespaces down later, in a work
-//! queue, so the runtime deletes its end itself, at once, on every way out.
+//! when the container's namespace dies, later, in a work queue. On an error path the
+//! runtime deletes its end itself, at once; after a run that ended, it leaves the pair to
+//! the namespace's teardown ([`Veth::leave_to_kernel`], see `attach::Attachment`).
 
 use std::net::Ipv4Addr;
 
@@ -41,6 +42,14 @@ impl Veth {
     /// Wraps a device that was just created, so that it is deleted on every way out.
     pub fn created(name: String) -> Veth {
         Veth { name }
+    }
+
+    /// Gives up the deletion: the kernel deletes the pair when the container's network
+    /// namespace dies. Returns the name, to see when it is gone.
+    pub fn leave_to_kernel(mut self) -> String {
+        let name = std::mem::take(&mut self.name);
+        std::mem::forget(self);
+        name
     }
 }
 

@@ -34,6 +34,7 @@ impl Overlay {
             MsFlags::empty(),
             Some(options.as_str()),
         )
+        .or_else(|errno| retry_without_volatile(layers, target, errno))
         .map_err(|errno| mount_error(target, errno))?;
         Ok(OverlayMount {
             target: target.to_path_buf(),
@@ -43,6 +44,29 @@ impl Overlay {
     // ANCHOR_END: mount_fn
 }
 // ANCHOR_END: mount
+
+/// Kernels before 5.10 do not know `volatile` (EINVAL): mount the same stack with syncs.
+fn retry_without_volatile(
+    layers: &Layers,
+    target: &Path,
+    errno: Errno,
+) -> std::result::Result<(), Errno> {
+    if errno != Errno::EINVAL || !layers.is_volatile() {
+        return Err(errno);
+    }
+    let options = layers
+        .clone()
+        .without_volatile()
+        .mount_options()
+        .map_err(|_| errno)?;
+    mount(
+        Some("overlay"),
+        target,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(options.as_str()),
+    )
+}
 
 fn mount_error(target: &Path, errno: Errno) -> Error {
     let what = if errno == Errno::EINVAL {
