@@ -156,7 +156,7 @@ pub fn create(options: &CreateOptions) -> Result<Created> {
         .map_err(|e| Error::sys_path("mkfifo", "making the exec FIFO", &state.fifo(), e))?;
     // mkfifo applies the umask; any user the container runs as must be able to write.
     std::fs::set_permissions(
-        &state.fifo(),
+        state.fifo(),
         std::os::unix::fs::PermissionsExt::from_mode(0o622),
     )
     .map_err(|e| Error::io("setting the exec FIFO's mode", &state.fifo(), e))?;
@@ -189,7 +189,7 @@ pub fn create(options: &CreateOptions) -> Result<Created> {
         console,
         fifo: Some(fifo),
         seccomp,
-        state_json: record.to_json(Status::Created).to_string(),
+        state_json: String::new(),
     };
     let pid = spawn_init(plan, &namespaces, &spec, &mut record, &state, &mut undo)?;
     super::hooks::run_all(
@@ -251,7 +251,8 @@ fn spawn_init(
         crate::process::set_oom_score_adj(pid, adj)?;
     }
     let mut go = std::fs::File::from(go_w);
-    std::io::Write::write_all(&mut go, &[1])
+    let state_json = record.to_json(Status::Created).to_string();
+    std::io::Write::write_all(&mut go, state_json.as_bytes())
         .map_err(|e| Error::io_no_path("releasing the container's init", e))?;
     drop(go);
     let mut answer = String::new();

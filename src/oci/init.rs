@@ -44,24 +44,27 @@ pub struct InitPlan {
     /// pivot, when its path on the host is out of reach.
     pub fifo: Option<OwnedFd>,
     pub seccomp: Option<Filter>,
-    /// The state as JSON, for the startContainer hooks.
+    /// The state as JSON, for the startContainer hooks (sent by the parent with "go").
     pub state_json: String,
 }
 
 // ANCHOR: init
-/// The child's whole life. `go` is read for the parent's go-ahead; `ready` carries "ok" or
+/// The child's whole life. `go` brings the parent's go-ahead (the state JSON); `ready` carries "ok" or
 /// the error back. Never returns.
 pub fn child_main(plan: InitPlan, mut go: std::fs::File, mut ready: std::fs::File) -> ! {
     // Until it reports ready, the child dies with the runtime: nothing half-made survives.
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
     super::wait::unblock_all();
-    let mut byte = [0u8; 1];
-    if !matches!(go.read(&mut byte), Ok(1)) {
+    // The go-ahead is the container's state, which only the parent can write: the pid as
+    // the host sees it (ours, in the new PID namespace, is 1).
+    let mut state_json = String::new();
+    if go.read_to_string(&mut state_json).is_err() || state_json.is_empty() {
         // SAFETY: _exit runs no destructor of the parent's state.
         unsafe { libc::_exit(125) };
     }
     drop(go);
+    let plan = InitPlan { state_json, ..plan };
     let error = match prepare(&plan) {
         Ok(()) => {
             // SAFETY: as above: from now on the container outlives `create`.

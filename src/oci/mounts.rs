@@ -93,7 +93,7 @@ pub fn parse_options(options: &[String]) -> Result<Options> {
 /// The propagation flag of `private`, `rshared`, … (the `r` makes it recursive).
 pub fn propagation(name: &str) -> Result<MsFlags> {
     let (rec, base) = match name.strip_prefix('r') {
-        Some(rest) if rest != "" && name != "rw" => (MsFlags::MS_REC, rest),
+        Some(rest) if !rest.is_empty() && name != "rw" => (MsFlags::MS_REC, rest),
         _ => (MsFlags::empty(), name),
     };
     let flag = match base {
@@ -285,6 +285,15 @@ fn mount_cgroup(target: &Path, dirs: &[PathBuf], flags: MsFlags) -> Result<()> {
                 mount_point(&point, false)?;
                 mount::bind(dir, &point)?;
                 remount(&point)?;
+                // `cpu,cpuacct` is also reached as `cpu` and `cpuacct`, as on the host.
+                for part in name.split(',').filter(|_| name.contains(',')) {
+                    let link = target.join(part);
+                    if link.symlink_metadata().is_err() {
+                        std::os::unix::fs::symlink(&name, &link).map_err(|e| {
+                            Error::io("linking a cgroup hierarchy", &link, e)
+                        })?;
+                    }
+                }
             }
             if ro {
                 mount::remount_read_only(
@@ -299,7 +308,7 @@ fn mount_cgroup(target: &Path, dirs: &[PathBuf], flags: MsFlags) -> Result<()> {
 
 fn is_cgroup2(dir: &Path) -> bool {
     nix::sys::statfs::statfs(dir)
-        .map(|s| s.filesystem_type().0 as i64 == crate::cgroup::layout::CGROUP2_SUPER_MAGIC)
+        .map(|s| s.filesystem_type().0 == crate::cgroup::layout::CGROUP2_SUPER_MAGIC)
         .unwrap_or(false)
 }
 

@@ -74,7 +74,7 @@ pub fn limits(resources: &Resources) -> Result<(Limits, Option<u64>)> {
 fn device_list(resources: &Resources) -> Result<DeviceAllowList> {
     let mut rules = DeviceAllowList::docker_default().rules().to_vec();
     for (i, rule) in resources.devices.iter().enumerate() {
-        let everything = rule.kind.as_deref().is_none_or(|k| k == "a")
+        let everything = rule.kind.as_deref().map_or(true, |k| k == "a")
             && rule.major.is_none()
             && rule.minor.is_none();
         if !rule.allow {
