@@ -1,0 +1,212 @@
+//! What the engine tests (podman, containerd) share: the runtime they drive, a private
+//! network and mount namespace to run the engine in, a cgroup parent of their own, and a
+//! pseudo-terminal.
+//!
+//! The engines change the host as they work: podman's default network makes a bridge and
+//! firewall rules, netavark keeps state under /run, containers get network namespaces bound
+//! under /run/netns. So every engine command runs inside the namespaces of a *holder*
+//! process (`nsenter -t HOLDER -n -m`): a new network namespace (bridge, veths and firewall
+//! rules live and die there) and a new mount namespace with a tmpfs on /run (the engines'
+//! runtime state, the overlay mounts of the containers). Killing the holder, once the
+//! containers are gone, takes all of it away. Other helpers' containers are never seen.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The runtime the engines are pointed at.
+pub fn runtime() -> PathBuf {
+    if let Some(path) = std::env::var_os("WORKBOOK_ENGINE_RUNTIME") {
+        return PathBuf::from(path);
+    }
+    PathBuf::from("/usr/sbin/runc")
+}
+
+/// Whether the engine's binaries are installed; a test without them fails (CI installs
+/// them), with the package to install named.
+pub fn require(binaries: &[&str], package: &str) {
+    for bin in binaries {
+        let found = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
+            .unwrap_or(false);
+        assert!(found, "{bin} is not installed: apt-get install {package}");
+    }
+}
+
+/// A process holding a new network and mount namespace with a private /run.
+pub struct Holder {
+    child: Child,
+}
+
+impl Holder {
+    pub fn start() -> Holder {
+        let mut child = Command::new("unshare")
+            .args(["--net", "--mount", "--propagation", "private", "--", "sh", "-c"])
+            .arg("mount -t tmpfs -o mode=755 wb-engine-run /run && ip link set lo up && echo ready && exec sleep 100000")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the namespace holder (unshare)");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("holder's stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("read the holder's ready line");
+        assert_eq!(line.trim(), "ready", "the namespace holder did not start");
+        Holder { child }
+    }
+
+    /// A command run inside the holder's namespaces.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new("nsenter");
+        cmd.arg("-t")
+            .arg(self.child.id().to_string())
+            .args(["-n", "-m", "--"])
+            .arg(program);
+        cmd
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A cgroup parent of the test's own (a name, created by the engine below each
+/// hierarchy's root), removed on drop with whatever the engine left below it.
+pub struct CgroupParent {
+    pub name: String,
+}
+
+impl CgroupParent {
+    pub fn new(tag: &str) -> CgroupParent {
+        CgroupParent {
+            name: format!("workbook-{tag}-{}", std::process::id()),
+        }
+    }
+}
+
+impl Drop for CgroupParent {
+    fn drop(&mut self) {
+        let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else {
+            return;
+        };
+        let mut roots: Vec<PathBuf> = hierarchies.flatten().map(|e| e.path()).collect();
+        roots.push(PathBuf::from("/sys/fs/cgroup"));
+        for root in roots {
+            remove_cgroup_tree(&root.join(&self.name));
+        }
+    }
+}
+
+/// Removes a cgroup directory and its children, deepest first (cgroupfs needs rmdir).
+pub fn remove_cgroup_tree(dir: &Path) {
+    if !dir.is_dir() {
+        return;
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_cgroup_tree(&entry.path());
+            }
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::remove_dir(dir).is_err() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The cgroup file `file` of process `pid` for `controller`, on a v1 or a v2 layout.
+pub fn cgroup_file(pid: i32, controller: &str, v1_file: &str, v2_file: &str) -> PathBuf {
+    let table = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("/proc/PID/cgroup");
+    for line in table.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next(), parts.next(), parts.next());
+        let (Some(controllers), Some(path)) = (controllers, path) else {
+            continue;
+        };
+        if controllers.split(',').any(|c| c == controller) {
+            return Path::new("/sys/fs/cgroup")
+                .join(controller)
+                .join(path.trim_start_matches('/'))
+                .join(v1_file);
+        }
+        if controllers.is_empty() && !Path::new("/sys/fs/cgroup/memory").exists() {
+            return Path::new("/sys/fs/cgroup")
+                .join(path.trim_start_matches('/'))
+                .join(v2_file);
+        }
+    }
+    panic!("process {pid} has no {controller} cgroup:\n{table}");
+}
+
+/// A pseudo-terminal pair: the engine gets the follower as its controlling terminal.
+pub struct Pty {
+    pub leader: OwnedFd,
+    pub follower: OwnedFd,
+}
+
+impl Pty {
+    pub fn open() -> Pty {
+        let pty = nix::pty::openpty(None, None).expect("openpty");
+        Pty {
+            leader: pty.master,
+            follower: pty.slave,
+        }
+    }
+
+    /// Makes `cmd` run with the follower as stdin/stdout/stderr and controlling terminal.
+    pub fn attach(&self, cmd: &mut Command) {
+        use std::os::unix::process::CommandExt;
+        let fd = self.follower.as_raw_fd();
+        let io = || Stdio::from(self.follower.try_clone().expect("dup the pty follower"));
+        cmd.stdin(io()).stdout(io()).stderr(io());
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::setsid() < 0 || libc::ioctl(fd, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+
+    /// Writes to the terminal as a typist would.
+    pub fn type_text(&self, text: &str) {
+        nix::unistd::write(&self.leader, text.as_bytes()).expect("write to the pty");
+    }
+
+    /// Reads what the terminal showed until `until` appears or the time is up.
+    pub fn read_until(&self, until: &str, timeout: Duration) -> String {
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let mut fds = libc::pollfd {
+                fd: self.leader.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one pollfd on the stack, a 100 ms timeout.
+            let ready = unsafe { libc::poll(&mut fds, 1, 100) };
+            if ready > 0 {
+                let mut buf = [0u8; 4096];
+                match nix::unistd::read(&self.leader, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+                if String::from_utf8_lossy(&seen).contains(until) {
+                    break;
+                }
+            }
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    }
+}
