@@ -77,10 +77,7 @@ impl Podman {
     }
 
     fn cmd(&self, args: &[&str]) -> Output {
-        self.command()
-            .args(args)
-            .output()
-            .expect("run podman")
+        self.command().args(args).output().expect("run podman")
     }
 
     /// `podman run --cgroup-parent OURS OPTIONS… IMAGE COMMAND…`.
@@ -161,14 +158,24 @@ fn memory_and_pids_limits_reach_the_kernels_cgroup_files() {
         return;
     }
     let podman = Podman::new();
-    let out = podman.run(&["-d", "-m", "64m", "--pids-limit", "32"], &["sleep", "1000"]);
-    let id = assert_ok(&out, "run -d -m 64m --pids-limit 32").trim().to_string();
+    let out = podman.run(
+        &["-d", "-m", "64m", "--pids-limit", "32"],
+        &["sleep", "1000"],
+    );
+    let id = assert_ok(&out, "run -d -m 64m --pids-limit 32")
+        .trim()
+        .to_string();
     let pid = stdout(&podman.cmd(&["inspect", "--format", "{{.State.Pid}}", &id]));
     let pid: i32 = pid.trim().parse().expect("PID");
     let memory = engine::cgroup_file(pid, "memory", "memory.limit_in_bytes", "memory.max");
     let pids = engine::cgroup_file(pid, "pids", "pids.max", "pids.max");
     let read = |p: &PathBuf| std::fs::read_to_string(p).expect("read a cgroup file");
-    assert_eq!(read(&memory).trim(), (64u64 << 20).to_string(), "{}", memory.display());
+    assert_eq!(
+        read(&memory).trim(),
+        (64u64 << 20).to_string(),
+        "{}",
+        memory.display()
+    );
     assert_eq!(read(&pids).trim(), "32", "{}", pids.display());
     assert!(
         memory.to_string_lossy().contains(&podman.cgroup.name),
@@ -192,7 +199,11 @@ fn env_workdir_and_read_only_root() {
 
     let out = podman.run(&["--rm", "--read-only"], &["touch", "/etc/new"]);
     assert_ne!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("Read-only file system"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Read-only file system"),
+        "{}",
+        stderr(&out)
+    );
     // podman gives a read-only container tmpfs mounts on /tmp, /run and /var/tmp.
     let out = podman.run(&["--rm", "--read-only"], &["touch", "/tmp/new"]);
     assert_ok(&out, "touch /tmp/new in a read-only container");
@@ -215,7 +226,10 @@ fn network_none_has_only_loopback_and_the_default_network_has_an_address() {
 
     let out = podman.run(&["--rm"], &["ip", "-o", "-4", "addr", "show", "eth0"]);
     let addr = assert_ok(&out, "default network");
-    assert!(addr.contains("inet 10.88."), "podman's default network: {addr}");
+    assert!(
+        addr.contains("inet 10.88."),
+        "podman's default network: {addr}"
+    );
 }
 
 #[test]
@@ -228,7 +242,8 @@ fn detached_container_stops_and_is_removed() {
     let (id, pid) = podman.detached_sleep();
     let state = podman.cmd(&["inspect", "--format", "{{.State.Status}}", &id]);
     assert_eq!(stdout(&state).trim(), "running");
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).expect("the init's cmdline");
+    let cmdline =
+        std::fs::read(format!("/proc/{pid}/cmdline")).expect("the init's cmdline");
     assert_eq!(cmdline, b"sleep\x001000\x00");
 
     // sleep as PID 1 ignores SIGTERM (no handler): after -t 1 podman sends SIGKILL.
@@ -249,12 +264,29 @@ fn exec_runs_in_the_containers_namespaces() {
     let podman = Podman::new();
     let (id, pid) = podman.detached_sleep();
     let out = podman.cmd(&["exec", &id, "cat", "/etc/msg", "/proc/1/cmdline"]);
-    assert_eq!(assert_ok(&out, "exec"), format!("{UPPER_MSG}sleep\x001000\x00"));
+    assert_eq!(
+        assert_ok(&out, "exec"),
+        format!("{UPPER_MSG}sleep\x001000\x00")
+    );
     let out = podman.cmd(&["exec", &id, "readlink", "/proc/self/ns/pid"]);
     let inside = assert_ok(&out, "exec readlink");
     let init = std::fs::read_link(format!("/proc/{pid}/ns/pid")).expect("init's pid ns");
-    assert_eq!(inside.trim(), init.to_string_lossy(), "exec joined the init's PID ns");
-    let out = podman.cmd(&["exec", "-e", "WB=1", "-w", "/etc", &id, "sh", "-c", "pwd; exit 5"]);
+    assert_eq!(
+        inside.trim(),
+        init.to_string_lossy(),
+        "exec joined the init's PID ns"
+    );
+    let out = podman.cmd(&[
+        "exec",
+        "-e",
+        "WB=1",
+        "-w",
+        "/etc",
+        &id,
+        "sh",
+        "-c",
+        "pwd; exit 5",
+    ]);
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert_eq!(stdout(&out), "/etc\n");
 }
@@ -276,7 +308,10 @@ fn run_it_gives_the_container_a_terminal() {
     let shown = pty.read_until("wb-42", Duration::from_secs(30));
     pty.type_text("exit 3\n");
     let status = child.wait().expect("wait for podman");
-    assert!(shown.contains("/dev/pts/0"), "the shell's stdin is a terminal: {shown:?}");
+    assert!(
+        shown.contains("/dev/pts/0"),
+        "the shell's stdin is a terminal: {shown:?}"
+    );
     assert!(shown.contains("wb-42"), "{shown:?}");
     assert_eq!(status.code(), Some(3), "{shown:?}");
 }

@@ -125,7 +125,8 @@ pub fn remove_cgroup_tree(dir: &Path) {
 
 /// The cgroup file `file` of process `pid` for `controller`, on a v1 or a v2 layout.
 pub fn cgroup_file(pid: i32, controller: &str, v1_file: &str, v2_file: &str) -> PathBuf {
-    let table = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("/proc/PID/cgroup");
+    let table =
+        std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("/proc/PID/cgroup");
     for line in table.lines() {
         let mut parts = line.splitn(3, ':');
         let (_, controllers, path) = (parts.next(), parts.next(), parts.next());

@@ -67,5 +67,10 @@ fn copy_tree(from: &Path, to: &Path) {
         .arg(to)
         .status()
         .expect("run cp -a");
-    assert!(status.success(), "cp -a {} {}", from.display(), to.display());
+    assert!(
+        status.success(),
+        "cp -a {} {}",
+        from.display(),
+        to.display()
+    );
 }
