@@ -35,7 +35,7 @@ impl Containerd {
             "containerd",
         );
         let dir = tempfile::Builder::new()
-            .prefix("wb-containerd-")
+            .prefix("workbook-containerd-")
             .tempdir()
             .expect("temp dir");
         let d = dir.path();

@@ -34,7 +34,7 @@ impl Podman {
     fn new() -> Podman {
         engine::require(&["podman", "conmon"], "podman");
         let dir = tempfile::Builder::new()
-            .prefix("wb-podman-")
+            .prefix("workbook-podman-")
             .tempdir()
             .expect("temp dir");
         std::fs::write(
