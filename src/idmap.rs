@@ -70,6 +70,14 @@ impl IdMaps {
         ranges.iter().map(|r| r.to_string()).collect()
     }
 
+    /// [`IdMaps::write_for`] for a privileged writer (root on the host, as an OCI runtime
+    /// runs), which may write gid_map without denying setgroups(2): the container keeps
+    /// its supplementary groups (the spec's `additionalGids`).
+    pub fn write_for_keeping_setgroups(&self, pid: Pid) -> Result<()> {
+        write_proc(pid, "uid_map", &IdMaps::render(&self.uids))?;
+        write_proc(pid, "gid_map", &IdMaps::render(&self.gids))
+    }
+
     // ANCHOR: write
     /// Writes the maps of process `pid`'s user namespace, from outside it: setgroups first,
     /// then uid_map, then gid_map. Each file can be written once.
