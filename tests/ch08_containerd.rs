@@ -232,6 +232,19 @@ fn a_detached_task_is_exec_ed_into_killed_and_deleted_through_the_shim() {
     let cmdline =
         std::fs::read(format!("/proc/{pid}/cmdline")).expect("the task's cmdline");
     assert_eq!(cmdline, b"sleep\x001000\x00");
+    // The shim ran the runtime under test with `--root /run/containerd/runc/NAMESPACE`:
+    // that runtime's own `state` knows the container.
+    let root = format!("/run/containerd/runc/{}", containerd.cgroup.name);
+    let state = containerd
+        .holder
+        .command(&containerd.runtime)
+        .args(["--root", &root, "state", id])
+        .output()
+        .expect("run the runtime's state");
+    let state: serde_json::Value =
+        serde_json::from_str(&assert_ok(&state, "RUNTIME state")).expect("state is JSON");
+    assert_eq!(state["status"], "running", "{state}");
+    assert_eq!(state["pid"], pid, "{state}");
     let cgroup = engine::cgroup_file(pid, "pids", "cgroup.procs", "cgroup.procs");
     assert!(
         cgroup.starts_with(Path::new("/sys/fs/cgroup")) && {
