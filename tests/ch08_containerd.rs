@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::engine::{self, CgroupParent, Holder};
+use common::engine::{self, CgroupParent, Holder, LoggingRuntime};
 use common::oci_image::{self, TestImage, TAG, UPPER_MSG};
 use common::{stderr, stdout};
 use serial_test::serial;
@@ -30,6 +30,10 @@ struct Containerd {
 
 impl Containerd {
     fn start() -> Containerd {
+        Containerd::with_runtime(engine::runtime())
+    }
+
+    fn with_runtime(runtime: PathBuf) -> Containerd {
         engine::require(
             &["containerd", "ctr", "containerd-shim-runc-v2"],
             "containerd",
@@ -69,7 +73,7 @@ impl Containerd {
             holder,
             cgroup: CgroupParent::new("ctr"),
             _image: oci_image::build(),
-            runtime: engine::runtime(),
+            runtime,
             dir,
         };
         c.wait_for_socket();
@@ -122,6 +126,27 @@ impl Containerd {
             .stdin(Stdio::null())
             .output()
             .expect("run ctr run")
+    }
+
+    /// Deletes a task that was killed (once containerd has seen it exit) and its container.
+    fn delete_stopped(&self, id: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = self.ctr(&["tasks", "delete", id]);
+            if out.status.success() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ctr tasks delete: {}",
+                stderr(&out)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_ok(
+            &self.ctr(&["containers", "delete", id]),
+            "ctr containers delete",
+        );
     }
 
     /// Kills what is left of this containerd's processes: the shims outlive containerd by
@@ -290,4 +315,33 @@ fn a_detached_task_is_exec_ed_into_killed_and_deleted_through_the_shim() {
     );
     let left = containerd.ctr(&["tasks", "list", "--quiet"]);
     assert_eq!(stdout(&left), "");
+}
+
+/// What the runc shim asks of the runtime: the command lines, logged by a wrapper around
+/// it, for the book.
+#[test]
+#[serial]
+fn what_the_shim_asks_of_the_runtime() {
+    if !privileged!() {
+        return;
+    }
+    let logger = LoggingRuntime::around(&engine::runtime());
+    let containerd = Containerd::with_runtime(logger.path());
+    assert_ok(
+        &containerd.run(&["--rm"], "wb-once", &["true"]),
+        "ctr run --rm true",
+    );
+    let id = "wb-sleeper";
+    assert_ok(
+        &containerd.run(&["-d"], id, &["sleep", "1000"]),
+        "ctr run -d",
+    );
+    let exec = ["tasks", "exec", "--exec-id", "wb-exec", id, "true"];
+    assert_ok(&containerd.ctr(&exec), "ctr tasks exec");
+    let kill = ["tasks", "kill", "--signal", "SIGKILL", id];
+    assert_ok(&containerd.ctr(&kill), "ctr tasks kill");
+    containerd.delete_stopped(id);
+    let d = containerd.dir.path().to_string_lossy().into_owned();
+    let argv = logger.lines(&[(&d, "<D>"), (&containerd.cgroup.name, "<NAMESPACE>")]);
+    common::assert_book_output("08-containerd-argv", &argv);
 }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::engine::{self, CgroupParent, Holder, Pty};
+use common::engine::{self, CgroupParent, Holder, LoggingRuntime, Pty};
 use common::oci_image::{self, TestImage, GONE, TAG, UPPER_MSG};
 use common::{stderr, stdout};
 use serial_test::serial;
@@ -32,6 +32,10 @@ struct Podman {
 impl Podman {
     /// Sets podman up and loads the test image.
     fn new() -> Podman {
+        Podman::with_runtime(engine::runtime())
+    }
+
+    fn with_runtime(runtime: PathBuf) -> Podman {
         engine::require(&["podman", "conmon"], "podman");
         let dir = tempfile::Builder::new()
             .prefix("workbook-podman-")
@@ -47,7 +51,7 @@ impl Podman {
         )
         .expect("write containers.conf");
         let podman = Podman {
-            runtime: engine::runtime(),
+            runtime,
             cgroup: CgroupParent::new("podman"),
             holder: Holder::start(),
             _image: oci_image::build(),
@@ -255,6 +259,44 @@ fn detached_container_stops_and_is_removed() {
     assert_eq!(podman.containers(), "");
 }
 
+/// What podman (through conmon) asks of the runtime: the command lines, logged by a wrapper
+/// around it, and the bundle's config.json. Both go into the book.
+#[test]
+#[serial]
+fn what_podman_asks_of_the_runtime() {
+    if !privileged!() {
+        return;
+    }
+    let logger = LoggingRuntime::around(&engine::runtime());
+    let podman = Podman::with_runtime(logger.path());
+    assert_ok(&podman.run(&["--rm"], &["true"]), "run --rm true");
+    let (id, _) = podman.detached_sleep();
+    // What podman asked the runtime for: the bundle's config.json, summarised for the book
+    // (the same whatever the runtime: podman writes it before calling one).
+    let bundle = podman.cmd(&["inspect", "--format", "{{.StaticDir}}", &id]);
+    let config = PathBuf::from(stdout(&bundle).trim()).join("config.json");
+    let config: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&config).expect("read the bundle's config.json"),
+    )
+    .expect("config.json is JSON");
+    // On cgroup v2 podman also asks for a cgroup namespace: each layout has its own copy
+    // (bless the v2 one with WORKBOOK_BLESS=1 on a cgroup v2 host).
+    let fs = workbook::cgroup::CgroupFs::detect().expect("cgroup layout");
+    let copy = if fs.layout == workbook::cgroup::Layout::Unified {
+        "08-podman-config-v2"
+    } else {
+        "08-podman-config-hybrid"
+    };
+    common::assert_book_output(copy, &summarize(&config));
+
+    assert_ok(&podman.cmd(&["exec", &id, "true"]), "exec");
+    assert_ok(&podman.cmd(&["stop", "-t", "1", &id]), "stop");
+    assert_ok(&podman.cmd(&["rm", &id]), "rm");
+    let d = podman.dir.path().to_string_lossy().into_owned();
+    let argv = logger.lines(&[(&d, "<D>")]);
+    common::assert_book_output("08-podman-argv", &argv);
+}
+
 #[test]
 #[serial]
 fn exec_runs_in_the_containers_namespaces() {
@@ -314,4 +356,127 @@ fn run_it_gives_the_container_a_terminal() {
     );
     assert!(shown.contains("wb-42"), "{shown:?}");
     assert_eq!(status.code(), Some(3), "{shown:?}");
+}
+
+/// One line per part of a config.json, without the ids and paths that change per run.
+fn summarize(c: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let p = &c["process"];
+    let caps = &p["capabilities"];
+    let cap_sets: Vec<String> = [
+        "bounding",
+        "effective",
+        "permitted",
+        "inheritable",
+        "ambient",
+    ]
+    .iter()
+    .map(|set| format!("{set} {}", strings(&caps[set]).len()))
+    .collect();
+    let env: Vec<String> = strings(&p["env"])
+        .iter()
+        .map(|e| e.split('=').next().unwrap_or("").to_string())
+        .collect();
+    let rlimits: Vec<String> = p["rlimits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            format!(
+                "{} {}:{}",
+                r["type"].as_str().unwrap_or("?"),
+                r["soft"],
+                r["hard"]
+            )
+        })
+        .collect();
+    // Sorted: podman's order of the bind mounts varies from run to run.
+    let mut mounts: Vec<String> = c["mounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            format!(
+                "{} ({})",
+                m["destination"].as_str().unwrap_or("?"),
+                m["type"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    mounts.sort();
+    let l = &c["linux"];
+    let namespaces: Vec<String> = l["namespaces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| {
+            let kind = n["type"].as_str().unwrap_or("?").to_string();
+            if n.get("path").is_some() {
+                format!("{kind} (joined by path)")
+            } else {
+                kind
+            }
+        })
+        .collect();
+    let resources: Vec<String> = l["resources"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| match k.as_str() {
+            "devices" => format!("devices: {} rule(s)", v.as_array().map_or(0, Vec::len)),
+            "pids" => format!("pids.limit {}", v["limit"]),
+            other => other.to_string(),
+        })
+        .collect();
+    let sc = &l["seccomp"];
+    let rules = sc["syscalls"].as_array().cloned().unwrap_or_default();
+    let names: usize = rules.iter().map(|r| strings(&r["names"]).len()).sum();
+    let with_args = rules.iter().filter(|r| r.get("args").is_some()).count();
+    let present = |v: &Value| if v.is_null() { "none" } else { "present" };
+    let cgroups_path = l["cgroupsPath"].as_str().unwrap_or("");
+    let cgroups_path = match cgroups_path.rsplit_once("/libpod-") {
+        Some((parent, _)) if parent.starts_with("/workbook-podman-") => {
+            "/<--cgroup-parent>/libpod-<container id>".to_string()
+        }
+        _ => cgroups_path.to_string(),
+    };
+    let lines = [
+        ("ociVersion", c["ociVersion"].as_str().unwrap_or("?").to_string()),
+        ("process.args", strings(&p["args"]).join(" ")),
+        ("process.env", env.join(", ")),
+        ("process.cwd", p["cwd"].as_str().unwrap_or("?").to_string()),
+        ("process.user", format!("uid {} gid {} umask {}", p["user"]["uid"], p["user"]["gid"], p["user"]["umask"])),
+        ("process.terminal", p["terminal"].as_bool().unwrap_or(false).to_string()),
+        ("process.capabilities", cap_sets.join(", ")),
+        ("process.rlimits", rlimits.join(", ")),
+        ("process.noNewPrivileges", p["noNewPrivileges"].as_bool().unwrap_or(false).to_string()),
+        ("root.readonly", c["root"]["readonly"].as_bool().unwrap_or(false).to_string()),
+        ("hostname", if c["hostname"].is_string() { "the container id's first 12 digits".into() } else { "none".into() }),
+        ("mounts", mounts.join(", ")),
+        ("linux.namespaces", namespaces.join(", ")),
+        ("linux.resources", resources.join(", ")),
+        ("linux.cgroupsPath", cgroups_path),
+        ("linux.maskedPaths", format!("{} paths", strings(&l["maskedPaths"]).len())),
+        ("linux.readonlyPaths", format!("{} paths", strings(&l["readonlyPaths"]).len())),
+        ("linux.seccomp", format!(
+            "defaultAction {} (errno {}), architectures {}, {} rules naming {names} calls, {with_args} with argument conditions",
+            sc["defaultAction"].as_str().unwrap_or("?"),
+            sc["defaultErrnoRet"],
+            strings(&sc["architectures"]).join(" "),
+            rules.len(),
+        )),
+        ("hooks", present(&c["hooks"]).to_string()),
+        ("annotations", format!("{} (io.podman.annotations.*, io.container.manager, …)",
+            c["annotations"].as_object().map_or(0, |o| o.len()))),
+    ];
+    lines.iter().map(|(k, v)| format!("{k:<26}{v}\n")).collect()
 }

@@ -213,3 +213,101 @@ impl Pty {
         String::from_utf8_lossy(&seen).into_owned()
     }
 }
+
+/// A runtime wrapper that logs each command line the engine passes, then runs the real
+/// runtime with it: how the book learns what podman/conmon and the shim ask for.
+pub struct LoggingRuntime {
+    dir: tempfile::TempDir,
+}
+
+impl LoggingRuntime {
+    pub fn around(real: &Path) -> LoggingRuntime {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new()
+            .prefix("workbook-runtime-log-")
+            .tempdir()
+            .expect("temp dir");
+        let log = dir.path().join("argv.log");
+        let script = format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real.display()
+        );
+        let path = dir.path().join("runtime");
+        std::fs::write(&path, script).expect("write the wrapper");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .expect("make the wrapper executable");
+        LoggingRuntime { dir }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("runtime")
+    }
+
+    /// The logged command lines, with `replace` (from, to) applied and every 64-digit
+    /// hex id replaced by `<ID>`.
+    pub fn lines(&self, replace: &[(&str, &str)]) -> String {
+        let text =
+            std::fs::read_to_string(self.dir.path().join("argv.log")).unwrap_or_default();
+        let mut out = String::new();
+        for line in text.lines() {
+            let mut line = line.to_string();
+            for (from, to) in replace {
+                line = line.replace(from, to);
+            }
+            let words: Vec<String> = line.split(' ').map(redact_ids).collect();
+            out.push_str(&words.join(" "));
+            out.push('\n');
+        }
+        // Temp files the engines name at random.
+        for stem in ["exec-process-", "runc-process", "conmon-term."] {
+            out = redact_after(&out, stem);
+        }
+        out
+    }
+}
+
+/// Replaces 64-digit hex runs (container ids) with `<ID>`, and digits after the given
+/// temp-file stems with `<N>`.
+fn redact_ids(word: &str) -> String {
+    let mut out = String::new();
+    let bytes = word.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let run = bytes[i..]
+            .iter()
+            .take_while(|b| b.is_ascii_hexdigit())
+            .count();
+        if run == 64 {
+            out.push_str("<ID>");
+            i += 64;
+        } else if run > 0 {
+            out.push_str(&word[i..i + run]);
+            i += run;
+        } else {
+            out.push(bytes[i] as char);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Replaces the run of letters and digits after each `stem` with `<N>`.
+fn redact_after(text: &str, stem: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(stem) {
+        let after = i + stem.len();
+        out.push_str(&rest[..after]);
+        let run = rest[after..]
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        if run > 0 {
+            out.push_str("<N>");
+        }
+        rest = &rest[after + run..];
+    }
+    out.push_str(rest);
+    out
+}
