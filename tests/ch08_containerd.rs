@@ -345,3 +345,39 @@ fn what_the_shim_asks_of_the_runtime() {
     let argv = logger.lines(&[(&d, "<D>"), (&containerd.cgroup.name, "<NAMESPACE>")]);
     common::assert_book_output("08-containerd-argv", &argv);
 }
+
+/// Unprivileged: the containerd config the book's Kubernetes walk-through gives is one
+/// containerd reads, with the runtime handler and its shim options where CRI looks.
+/// (Only the parsing and the place are checked: no kubelet runs here.)
+#[test]
+fn the_books_kubernetes_config_is_one_containerd_reads() {
+    engine::require(&["containerd"], "containerd");
+    let config =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/k8s/containerd-config.toml");
+    let out = Command::new("containerd")
+        .arg("--config")
+        .arg(&config)
+        .args(["config", "dump"])
+        .output()
+        .expect("run containerd config dump");
+    let dump = assert_ok(&out, "containerd config dump");
+    let section = "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.workbook]";
+    let at = dump
+        .find(section)
+        .unwrap_or_else(|| panic!("no {section} in:\n{dump}"));
+    let runtime = &dump[at..];
+    let runtime = &runtime[..runtime[1..].find("\n\n").map_or(runtime.len(), |e| e + 1)];
+    assert!(
+        runtime.contains("runtime_type = \"io.containerd.runc.v2\""),
+        "{runtime}"
+    );
+    let options = format!("{}.options]", &section[..section.len() - 1]);
+    let at = dump
+        .find(&options)
+        .unwrap_or_else(|| panic!("no {options}"));
+    assert!(
+        dump[at..].contains("BinaryName = \"/usr/local/bin/08-oci-runtime\""),
+        "{}",
+        &dump[at..]
+    );
+}

@@ -72,6 +72,7 @@ pub fn compile(profile: &Profile) -> Result<Compiled> {
             add(&mut by_action[pos].1, nr, &conditions)?;
         }
     }
+    // ANCHOR: stack
     let mut programs = Vec::new();
     if default != SeccompAction::Allow {
         programs.push(program(every_rule, default, SeccompAction::Allow)?);
@@ -81,6 +82,7 @@ pub fn compile(profile: &Profile) -> Result<Compiled> {
             programs.push(program(calls, SeccompAction::Allow, act)?);
         }
     }
+    // ANCHOR_END: stack
     if programs.is_empty() {
         // An allow-everything profile still gets the architecture check.
         programs.push(program(
