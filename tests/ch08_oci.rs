@@ -679,3 +679,119 @@ fn errors_go_to_the_log_as_json_when_asked() {
     assert!(line["msg"].as_str().unwrap().contains("does not exist"));
     assert!(line["time"].as_str().is_some());
 }
+
+#[test]
+#[serial]
+fn the_process_settings_reach_the_kernel() {
+    if !privileged!() {
+        return;
+    }
+    let mut bundle = Bundle::new(&["sleep", "60"]);
+    let mut config = for_id(bundle.config(), "settings");
+    merge(
+        &mut config,
+        &json!({
+            "process": {
+                "user": {"uid": 1000, "gid": 1000, "additionalGids": [5, 27]},
+                "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 256, "hard": 512}],
+                "oomScoreAdj": 500
+            },
+            "root": {"readonly": true},
+            "linux": {
+                "sysctl": {"net.ipv4.ip_forward": "1"},
+                "seccomp": {
+                    "defaultAction": "SCMP_ACT_ALLOW",
+                    "architectures": ["SCMP_ARCH_X86_64"],
+                    "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+                }
+            }
+        }),
+    );
+    bundle.write_config(&config);
+    let pid = bundle.create("settings");
+    bundle.ok(&["start", "settings"]);
+    wait_for("the program", || cmdline(pid).starts_with("sleep 60"));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(line("Uid:"), "1000 1000 1000 1000");
+    assert_eq!(line("Gid:"), "1000 1000 1000 1000");
+    assert_eq!(line("Groups:"), "5 27");
+    assert_eq!(line("Seccomp:"), "2", "no seccomp filter");
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let files = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    assert_eq!(
+        files.split_whitespace().collect::<Vec<_>>()[3..5],
+        ["256", "512"],
+        "{files}"
+    );
+    let adj = std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).unwrap();
+    assert_eq!(adj.trim(), "500");
+
+    // From inside: the sysctl of its own network namespace, the read-only root, the masked
+    // /proc/kcore (an empty /dev/null), and the filter's EPERM for mkdir.
+    let out = bundle.runtime(&[
+        "exec",
+        "settings",
+        "sh",
+        "-c",
+        "cat /proc/sys/net/ipv4/ip_forward; touch /x 2>/dev/null || echo ro; \
+         head -c 10 /proc/kcore | wc -c; mkdir /dev/shm/d 2>&1; true",
+    ]);
+    let text = common::stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.first(), Some(&"1"), "{text} {}", common::stderr(&out));
+    assert!(lines.contains(&"ro"), "the root is writable: {text}");
+    assert!(lines.contains(&"0"), "/proc/kcore is not masked: {text}");
+    assert!(
+        text.contains("Operation not permitted"),
+        "mkdir was not refused: {text}"
+    );
+    // The host's ip_forward is whatever it was: the sysctl went to the container's netns.
+    assert_ne!(ns_inode(None, "net"), ns_inode(Some(pid), "net"));
+}
+
+#[test]
+#[serial]
+fn a_user_namespace_maps_root_to_an_unprivileged_host_uid() {
+    if !privileged!() {
+        return;
+    }
+    let mut bundle = Bundle::new(&["sleep", "60"]);
+    let mut config = for_id(bundle.config(), "mapped");
+    let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    config["linux"]["uidMappings"] = map.clone();
+    config["linux"]["gidMappings"] = map;
+    config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    bundle.write_config(&config);
+    let pid = bundle.create("mapped");
+    bundle.ok(&["start", "mapped"]);
+    wait_for("the program", || cmdline(pid).starts_with("sleep 60"));
+    let uid_map = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).unwrap();
+    assert_eq!(
+        uid_map.split_whitespace().collect::<Vec<_>>(),
+        ["0", "100000", "65536"]
+    );
+    assert_ne!(ns_inode(Some(pid), "user"), ns_inode(None, "user"));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert_eq!(
+        uid.split_whitespace().nth(1),
+        Some("100000"),
+        "root inside is not 100000 outside"
+    );
+}

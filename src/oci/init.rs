@@ -241,13 +241,18 @@ fn make_device(root: &Path, device: &Device) -> Result<()> {
     }
     let _ = std::fs::remove_file(&path);
     let mode = device.file_mode.unwrap_or(0o666);
-    mknod(
-        &path,
-        kind,
-        Mode::from_bits_truncate(mode),
-        makedev(device.major as u64, device.minor as u64),
-    )
-    .map_err(|e| Error::sys_path("mknod", "creating a device node", &path, e))?;
+    let number = makedev(device.major as u64, device.minor as u64);
+    match mknod(&path, kind, Mode::from_bits_truncate(mode), number) {
+        Ok(()) => {}
+        // In a user namespace the kernel refuses mknod: bind the host's node instead, as
+        // runc does (its owner and mode are then the host's).
+        Err(nix::errno::Errno::EPERM) => {
+            std::fs::File::create(&path)
+                .map_err(|e| Error::io("creating a device mount point", &path, e))?;
+            return mount::bind(&device.path, &path);
+        }
+        Err(e) => return Err(Error::sys_path("mknod", "creating a device node", &path, e)),
+    }
     // mknod applies the umask: set the mode asked for, then the owner.
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(mode))
         .map_err(|e| Error::io("setting a device node's mode", &path, e))?;
@@ -299,6 +304,7 @@ pub fn finish_process(process: &Process, seccomp: Option<&Filter>) -> Result<()>
         filter.install()?;
     }
     let sets = capability_sets(process)?;
+    capabilities::drop_bounding(sets.bounding)?;
     capabilities::keep_across_setuid(true)?;
     set_user(process)?;
     capabilities::keep_across_setuid(false)?;
