@@ -707,6 +707,10 @@ fn the_process_settings_reach_the_kernel() {
             }
         }),
     );
+    // podman's --read-only: a tmpfs that starts with a copy of what it covers.
+    config["mounts"].as_array_mut().unwrap().push(json!(
+        {"destination": "/etc", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "nosuid"]}
+    ));
     bundle.write_config(&config);
     let pid = bundle.create("settings");
     bundle.ok(&["start", "settings"]);
@@ -747,7 +751,8 @@ fn the_process_settings_reach_the_kernel() {
         "sh",
         "-c",
         "cat /proc/sys/net/ipv4/ip_forward; touch /x 2>/dev/null || echo ro; \
-         head -c 10 /proc/kcore | wc -c; mkdir /dev/shm/d 2>&1; true",
+         head -c 10 /proc/kcore | wc -c; mkdir /dev/shm/d 2>&1; \
+         grep -c ' /etc tmpfs' /proc/mounts; grep ^root: /etc/passwd; true",
     ]);
     let text = common::stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
