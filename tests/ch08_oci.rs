@@ -565,6 +565,11 @@ fn hooks_run_with_the_state_on_stdin() {
     let mut config = for_id(bundle.config(), "hooked");
     config["hooks"] = json!({
         "createRuntime": [hook("createRuntime")],
+        // In the container's mount namespace, before the pivot: the host's paths still work.
+        "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", format!(
+            "cat > {0}/createContainer.json; readlink /proc/self/ns/mnt > {0}/createContainer.mnt",
+            out.display()
+        )]}],
         "poststart": [hook("poststart")],
         "poststop": [hook("poststop")],
         // In the container: its own /bin/sh, writing into its root.
@@ -572,12 +577,20 @@ fn hooks_run_with_the_state_on_stdin() {
     });
     bundle.write_config(&config);
     let pid = bundle.create("hooked");
+    let mnt = std::fs::read_to_string(out.join("createContainer.mnt"))
+        .expect("createContainer ran");
+    assert_eq!(
+        mnt.trim(),
+        format!("mnt:[{}]", ns_inode(Some(pid), "mnt")),
+        "not in the container's mount namespace"
+    );
     bundle.ok(&["start", "hooked"]);
     bundle.ok(&["kill", "hooked", "9"]);
     wait_for("stopped", || bundle.state("hooked")["status"] == "stopped");
     bundle.ok(&["delete", "hooked"]);
     for (stage, status, dir) in [
-        ("createRuntime", "created", out.clone()),
+        ("createRuntime", "creating", out.clone()),
+        ("createContainer", "creating", out.clone()),
         ("startContainer", "created", bundle.rootfs()),
         ("poststart", "running", out.clone()),
         ("poststop", "stopped", out.clone()),

@@ -190,16 +190,9 @@ pub fn create(options: &CreateOptions) -> Result<Created> {
         fifo: Some(fifo),
         seccomp,
         state_json: String::new(),
+        resume: None,
     };
     let pid = spawn_init(plan, &namespaces, &spec, &mut record, &state, &mut undo)?;
-    super::hooks::run_all(
-        "prestart",
-        &spec.hooks.prestart,
-        &record.to_json(Status::Created).to_string(),
-    )?;
-    let state_json = record.to_json(Status::Created).to_string();
-    super::hooks::run_all("createRuntime", &spec.hooks.create_runtime, &state_json)?;
-    super::hooks::run_all("createContainer", &spec.hooks.create_container, &state_json)?;
     if let Some(file) = &options.pid_file {
         write_pid_file(file, pid)?;
     }
@@ -221,6 +214,17 @@ fn spawn_init(
 ) -> Result<Pid> {
     let (go_r, go_w) = pipe()?;
     let (ready_r, ready_w) = pipe()?;
+    let hooks = &spec.hooks;
+    let mut plan = plan;
+    let mut resume = None;
+    if !(hooks.prestart.is_empty()
+        && hooks.create_runtime.is_empty()
+        && hooks.create_container.is_empty())
+    {
+        let (r, w) = pipe()?;
+        plan.resume = Some(std::fs::File::from(r));
+        resume = Some(std::fs::File::from(w));
+    }
     // A PID namespace given by path: joining changes where our *children* are born.
     for (kind, path) in &namespaces.join {
         if *kind == Namespace::Pid {
@@ -255,8 +259,15 @@ fn spawn_init(
     std::io::Write::write_all(&mut go, state_json.as_bytes())
         .map_err(|e| Error::io_no_path("releasing the container's init", e))?;
     drop(go);
-    let mut answer = String::new();
-    let _ = std::fs::File::from(ready_r).read_to_string(&mut answer);
+    let mut ready = std::fs::File::from(ready_r);
+    let mut answer = read_answer(&mut ready);
+    if answer == "hooks\n" {
+        let resume = resume.take();
+        create_hooks(spec, record, pid)?;
+        drop(resume.map(|mut r| std::io::Write::write_all(&mut r, &[1])));
+        answer.clear();
+        let _ = ready.read_to_string(&mut answer);
+    }
     match answer.as_str() {
         "ok" => Ok(pid),
         "" => Err(Error::Invalid(
@@ -265,6 +276,53 @@ fn spawn_init(
         message => Err(Error::Invalid(message.to_string())),
     }
 }
+
+/// What the child says on the ready pipe: "hooks\n" (it waits for the create hooks), or
+/// everything up to EOF ("ok", or an error).
+fn read_answer(ready: &mut std::fs::File) -> String {
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 512];
+    while let Ok(n) = ready.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+        if answer == b"hooks\n" {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+// ANCHOR: create_hooks
+/// prestart and createRuntime in the runtime's namespaces, createContainer in the
+/// container's (its mount namespace sees the mounts, not yet the pivot), each with the state
+/// on stdin.
+fn create_hooks(spec: &Spec, record: &Record, pid: Pid) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let state = record.to_json(Status::Creating).to_string();
+    super::hooks::run_all("prestart", &spec.hooks.prestart, &state)?;
+    super::hooks::run_all("createRuntime", &spec.hooks.create_runtime, &state)?;
+    let mut files = Vec::new();
+    for kind in [
+        Namespace::Ipc,
+        Namespace::Uts,
+        Namespace::Net,
+        Namespace::Mount,
+    ] {
+        let path = kind.proc_path(Some(pid));
+        files.push(
+            std::fs::File::open(&path)
+                .map_err(|e| Error::io("opening the container's namespace", &path, e))?,
+        );
+    }
+    let fds: Vec<_> = files.iter().map(|f| f.as_raw_fd()).collect();
+    for hook in &spec.hooks.create_container {
+        super::hooks::run_hook_in("createContainer", hook, &state, &fds)?;
+    }
+    Ok(())
+}
+// ANCHOR_END: create_hooks
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(OFlag::O_CLOEXEC)
