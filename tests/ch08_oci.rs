@@ -813,3 +813,58 @@ fn a_user_namespace_maps_root_to_an_unprivileged_host_uid() {
         "root inside is not 100000 outside"
     );
 }
+
+#[test]
+#[serial]
+fn a_create_killed_half_way_leaves_nothing_delete_force_cannot_remove() {
+    if !privileged!() {
+        return;
+    }
+    let mut bundle = Bundle::new(&["sleep", "60"]);
+    let marker = bundle.path().join("hook.pid");
+    let mut config = for_id(bundle.config(), "halfway");
+    // The createRuntime hook holds create half-way: state, cgroup and init exist.
+    config["hooks"] = json!({"createRuntime": [{"path": "/bin/sh", "args": [
+        "sh", "-c", format!("cat > /dev/null; echo $$ > {}; exec sleep 60", marker.display())
+    ]}]});
+    bundle.write_config(&config);
+    bundle.ids.push("halfway".into());
+    let mut create = Command::new(BIN)
+        .arg("--root")
+        .arg(bundle.root())
+        .arg("create")
+        .arg("--bundle")
+        .arg(bundle.path())
+        .arg("halfway")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("create");
+    wait_for("the hook", || {
+        std::fs::read_to_string(&marker).is_ok_and(|t| t.ends_with('\n'))
+    });
+    let hook: i32 = std::fs::read_to_string(&marker)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let state = bundle.state("halfway");
+    let init = state["pid"].as_i64().unwrap() as i32;
+    assert!(init > 0, "{state}");
+    let (file, _) = cgroup_file(init, "pids", "pids.max", "pids.max");
+    create.kill().expect("SIGKILL create");
+    let _ = create.wait();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(hook),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+
+    bundle.ok(&["delete", "--force", "halfway"]);
+    wait_for("the init to go", || cmdline(init).is_empty());
+    assert!(
+        !bundle.root().join("halfway").exists(),
+        "the state dir stayed"
+    );
+    assert!(!file.parent().unwrap().exists(), "the cgroup stayed");
+}
