@@ -480,6 +480,14 @@ fn an_unsupported_field_is_refused_by_name_and_nothing_is_left() {
             "blockIO",
             json!({"linux": {"resources": {"blockIO": {"weight": 10}}}}),
         ),
+        (
+            "hugepageLimits",
+            json!({"linux": {"resources": {"hugepageLimits": [{"pageSize": "2MB", "limit": 2097152}]}}}),
+        ),
+        (
+            "time",
+            json!({"linux": {"namespaces": [{"type": "mount"}, {"type": "time"}]}}),
+        ),
     ] {
         let mut config = bundle.config();
         merge(&mut config, &patch);
