@@ -52,8 +52,8 @@ pub struct InitPlan {
 }
 
 // ANCHOR: init
-/// The child's whole life. `go` brings the parent's go-ahead (the state JSON); `ready` carries "ok" or
-/// the error back. Never returns.
+/// The child's whole life. `go` brings the parent's go-ahead (the state JSON); `ready`
+/// carries "ok" or the error back. Never returns.
 pub fn child_main(plan: InitPlan, mut go: std::fs::File, mut ready: std::fs::File) -> ! {
     // Until it reports ready, the child dies with the runtime: nothing half-made survives.
     // SAFETY: prctl with integer arguments only.

@@ -370,7 +370,8 @@ fn is_cgroup2(dir: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// `memory` of `/sys/fs/cgroup/memory/libpod_parent/x`, `cpu,cpuacct` of `/sys/fs/cgroup/cpu,cpuacct/…`.
+/// The hierarchy's directory name: `memory` of `/sys/fs/cgroup/memory/libpod_parent/x`,
+/// `cpu,cpuacct` of `/sys/fs/cgroup/cpu,cpuacct/…`.
 fn hierarchy_name(dir: &Path) -> Option<String> {
     let rest = dir.strip_prefix(crate::cgroup::layout::CGROUP_ROOT).ok()?;
     rest.components()
