@@ -24,6 +24,7 @@ pub mod ipc;
 pub mod mount;
 pub mod namespace;
 pub mod net;
+pub mod oci;
 pub mod overlay;
 pub mod owner;
 pub mod privilege;

@@ -208,3 +208,20 @@ pub fn restore_time_for_children() -> Result<()> {
     nix::sched::setns(own, Namespace::Time.clone_flag())
         .map_err(|e| Error::sys("setns", "returning to our own time namespace", e))
 }
+
+// ANCHOR: join
+/// Joins the namespace of kind `kind` that the file `path` names (a `/proc/PID/ns/<kind>`
+/// file, or a bind mount of one, such as podman's `/run/netns/…`): setns(2).
+///
+/// Traps: joining a PID or a time namespace changes only where the caller's *children* are
+/// born, not the caller; joining a user namespace is refused to a multi-threaded caller;
+/// and `kind` is checked by the kernel against the file (EINVAL when they differ).
+pub fn join(kind: Namespace, path: &std::path::Path) -> Result<()> {
+    use std::os::fd::AsFd;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::io(format!("opening the {kind} namespace to join"), path, e))?;
+    nix::sched::setns(file.as_fd(), kind.clone_flag()).map_err(|e| {
+        Error::sys_path("setns", format!("joining the {kind} namespace"), path, e)
+    })
+}
+// ANCHOR_END: join

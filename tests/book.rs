@@ -435,10 +435,16 @@ fn no_output_is_typed_by_hand() {
                 "rust,ignore" if !only_includes("") => problems.push(format!(
                     "{name}:{at}: a Rust block that holds code instead of including it"
                 )),
-                "text,diagram" | "text" | "rust,ignore" => {}
+                // A configuration file to write (a Kubernetes object, containerd's
+                // config) is a real file of the book, checked where it can be.
+                "toml" | "yaml" if !only_includes("") => problems.push(format!(
+                    "{name}:{at}: a ```{info} block that holds text instead of including a file"
+                )),
+                "text,diagram" | "text" | "rust,ignore" | "toml" | "yaml" => {}
                 other => problems.push(format!(
                     "{name}:{at}: a ```{other} block: use sh (commands), text (an included \
-                     output), text,diagram or rust,ignore (an included region)"
+                     output), text,diagram, rust,ignore (an included region) or toml/yaml \
+                     (an included configuration file)"
                 )),
             }
         }

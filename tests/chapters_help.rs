@@ -11,10 +11,23 @@ use rstest::rstest;
 #[case("03-mount-rootfs", env!("CARGO_BIN_EXE_03-mount-rootfs"))]
 #[case("04-user-net", env!("CARGO_BIN_EXE_04-user-net"))]
 #[case("07-full-container", env!("CARGO_BIN_EXE_07-full-container"))]
+#[case("08-oci-runtime", env!("CARGO_BIN_EXE_08-oci-runtime"))]
 fn help_explains(#[case] name: &str, #[case] bin: &str) {
     let out = common::run_bin(bin, &["--help"]);
     assert!(out.status.success(), "{name} --help failed");
     insta::assert_snapshot!(format!("help-{name}"), common::stdout(&out));
+}
+
+#[rstest]
+#[case("create")]
+#[case("exec")]
+fn oci_command_help_explains_every_option(#[case] command: &str) {
+    let out = common::run_bin(env!("CARGO_BIN_EXE_08-oci-runtime"), &[command, "--help"]);
+    assert!(out.status.success());
+    insta::assert_snapshot!(
+        format!("help-08-oci-runtime-{command}"),
+        common::stdout(&out)
+    );
 }
 
 #[test]
@@ -30,6 +43,7 @@ fn run_help_explains_every_option() {
 #[case(env!("CARGO_BIN_EXE_02-uts-ipc"))]
 #[case(env!("CARGO_BIN_EXE_03-mount-rootfs"))]
 #[case(env!("CARGO_BIN_EXE_04-user-net"))]
+#[case(env!("CARGO_BIN_EXE_08-oci-runtime"))]
 fn an_unknown_option_is_one_clear_error(#[case] bin: &str) {
     let out = common::run_bin(bin, &["--no-such-option"]);
     assert_eq!(out.status.code(), Some(2));

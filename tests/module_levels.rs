@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cli                                      the binaries' shared main; the library never uses it
-//! container                                the run that joins everything
+//! container  oci                           the run that joins everything; the OCI runtime interface
 //! image                                    layer store, tar import
 //! rootfs  process                          the child's root; clone, exec, wait
 //! security  idmap                          hardening; uid/gid maps
@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 const LEVELS: &[&[&str]] = &[
     &["cli"],
-    &["container"],
+    &["container", "oci"],
     &["image"],
     &["rootfs", "process"],
     &["security", "idmap"],

@@ -284,6 +284,33 @@ impl FromStr for PidsLimit {
     }
 }
 
+/// Limits given in the kernel's own units (an OCI config's numbers) rather than typed by a
+/// user.
+impl CpuQuota {
+    /// `quota_us` every `period_us` microseconds; the kernel's bounds are 1 ms to 1 s for
+    /// the period and at least 1 ms for the quota.
+    pub fn from_us(quota_us: u64, period_us: u64) -> Result<CpuQuota, String> {
+        if !(1_000..=1_000_000).contains(&period_us) || quota_us < CPU_MIN_QUOTA_US {
+            return Err(format!(
+                "CPU quota {quota_us} µs per {period_us} µs is outside the kernel's bounds \
+                 (period 1000 to 1000000 µs, quota at least 1000 µs)"
+            ));
+        }
+        Ok(CpuQuota {
+            quota_us,
+            period_us,
+        })
+    }
+}
+
+impl CpuWeight {
+    /// The weight for v1 `cpu.shares` (default 1024, range 2 to 262144), as the inverse of
+    /// [`CpuWeight::shares`].
+    pub fn from_shares(shares: u64) -> CpuWeight {
+        CpuWeight((shares.saturating_mul(100) / 1024).clamp(1, 10_000) as u16)
+    }
+}
+
 /// Everything a cgroup can be asked to enforce. `None` leaves the kernel's default (no
 /// limit).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -20,6 +20,7 @@
 //! ([`v1::plan`], [`v2::plan`]), carries them out and returns a guard: dropping it kills
 //! what is left inside and removes the directories ([`cleanup`]).
 
+pub mod at_path;
 pub mod cleanup;
 pub mod devices;
 pub mod layout;

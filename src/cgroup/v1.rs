@@ -68,7 +68,10 @@ pub fn plan(fs: &CgroupFs, leaf: &str, limits: &Limits) -> Result<Plan> {
 
 // ANCHOR: limit_files
 /// The limit files of a workload, each in the hierarchy of its controller (`at`).
-fn limit_files(at: impl Fn(Controller) -> Option<PathBuf>, limits: &Limits) -> Vec<Step> {
+pub(super) fn limit_files(
+    at: impl Fn(Controller) -> Option<PathBuf>,
+    limits: &Limits,
+) -> Vec<Step> {
     // exercise 05.2: write the limits of a cgroup v1, each in its controller's hierarchy
     let mut steps = Vec::new();
     if let (Some(memory), Some(dir)) = (limits.memory, at(Controller::Memory)) {

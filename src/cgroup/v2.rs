@@ -107,7 +107,7 @@ pub fn plan(mount: &Path, own: &Path, leaf: &str, limits: &Limits) -> Result<Pla
 
 // ANCHOR: limit_files
 /// The limit files of one v2 cgroup: one file per limit.
-fn limit_files(dir: &Path, limits: &Limits) -> Vec<Step> {
+pub(super) fn limit_files(dir: &Path, limits: &Limits) -> Vec<Step> {
     // exercise 05.1: write the limits of a cgroup v2: one file per limit
     let mut steps = Vec::new();
     if let Some(memory) = limits.memory {

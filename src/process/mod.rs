@@ -24,6 +24,7 @@
 mod clone3;
 mod exec;
 mod held;
+mod limits;
 mod spawn;
 mod timens;
 mod wait;
@@ -31,5 +32,7 @@ mod wait;
 pub use clone3::{spawn_in_cgroup, Born};
 pub use exec::{exec, exec_command, find_in_path, DEFAULT_PATH};
 pub use held::HeldSignals;
+pub use limits::{set_oom_score_adj, Rlimit, RLIMITS};
+pub use spawn::fork_into;
 pub use spawn::{spawn, Child};
 pub use timens::spawn_timed;

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod capabilities;
+pub mod oci_seccomp;
 pub mod paths;
 pub mod seccomp;
 

@@ -74,3 +74,46 @@ pub fn protect(root: &Path) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: mask
+
+/// [`protect`] with the lists given (an OCI config's `maskedPaths` and `readonlyPaths`)
+/// instead of the defaults. A path the root lacks is skipped, as runc does.
+pub fn protect_paths<S: AsRef<str>>(
+    root: &Path,
+    masked: &[S],
+    read_only: &[S],
+) -> Result<()> {
+    let null = root.join("dev/null");
+    let null = if null.exists() {
+        null
+    } else {
+        Path::new("/dev/null").to_path_buf()
+    };
+    for path in masked {
+        let target = root.join(path.as_ref().trim_start_matches('/'));
+        match std::fs::metadata(&target) {
+            Err(_) => continue,
+            Ok(meta) if meta.is_dir() => mount::filesystem(
+                "tmpfs",
+                &target,
+                MsFlags::MS_RDONLY
+                    | MsFlags::MS_NOSUID
+                    | MsFlags::MS_NODEV
+                    | MsFlags::MS_NOEXEC,
+                Some("size=0"),
+            )?,
+            Ok(_) => mount::bind(&null, &target)?,
+        }
+    }
+    for path in read_only {
+        let target = root.join(path.as_ref().trim_start_matches('/'));
+        if target.symlink_metadata().is_err() {
+            continue;
+        }
+        mount::bind(&target, &target)?;
+        mount::remount_read_only(
+            &target,
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        )?;
+    }
+    Ok(())
+}

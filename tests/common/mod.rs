@@ -3,6 +3,8 @@
 //! Each test file that needs them says `mod common;`. Not every file uses every helper.
 #![allow(dead_code)]
 
+pub mod engine;
+pub mod oci_image;
 pub mod symlink_attack;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,420 @@
+//! `config.json`, the bundle's description of the container (the OCI runtime spec's
+//! config.md and config-linux.md), parsed once into types.
+//!
+//! The spec lets a runtime ignore what it does not know; this one refuses it instead, by
+//! name: a container that silently lacks the limit or the mount its engine asked for is
+//! worse than one that does not start. Every struct denies unknown fields, and
+//! [`Spec::check`] refuses the known fields whose values this runtime cannot honour.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::{Error, Result};
+
+/// The whole config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Spec {
+    pub oci_version: String,
+    pub process: Option<Process>,
+    pub root: Option<Root>,
+    pub hostname: Option<String>,
+    #[serde(default)]
+    pub mounts: Vec<Mount>,
+    #[serde(default)]
+    pub hooks: Hooks,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    pub linux: Option<Linux>,
+}
+
+/// The program to run and the identity it runs with. `exec --process` reads the same.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Process {
+    #[serde(default)]
+    pub terminal: bool,
+    pub console_size: Option<ConsoleSize>,
+    pub user: User,
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub capabilities: Option<Capabilities>,
+    #[serde(default)]
+    pub rlimits: Vec<Rlimit>,
+    #[serde(default)]
+    pub no_new_privileges: bool,
+    pub oom_score_adj: Option<i32>,
+    pub apparmor_profile: Option<String>,
+    pub selinux_label: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSize {
+    pub height: u16,
+    pub width: u16,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct User {
+    pub uid: u32,
+    pub gid: u32,
+    pub umask: Option<u32>,
+    #[serde(default)]
+    pub additional_gids: Vec<u32>,
+}
+
+/// The five capability sets, by name.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capabilities {
+    #[serde(default)]
+    pub bounding: Vec<String>,
+    #[serde(default)]
+    pub effective: Vec<String>,
+    #[serde(default)]
+    pub inheritable: Vec<String>,
+    #[serde(default)]
+    pub permitted: Vec<String>,
+    #[serde(default)]
+    pub ambient: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rlimit {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub hard: u64,
+    pub soft: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Root {
+    pub path: PathBuf,
+    #[serde(default)]
+    pub readonly: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mount {
+    pub destination: PathBuf,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub source: Option<PathBuf>,
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+/// Programs the runtime runs at points of the container's life, with its state on stdin.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Hooks {
+    /// Deprecated by the spec, still sent by some engines: run with createRuntime.
+    #[serde(default)]
+    pub prestart: Vec<Hook>,
+    #[serde(default)]
+    pub create_runtime: Vec<Hook>,
+    #[serde(default)]
+    pub create_container: Vec<Hook>,
+    #[serde(default)]
+    pub start_container: Vec<Hook>,
+    #[serde(default)]
+    pub poststart: Vec<Hook>,
+    #[serde(default)]
+    pub poststop: Vec<Hook>,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hook {
+    pub path: PathBuf,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: Vec<String>,
+    pub timeout: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Linux {
+    #[serde(default)]
+    pub namespaces: Vec<NamespaceEntry>,
+    #[serde(default)]
+    pub uid_mappings: Vec<IdMapping>,
+    #[serde(default)]
+    pub gid_mappings: Vec<IdMapping>,
+    #[serde(default)]
+    pub devices: Vec<Device>,
+    pub resources: Option<Resources>,
+    pub cgroups_path: Option<PathBuf>,
+    #[serde(default)]
+    pub masked_paths: Vec<String>,
+    #[serde(default)]
+    pub readonly_paths: Vec<String>,
+    pub rootfs_propagation: Option<String>,
+    #[serde(default)]
+    pub sysctl: BTreeMap<String, String>,
+    pub seccomp: Option<serde_json::Value>,
+    pub mount_label: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamespaceEntry {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IdMapping {
+    #[serde(rename = "containerID")]
+    pub container_id: u32,
+    #[serde(rename = "hostID")]
+    pub host_id: u32,
+    pub size: u32,
+}
+
+/// A device node to make in the container's /dev.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Device {
+    pub path: PathBuf,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub major: i64,
+    #[serde(default)]
+    pub minor: i64,
+    pub file_mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Resources {
+    #[serde(default)]
+    pub devices: Vec<DeviceRule>,
+    pub memory: Option<Memory>,
+    pub cpu: Option<Cpu>,
+    pub pids: Option<Pids>,
+    /// Accepted only empty (engines send `[]` and `{}`); anything in them is refused.
+    #[serde(default)]
+    pub hugepage_limits: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub unified: BTreeMap<String, String>,
+}
+
+/// One rule of the device cgroup.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceRule {
+    pub allow: bool,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub major: Option<i64>,
+    pub minor: Option<i64>,
+    pub access: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Memory {
+    pub limit: Option<i64>,
+    pub swap: Option<i64>,
+    pub reservation: Option<i64>,
+    pub swappiness: Option<u64>,
+    pub kernel: Option<i64>,
+    #[serde(rename = "kernelTCP")]
+    pub kernel_tcp: Option<i64>,
+    #[serde(rename = "disableOOMKiller")]
+    pub disable_oom_killer: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Cpu {
+    pub shares: Option<u64>,
+    pub quota: Option<i64>,
+    pub period: Option<u64>,
+    pub realtime_runtime: Option<i64>,
+    pub realtime_period: Option<u64>,
+    pub cpus: Option<String>,
+    pub mems: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pids {
+    pub limit: i64,
+}
+
+/// serde's "unknown field `x`, expected one of `a`, `b`, … at line L column C" without the
+/// list: the field named and where it is.
+fn refusal(file: &Path, error: serde_json::Error) -> Error {
+    let text = error.to_string();
+    let text = match (text.find(", expected"), text.rfind(" at line")) {
+        (Some(a), Some(b)) if a < b => format!("{}{}", &text[..a], &text[b..]),
+        _ => text,
+    };
+    if text.starts_with("unknown field") {
+        Error::Unsupported(format!(
+            "{}: {text} is not supported by this runtime, which refuses it rather than ignore it",
+            file.display()
+        ))
+    } else {
+        Error::Invalid(format!(
+            "{} is not a valid OCI config: {text}",
+            file.display()
+        ))
+    }
+}
+
+impl Spec {
+    /// Reads and checks `<bundle>/config.json`.
+    pub fn load(bundle: &Path) -> Result<Spec> {
+        let file = bundle.join("config.json");
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| Error::io("reading the bundle's config", &file, e))?;
+        let spec: Spec = serde_json::from_str(&text).map_err(|e| refusal(&file, e))?;
+        spec.check()?;
+        Ok(spec)
+    }
+
+    /// The process, which `create` needs.
+    pub fn process(&self) -> Result<&Process> {
+        self.process.as_ref().ok_or_else(|| {
+            Error::Invalid("config.json has no process: there is nothing to run".into())
+        })
+    }
+
+    /// Refuses, by name, the values this runtime would otherwise have to ignore.
+    pub fn check(&self) -> Result<()> {
+        let refuse = |what: &str, why: &str| {
+            Err(Error::Unsupported(format!(
+                "config.json asks for {what}, which this runtime does not support ({why})"
+            )))
+        };
+        if !self.oci_version.starts_with("1.") {
+            return refuse(
+                &format!("ociVersion {}", self.oci_version),
+                "it speaks version 1 of the spec",
+            );
+        }
+        if let Some(p) = &self.process {
+            p.check()?;
+        }
+        if self.root.is_none() {
+            return Err(Error::Invalid(
+                "config.json has no root: give root.path".into(),
+            ));
+        }
+        let linux = self.linux.clone().unwrap_or_default();
+        if linux.mount_label.as_deref().is_some_and(|l| !l.is_empty()) {
+            return refuse("linux.mountLabel", "SELinux labels are not implemented");
+        }
+        if let Some(r) = &linux.resources {
+            if !r.hugepage_limits.is_empty() {
+                return refuse(
+                    "linux.resources.hugepageLimits",
+                    "the hugetlb controller is not used",
+                );
+            }
+            if !r.unified.is_empty() {
+                return refuse(
+                    "linux.resources.unified",
+                    "raw cgroup v2 files are not written",
+                );
+            }
+            if let Some(m) = &r.memory {
+                if m.reservation.is_some_and(|v| v > 0) {
+                    return refuse(
+                        "linux.resources.memory.reservation",
+                        "soft limits are not implemented",
+                    );
+                }
+                if m.kernel.is_some() || m.kernel_tcp.is_some() {
+                    return refuse(
+                        "linux.resources.memory.kernel/kernelTCP",
+                        "kernel memory limits are deprecated and not implemented",
+                    );
+                }
+                if m.swappiness.is_some() {
+                    return refuse("linux.resources.memory.swappiness", "not implemented");
+                }
+                if m.disable_oom_killer == Some(true) {
+                    return refuse(
+                        "linux.resources.memory.disableOOMKiller",
+                        "not implemented",
+                    );
+                }
+            }
+            if let Some(c) = &r.cpu {
+                if c.cpus.as_deref().is_some_and(|s| !s.is_empty())
+                    || c.mems.as_deref().is_some_and(|s| !s.is_empty())
+                {
+                    return refuse(
+                        "linux.resources.cpu.cpus/mems",
+                        "the cpuset controller is not used",
+                    );
+                }
+                if c.realtime_runtime.is_some_and(|v| v != 0)
+                    || c.realtime_period.is_some_and(|v| v != 0)
+                {
+                    return refuse(
+                        "linux.resources.cpu.realtimeRuntime",
+                        "real-time scheduling groups are not implemented",
+                    );
+                }
+            }
+        }
+        // linux.seccomp is compiled (and refused when it cannot be) by `create`, once.
+        Ok(())
+    }
+}
+
+impl Process {
+    /// Refuses what the process asks for and this runtime cannot do.
+    pub fn check(&self) -> Result<()> {
+        if self.args.is_empty() {
+            return Err(Error::Invalid(
+                "process.args is empty: there is nothing to run".into(),
+            ));
+        }
+        if self
+            .apparmor_profile
+            .as_deref()
+            .is_some_and(|p| !p.is_empty())
+        {
+            return Err(Error::Unsupported(
+                "config.json asks for process.apparmorProfile, which this runtime does not support (no AppArmor)".into(),
+            ));
+        }
+        if self.selinux_label.as_deref().is_some_and(|p| !p.is_empty()) {
+            return Err(Error::Unsupported(
+                "config.json asks for process.selinuxLabel, which this runtime does not support (no SELinux)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Parses a `process.json` given to `exec --process`.
+    pub fn load(file: &Path) -> Result<Process> {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Error::io("reading the process description", file, e))?;
+        let process: Process = serde_json::from_str(&text).map_err(|e| refusal(file, e))?;
+        process.check()?;
+        Ok(process)
+    }
+}

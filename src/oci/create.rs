@@ -1,0 +1,380 @@
+//! `create`: everything set up, the container's init waiting before the user's program.
+//!
+//! The parent (this runtime) writes down the state first, then makes the cgroup, clones
+//! the child into its namespaces, writes its uid maps, moves it into the cgroup and lets it
+//! go; the child builds its root and waits on the exec FIFO (see [`super::init`]). `create`
+//! returns when the child says it is ready; the child stays, reparented to the engine's
+//! subreaper (conmon, containerd's shim) or to init.
+
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+use nix::unistd::Pid;
+
+use super::config::Spec;
+use super::init::{child_main, InitPlan};
+use super::resources;
+use super::seccomp::Filter;
+use super::state::{now_rfc3339, proc_stat, Record, StateDir, Status};
+use crate::cgroup::CgroupFs;
+use crate::idmap::{IdMaps, IdRange};
+use crate::namespace::{Namespace, Namespaces};
+use crate::{Error, Result};
+
+/// What `create` (and `run`) were given on the command line.
+pub struct CreateOptions {
+    pub root: PathBuf,
+    pub id: String,
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+}
+
+/// The namespaces of config.json: which to make, which to join.
+struct NamespacePlan {
+    new: Namespaces,
+    join: Vec<(Namespace, PathBuf)>,
+}
+
+/// The spec's names for the namespaces.
+fn namespace_kind(name: &str) -> Result<Namespace> {
+    Ok(match name {
+        "pid" => Namespace::Pid,
+        "network" => Namespace::Net,
+        "mount" => Namespace::Mount,
+        "ipc" => Namespace::Ipc,
+        "uts" => Namespace::Uts,
+        "user" => Namespace::User,
+        "cgroup" => Namespace::Cgroup,
+        other => {
+            return Err(Error::Unsupported(format!(
+                "config.json asks for a namespace of type '{other}', which this runtime does not support"
+            )))
+        }
+    })
+}
+
+fn namespace_plan(spec: &Spec) -> Result<NamespacePlan> {
+    let mut plan = NamespacePlan {
+        new: Namespaces::default(),
+        join: Vec::new(),
+    };
+    for entry in spec.linux.iter().flat_map(|l| &l.namespaces) {
+        let kind = namespace_kind(&entry.kind)?;
+        match &entry.path {
+            Some(path) if !path.as_os_str().is_empty() => {
+                plan.join.push((kind, path.clone()))
+            }
+            _ => plan.new = plan.new.with(kind),
+        }
+    }
+    // The user namespace is joined first: the others are then joined with its powers.
+    plan.join.sort_by_key(|(k, _)| *k != Namespace::User);
+    Ok(plan)
+}
+
+/// The id maps of config.json (required with a new user namespace).
+fn id_maps(spec: &Spec) -> Result<IdMaps> {
+    let linux = spec.linux.clone().unwrap_or_default();
+    let ranges = |m: &[super::config::IdMapping]| {
+        m.iter()
+            .map(|m| IdRange {
+                inside: m.container_id,
+                outside: m.host_id,
+                count: m.size,
+            })
+            .collect::<Vec<_>>()
+    };
+    if linux.uid_mappings.is_empty() || linux.gid_mappings.is_empty() {
+        return Err(Error::Invalid(
+            "config.json asks for a user namespace without uidMappings and gidMappings"
+                .into(),
+        ));
+    }
+    Ok(IdMaps {
+        uids: ranges(&linux.uid_mappings),
+        gids: ranges(&linux.gid_mappings),
+    })
+}
+
+/// A created container, for `run` to start and wait for.
+pub struct Created {
+    pub state: StateDir,
+    pub record: Record,
+}
+
+// ANCHOR: create
+/// `create`: from the bundle to an init waiting on the exec FIFO. On any error, what was
+/// made is removed again (`undo`).
+pub fn create(options: &CreateOptions) -> Result<Created> {
+    let (bundle, spec, rootfs) = read_bundle(options)?;
+    let namespaces = namespace_plan(&spec)?;
+    let linux = spec.linux.clone().unwrap_or_default();
+    let seccomp = Filter::prepare(linux.seccomp.as_ref())?;
+    let cgroup = resources::plan(&CgroupFs::detect()?, &options.id, &linux)?;
+    // The record first: from here on, `delete --force` finds whatever exists.
+    let state = StateDir::make(&options.root, &options.id)?;
+    let mut record = new_record(options, &bundle, &rootfs, &spec, &cgroup);
+    let mut undo = Undo {
+        state: Some(state.clone()),
+        record: record.clone(),
+    };
+    state.save(&record)?;
+    cgroup.apply()?;
+    let fifo = make_fifo(&state)?;
+    let console = match (&options.console_socket, spec.process()?.terminal) {
+        (Some(socket), true) => Some(super::console::connect(socket)?),
+        _ => None,
+    };
+    let plan = init_plan(&spec, rootfs, &namespaces, &cgroup, console, fifo, seccomp);
+    let pid = spawn_init(plan, &namespaces, &spec, &mut record, &state, &mut undo)?;
+    if let Some(file) = &options.pid_file {
+        write_pid_file(file, pid)?;
+    }
+    record.creating = false;
+    state.save(&record)?;
+    undo.state = None;
+    Ok(Created { state, record })
+}
+// ANCHOR_END: create
+
+/// The bundle's absolute path, its config (checked) and its root filesystem.
+fn read_bundle(options: &CreateOptions) -> Result<(PathBuf, Spec, PathBuf)> {
+    let bundle = options
+        .bundle
+        .canonicalize()
+        .map_err(|e| Error::io("finding the bundle", &options.bundle, e))?;
+    let spec = Spec::load(&bundle)?;
+    let root = spec.root.clone().map(|r| r.path).unwrap_or_default();
+    let rootfs = bundle.join(root);
+    let rootfs = rootfs
+        .canonicalize()
+        .map_err(|e| Error::io("finding the root filesystem", &rootfs, e))?;
+    if spec.process()?.terminal && options.console_socket.is_none() {
+        return Err(Error::Invalid(
+            "process.terminal is true: give --console-socket, where the pty's master is sent".into(),
+        ));
+    }
+    Ok((bundle, spec, rootfs))
+}
+
+/// The record of a container being created.
+fn new_record(
+    options: &CreateOptions,
+    bundle: &Path,
+    rootfs: &Path,
+    spec: &Spec,
+    cgroup: &resources::CgroupSetup,
+) -> Record {
+    Record {
+        id: options.id.clone(),
+        bundle: bundle.to_path_buf(),
+        rootfs: rootfs.to_path_buf(),
+        pid: None,
+        pid_start: None,
+        created: now_rfc3339(),
+        annotations: spec.annotations.clone(),
+        cgroup_dirs: cgroup.plan.dirs.clone(),
+        cgroup_v2: cgroup.v2,
+        creating: true,
+        hooks: spec.hooks.clone(),
+        seccomp: spec.linux.as_ref().and_then(|l| l.seccomp.clone()),
+    }
+}
+
+/// The exec FIFO, mode 0622 (whatever user the container runs as must be able to write;
+/// mkfifo applies the umask, so the mode is set again), opened O_PATH for the child.
+fn make_fifo(state: &StateDir) -> Result<OwnedFd> {
+    let fifo = state.fifo();
+    nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o622))
+        .map_err(|e| Error::sys_path("mkfifo", "making the exec FIFO", &fifo, e))?;
+    std::fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622))
+        .map_err(|e| Error::io("setting the exec FIFO's mode", &fifo, e))?;
+    nix::fcntl::open(&fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| Error::sys_path("open", "opening the exec FIFO", &fifo, e))
+}
+
+/// What the child needs, gathered before the clone.
+fn init_plan(
+    spec: &Spec,
+    rootfs: PathBuf,
+    namespaces: &NamespacePlan,
+    cgroup: &resources::CgroupSetup,
+    console: Option<std::os::unix::net::UnixStream>,
+    fifo: OwnedFd,
+    seccomp: Option<Filter>,
+) -> InitPlan {
+    InitPlan {
+        spec: spec.clone(),
+        rootfs,
+        // The PID namespace is joined by the parent (see spawn_init).
+        join: namespaces
+            .join
+            .iter()
+            .filter(|(k, _)| *k != Namespace::Pid)
+            .cloned()
+            .collect(),
+        new_user: namespaces.new.contains(Namespace::User),
+        new_uts: namespaces.new.contains(Namespace::Uts),
+        new_mount: namespaces.new.contains(Namespace::Mount),
+        cgroup_dirs: cgroup.plan.dirs.clone(),
+        console,
+        fifo: Some(fifo),
+        seccomp,
+        state_json: String::new(),
+        resume: None,
+    }
+}
+
+/// Clones the init, does the parent's part, and waits for "ready".
+fn spawn_init(
+    plan: InitPlan,
+    namespaces: &NamespacePlan,
+    spec: &Spec,
+    record: &mut Record,
+    state: &StateDir,
+    undo: &mut Undo,
+) -> Result<Pid> {
+    let (go_r, go_w) = pipe()?;
+    let (ready_r, ready_w) = pipe()?;
+    let hooks = &spec.hooks;
+    let mut plan = plan;
+    let mut resume = None;
+    if !(hooks.prestart.is_empty()
+        && hooks.create_runtime.is_empty()
+        && hooks.create_container.is_empty())
+    {
+        let (r, w) = pipe()?;
+        plan.resume = Some(std::fs::File::from(r));
+        resume = Some(std::fs::File::from(w));
+    }
+    // A PID namespace given by path: joining changes where our *children* are born.
+    for (kind, path) in &namespaces.join {
+        if *kind == Namespace::Pid {
+            crate::namespace::join(Namespace::Pid, path)?;
+        }
+    }
+    let pid = match crate::process::fork_into(namespaces.new)? {
+        None => {
+            drop((go_w, ready_r));
+            child_main(
+                plan,
+                std::fs::File::from(go_r),
+                std::fs::File::from(ready_w),
+            )
+        }
+        Some(pid) => pid,
+    };
+    drop((go_r, ready_w, plan));
+    record.pid = Some(pid.as_raw());
+    record.pid_start = proc_stat(pid.as_raw()).map(|(s, _)| s);
+    undo.record = record.clone();
+    state.save(record)?;
+    if namespaces.new.contains(Namespace::User) {
+        id_maps(spec)?.write_for_keeping_setgroups(pid)?;
+    }
+    resources::attach(&record.cgroup_dirs, pid.as_raw())?;
+    if let Some(adj) = spec.process.as_ref().and_then(|p| p.oom_score_adj) {
+        crate::process::set_oom_score_adj(pid, adj)?;
+    }
+    let mut go = std::fs::File::from(go_w);
+    let state_json = record.to_json(Status::Created).to_string();
+    std::io::Write::write_all(&mut go, state_json.as_bytes())
+        .map_err(|e| Error::io_no_path("releasing the container's init", e))?;
+    drop(go);
+    let mut ready = std::fs::File::from(ready_r);
+    let mut answer = read_answer(&mut ready);
+    if answer == "hooks\n" {
+        let resume = resume.take();
+        create_hooks(spec, record, pid)?;
+        drop(resume.map(|mut r| std::io::Write::write_all(&mut r, &[1])));
+        answer.clear();
+        let _ = ready.read_to_string(&mut answer);
+    }
+    match answer.as_str() {
+        "ok" => Ok(pid),
+        "" => Err(Error::Invalid(
+            "the container's init ended before it was ready".into(),
+        )),
+        message => Err(Error::Invalid(message.to_string())),
+    }
+}
+
+/// What the child says on the ready pipe: "hooks\n" (it waits for the create hooks), or
+/// everything up to EOF ("ok", or an error).
+fn read_answer(ready: &mut std::fs::File) -> String {
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 512];
+    while let Ok(n) = ready.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+        if answer == b"hooks\n" {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+// ANCHOR: create_hooks
+/// prestart and createRuntime in the runtime's namespaces, createContainer in the
+/// container's (its mount namespace sees the mounts, not yet the pivot), each with the
+/// state on stdin.
+fn create_hooks(spec: &Spec, record: &Record, pid: Pid) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let state = record.to_json(Status::Creating).to_string();
+    super::hooks::run_all("prestart", &spec.hooks.prestart, &state)?;
+    super::hooks::run_all("createRuntime", &spec.hooks.create_runtime, &state)?;
+    let mut files = Vec::new();
+    for kind in [
+        Namespace::Ipc,
+        Namespace::Uts,
+        Namespace::Net,
+        Namespace::Mount,
+    ] {
+        let path = kind.proc_path(Some(pid));
+        files.push(
+            std::fs::File::open(&path)
+                .map_err(|e| Error::io("opening the container's namespace", &path, e))?,
+        );
+    }
+    let fds: Vec<_> = files.iter().map(|f| f.as_raw_fd()).collect();
+    for hook in &spec.hooks.create_container {
+        super::hooks::run_hook_in("createContainer", hook, &state, &fds)?;
+    }
+    Ok(())
+}
+// ANCHOR_END: create_hooks
+
+fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(OFlag::O_CLOEXEC)
+        .map_err(|e| Error::sys("pipe2", "creating the runtime-init pipe", e))
+}
+
+/// Writes the init's pid (as the host sees it) to `file`, atomically: engines poll for it.
+pub fn write_pid_file(file: &Path, pid: Pid) -> Result<()> {
+    let tmp = file.with_extension("tmp-wb");
+    std::fs::write(&tmp, pid.to_string())
+        .map_err(|e| Error::io("writing the pid file", &tmp, e))?;
+    std::fs::rename(&tmp, file).map_err(|e| Error::io("writing the pid file", file, e))
+}
+
+/// Removes a half-made container when `create` fails.
+struct Undo {
+    state: Option<StateDir>,
+    record: Record,
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        if let Some(state) = self.state.take() {
+            if let Err(e) = super::delete::destroy(&state, &self.record) {
+                eprintln!("warning: {e}");
+            }
+        }
+    }
+}

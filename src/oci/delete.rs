@@ -1,0 +1,66 @@
+//! `delete`: the container's processes killed, its cgroup and state removed, the
+//! poststop hooks run. Its mounts need nothing: they live in the container's mount
+//! namespace, which the kernel frees with its last process.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use super::state::{Record, StateDir, Status};
+use crate::{Error, Result};
+
+// ANCHOR: delete
+/// `delete [--force] ID`. A running container is refused without `force`; a created one
+/// (still waiting on the FIFO) is killed, as runc does. With `force`, a container that does
+/// not exist is no error (engines call it to be sure).
+pub fn delete(state: &StateDir, force: bool) -> Result<()> {
+    let record = match state.load() {
+        Ok(r) => r,
+        Err(_) if force && !state.dir.join("state.json").exists() => {
+            // Even a directory without a record (a create killed at its first step).
+            return state.remove();
+        }
+        Err(e) => return Err(e),
+    };
+    let status = record.status(state);
+    if status == Status::Running && !force {
+        return Err(Error::Invalid(format!(
+            "container '{}' is running: stop it first, or use delete --force",
+            record.id
+        )));
+    }
+    let was_created = status != Status::Creating;
+    destroy(state, &record)?;
+    if was_created {
+        let stopped = record.to_json(Status::Stopped).to_string();
+        // A failing poststop hook is only a warning (the spec's runtime.md).
+        if let Err(e) = super::hooks::run_all("poststop", &record.hooks.poststop, &stopped)
+        {
+            eprintln!("warning: {e}");
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: delete
+
+/// Kills the init and everything in the cgroup, removes the cgroup and the state dir.
+pub fn destroy(state: &StateDir, record: &Record) -> Result<()> {
+    if record.init_alive() {
+        if let Some(pid) = record.pid {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            wait_gone(record);
+        }
+    }
+    super::resources::remove(&record.cgroup_dirs, record.cgroup_v2)?;
+    state.remove()
+}
+
+/// Waits (up to 10 s) until the init is gone: it is not our child (create has returned), so
+/// we cannot waitpid for it; its parent reaps it.
+fn wait_gone(record: &Record) {
+    let start = Instant::now();
+    while record.init_alive() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

@@ -1,0 +1,186 @@
+//! `exec`: another process in a running container. It joins the init's namespaces with
+//! setns(2) through `/proc/PID/ns/*`, its cgroup, and gets the same hardening
+//! (capabilities, no_new_privs, seccomp) before its exec.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+
+use nix::fcntl::OFlag;
+use nix::unistd::Pid;
+
+use super::config::Process;
+use super::seccomp::Filter;
+use super::state::{StateDir, Status};
+use crate::exit;
+use crate::namespace::Namespace;
+use crate::{Error, Result};
+
+/// What `exec` was given.
+pub struct ExecOptions {
+    pub state: StateDir,
+    pub process: Process,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+}
+
+/// The namespaces to join, in order: user first (the others are joined with its powers),
+/// mount last (after it, the host's /proc is gone).
+const ORDER: [Namespace; 7] = [
+    Namespace::User,
+    Namespace::Ipc,
+    Namespace::Uts,
+    Namespace::Net,
+    Namespace::Pid,
+    Namespace::Cgroup,
+    Namespace::Mount,
+];
+
+// ANCHOR: exec
+/// Runs `options.process` in the container; returns its status, or `None` when detached.
+pub fn exec(options: ExecOptions) -> Result<Option<exit::Status>> {
+    let record = options.state.load()?;
+    let status = record.status(&options.state);
+    if !matches!(status, Status::Created | Status::Running) {
+        return Err(Error::Invalid(format!(
+            "container '{}' is {}: exec needs a running container",
+            record.id,
+            status.as_str()
+        )));
+    }
+    let pid = Pid::from_raw(record.pid.unwrap_or(0));
+    // Open every namespace that differs from ours now, while /proc is still the host's.
+    let mut namespaces: Vec<(Namespace, OwnedFd)> = Vec::new();
+    for kind in ORDER {
+        let theirs = kind.proc_path(Some(pid));
+        let (Ok(a), Ok(b)) = (
+            std::fs::metadata(&theirs),
+            std::fs::metadata(kind.proc_path(None)),
+        ) else {
+            continue;
+        };
+        if a.ino() != b.ino() || a.dev() != b.dev() {
+            let file = std::fs::File::open(&theirs).map_err(|e| {
+                Error::io(
+                    format!("opening the container's {kind} namespace"),
+                    &theirs,
+                    e,
+                )
+            })?;
+            namespaces.push((kind, file.into()));
+        }
+    }
+    let seccomp = Filter::prepare(record.seccomp.as_ref())?;
+    let console = match (&options.console_socket, options.process.terminal) {
+        (Some(path), true) => Some(super::console::connect(path)?),
+        (None, true) => {
+            return Err(Error::Invalid(
+                "a terminal was asked for: give --console-socket".into(),
+            ))
+        }
+        _ => None,
+    };
+    if !options.detach {
+        super::wait::block()?;
+    }
+    // The PID namespace takes effect for our children: join it before the fork.
+    for (kind, fd) in &namespaces {
+        if *kind == Namespace::Pid {
+            nix::sched::setns(fd.as_fd(), kind.clone_flag()).map_err(|e| {
+                Error::sys("setns", "joining the container's pid namespace", e)
+            })?;
+        }
+    }
+    let (report_r, report_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
+        .map_err(|e| Error::sys("pipe2", "creating the exec report pipe", e))?;
+    let (go_r, go_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
+        .map_err(|e| Error::sys("pipe2", "creating the exec release pipe", e))?;
+    let child = match crate::process::fork_into(crate::namespace::Namespaces::default())? {
+        None => {
+            drop((report_r, go_w));
+            let mut go = std::fs::File::from(go_r);
+            let mut byte = [0u8; 1];
+            let _ = go.read(&mut byte);
+            let error = match child_side(
+                &options.process,
+                &namespaces,
+                console.as_ref(),
+                seccomp.as_ref(),
+            ) {
+                Ok(never) => match never {},
+                Err(e) => e,
+            };
+            let mut report = std::fs::File::from(report_w);
+            let _ = write!(report, "{}\0{}", error.exit_code(), error);
+            // SAFETY: _exit runs no destructor of the parent's state.
+            unsafe { libc::_exit(error.exit_code() as i32) }
+        }
+        Some(child) => child,
+    };
+    drop((report_w, go_r));
+    let released =
+        super::resources::attach(&record.cgroup_dirs, child.as_raw()).and_then(|()| {
+            std::fs::File::from(go_w)
+                .write_all(&[1])
+                .map_err(|e| Error::io_no_path("releasing the exec'd process", e))
+        });
+    if let Err(e) = released {
+        let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(child, None);
+        return Err(e);
+    }
+    // The report pipe closes at the exec (close-on-exec): empty means it ran.
+    let mut report = String::new();
+    let _ = std::fs::File::from(report_r).read_to_string(&mut report);
+    if let Some((code, message)) = report.split_once('\0') {
+        let _ = nix::sys::wait::waitpid(child, None);
+        let code: u8 = code.parse().unwrap_or(125);
+        return Err(match code {
+            126 | 127 => Error::Command {
+                program: options.process.args[0].clone(),
+                reason: message.to_string(),
+                code,
+            },
+            _ => Error::Invalid(message.to_string()),
+        });
+    }
+    if let Some(file) = &options.pid_file {
+        super::create::write_pid_file(file, child)?;
+    }
+    if options.detach {
+        return Ok(None);
+    }
+    super::wait::wait_forwarding(child).map(Some)
+}
+// ANCHOR_END: exec
+
+/// In the child: the namespaces, a session (and the pty), then the process's settings.
+fn child_side(
+    process: &Process,
+    namespaces: &[(Namespace, OwnedFd)],
+    console: Option<&std::os::unix::net::UnixStream>,
+    seccomp: Option<&Filter>,
+) -> Result<std::convert::Infallible> {
+    super::wait::unblock_all();
+    for (kind, fd) in namespaces {
+        if *kind == Namespace::Pid {
+            continue;
+        }
+        nix::sched::setns(fd.as_fd(), kind.clone_flag()).map_err(|e| {
+            Error::sys(
+                "setns",
+                format!("joining the container's {kind} namespace"),
+                e,
+            )
+        })?;
+    }
+    if let Some(socket) = console {
+        nix::unistd::setsid()
+            .map_err(|e| Error::sys("setsid", "starting a new session", e))?;
+        super::console::attach(socket, process.console_size)?;
+    }
+    super::init::finish_process(process, seccomp)?;
+    crate::process::exec(&process.args)
+}

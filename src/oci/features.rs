@@ -1,0 +1,66 @@
+//! `features`: what this runtime implements, as JSON in the shape runc 1.1 prints (the
+//! runtime spec's features.md), so that an engine can ask before it sends a config.
+
+use serde_json::{json, Value};
+
+use crate::security::capabilities;
+
+/// The mount options [`super::mounts::parse_options`] understands.
+const MOUNT_OPTIONS: [&str; 33] = [
+    "async",
+    "atime",
+    "bind",
+    "defaults",
+    "dev",
+    "diratime",
+    "dirsync",
+    "exec",
+    "mand",
+    "noatime",
+    "nodev",
+    "nodiratime",
+    "noexec",
+    "nomand",
+    "norelatime",
+    "nostrictatime",
+    "nosuid",
+    "private",
+    "rbind",
+    "relatime",
+    "ro",
+    "rprivate",
+    "rshared",
+    "rslave",
+    "runbindable",
+    "rw",
+    "shared",
+    "slave",
+    "strictatime",
+    "suid",
+    "sync",
+    "unbindable",
+    "tmpcopyup",
+];
+
+// ANCHOR: features
+/// The features document.
+pub fn features() -> Value {
+    let caps: Vec<&str> = capabilities::ALL.iter().map(|c| c.name).collect();
+    let mount_options: &[&str] = &MOUNT_OPTIONS;
+    json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": super::state::OCI_VERSION,
+        "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
+        "mountOptions": mount_options,
+        "linux": {
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
+            "capabilities": caps,
+            "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false },
+            "seccomp": { "enabled": super::seccomp::ENABLED },
+            "apparmor": { "enabled": false },
+            "selinux": { "enabled": false }
+        },
+        "annotations": { "org.opencontainers.runc.version": "none: container-workbook's 08-oci-runtime" }
+    })
+}
+// ANCHOR_END: features

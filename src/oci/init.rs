@@ -1,0 +1,419 @@
+//! The container's side of `create`: what the child does between clone(2) and exec(2).
+//!
+//! ```text
+//!  wait for the parent (uid maps, cgroup)   ◀── "go"
+//!  join namespaces given by path, setsid, hostname
+//!  mounts, devices, sysctl, masked paths, pivot_root
+//!  pty, rlimits, cwd, env, user, capabilities, no_new_privs, seccomp
+//!  tell the parent "ready"                   ──▶ create returns
+//!  open the exec FIFO for writing: blocks until `start` opens it to read
+//!  startContainer hooks, exec the program
+//! ```
+//!
+//! The runtime is single-threaded, so the child may allocate (no other thread can hold the
+//! allocator's lock at the clone).
+
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use nix::mount::MsFlags;
+use nix::sys::stat::{makedev, mknod, Mode, SFlag};
+
+use super::config::{Device, Process, Spec};
+use super::mounts;
+use super::seccomp::Filter;
+use crate::namespace::Namespace;
+use crate::process::Rlimit;
+use crate::security::capabilities::{self, Capability, Sets};
+use crate::{mount, Error, Result};
+
+/// What the child needs, prepared by the parent before the clone.
+pub struct InitPlan {
+    pub spec: Spec,
+    pub rootfs: PathBuf,
+    /// Namespaces to join by path (the PID namespace is joined by the parent).
+    pub join: Vec<(Namespace, PathBuf)>,
+    pub new_user: bool,
+    pub new_uts: bool,
+    pub new_mount: bool,
+    pub cgroup_dirs: Vec<PathBuf>,
+    pub console: Option<UnixStream>,
+    /// The exec FIFO, opened O_PATH: reopened for writing through /proc/self/fd after the
+    /// pivot, when its path on the host is out of reach.
+    pub fifo: Option<OwnedFd>,
+    pub seccomp: Option<Filter>,
+    /// The state as JSON, for the startContainer hooks (sent by the parent with "go").
+    pub state_json: String,
+    /// Set when createRuntime or createContainer hooks must run before the pivot: the
+    /// child says "hooks" and waits for a byte on it.
+    pub resume: Option<std::fs::File>,
+}
+
+// ANCHOR: init
+/// The child's whole life. `go` brings the parent's go-ahead (the state JSON); `ready`
+/// carries "ok" or the error back. Never returns.
+pub fn child_main(plan: InitPlan, mut go: std::fs::File, mut ready: std::fs::File) -> ! {
+    // Until it reports ready, the child dies with the runtime: nothing half-made survives.
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    super::wait::unblock_all();
+    // The go-ahead is the container's state, which only the parent can write: the pid as
+    // the host sees it (ours, in the new PID namespace, is 1).
+    let mut state_json = String::new();
+    if go.read_to_string(&mut state_json).is_err() || state_json.is_empty() {
+        // SAFETY: _exit runs no destructor of the parent's state.
+        unsafe { libc::_exit(125) };
+    }
+    drop(go);
+    let plan = InitPlan { state_json, ..plan };
+    let error = match prepare(&plan, &mut ready) {
+        Ok(()) => {
+            // SAFETY: as above: from now on the container outlives `create`.
+            unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0) };
+            let _ = ready.write_all(b"ok");
+            drop(ready);
+            match wait_and_exec(&plan) {
+                Ok(never) => match never {},
+                Err(e) => {
+                    let _ = writeln!(std::io::stderr(), "08-oci-runtime init: {e}");
+                    unsafe { libc::_exit(e.exit_code() as i32) }
+                }
+            }
+        }
+        Err(e) => e,
+    };
+    let _ = ready.write_all(error.to_string().as_bytes());
+    // SAFETY: as above.
+    unsafe { libc::_exit(125) }
+}
+// ANCHOR_END: init
+
+/// Everything up to the point where only the release is missing.
+fn prepare(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
+    let process = plan.spec.process()?;
+    for (kind, path) in &plan.join {
+        crate::namespace::join(*kind, path)?;
+    }
+    if plan.new_user {
+        // Root of the new user namespace (the parent has written the maps).
+        nix::unistd::setresgid(0.into(), 0.into(), 0.into()).map_err(|e| {
+            Error::sys("setresgid", "becoming root in the user namespace", e)
+        })?;
+        nix::unistd::setresuid(0.into(), 0.into(), 0.into()).map_err(|e| {
+            Error::sys("setresuid", "becoming root in the user namespace", e)
+        })?;
+    }
+    nix::unistd::setsid().map_err(|e| Error::sys("setsid", "starting a new session", e))?;
+    if let Some(name) = &plan.spec.hostname {
+        if !plan.new_uts {
+            return Err(Error::Invalid(
+                "config.json sets a hostname without a uts namespace of its own".into(),
+            ));
+        }
+        nix::unistd::sethostname(name).map_err(|e| {
+            Error::sys("sethostname", format!("setting the hostname {name}"), e)
+        })?;
+    }
+    if plan.new_mount {
+        make_root(plan, ready)?;
+    } else {
+        return Err(Error::Unsupported(
+            "config.json has no mount namespace: this runtime never changes the host's mounts".into(),
+        ));
+    }
+    if let Some(socket) = &plan.console {
+        super::console::attach(socket, process.console_size)?;
+    }
+    finish_process(process, plan.seccomp.as_ref())
+}
+
+// ANCHOR: make_root
+/// The root: private (or the config's propagation), the rootfs bound on itself, the
+/// config's mounts in order, /dev's nodes, sysctls, masked paths, then pivot_root.
+fn make_root(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
+    let linux = plan.spec.linux.clone().unwrap_or_default();
+    let root = &plan.rootfs;
+    // runc's default is rslave: host mounts still reach the container, none go back.
+    let propagation = match linux.rootfs_propagation.as_deref() {
+        Some(p) if !p.is_empty() => mounts::propagation(p)?,
+        _ => MsFlags::MS_REC | MsFlags::MS_SLAVE,
+    };
+    nix::mount::mount(None::<&str>, "/", None::<&str>, propagation, None::<&str>).map_err(
+        |e| Error::sys_path("mount", "setting the root's propagation", Path::new("/"), e),
+    )?;
+    mount::bind(root, root)?;
+    for entry in &plan.spec.mounts {
+        mounts::mount_entry(root, entry, &plan.cgroup_dirs)?;
+    }
+    if plan
+        .spec
+        .mounts
+        .iter()
+        .any(|m| m.destination == Path::new("/dev"))
+    {
+        default_dev(root)?;
+    }
+    for device in &linux.devices {
+        make_device(root, device)?;
+    }
+    for (key, value) in &linux.sysctl {
+        let file = root.join("proc/sys").join(key.replace('.', "/"));
+        std::fs::write(&file, value)
+            .map_err(|e| Error::io(format!("setting the sysctl {key}"), &file, e))?;
+    }
+    crate::security::paths::protect_paths(
+        root,
+        &linux.masked_paths,
+        &linux.readonly_paths,
+    )?;
+    if let Some(resume) = &plan.resume {
+        // The createRuntime and createContainer hooks see the mounts, before the pivot.
+        ready
+            .write_all(b"hooks\n")
+            .map_err(|e| Error::io_no_path("asking for the create hooks", e))?;
+        let mut byte = [0u8; 1];
+        if !matches!((&*resume).read(&mut byte), Ok(1)) {
+            return Err(Error::Invalid(
+                "the runtime gave up during the create hooks".into(),
+            ));
+        }
+    }
+    crate::rootfs::pivot_into(root)?;
+    if plan.spec.root.as_ref().is_some_and(|r| r.readonly) {
+        mount::remount_read_only(Path::new("/"), MsFlags::empty())?;
+    }
+    if linux
+        .rootfs_propagation
+        .as_deref()
+        .is_some_and(|p| p.contains("shared"))
+    {
+        nix::mount::mount(None::<&str>, "/", None::<&str>, propagation, None::<&str>)
+            .map_err(|e| {
+                Error::sys_path("mount", "sharing the new root", Path::new("/"), e)
+            })?;
+    }
+    Ok(())
+}
+// ANCHOR_END: make_root
+
+/// The nodes every container's /dev has (the spec's "default devices") and the usual
+/// links, when /dev is a fresh tmpfs.
+fn default_dev(root: &Path) -> Result<()> {
+    for (name, major, minor) in [
+        ("null", 1, 3),
+        ("zero", 1, 5),
+        ("full", 1, 7),
+        ("random", 1, 8),
+        ("urandom", 1, 9),
+        ("tty", 5, 0),
+    ] {
+        let device = Device {
+            path: PathBuf::from("/dev").join(name),
+            kind: "c".into(),
+            major,
+            minor,
+            file_mode: Some(0o666),
+            uid: Some(0),
+            gid: Some(0),
+        };
+        make_device(root, &device)?;
+    }
+    for (link, target) in [
+        ("dev/ptmx", "pts/ptmx"),
+        ("dev/fd", "/proc/self/fd"),
+        ("dev/stdin", "/proc/self/fd/0"),
+        ("dev/stdout", "/proc/self/fd/1"),
+        ("dev/stderr", "/proc/self/fd/2"),
+    ] {
+        let path = root.join(link);
+        if path.symlink_metadata().is_err() {
+            std::os::unix::fs::symlink(target, &path)
+                .map_err(|e| Error::io("creating a /dev symlink", &path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// mknod(2) one node of `linux.devices` under the root, with its mode and owner.
+fn make_device(root: &Path, device: &Device) -> Result<()> {
+    let path = mounts::resolve_in_root(root, &device.path)?;
+    let kind = match device.kind.as_str() {
+        "c" | "u" => SFlag::S_IFCHR,
+        "b" => SFlag::S_IFBLK,
+        "p" => SFlag::S_IFIFO,
+        other => {
+            return Err(Error::Invalid(format!(
+                "linux.devices: {} has type '{other}': use c, b, u or p",
+                device.path.display()
+            )))
+        }
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::io("creating a device's directory", parent, e))?;
+    }
+    let _ = std::fs::remove_file(&path);
+    let mode = device.file_mode.unwrap_or(0o666);
+    let number = makedev(device.major as u64, device.minor as u64);
+    match mknod(&path, kind, Mode::from_bits_truncate(mode), number) {
+        Ok(()) => {}
+        // In a user namespace the kernel refuses mknod: bind the host's node instead, as
+        // runc does (its owner and mode are then the host's).
+        Err(nix::errno::Errno::EPERM) => {
+            std::fs::File::create(&path)
+                .map_err(|e| Error::io("creating a device mount point", &path, e))?;
+            return mount::bind(&device.path, &path);
+        }
+        Err(e) => return Err(Error::sys_path("mknod", "creating a device node", &path, e)),
+    }
+    // mknod applies the umask: set the mode asked for, then the owner.
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(mode))
+        .map_err(|e| Error::io("setting a device node's mode", &path, e))?;
+    nix::unistd::chown(
+        &path,
+        device.uid.map(Into::into),
+        device.gid.map(Into::into),
+    )
+    .map_err(|e| Error::sys_path("chown", "setting a device node's owner", &path, e))
+}
+
+// ANCHOR: finish_process
+/// The process's own settings, in the order the kernel needs: rlimits (raising one needs
+/// CAP_SYS_RESOURCE), cwd, env, the user (with the permitted set kept across setuid), the
+/// five capability sets, no_new_privs, and the seccomp filter last (before no_new_privs it
+/// would need CAP_SYS_ADMIN, which the capability step may have dropped: then it goes
+/// first, as runc orders it).
+pub fn finish_process(process: &Process, seccomp: Option<&Filter>) -> Result<()> {
+    for limit in &process.rlimits {
+        Rlimit::named(&limit.kind, limit.soft, limit.hard)
+            .ok_or_else(|| {
+                Error::Unsupported(format!("process.rlimits: unknown limit {}", limit.kind))
+            })?
+            .apply()?;
+    }
+    nix::unistd::chdir(Path::new(&process.cwd)).map_err(|e| {
+        Error::sys_path(
+            "chdir",
+            "entering the working directory",
+            Path::new(&process.cwd),
+            e,
+        )
+    })?;
+    set_env(&process.env);
+    let path =
+        std::env::var("PATH").unwrap_or_else(|_| crate::process::DEFAULT_PATH.into());
+    let program = &process.args[0];
+    if crate::process::find_in_path(Path::new("/"), program, &path).is_none() {
+        return Err(Error::Command {
+            program: program.clone(),
+            reason: "executable file not found in $PATH".into(),
+            code: 127,
+        });
+    }
+    if let Some(mask) = process.user.umask {
+        nix::sys::stat::umask(Mode::from_bits_truncate(mask));
+    }
+    if let (Some(filter), false) = (seccomp, process.no_new_privileges) {
+        filter.install()?;
+    }
+    let sets = capability_sets(process)?;
+    capabilities::drop_bounding(sets.bounding)?;
+    capabilities::keep_across_setuid(true)?;
+    set_user(process)?;
+    capabilities::keep_across_setuid(false)?;
+    capabilities::apply_sets(&sets)?;
+    if process.no_new_privileges {
+        crate::security::set_no_new_privs()?;
+        if let Some(filter) = seccomp {
+            filter.install()?;
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: finish_process
+
+/// Replaces the environment with the config's `KEY=value` list.
+fn set_env(env: &[String]) {
+    for (key, _) in std::env::vars_os() {
+        std::env::remove_var(key);
+    }
+    for pair in env {
+        if let Some((k, v)) = pair.split_once('=') {
+            if !k.is_empty() {
+                std::env::set_var(k, v);
+            }
+        }
+    }
+}
+
+/// setgroups, setgid, setuid: supplementary groups first, the uid last (after it, the
+/// others may no longer be changed).
+fn set_user(process: &Process) -> Result<()> {
+    let user = &process.user;
+    let groups: Vec<nix::unistd::Gid> =
+        user.additional_gids.iter().map(|g| (*g).into()).collect();
+    nix::unistd::setgroups(&groups)
+        .map_err(|e| Error::sys("setgroups", "setting the supplementary groups", e))?;
+    let gid = nix::unistd::Gid::from_raw(user.gid);
+    nix::unistd::setresgid(gid, gid, gid)
+        .map_err(|e| Error::sys("setresgid", format!("becoming group {}", user.gid), e))?;
+    let uid = nix::unistd::Uid::from_raw(user.uid);
+    nix::unistd::setresuid(uid, uid, uid)
+        .map_err(|e| Error::sys("setresuid", format!("becoming user {}", user.uid), e))?;
+    Ok(())
+}
+
+/// The config's five sets as masks; an unknown name is refused.
+fn capability_sets(process: &Process) -> Result<Sets> {
+    let caps = process.capabilities.clone().unwrap_or_default();
+    let mask = |names: &[String], set: &str| -> Result<u64> {
+        let mut m = 0u64;
+        for name in names {
+            let c: Capability = Capability::named(name).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "process.capabilities.{set} names an unknown capability {name}"
+                ))
+            })?;
+            if c.number <= capabilities::last_capability() {
+                m |= 1 << c.number;
+            }
+        }
+        Ok(m)
+    };
+    Ok(Sets {
+        bounding: mask(&caps.bounding, "bounding")?,
+        effective: mask(&caps.effective, "effective")?,
+        permitted: mask(&caps.permitted, "permitted")?,
+        inheritable: mask(&caps.inheritable, "inheritable")?,
+        ambient: mask(&caps.ambient, "ambient")?,
+    })
+}
+
+// ANCHOR: exec_fifo
+/// Waits for `start`: opening a FIFO for writing blocks until someone opens it for
+/// reading. The FIFO's path is on the host, out of reach since the pivot, so it is reopened
+/// through the O_PATH fd the child inherited (/proc/self/fd/N, as runc does). Then the
+/// startContainer hooks, and exec.
+fn wait_and_exec(plan: &InitPlan) -> Result<std::convert::Infallible> {
+    if let Some(fifo) = &plan.fifo {
+        let path = PathBuf::from(format!("/proc/self/fd/{}", fifo.as_raw_fd()));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(|e| {
+                Error::io(
+                    "waiting on the exec FIFO (the container needs /proc mounted)",
+                    &path,
+                    e,
+                )
+            })?;
+        file.write_all(b"0")
+            .map_err(|e| Error::io("answering on the exec FIFO", &path, e))?;
+    }
+    let hooks = &plan.spec.hooks.start_container;
+    super::hooks::run_all("startContainer", hooks, &plan.state_json)?;
+    crate::process::exec(&plan.spec.process()?.args)
+}
+// ANCHOR_END: exec_fifo

@@ -1,0 +1,129 @@
+//! `start`, `state` and `kill`: the container's life after `create`.
+
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::time::Duration;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill as send, Signal};
+use nix::unistd::Pid;
+
+use super::state::{StateDir, Status};
+use crate::{Error, Result};
+
+// ANCHOR: start
+/// `start`: opens the exec FIFO for reading, which releases the init blocked on opening it
+/// for writing; reads its byte, removes the FIFO (from now on the container is `running`)
+/// and runs the poststart hooks. The FIFO is opened without blocking and polled, so that an
+/// init that died meanwhile is noticed instead of waited for forever.
+pub fn start(state: &StateDir) -> Result<()> {
+    let mut record = state.load()?;
+    must_be(&record, state, Status::Created, "started")?;
+    let fifo = state.fifo();
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .map_err(|e| Error::io("opening the exec FIFO", &fifo, e))?;
+    loop {
+        let mut fds = [PollFd::new(file.as_fd(), PollFlags::POLLIN)];
+        let ready = poll(&mut fds, PollTimeout::from(100u16))
+            .map_err(|e| Error::sys("poll", "waiting for the init on the exec FIFO", e))?;
+        if ready > 0 {
+            let mut byte = [0u8; 1];
+            if matches!(file.read(&mut byte), Ok(1)) {
+                break;
+            }
+        }
+        if !record.init_alive() {
+            return Err(Error::Invalid(format!(
+                "container '{}' ended before it could be started",
+                record.id
+            )));
+        }
+    }
+    std::fs::remove_file(&fifo)
+        .map_err(|e| Error::io("removing the exec FIFO", &fifo, e))?;
+    record.creating = false;
+    let running = record.to_json(Status::Running).to_string();
+    if let Err(e) = super::hooks::run_all("poststart", &record.hooks.poststart, &running) {
+        // The spec: a failed poststart hook is logged, and the container keeps running.
+        eprintln!("warning: {e}");
+    }
+    Ok(())
+}
+// ANCHOR_END: start
+
+use std::os::unix::fs::OpenOptionsExt;
+
+/// Refuses a command (`what`: "started") for a container not in status `want`.
+fn must_be(
+    record: &super::state::Record,
+    state: &StateDir,
+    want: Status,
+    what: &str,
+) -> Result<()> {
+    let status = record.status(state);
+    if status == want {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "container '{}' is {}, and only a {} container can be {what}",
+        record.id,
+        status.as_str(),
+        want.as_str()
+    )))
+}
+
+// ANCHOR: state
+/// `state`: the spec's state JSON, with the status read from the process itself.
+pub fn state_json(state: &StateDir) -> Result<String> {
+    let record = state.load()?;
+    let status = record.status(state);
+    serde_json::to_string_pretty(&record.to_json(status))
+        .map_err(|e| Error::Invalid(format!("cannot encode the state: {e}")))
+}
+// ANCHOR_END: state
+
+// ANCHOR: kill
+/// `kill ID SIGNAL`: the signal to the init, or with `all` to every process in the
+/// container's cgroup (read from cgroup.procs, as the kernel lists them).
+pub fn kill(state: &StateDir, signal: Signal, all: bool) -> Result<()> {
+    let record = state.load()?;
+    let status = record.status(state);
+    if all {
+        for dir in &record.cgroup_dirs {
+            for pid in crate::cgroup::cleanup::procs(dir) {
+                let _ = send(Pid::from_raw(pid), signal);
+            }
+        }
+        return Ok(());
+    }
+    if !matches!(status, Status::Created | Status::Running) {
+        return Err(Error::Invalid(format!(
+            "container '{}' is not running",
+            record.id
+        )));
+    }
+    let pid = Pid::from_raw(record.pid.unwrap_or(0));
+    send(pid, signal).map_err(|e| {
+        Error::sys(
+            "kill",
+            format!("sending {} to the container's init", signal.as_str()),
+            e,
+        )
+    })
+}
+// ANCHOR_END: kill
+
+/// Waits until the init is gone, up to `timeout`.
+pub fn wait_stopped(state: &StateDir, timeout: Duration) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < timeout {
+        match state.load() {
+            Ok(r) if r.init_alive() => std::thread::sleep(Duration::from_millis(10)),
+            _ => return true,
+        }
+    }
+    false
+}

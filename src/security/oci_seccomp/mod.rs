@@ -1,0 +1,184 @@
+//! The OCI seccomp profile: the filter an engine hands the runtime in config.json.
+//!
+//! Chapter 7 wrote its own small filter. An engine brings a whole profile instead (podman's
+//! default lists about 400 calls, with argument checks for `personality`, and its default
+//! answer for the rest is ENOSYS). The work splits in two, as the child's rules demand:
+//!
+//! - [`OciSeccomp::from_json`], in the runtime before the clone: parse, look the names up,
+//!   compile to BPF with seccompiler (a maintained builder: a large filter by hand is where
+//!   jump offsets go wrong). Everything that allocates happens here.
+//! - [`OciSeccomp::install`], in the child right before exec: only seccomp(2) calls on
+//!   programs that already exist, so it allocates nothing on its way to success.
+//!
+//! Architectures: the filter is built for the architecture the runtime was built for, and
+//! its first instructions check `seccomp_data.arch`. A profile may list others (podman lists
+//! SCMP_ARCH_X86 and SCMP_ARCH_X32 on x86-64): runc then adds sections for them, we do not.
+//! A call made through another architecture's entry (`int 0x80` from a 32-bit program)
+//! kills the process; x32 calls carry the x86-64 arch value with bit 30 set in the number,
+//! match no rule and get the default action. So a 32-bit program does not run under this
+//! runtime's filter, which is safe, and said in the book.
+//!
+//! Refused by name: a listener (`listenerPath`, SCMP_ACT_NOTIFY) and flags other than
+//! TSYNC, LOG and SPEC_ALLOW.
+
+mod compile;
+mod profile;
+mod syscalls;
+
+use nix::errno::Errno;
+
+use crate::{Error, Result};
+
+pub use syscalls::number as syscall_number;
+
+/// A profile compiled for this architecture, ready to install.
+#[derive(Debug)]
+pub struct OciSeccomp {
+    /// The BPF programs, in the order they are installed (see compile.rs on why several).
+    programs: Vec<Vec<libc::sock_filter>>,
+    /// seccomp(2)'s flags for each program.
+    flags: libc::c_ulong,
+    /// Names of the profile that have no number on this architecture.
+    skipped: Vec<String>,
+}
+
+impl OciSeccomp {
+    /// Parses and compiles config.json's `linux.seccomp`.
+    pub fn from_json(value: &serde_json::Value) -> Result<OciSeccomp> {
+        let profile = profile::Profile::from_json(value)?;
+        if let Some(path) = &profile.listener_path {
+            return Err(Error::Invalid(format!(
+                "linux.seccomp.listenerPath ({path}) asks for seccomp user notification, \
+                 which this runtime does not support"
+            )));
+        }
+        if profile.listener_metadata.is_some() {
+            return Err(Error::Invalid(
+                "linux.seccomp.listenerMetadata belongs to a listener, which this runtime \
+                 does not support"
+                    .into(),
+            ));
+        }
+        for arch in profile.architectures.iter().flatten() {
+            check_architecture(arch)?;
+        }
+        let mut flags = 0;
+        for flag in profile.flags.iter().flatten() {
+            flags |= filter_flag(flag)?;
+        }
+        let compiled = compile::compile(&profile)?;
+        Ok(OciSeccomp {
+            programs: compiled.programs,
+            flags,
+            skipped: compiled.skipped,
+        })
+    }
+
+    /// Installs the filters on the calling thread (and, through exec, on the program). The
+    /// kernel requires no_new_privs or CAP_SYS_ADMIN first. Allocates only to describe an
+    /// error; [`OciSeccomp::install_raw`] does not even then.
+    pub fn install(&self) -> Result<()> {
+        self.install_raw().map_err(|errno| {
+            Error::sys(
+                "seccomp(SECCOMP_SET_MODE_FILTER)",
+                "installing the OCI seccomp profile",
+                errno,
+            )
+        })
+    }
+
+    /// [`OciSeccomp::install`] with the bare errno, for a child that must not allocate.
+    pub fn install_raw(&self) -> std::result::Result<(), Errno> {
+        for program in &self.programs {
+            let prog = libc::sock_fprog {
+                len: program.len() as u16,
+                filter: program.as_ptr() as *mut libc::sock_filter,
+            };
+            // SAFETY: prog points at a program that outlives the call; the kernel copies it.
+            let rc = unsafe {
+                libc::syscall(
+                    libc::SYS_seccomp,
+                    libc::SECCOMP_SET_MODE_FILTER,
+                    self.flags,
+                    &prog as *const libc::sock_fprog,
+                )
+            };
+            if rc != 0 {
+                return Err(Errno::last());
+            }
+        }
+        Ok(())
+    }
+
+    /// How many BPF programs the profile became.
+    pub fn programs(&self) -> usize {
+        self.programs.len()
+    }
+
+    /// The instructions of all programs together (the kernel allows 32768 per process).
+    pub fn instructions(&self) -> usize {
+        self.programs.iter().map(Vec::len).sum()
+    }
+
+    /// The profile's names that this architecture has no number for (skipped).
+    pub fn skipped_names(&self) -> &[String] {
+        &self.skipped
+    }
+}
+
+/// The architecture this runtime was built for, as profiles name it.
+pub const NATIVE_ARCH: &str = if cfg!(target_arch = "x86_64") {
+    "SCMP_ARCH_X86_64"
+} else {
+    "SCMP_ARCH_AARCH64"
+};
+
+/// Architectures libseccomp knows. The native one is filtered; the others are accepted in
+/// the list and their calls killed (see the module comment).
+const KNOWN_ARCHES: [&str; 19] = [
+    "SCMP_ARCH_X86",
+    "SCMP_ARCH_X86_64",
+    "SCMP_ARCH_X32",
+    "SCMP_ARCH_ARM",
+    "SCMP_ARCH_AARCH64",
+    "SCMP_ARCH_MIPS",
+    "SCMP_ARCH_MIPS64",
+    "SCMP_ARCH_MIPS64N32",
+    "SCMP_ARCH_MIPSEL",
+    "SCMP_ARCH_MIPSEL64",
+    "SCMP_ARCH_MIPSEL64N32",
+    "SCMP_ARCH_PPC",
+    "SCMP_ARCH_PPC64",
+    "SCMP_ARCH_PPC64LE",
+    "SCMP_ARCH_S390",
+    "SCMP_ARCH_S390X",
+    "SCMP_ARCH_PARISC",
+    "SCMP_ARCH_PARISC64",
+    "SCMP_ARCH_RISCV64",
+];
+
+fn check_architecture(name: &str) -> Result<()> {
+    if KNOWN_ARCHES.contains(&name) {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "the seccomp architecture {name} is not one the runtime spec names"
+        )))
+    }
+}
+
+fn filter_flag(name: &str) -> Result<libc::c_ulong> {
+    match name {
+        // One thread in the child: synchronising threads changes nothing, and is harmless.
+        "SECCOMP_FILTER_FLAG_TSYNC" => Ok(libc::SECCOMP_FILTER_FLAG_TSYNC),
+        "SECCOMP_FILTER_FLAG_LOG" => Ok(libc::SECCOMP_FILTER_FLAG_LOG),
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => Ok(libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW),
+        other => Err(Error::Invalid(format!(
+            "the seccomp flag {other} is not supported by this runtime (TSYNC, LOG and \
+             SPEC_ALLOW are)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests;

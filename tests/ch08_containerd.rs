@@ -1,0 +1,383 @@
+//! Privileged: containerd drives the runtime through its runc shim, the path Kubernetes
+//! takes (kubelet → CRI → containerd → containerd-shim-runc-v2 → runtime). The test starts
+//! a containerd of its own (root, state and sockets in a temp dir, the CRI plugin off, in a
+//! namespace holder with a private /run), imports the image archive the test built, and
+//! runs it with `ctr run --runc-binary RUNTIME`: ctr puts that path into the shim's runc
+//! options as `BinaryName`, the same field a Kubernetes RuntimeClass selects through
+//! containerd's CRI config. containerd is stopped and everything removed on drop.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::engine::{self, CgroupParent, Holder, LoggingRuntime};
+use common::oci_image::{self, TestImage, TAG, UPPER_MSG};
+use common::{stderr, stdout};
+use serial_test::serial;
+
+/// A private containerd; stopped, and its shims and containers removed, on drop.
+struct Containerd {
+    daemon: Option<Child>,
+    holder: Holder,
+    /// The containerd namespace, also the cgroup parent (`/NAMESPACE/ID`).
+    cgroup: CgroupParent,
+    dir: tempfile::TempDir,
+    _image: TestImage,
+    runtime: PathBuf,
+}
+
+impl Containerd {
+    fn start() -> Containerd {
+        Containerd::with_runtime(engine::runtime())
+    }
+
+    fn with_runtime(runtime: PathBuf) -> Containerd {
+        engine::require(
+            &["containerd", "ctr", "containerd-shim-runc-v2"],
+            "containerd",
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("workbook-containerd-")
+            .tempdir()
+            .expect("temp dir");
+        let d = dir.path();
+        let config = format!(
+            "version = 2\n\
+             root = \"{root}\"\n\
+             state = \"{state}\"\n\
+             disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
+             [grpc]\n  address = \"{sock}\"\n\
+             [ttrpc]\n  address = \"{sock}.ttrpc\"\n\
+             [debug]\n  address = \"{d}/debug.sock\"\n",
+            root = d.join("root").display(),
+            state = d.join("state").display(),
+            sock = d.join("containerd.sock").display(),
+            d = d.display(),
+        );
+        std::fs::write(d.join("config.toml"), config).expect("write config.toml");
+        let log = std::fs::File::create(d.join("containerd.log")).expect("containerd.log");
+        let holder = Holder::start();
+        let daemon = holder
+            .command("containerd")
+            .arg("--config")
+            .arg(d.join("config.toml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup the log"))
+            .stderr(log)
+            .spawn()
+            .expect("start containerd");
+        let c = Containerd {
+            daemon: Some(daemon),
+            holder,
+            cgroup: CgroupParent::new("ctr"),
+            _image: oci_image::build(),
+            runtime,
+            dir,
+        };
+        c.wait_for_socket();
+        let archive = c._image.archive();
+        let out = c.ctr(&["images", "import", archive.to_str().expect("utf-8 path")]);
+        assert!(out.status.success(), "ctr images import: {}", stderr(&out));
+        c
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("containerd.sock")
+    }
+
+    fn wait_for_socket(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.socket().exists() && self.ctr(&["version"]).status.success() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let log = std::fs::read_to_string(self.dir.path().join("containerd.log"))
+            .unwrap_or_default();
+        panic!("containerd did not answer on its socket within 30 s; its log:\n{log}");
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = self.holder.command("ctr");
+        cmd.arg("--address")
+            .arg(self.socket())
+            .arg("--namespace")
+            .arg(&self.cgroup.name);
+        cmd
+    }
+
+    fn ctr(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("run ctr")
+    }
+
+    /// `ctr run --runc-binary RUNTIME OPTIONS… IMAGE ID COMMAND…`.
+    fn run(&self, options: &[&str], id: &str, command: &[&str]) -> Output {
+        self.command()
+            .arg("run")
+            .arg("--runc-binary")
+            .arg(&self.runtime)
+            .args(options)
+            .arg(TAG)
+            .arg(id)
+            .args(command)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ctr run")
+    }
+
+    /// Deletes a task that was killed (once containerd has seen it exit) and its container.
+    fn delete_stopped(&self, id: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = self.ctr(&["tasks", "delete", id]);
+            if out.status.success() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ctr tasks delete: {}",
+                stderr(&out)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_ok(
+            &self.ctr(&["containers", "delete", id]),
+            "ctr containers delete",
+        );
+    }
+
+    /// Kills what is left of this containerd's processes: the shims outlive containerd by
+    /// design (a restart must not kill the containers), so a test that failed half-way
+    /// could leave one. They are found by the socket address on their command line.
+    fn kill_leftover_shims(&self) {
+        let ours = self.socket();
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for entry in procs.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let is_shim = cmdline.starts_with(b"/usr/bin/containerd-shim")
+                || cmdline.starts_with(b"containerd-shim");
+            if is_shim && contains(&cmdline, ours.as_os_str().as_encoded_bytes()) {
+                // SAFETY: a signal to a process this test started (through containerd).
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let ls = self.ctr(&["containers", "list", "--quiet"]);
+        for id in stdout(&ls).lines() {
+            let _ = self.ctr(&["tasks", "kill", "--signal", "SIGKILL", id]);
+            let _ = self.ctr(&["tasks", "delete", "--force", id]);
+            let _ = self.ctr(&["containers", "delete", id]);
+        }
+        let _ = self.ctr(&["images", "remove", TAG]);
+        if let Some(mut daemon) = self.daemon.take() {
+            // SIGTERM to containerd itself (nsenter passed its pid on: it execs).
+            // SAFETY: a signal to our own child.
+            unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = daemon.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = daemon.kill();
+            let _ = daemon.wait();
+        }
+        self.kill_leftover_shims();
+        // Then the holder goes (its mounts and network with it), the cgroup parent, the
+        // temp dir.
+    }
+}
+
+fn assert_ok(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: status {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        stdout(out),
+        stderr(out)
+    );
+    stdout(out)
+}
+
+#[test]
+#[serial]
+fn ctr_run_through_the_runc_shim_shows_the_image_and_the_exit_status() {
+    if !privileged!() {
+        return;
+    }
+    let containerd = Containerd::start();
+    let out = containerd.run(&["--rm"], "wb-cat", &["cat", "/etc/msg"]);
+    assert_eq!(assert_ok(&out, "ctr run --rm cat /etc/msg"), UPPER_MSG);
+    let out = containerd.run(&["--rm"], "wb-exit", &["sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    let left = containerd.ctr(&["containers", "list", "--quiet"]);
+    assert_eq!(stdout(&left), "", "--rm left a container");
+}
+
+#[test]
+#[serial]
+fn a_detached_task_is_exec_ed_into_killed_and_deleted_through_the_shim() {
+    if !privileged!() {
+        return;
+    }
+    let containerd = Containerd::start();
+    let id = "wb-sleeper";
+    assert_ok(
+        &containerd.run(&["-d"], id, &["sleep", "1000"]),
+        "ctr run -d",
+    );
+    let tasks = assert_ok(&containerd.ctr(&["tasks", "list"]), "ctr tasks list");
+    let line = tasks
+        .lines()
+        .find(|l| l.starts_with(id))
+        .unwrap_or_else(|| panic!("no task {id}: {tasks}"));
+    assert!(line.contains("RUNNING"), "{line}");
+    let pid: i32 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("the task's PID");
+    let cmdline =
+        std::fs::read(format!("/proc/{pid}/cmdline")).expect("the task's cmdline");
+    assert_eq!(cmdline, b"sleep\x001000\x00");
+    // The shim ran the runtime under test with `--root /run/containerd/runc/NAMESPACE`:
+    // that runtime's own `state` knows the container.
+    let root = format!("/run/containerd/runc/{}", containerd.cgroup.name);
+    let state = containerd
+        .holder
+        .command(&containerd.runtime)
+        .args(["--root", &root, "state", id])
+        .output()
+        .expect("run the runtime's state");
+    let state: serde_json::Value =
+        serde_json::from_str(&assert_ok(&state, "RUNTIME state")).expect("state is JSON");
+    assert_eq!(state["status"], "running", "{state}");
+    assert_eq!(state["pid"], pid, "{state}");
+    let cgroup = engine::cgroup_file(pid, "pids", "cgroup.procs", "cgroup.procs");
+    assert!(
+        cgroup.starts_with(Path::new("/sys/fs/cgroup")) && {
+            let s = cgroup.to_string_lossy();
+            s.contains(&format!("/{}/{id}/", containerd.cgroup.name))
+        },
+        "the task's cgroup is /NAMESPACE/ID: {}",
+        cgroup.display()
+    );
+
+    let out = containerd.ctr(&[
+        "tasks",
+        "exec",
+        "--exec-id",
+        "wb-exec",
+        id,
+        "cat",
+        "/etc/msg",
+    ]);
+    assert_eq!(assert_ok(&out, "ctr tasks exec"), UPPER_MSG);
+
+    assert_ok(
+        &containerd.ctr(&["tasks", "kill", "--signal", "SIGKILL", id]),
+        "ctr tasks kill",
+    );
+    common::wait_until_dead(pid);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = containerd.ctr(&["tasks", "delete", id]);
+        if out.status.success() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ctr tasks delete: {}",
+            stderr(&out)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_ok(
+        &containerd.ctr(&["containers", "delete", id]),
+        "ctr containers delete",
+    );
+    let left = containerd.ctr(&["tasks", "list", "--quiet"]);
+    assert_eq!(stdout(&left), "");
+}
+
+/// What the runc shim asks of the runtime: the command lines, logged by a wrapper around
+/// it, for the book.
+#[test]
+#[serial]
+fn what_the_shim_asks_of_the_runtime() {
+    if !privileged!() {
+        return;
+    }
+    let logger = LoggingRuntime::around(&engine::runtime());
+    let containerd = Containerd::with_runtime(logger.path());
+    assert_ok(
+        &containerd.run(&["--rm"], "wb-once", &["true"]),
+        "ctr run --rm true",
+    );
+    let id = "wb-sleeper";
+    assert_ok(
+        &containerd.run(&["-d"], id, &["sleep", "1000"]),
+        "ctr run -d",
+    );
+    let exec = ["tasks", "exec", "--exec-id", "wb-exec", id, "true"];
+    assert_ok(&containerd.ctr(&exec), "ctr tasks exec");
+    let kill = ["tasks", "kill", "--signal", "SIGKILL", id];
+    assert_ok(&containerd.ctr(&kill), "ctr tasks kill");
+    containerd.delete_stopped(id);
+    let d = containerd.dir.path().to_string_lossy().into_owned();
+    let argv = logger.lines(&[(&d, "<D>"), (&containerd.cgroup.name, "<NAMESPACE>")]);
+    common::assert_book_output("08-containerd-argv", &argv);
+}
+
+/// Unprivileged: the containerd config the book's Kubernetes walk-through gives is one
+/// containerd reads, with the runtime handler and its shim options where CRI looks.
+/// (Only the parsing and the place are checked: no kubelet runs here.)
+#[test]
+fn the_books_kubernetes_config_is_one_containerd_reads() {
+    engine::require(&["containerd"], "containerd");
+    let config =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/k8s/containerd-config.toml");
+    let out = Command::new("containerd")
+        .arg("--config")
+        .arg(&config)
+        .args(["config", "dump"])
+        .output()
+        .expect("run containerd config dump");
+    let dump = assert_ok(&out, "containerd config dump");
+    let section = "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.workbook]";
+    let at = dump
+        .find(section)
+        .unwrap_or_else(|| panic!("no {section} in:\n{dump}"));
+    let runtime = &dump[at..];
+    let runtime = &runtime[..runtime[1..].find("\n\n").map_or(runtime.len(), |e| e + 1)];
+    assert!(
+        runtime.contains("runtime_type = \"io.containerd.runc.v2\""),
+        "{runtime}"
+    );
+    let options = format!("{}.options]", &section[..section.len() - 1]);
+    let at = dump
+        .find(&options)
+        .unwrap_or_else(|| panic!("no {options}"));
+    assert!(
+        dump[at..].contains("BinaryName = \"/usr/local/bin/08-oci-runtime\""),
+        "{}",
+        &dump[at..]
+    );
+}
