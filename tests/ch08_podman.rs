@@ -190,7 +190,7 @@ fn memory_and_pids_limits_reach_the_kernels_cgroup_files() {
 
 #[test]
 #[serial]
-fn env_workdir_and_read_only_root() {
+fn env_workdir_and_a_read_only_root() {
     if !privileged!() {
         return;
     }
@@ -201,6 +201,28 @@ fn env_workdir_and_read_only_root() {
     );
     assert_eq!(assert_ok(&out, "-e -w"), "hello\n/home\n");
 
+    // The root alone, without the tmpfs mounts podman adds by default (next test).
+    let read_only = ["--rm", "--read-only", "--read-only-tmpfs=false"];
+    for path in ["/etc/new", "/tmp/new"] {
+        let out = podman.run(&read_only, &["touch", path]);
+        assert_ne!(out.status.code(), Some(0), "{path}");
+        assert!(
+            stderr(&out).contains("Read-only file system"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+#[serial]
+fn read_only_keeps_podmans_writable_tmpfs_mounts() {
+    if !privileged!() {
+        return;
+    }
+    let podman = Podman::new();
+    // podman gives a read-only container tmpfs mounts on /tmp, /run and /var/tmp, with the
+    // option tmpcopyup (the image's files there are copied into the tmpfs).
     let out = podman.run(&["--rm", "--read-only"], &["touch", "/etc/new"]);
     assert_ne!(out.status.code(), Some(0));
     assert!(
@@ -208,7 +230,6 @@ fn env_workdir_and_read_only_root() {
         "{}",
         stderr(&out)
     );
-    // podman gives a read-only container tmpfs mounts on /tmp, /run and /var/tmp.
     let out = podman.run(&["--rm", "--read-only"], &["touch", "/tmp/new"]);
     assert_ok(&out, "touch /tmp/new in a read-only container");
 }
