@@ -150,6 +150,9 @@ fn run_rm_shows_the_upper_layer_honours_the_whiteout_and_returns_the_status() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("No such file"), "{}", stderr(&out));
 
+    // podman's seccomp profile is in force (mode 2: a filter), as the kernel reports it.
+    let out = podman.run(&["--rm"], &["grep", "^Seccomp:", "/proc/self/status"]);
+    assert_eq!(assert_ok(&out, "grep Seccomp"), "Seccomp:\t2\n");
     let out = podman.run(&["--rm"], &["sh", "-c", "exit 7"]);
     assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
     assert_eq!(podman.containers(), "", "--rm left a container");
