@@ -406,10 +406,12 @@ fn summarize(c: &serde_json::Value) -> String {
     .iter()
     .map(|set| format!("{set} {}", strings(&caps[set]).len()))
     .collect();
-    let env: Vec<String> = strings(&p["env"])
+    // Sorted, as the mounts below: podman's order varies from run to run.
+    let mut env: Vec<String> = strings(&p["env"])
         .iter()
         .map(|e| e.split('=').next().unwrap_or("").to_string())
         .collect();
+    env.sort();
     let rlimits: Vec<String> = p["rlimits"]
         .as_array()
         .into_iter()
@@ -423,7 +425,6 @@ fn summarize(c: &serde_json::Value) -> String {
             )
         })
         .collect();
-    // Sorted: podman's order of the bind mounts varies from run to run.
     let mut mounts: Vec<String> = c["mounts"]
         .as_array()
         .into_iter()
