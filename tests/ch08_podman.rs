@@ -363,7 +363,8 @@ fn run_it_gives_the_container_a_terminal() {
     if !privileged!() {
         return;
     }
-    let podman = Podman::new();
+    let logger = LoggingRuntime::around(&engine::runtime());
+    let podman = Podman::with_runtime(logger.path());
     let pty = Pty::open();
     let mut cmd = podman.command();
     podman.run_args(&mut cmd, &["--rm", "-it"], &["sh"]);
@@ -380,6 +381,14 @@ fn run_it_gives_the_container_a_terminal() {
     );
     assert!(shown.contains("wb-42"), "{shown:?}");
     assert_eq!(status.code(), Some(3), "{shown:?}");
+    // The terminal reached the container through the console socket: conmon listened on
+    // it, the runtime sent it the pty's leader.
+    let argv = logger.lines(&[]);
+    assert!(
+        argv.lines()
+            .any(|l| l.starts_with("create ") && l.contains("--console-socket")),
+        "{argv}"
+    );
 }
 
 /// One line per part of a config.json, without the ids and paths that change per run.
