@@ -480,6 +480,14 @@ fn an_unsupported_field_is_refused_by_name_and_nothing_is_left() {
             "blockIO",
             json!({"linux": {"resources": {"blockIO": {"weight": 10}}}}),
         ),
+        (
+            "hugepageLimits",
+            json!({"linux": {"resources": {"hugepageLimits": [{"pageSize": "2MB", "limit": 2097152}]}}}),
+        ),
+        (
+            "time",
+            json!({"linux": {"namespaces": [{"type": "mount"}, {"type": "time"}]}}),
+        ),
     ] {
         let mut config = bundle.config();
         merge(&mut config, &patch);
@@ -565,6 +573,11 @@ fn hooks_run_with_the_state_on_stdin() {
     let mut config = for_id(bundle.config(), "hooked");
     config["hooks"] = json!({
         "createRuntime": [hook("createRuntime")],
+        // In the container's mount namespace, before the pivot: the host's paths still work.
+        "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", format!(
+            "cat > {0}/createContainer.json; readlink /proc/self/ns/mnt > {0}/createContainer.mnt",
+            out.display()
+        )]}],
         "poststart": [hook("poststart")],
         "poststop": [hook("poststop")],
         // In the container: its own /bin/sh, writing into its root.
@@ -572,12 +585,20 @@ fn hooks_run_with_the_state_on_stdin() {
     });
     bundle.write_config(&config);
     let pid = bundle.create("hooked");
+    let mnt = std::fs::read_to_string(out.join("createContainer.mnt"))
+        .expect("createContainer ran");
+    assert_eq!(
+        mnt.trim(),
+        format!("mnt:[{}]", ns_inode(Some(pid), "mnt")),
+        "not in the container's mount namespace"
+    );
     bundle.ok(&["start", "hooked"]);
     bundle.ok(&["kill", "hooked", "9"]);
     wait_for("stopped", || bundle.state("hooked")["status"] == "stopped");
     bundle.ok(&["delete", "hooked"]);
     for (stage, status, dir) in [
-        ("createRuntime", "created", out.clone()),
+        ("createRuntime", "creating", out.clone()),
+        ("createContainer", "creating", out.clone()),
         ("startContainer", "created", bundle.rootfs()),
         ("poststart", "running", out.clone()),
         ("poststop", "stopped", out.clone()),
@@ -678,4 +699,180 @@ fn errors_go_to_the_log_as_json_when_asked() {
     assert_eq!(line["level"], "error");
     assert!(line["msg"].as_str().unwrap().contains("does not exist"));
     assert!(line["time"].as_str().is_some());
+}
+
+#[test]
+#[serial]
+fn the_process_settings_reach_the_kernel() {
+    if !privileged!() {
+        return;
+    }
+    let mut bundle = Bundle::new(&["sleep", "60"]);
+    let mut config = for_id(bundle.config(), "settings");
+    merge(
+        &mut config,
+        &json!({
+            "process": {
+                "user": {"uid": 1000, "gid": 1000, "additionalGids": [5, 27]},
+                "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 256, "hard": 512}],
+                "oomScoreAdj": 500
+            },
+            "root": {"readonly": true},
+            "linux": {
+                "sysctl": {"net.ipv4.ip_forward": "1"},
+                "seccomp": {
+                    "defaultAction": "SCMP_ACT_ALLOW",
+                    "architectures": ["SCMP_ARCH_X86_64"],
+                    "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+                }
+            }
+        }),
+    );
+    // podman's --read-only: a tmpfs that starts with a copy of what it covers.
+    config["mounts"].as_array_mut().unwrap().push(json!(
+        {"destination": "/etc", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "nosuid"]}
+    ));
+    bundle.write_config(&config);
+    let pid = bundle.create("settings");
+    bundle.ok(&["start", "settings"]);
+    wait_for("the program", || cmdline(pid).starts_with("sleep 60"));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(line("Uid:"), "1000 1000 1000 1000");
+    assert_eq!(line("Gid:"), "1000 1000 1000 1000");
+    assert_eq!(line("Groups:"), "5 27");
+    assert_eq!(line("Seccomp:"), "2", "no seccomp filter");
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let files = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    assert_eq!(
+        files.split_whitespace().collect::<Vec<_>>()[3..5],
+        ["256", "512"],
+        "{files}"
+    );
+    let adj = std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).unwrap();
+    assert_eq!(adj.trim(), "500");
+
+    // From inside: the sysctl of its own network namespace, the read-only root, the masked
+    // /proc/kcore (an empty /dev/null), and the filter's EPERM for mkdir.
+    let out = bundle.runtime(&[
+        "exec",
+        "settings",
+        "sh",
+        "-c",
+        "cat /proc/sys/net/ipv4/ip_forward; touch /x 2>/dev/null || echo ro; \
+         head -c 10 /proc/kcore | wc -c; mkdir /dev/shm/d 2>&1; \
+         grep -c ' /etc tmpfs' /proc/mounts; grep ^root: /etc/passwd; true",
+    ]);
+    let text = common::stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.first(), Some(&"1"), "{text} {}", common::stderr(&out));
+    assert!(lines.contains(&"ro"), "the root is writable: {text}");
+    assert!(lines.contains(&"0"), "/proc/kcore is not masked: {text}");
+    assert!(
+        text.contains("Operation not permitted"),
+        "mkdir was not refused: {text}"
+    );
+    // The host's ip_forward is whatever it was: the sysctl went to the container's netns.
+    assert_ne!(ns_inode(None, "net"), ns_inode(Some(pid), "net"));
+}
+
+#[test]
+#[serial]
+fn a_user_namespace_maps_root_to_an_unprivileged_host_uid() {
+    if !privileged!() {
+        return;
+    }
+    let mut bundle = Bundle::new(&["sleep", "60"]);
+    let mut config = for_id(bundle.config(), "mapped");
+    let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    config["linux"]["uidMappings"] = map.clone();
+    config["linux"]["gidMappings"] = map;
+    config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    bundle.write_config(&config);
+    let pid = bundle.create("mapped");
+    bundle.ok(&["start", "mapped"]);
+    wait_for("the program", || cmdline(pid).starts_with("sleep 60"));
+    let uid_map = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).unwrap();
+    assert_eq!(
+        uid_map.split_whitespace().collect::<Vec<_>>(),
+        ["0", "100000", "65536"]
+    );
+    assert_ne!(ns_inode(Some(pid), "user"), ns_inode(None, "user"));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert_eq!(
+        uid.split_whitespace().nth(1),
+        Some("100000"),
+        "root inside is not 100000 outside"
+    );
+}
+
+#[test]
+#[serial]
+fn a_create_killed_half_way_leaves_nothing_delete_force_cannot_remove() {
+    if !privileged!() {
+        return;
+    }
+    let mut bundle = Bundle::new(&["sleep", "60"]);
+    let marker = bundle.path().join("hook.pid");
+    let mut config = for_id(bundle.config(), "halfway");
+    // The createRuntime hook holds create half-way: state, cgroup and init exist.
+    config["hooks"] = json!({"createRuntime": [{"path": "/bin/sh", "args": [
+        "sh", "-c", format!("cat > /dev/null; echo $$ > {}; exec sleep 60", marker.display())
+    ]}]});
+    bundle.write_config(&config);
+    bundle.ids.push("halfway".into());
+    let mut create = Command::new(BIN)
+        .arg("--root")
+        .arg(bundle.root())
+        .arg("create")
+        .arg("--bundle")
+        .arg(bundle.path())
+        .arg("halfway")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("create");
+    wait_for("the hook", || {
+        std::fs::read_to_string(&marker).is_ok_and(|t| t.ends_with('\n'))
+    });
+    let hook: i32 = std::fs::read_to_string(&marker)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let state = bundle.state("halfway");
+    let init = state["pid"].as_i64().unwrap() as i32;
+    assert!(init > 0, "{state}");
+    let (file, _) = cgroup_file(init, "pids", "pids.max", "pids.max");
+    create.kill().expect("SIGKILL create");
+    let _ = create.wait();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(hook),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+
+    bundle.ok(&["delete", "--force", "halfway"]);
+    wait_for("the init to go", || cmdline(init).is_empty());
+    assert!(
+        !bundle.root().join("halfway").exists(),
+        "the state dir stayed"
+    );
+    assert!(!file.parent().unwrap().exists(), "the cgroup stayed");
 }

@@ -123,6 +123,76 @@ fn relative(path: &Path) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cgroup::layout::V1Hierarchy;
+
+    fn limits() -> Limits {
+        Limits {
+            memory: Some("64M".parse().unwrap()),
+            pids: Some("32".parse().unwrap()),
+            ..Limits::default()
+        }
+    }
+
+    #[test]
+    fn v2_hands_the_controllers_down_every_level_then_writes_the_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let mount = dir.path().to_path_buf();
+        std::fs::write(
+            mount.join("cgroup.controllers"),
+            "cpuset cpu io memory pids\n",
+        )
+        .unwrap();
+        let fs = CgroupFs {
+            layout: Layout::Unified,
+            unified: Some((mount.clone(), PathBuf::from("/"))),
+            v1: Vec::new(),
+        };
+        let plan = plan_at(&fs, Path::new("/engine/ctr"), &limits()).unwrap();
+        assert_eq!(plan.dirs, vec![mount.join("engine/ctr")]);
+        let enable = "+memory +cpu +pids";
+        assert_eq!(
+            plan.steps,
+            vec![
+                Step::write_if_present(mount.join("cgroup.subtree_control"), enable),
+                Step::mkdir(mount.join("engine"), true),
+                Step::write_if_present(mount.join("engine/cgroup.subtree_control"), enable),
+                Step::mkdir(mount.join("engine/ctr"), true),
+                Step::write(mount.join("engine/ctr/memory.max"), "67108864"),
+                Step::write_if_present(mount.join("engine/ctr/memory.swap.max"), "0"),
+                Step::write(mount.join("engine/ctr/pids.max"), "32"),
+            ]
+        );
+    }
+
+    #[test]
+    fn v1_makes_the_path_in_every_hierarchy_from_its_root() {
+        let h = |c: Controller, name: &str| V1Hierarchy {
+            controllers: vec![c],
+            mount: PathBuf::from("/cg").join(name),
+            own: PathBuf::from("/somewhere/else"),
+        };
+        let fs = CgroupFs {
+            layout: Layout::Hybrid,
+            unified: None,
+            v1: vec![h(Controller::Memory, "memory"), h(Controller::Pids, "pids")],
+        };
+        let plan = plan_at(&fs, Path::new("/engine/ctr"), &limits()).unwrap();
+        assert_eq!(
+            plan.dirs,
+            vec![
+                PathBuf::from("/cg/memory/engine/ctr"),
+                PathBuf::from("/cg/pids/engine/ctr")
+            ]
+        );
+        assert!(plan.steps.contains(&Step::write(
+            PathBuf::from("/cg/memory/engine/ctr/memory.limit_in_bytes"),
+            "67108864"
+        )));
+        assert!(plan.steps.contains(&Step::write(
+            PathBuf::from("/cg/pids/engine/ctr/pids.max"),
+            "32"
+        )));
+    }
 
     #[test]
     fn paths_are_taken_from_the_root_and_may_not_climb() {

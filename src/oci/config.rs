@@ -209,6 +209,11 @@ pub struct Resources {
     pub memory: Option<Memory>,
     pub cpu: Option<Cpu>,
     pub pids: Option<Pids>,
+    /// Accepted only empty (engines send `[]` and `{}`); anything in them is refused.
+    #[serde(default)]
+    pub hugepage_limits: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub unified: BTreeMap<String, String>,
 }
 
 /// One rule of the device cgroup.
@@ -230,6 +235,9 @@ pub struct Memory {
     pub swap: Option<i64>,
     pub reservation: Option<i64>,
     pub swappiness: Option<u64>,
+    pub kernel: Option<i64>,
+    #[serde(rename = "kernelTCP")]
+    pub kernel_tcp: Option<i64>,
     #[serde(rename = "disableOOMKiller")]
     pub disable_oom_killer: Option<bool>,
 }
@@ -317,11 +325,29 @@ impl Spec {
             return refuse("linux.mountLabel", "SELinux labels are not implemented");
         }
         if let Some(r) = &linux.resources {
+            if !r.hugepage_limits.is_empty() {
+                return refuse(
+                    "linux.resources.hugepageLimits",
+                    "the hugetlb controller is not used",
+                );
+            }
+            if !r.unified.is_empty() {
+                return refuse(
+                    "linux.resources.unified",
+                    "raw cgroup v2 files are not written",
+                );
+            }
             if let Some(m) = &r.memory {
                 if m.reservation.is_some_and(|v| v > 0) {
                     return refuse(
                         "linux.resources.memory.reservation",
                         "soft limits are not implemented",
+                    );
+                }
+                if m.kernel.is_some() || m.kernel_tcp.is_some() {
+                    return refuse(
+                        "linux.resources.memory.kernel/kernelTCP",
+                        "kernel memory limits are deprecated and not implemented",
                     );
                 }
                 if m.swappiness.is_some() {

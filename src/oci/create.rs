@@ -19,6 +19,7 @@ use super::init::{child_main, InitPlan};
 use super::resources;
 use super::seccomp::Filter;
 use super::state::{now_rfc3339, proc_stat, Record, StateDir, Status};
+use crate::cgroup::CgroupFs;
 use crate::idmap::{IdMaps, IdRange};
 use crate::namespace::{Namespace, Namespaces};
 use crate::{Error, Result};
@@ -107,35 +108,71 @@ pub struct Created {
 
 // ANCHOR: create
 /// `create`: from the bundle to an init waiting on the exec FIFO. On any error, what was
-/// made is removed again.
+/// made is removed again (`undo`).
 pub fn create(options: &CreateOptions) -> Result<Created> {
+    let (bundle, spec, rootfs) = read_bundle(options)?;
+    let namespaces = namespace_plan(&spec)?;
+    let linux = spec.linux.clone().unwrap_or_default();
+    let seccomp = Filter::prepare(linux.seccomp.as_ref())?;
+    let cgroup = resources::plan(&CgroupFs::detect()?, &options.id, &linux)?;
+    // The record first: from here on, `delete --force` finds whatever exists.
+    let state = StateDir::make(&options.root, &options.id)?;
+    let mut record = new_record(options, &bundle, &rootfs, &spec, &cgroup);
+    let mut undo = Undo {
+        state: Some(state.clone()),
+        record: record.clone(),
+    };
+    state.save(&record)?;
+    cgroup.apply()?;
+    let fifo = make_fifo(&state)?;
+    let console = match (&options.console_socket, spec.process()?.terminal) {
+        (Some(socket), true) => Some(super::console::connect(socket)?),
+        _ => None,
+    };
+    let plan = init_plan(&spec, rootfs, &namespaces, &cgroup, console, fifo, seccomp);
+    let pid = spawn_init(plan, &namespaces, &spec, &mut record, &state, &mut undo)?;
+    if let Some(file) = &options.pid_file {
+        write_pid_file(file, pid)?;
+    }
+    record.creating = false;
+    state.save(&record)?;
+    undo.state = None;
+    Ok(Created { state, record })
+}
+// ANCHOR_END: create
+
+/// The bundle's absolute path, its config (checked) and its root filesystem.
+fn read_bundle(options: &CreateOptions) -> Result<(PathBuf, Spec, PathBuf)> {
     let bundle = options
         .bundle
         .canonicalize()
         .map_err(|e| Error::io("finding the bundle", &options.bundle, e))?;
     let spec = Spec::load(&bundle)?;
-    let process = spec.process()?.clone();
     let root = spec.root.clone().map(|r| r.path).unwrap_or_default();
     let rootfs = bundle.join(root);
     let rootfs = rootfs
         .canonicalize()
         .map_err(|e| Error::io("finding the root filesystem", &rootfs, e))?;
-    if process.terminal && options.console_socket.is_none() {
+    if spec.process()?.terminal && options.console_socket.is_none() {
         return Err(Error::Invalid(
             "process.terminal is true: give --console-socket, where the pty's master is sent".into(),
         ));
     }
-    let namespaces = namespace_plan(&spec)?;
-    let seccomp = Filter::prepare(spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()))?;
-    let linux = spec.linux.clone().unwrap_or_default();
-    let cgroup = resources::plan(&crate::cgroup::CgroupFs::detect()?, &options.id, &linux)?;
+    Ok((bundle, spec, rootfs))
+}
 
-    // The record first: from here on, `delete --force` finds whatever exists.
-    let state = StateDir::make(&options.root, &options.id)?;
-    let mut record = Record {
+/// The record of a container being created.
+fn new_record(
+    options: &CreateOptions,
+    bundle: &Path,
+    rootfs: &Path,
+    spec: &Spec,
+    cgroup: &resources::CgroupSetup,
+) -> Record {
+    Record {
         id: options.id.clone(),
-        bundle: bundle.clone(),
-        rootfs: rootfs.clone(),
+        bundle: bundle.to_path_buf(),
+        rootfs: rootfs.to_path_buf(),
         pid: None,
         pid_start: None,
         created: now_rfc3339(),
@@ -144,38 +181,36 @@ pub fn create(options: &CreateOptions) -> Result<Created> {
         cgroup_v2: cgroup.v2,
         creating: true,
         hooks: spec.hooks.clone(),
-        seccomp: linux.seccomp.clone(),
-    };
-    let mut undo = Undo {
-        state: Some(state.clone()),
-        record: record.clone(),
-    };
-    state.save(&record)?;
-    cgroup.apply()?;
-    nix::unistd::mkfifo(&state.fifo(), Mode::from_bits_truncate(0o622))
-        .map_err(|e| Error::sys_path("mkfifo", "making the exec FIFO", &state.fifo(), e))?;
-    // mkfifo applies the umask; any user the container runs as must be able to write.
-    std::fs::set_permissions(
-        state.fifo(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o622),
-    )
-    .map_err(|e| Error::io("setting the exec FIFO's mode", &state.fifo(), e))?;
-    let fifo = nix::fcntl::open(
-        &state.fifo(),
-        OFlag::O_PATH | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| Error::sys_path("open", "opening the exec FIFO", &state.fifo(), e))?;
-    let console = options
-        .console_socket
-        .as_deref()
-        .filter(|_| process.terminal)
-        .map(super::console::connect)
-        .transpose()?;
+        seccomp: spec.linux.as_ref().and_then(|l| l.seccomp.clone()),
+    }
+}
 
-    let plan = InitPlan {
+/// The exec FIFO, mode 0622 (whatever user the container runs as must be able to write;
+/// mkfifo applies the umask, so the mode is set again), opened O_PATH for the child.
+fn make_fifo(state: &StateDir) -> Result<OwnedFd> {
+    let fifo = state.fifo();
+    nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o622))
+        .map_err(|e| Error::sys_path("mkfifo", "making the exec FIFO", &fifo, e))?;
+    std::fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622))
+        .map_err(|e| Error::io("setting the exec FIFO's mode", &fifo, e))?;
+    nix::fcntl::open(&fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| Error::sys_path("open", "opening the exec FIFO", &fifo, e))
+}
+
+/// What the child needs, gathered before the clone.
+fn init_plan(
+    spec: &Spec,
+    rootfs: PathBuf,
+    namespaces: &NamespacePlan,
+    cgroup: &resources::CgroupSetup,
+    console: Option<std::os::unix::net::UnixStream>,
+    fifo: OwnedFd,
+    seccomp: Option<Filter>,
+) -> InitPlan {
+    InitPlan {
         spec: spec.clone(),
         rootfs,
+        // The PID namespace is joined by the parent (see spawn_init).
         join: namespaces
             .join
             .iter()
@@ -190,25 +225,9 @@ pub fn create(options: &CreateOptions) -> Result<Created> {
         fifo: Some(fifo),
         seccomp,
         state_json: String::new(),
-    };
-    let pid = spawn_init(plan, &namespaces, &spec, &mut record, &state, &mut undo)?;
-    super::hooks::run_all(
-        "prestart",
-        &spec.hooks.prestart,
-        &record.to_json(Status::Created).to_string(),
-    )?;
-    let state_json = record.to_json(Status::Created).to_string();
-    super::hooks::run_all("createRuntime", &spec.hooks.create_runtime, &state_json)?;
-    super::hooks::run_all("createContainer", &spec.hooks.create_container, &state_json)?;
-    if let Some(file) = &options.pid_file {
-        write_pid_file(file, pid)?;
+        resume: None,
     }
-    record.creating = false;
-    state.save(&record)?;
-    undo.state = None;
-    Ok(Created { state, record })
 }
-// ANCHOR_END: create
 
 /// Clones the init, does the parent's part, and waits for "ready".
 fn spawn_init(
@@ -221,6 +240,17 @@ fn spawn_init(
 ) -> Result<Pid> {
     let (go_r, go_w) = pipe()?;
     let (ready_r, ready_w) = pipe()?;
+    let hooks = &spec.hooks;
+    let mut plan = plan;
+    let mut resume = None;
+    if !(hooks.prestart.is_empty()
+        && hooks.create_runtime.is_empty()
+        && hooks.create_container.is_empty())
+    {
+        let (r, w) = pipe()?;
+        plan.resume = Some(std::fs::File::from(r));
+        resume = Some(std::fs::File::from(w));
+    }
     // A PID namespace given by path: joining changes where our *children* are born.
     for (kind, path) in &namespaces.join {
         if *kind == Namespace::Pid {
@@ -255,8 +285,15 @@ fn spawn_init(
     std::io::Write::write_all(&mut go, state_json.as_bytes())
         .map_err(|e| Error::io_no_path("releasing the container's init", e))?;
     drop(go);
-    let mut answer = String::new();
-    let _ = std::fs::File::from(ready_r).read_to_string(&mut answer);
+    let mut ready = std::fs::File::from(ready_r);
+    let mut answer = read_answer(&mut ready);
+    if answer == "hooks\n" {
+        let resume = resume.take();
+        create_hooks(spec, record, pid)?;
+        drop(resume.map(|mut r| std::io::Write::write_all(&mut r, &[1])));
+        answer.clear();
+        let _ = ready.read_to_string(&mut answer);
+    }
     match answer.as_str() {
         "ok" => Ok(pid),
         "" => Err(Error::Invalid(
@@ -265,6 +302,53 @@ fn spawn_init(
         message => Err(Error::Invalid(message.to_string())),
     }
 }
+
+/// What the child says on the ready pipe: "hooks\n" (it waits for the create hooks), or
+/// everything up to EOF ("ok", or an error).
+fn read_answer(ready: &mut std::fs::File) -> String {
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 512];
+    while let Ok(n) = ready.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+        if answer == b"hooks\n" {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+// ANCHOR: create_hooks
+/// prestart and createRuntime in the runtime's namespaces, createContainer in the
+/// container's (its mount namespace sees the mounts, not yet the pivot), each with the
+/// state on stdin.
+fn create_hooks(spec: &Spec, record: &Record, pid: Pid) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let state = record.to_json(Status::Creating).to_string();
+    super::hooks::run_all("prestart", &spec.hooks.prestart, &state)?;
+    super::hooks::run_all("createRuntime", &spec.hooks.create_runtime, &state)?;
+    let mut files = Vec::new();
+    for kind in [
+        Namespace::Ipc,
+        Namespace::Uts,
+        Namespace::Net,
+        Namespace::Mount,
+    ] {
+        let path = kind.proc_path(Some(pid));
+        files.push(
+            std::fs::File::open(&path)
+                .map_err(|e| Error::io("opening the container's namespace", &path, e))?,
+        );
+    }
+    let fds: Vec<_> = files.iter().map(|f| f.as_raw_fd()).collect();
+    for hook in &spec.hooks.create_container {
+        super::hooks::run_hook_in("createContainer", hook, &state, &fds)?;
+    }
+    Ok(())
+}
+// ANCHOR_END: create_hooks
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(OFlag::O_CLOEXEC)

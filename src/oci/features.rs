@@ -39,18 +39,14 @@ const MOUNT_OPTIONS: [&str; 33] = [
     "suid",
     "sync",
     "unbindable",
-    "rro",
+    "tmpcopyup",
 ];
 
 // ANCHOR: features
 /// The features document.
 pub fn features() -> Value {
     let caps: Vec<&str> = capabilities::ALL.iter().map(|c| c.name).collect();
-    let mount_options: Vec<&str> = MOUNT_OPTIONS
-        .iter()
-        .copied()
-        .filter(|o| *o != "rro")
-        .collect();
+    let mount_options: &[&str] = &MOUNT_OPTIONS;
     json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": super::state::OCI_VERSION,

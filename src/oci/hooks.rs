@@ -2,7 +2,8 @@
 //! each given the container's state as JSON on its stdin (the spec's runtime.md).
 //!
 //! ```text
-//! createRuntime, createContainer   during create, after the setup, before create returns
+//! createRuntime                    during create, after the mounts, before pivot_root
+//! createContainer                  the same moment, in the container's namespaces
 //! startContainer                   in the container, after start, before the program
 //! poststart                        after start has released the container
 //! poststop                         during delete, after the container is gone
@@ -20,7 +21,32 @@ use crate::{Error, Result};
 /// Runs one hook with `state` on its stdin and waits for it, at most `timeout` seconds
 /// when it has one (then it is killed). A hook that fails is an error.
 pub fn run_hook(stage: &str, hook: &Hook, state: &str) -> Result<()> {
+    run_hook_in(stage, hook, state, &[])
+}
+
+/// [`run_hook`] in the namespaces `enter` (fds of `/proc/PID/ns/*`, joined with setns(2)
+/// between fork and exec): createContainer's hooks run in the container's.
+pub fn run_hook_in(
+    stage: &str,
+    hook: &Hook,
+    state: &str,
+    enter: &[std::os::fd::RawFd],
+) -> Result<()> {
     let mut command = Command::new(&hook.path);
+    if !enter.is_empty() {
+        let fds = enter.to_vec();
+        // SAFETY: between fork and exec only setns(2), which is async-signal-safe.
+        unsafe {
+            command.pre_exec(move || {
+                for fd in &fds {
+                    if libc::setns(*fd, 0) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+    }
     if let Some((argv0, rest)) = hook.args.split_first() {
         command.arg0(argv0).args(rest);
     }

@@ -46,11 +46,14 @@ pub struct InitPlan {
     pub seccomp: Option<Filter>,
     /// The state as JSON, for the startContainer hooks (sent by the parent with "go").
     pub state_json: String,
+    /// Set when createRuntime or createContainer hooks must run before the pivot: the
+    /// child says "hooks" and waits for a byte on it.
+    pub resume: Option<std::fs::File>,
 }
 
 // ANCHOR: init
-/// The child's whole life. `go` brings the parent's go-ahead (the state JSON); `ready` carries "ok" or
-/// the error back. Never returns.
+/// The child's whole life. `go` brings the parent's go-ahead (the state JSON); `ready`
+/// carries "ok" or the error back. Never returns.
 pub fn child_main(plan: InitPlan, mut go: std::fs::File, mut ready: std::fs::File) -> ! {
     // Until it reports ready, the child dies with the runtime: nothing half-made survives.
     // SAFETY: prctl with integer arguments only.
@@ -65,7 +68,7 @@ pub fn child_main(plan: InitPlan, mut go: std::fs::File, mut ready: std::fs::Fil
     }
     drop(go);
     let plan = InitPlan { state_json, ..plan };
-    let error = match prepare(&plan) {
+    let error = match prepare(&plan, &mut ready) {
         Ok(()) => {
             // SAFETY: as above: from now on the container outlives `create`.
             unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0) };
@@ -88,7 +91,7 @@ pub fn child_main(plan: InitPlan, mut go: std::fs::File, mut ready: std::fs::Fil
 // ANCHOR_END: init
 
 /// Everything up to the point where only the release is missing.
-fn prepare(plan: &InitPlan) -> Result<()> {
+fn prepare(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
     let process = plan.spec.process()?;
     for (kind, path) in &plan.join {
         crate::namespace::join(*kind, path)?;
@@ -114,7 +117,7 @@ fn prepare(plan: &InitPlan) -> Result<()> {
         })?;
     }
     if plan.new_mount {
-        make_root(plan)?;
+        make_root(plan, ready)?;
     } else {
         return Err(Error::Unsupported(
             "config.json has no mount namespace: this runtime never changes the host's mounts".into(),
@@ -129,7 +132,7 @@ fn prepare(plan: &InitPlan) -> Result<()> {
 // ANCHOR: make_root
 /// The root: private (or the config's propagation), the rootfs bound on itself, the
 /// config's mounts in order, /dev's nodes, sysctls, masked paths, then pivot_root.
-fn make_root(plan: &InitPlan) -> Result<()> {
+fn make_root(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
     let linux = plan.spec.linux.clone().unwrap_or_default();
     let root = &plan.rootfs;
     // runc's default is rslave: host mounts still reach the container, none go back.
@@ -165,6 +168,18 @@ fn make_root(plan: &InitPlan) -> Result<()> {
         &linux.masked_paths,
         &linux.readonly_paths,
     )?;
+    if let Some(resume) = &plan.resume {
+        // The createRuntime and createContainer hooks see the mounts, before the pivot.
+        ready
+            .write_all(b"hooks\n")
+            .map_err(|e| Error::io_no_path("asking for the create hooks", e))?;
+        let mut byte = [0u8; 1];
+        if !matches!((&*resume).read(&mut byte), Ok(1)) {
+            return Err(Error::Invalid(
+                "the runtime gave up during the create hooks".into(),
+            ));
+        }
+    }
     crate::rootfs::pivot_into(root)?;
     if plan.spec.root.as_ref().is_some_and(|r| r.readonly) {
         mount::remount_read_only(Path::new("/"), MsFlags::empty())?;
@@ -241,13 +256,18 @@ fn make_device(root: &Path, device: &Device) -> Result<()> {
     }
     let _ = std::fs::remove_file(&path);
     let mode = device.file_mode.unwrap_or(0o666);
-    mknod(
-        &path,
-        kind,
-        Mode::from_bits_truncate(mode),
-        makedev(device.major as u64, device.minor as u64),
-    )
-    .map_err(|e| Error::sys_path("mknod", "creating a device node", &path, e))?;
+    let number = makedev(device.major as u64, device.minor as u64);
+    match mknod(&path, kind, Mode::from_bits_truncate(mode), number) {
+        Ok(()) => {}
+        // In a user namespace the kernel refuses mknod: bind the host's node instead, as
+        // runc does (its owner and mode are then the host's).
+        Err(nix::errno::Errno::EPERM) => {
+            std::fs::File::create(&path)
+                .map_err(|e| Error::io("creating a device mount point", &path, e))?;
+            return mount::bind(&device.path, &path);
+        }
+        Err(e) => return Err(Error::sys_path("mknod", "creating a device node", &path, e)),
+    }
     // mknod applies the umask: set the mode asked for, then the owner.
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(mode))
         .map_err(|e| Error::io("setting a device node's mode", &path, e))?;
@@ -299,6 +319,7 @@ pub fn finish_process(process: &Process, seccomp: Option<&Filter>) -> Result<()>
         filter.install()?;
     }
     let sets = capability_sets(process)?;
+    capabilities::drop_bounding(sets.bounding)?;
     capabilities::keep_across_setuid(true)?;
     set_user(process)?;
     capabilities::keep_across_setuid(false)?;

@@ -18,14 +18,7 @@ use crate::{Error, Result};
 /// init that died meanwhile is noticed instead of waited for forever.
 pub fn start(state: &StateDir) -> Result<()> {
     let mut record = state.load()?;
-    let status = record.status(state);
-    if status != Status::Created {
-        return Err(Error::Invalid(format!(
-            "container '{}' is {}, and only a created container can be started",
-            record.id,
-            status.as_str()
-        )));
-    }
+    must_be(&record, state, Status::Created, "started")?;
     let fifo = state.fifo();
     let mut file = std::fs::OpenOptions::new()
         .read(true)
@@ -62,6 +55,25 @@ pub fn start(state: &StateDir) -> Result<()> {
 // ANCHOR_END: start
 
 use std::os::unix::fs::OpenOptionsExt;
+
+/// Refuses a command (`what`: "started") for a container not in status `want`.
+fn must_be(
+    record: &super::state::Record,
+    state: &StateDir,
+    want: Status,
+    what: &str,
+) -> Result<()> {
+    let status = record.status(state);
+    if status == want {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "container '{}' is {}, and only a {} container can be {what}",
+        record.id,
+        status.as_str(),
+        want.as_str()
+    )))
+}
 
 // ANCHOR: state
 /// `state`: the spec's state JSON, with the status read from the process itself.

@@ -20,6 +20,8 @@ pub struct Options {
     pub bind: Option<MsFlags>,
     /// What the filesystem parses itself: `mode=755,size=65536k`.
     pub data: Vec<String>,
+    /// `tmpcopyup`: a tmpfs starts with a copy of what was in the directory below it.
+    pub copy_up: bool,
 }
 
 impl Default for Options {
@@ -29,6 +31,7 @@ impl Default for Options {
             propagation: Vec::new(),
             bind: None,
             data: Vec::new(),
+            copy_up: false,
         }
     }
 }
@@ -74,7 +77,11 @@ pub fn parse_options(options: &[String]) -> Result<Options> {
                 o.propagation.push(propagation(option)?);
                 continue;
             }
-            "tmpcopyup" | "idmap" | "ridmap" | "remount" => {
+            "tmpcopyup" => {
+                o.copy_up = true;
+                continue;
+            }
+            "idmap" | "ridmap" | "remount" => {
                 return Err(Error::Unsupported(format!(
                     "config.json asks for the mount option '{option}', which this runtime does not support"
                 )))
@@ -231,11 +238,24 @@ pub fn mount_entry(root: &Path, entry: &Mount, cgroup_dirs: &[PathBuf]) -> Resul
         mount_cgroup(&target, cgroup_dirs, options.flags)?;
     } else {
         mount_point(&target, false)?;
+        // tmpcopyup: hold the directory below before the tmpfs hides it, copy it up after.
+        let below = match options.copy_up && kind == "tmpfs" {
+            true => Some(
+                std::fs::File::open(&target)
+                    .map_err(|e| Error::io("opening a directory to copy up", &target, e))?,
+            ),
+            false => None,
+        };
         let source = entry.source.clone().unwrap_or_else(|| PathBuf::from(kind));
         nix::mount::mount(Some(&source), &target, Some(kind), options.flags, data)
             .map_err(|e| {
                 Error::sys_path("mount", format!("mounting {kind}"), &target, e)
             })?;
+        if let Some(below) = below {
+            use std::os::fd::AsRawFd;
+            let from = PathBuf::from(format!("/proc/self/fd/{}", below.as_raw_fd()));
+            copy_tree(&from, &target)?;
+        }
     }
     for flag in &options.propagation {
         nix::mount::mount(None::<&str>, &target, None::<&str>, *flag, None::<&str>)
@@ -246,6 +266,44 @@ pub fn mount_entry(root: &Path, entry: &Mount, cgroup_dirs: &[PathBuf]) -> Resul
     Ok(())
 }
 // ANCHOR_END: mount_entry
+
+/// Copies the tree `from` into the directory `to`: files, directories and symlinks, with
+/// their modes and owners (podman's `--read-only` asks for it on /tmp, /run, /var/tmp).
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let entries = std::fs::read_dir(from)
+        .map_err(|e| Error::io("reading a directory to copy up", from, e))?;
+    for entry in entries {
+        let entry =
+            entry.map_err(|e| Error::io("reading a directory to copy up", from, e))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let meta = src
+            .symlink_metadata()
+            .map_err(|e| Error::io("copying up", &src, e))?;
+        if meta.file_type().is_symlink() {
+            let target =
+                std::fs::read_link(&src).map_err(|e| Error::io("copying up", &src, e))?;
+            std::os::unix::fs::symlink(target, &dst)
+                .map_err(|e| Error::io("copying up", &dst, e))?;
+        } else if meta.is_dir() {
+            std::fs::create_dir(&dst).map_err(|e| Error::io("copying up", &dst, e))?;
+            copy_tree(&src, &dst)?;
+        } else if meta.is_file() {
+            std::fs::copy(&src, &dst).map_err(|e| Error::io("copying up", &dst, e))?;
+        } else {
+            continue;
+        }
+        if !meta.file_type().is_symlink() {
+            std::fs::set_permissions(
+                &dst,
+                std::fs::Permissions::from_mode(meta.mode() & 0o7777),
+            )
+            .map_err(|e| Error::io("copying up", &dst, e))?;
+        }
+        let _ = std::os::unix::fs::lchown(&dst, Some(meta.uid()), Some(meta.gid()));
+    }
+    Ok(())
+}
 
 /// A `cgroup` entry: the container's own cgroup directories, one per hierarchy, bound
 /// under a small tmpfs (v1) or directly (v2), so the container reads its limits and not the
@@ -312,7 +370,8 @@ fn is_cgroup2(dir: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// `memory` of `/sys/fs/cgroup/memory/libpod_parent/x`, `cpu,cpuacct` of `/sys/fs/cgroup/cpu,cpuacct/…`.
+/// The hierarchy's directory name: `memory` of `/sys/fs/cgroup/memory/libpod_parent/x`,
+/// `cpu,cpuacct` of `/sys/fs/cgroup/cpu,cpuacct/…`.
 fn hierarchy_name(dir: &Path) -> Option<String> {
     let rest = dir.strip_prefix(crate::cgroup::layout::CGROUP_ROOT).ok()?;
     rest.components()
@@ -338,7 +397,8 @@ mod tests {
         assert_eq!(o.propagation, vec![MsFlags::MS_REC | MsFlags::MS_PRIVATE]);
         assert_eq!(o.bind, Some(MsFlags::MS_BIND | MsFlags::MS_REC));
         assert_eq!(o.data, vec!["mode=755".to_string()]);
-        assert!(parse_options(&["tmpcopyup".into()]).is_err());
+        assert!(parse_options(&["tmpcopyup".into()]).unwrap().copy_up);
+        assert!(parse_options(&["idmap".into()]).is_err());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Where a container's state lives between the runtime's invocations: a directory per
-//! container under `--root` (default `/run/workbook-oci`), holding `state.json` (our record)
-//! and `exec.fifo` (the FIFO the created container waits on).
+//! container under `--root` (default `/run/workbook-oci`), holding `state.json` (our
+//! record) and `exec.fifo` (the FIFO the created container waits on).
 //!
 //! The record is written before anything is made (a cgroup, a process), and updated as
 //! each appears, so that a runtime killed at any point leaves a record that

@@ -159,15 +159,12 @@ pub struct Sets {
 }
 
 // ANCHOR: apply_sets
-/// Gives the calling process exactly `sets`: the bounding set first (dropping needs
-/// CAP_SETPCAP, which the capset below may remove), then effective, permitted and
-/// inheritable in one capset(2), then the ambient set, one capability at a time. The kernel
-/// refuses an ambient capability that is not both permitted and inheritable; such a one is
-/// left out, as runc does (runc's default config names ambient capabilities and no
-/// inheritable ones).
-pub fn apply_sets(sets: &Sets) -> Result<()> {
+/// Drops from the bounding set every capability outside `keep`. It needs CAP_SETPCAP in
+/// the effective set, so it comes before a change of uid (which empties the effective
+/// set) and before [`apply_sets`].
+pub fn drop_bounding(keep: u64) -> Result<()> {
     for number in 0..=last_capability() {
-        if sets.bounding & (1 << number) == 0 {
+        if keep & (1 << number) == 0 {
             // SAFETY: prctl with integer arguments only.
             let n = number as libc::c_ulong;
             syscall_result(unsafe { libc::prctl(libc::PR_CAPBSET_DROP, n, 0, 0, 0) })
@@ -178,6 +175,15 @@ pub fn apply_sets(sets: &Sets) -> Result<()> {
                 })?;
         }
     }
+    Ok(())
+}
+
+/// Gives the calling process the effective, permitted and inheritable sets of `sets` in one
+/// capset(2), then its ambient set, one capability at a time (the bounding set is
+/// [`drop_bounding`]'s). The kernel refuses an ambient capability that is not both
+/// permitted and inheritable; such a one is left out, as runc does (runc's default config
+/// names ambient capabilities and no inheritable ones).
+pub fn apply_sets(sets: &Sets) -> Result<()> {
     set_sets(sets.effective, sets.permitted, sets.inheritable)?;
     let clear = libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong;
     // SAFETY: as above.
