@@ -150,6 +150,9 @@ fn run_rm_shows_the_upper_layer_honours_the_whiteout_and_returns_the_status() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("No such file"), "{}", stderr(&out));
 
+    // podman's seccomp profile is in force (mode 2: a filter), as the kernel reports it.
+    let out = podman.run(&["--rm"], &["grep", "^Seccomp:", "/proc/self/status"]);
+    assert_eq!(assert_ok(&out, "grep Seccomp"), "Seccomp:\t2\n");
     let out = podman.run(&["--rm"], &["sh", "-c", "exit 7"]);
     assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
     assert_eq!(podman.containers(), "", "--rm left a container");
@@ -190,7 +193,7 @@ fn memory_and_pids_limits_reach_the_kernels_cgroup_files() {
 
 #[test]
 #[serial]
-fn env_workdir_and_read_only_root() {
+fn env_workdir_and_a_read_only_root() {
     if !privileged!() {
         return;
     }
@@ -201,6 +204,28 @@ fn env_workdir_and_read_only_root() {
     );
     assert_eq!(assert_ok(&out, "-e -w"), "hello\n/home\n");
 
+    // The root alone, without the tmpfs mounts podman adds by default (next test).
+    let read_only = ["--rm", "--read-only", "--read-only-tmpfs=false"];
+    for path in ["/etc/new", "/tmp/new"] {
+        let out = podman.run(&read_only, &["touch", path]);
+        assert_ne!(out.status.code(), Some(0), "{path}");
+        assert!(
+            stderr(&out).contains("Read-only file system"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+#[serial]
+fn read_only_keeps_podmans_writable_tmpfs_mounts() {
+    if !privileged!() {
+        return;
+    }
+    let podman = Podman::new();
+    // podman gives a read-only container tmpfs mounts on /tmp, /run and /var/tmp, with the
+    // option tmpcopyup (the image's files there are copied into the tmpfs).
     let out = podman.run(&["--rm", "--read-only"], &["touch", "/etc/new"]);
     assert_ne!(out.status.code(), Some(0));
     assert!(
@@ -208,7 +233,6 @@ fn env_workdir_and_read_only_root() {
         "{}",
         stderr(&out)
     );
-    // podman gives a read-only container tmpfs mounts on /tmp, /run and /var/tmp.
     let out = podman.run(&["--rm", "--read-only"], &["touch", "/tmp/new"]);
     assert_ok(&out, "touch /tmp/new in a read-only container");
 }
@@ -339,7 +363,8 @@ fn run_it_gives_the_container_a_terminal() {
     if !privileged!() {
         return;
     }
-    let podman = Podman::new();
+    let logger = LoggingRuntime::around(&engine::runtime());
+    let podman = Podman::with_runtime(logger.path());
     let pty = Pty::open();
     let mut cmd = podman.command();
     podman.run_args(&mut cmd, &["--rm", "-it"], &["sh"]);
@@ -356,6 +381,14 @@ fn run_it_gives_the_container_a_terminal() {
     );
     assert!(shown.contains("wb-42"), "{shown:?}");
     assert_eq!(status.code(), Some(3), "{shown:?}");
+    // The terminal reached the container through the console socket: conmon listened on
+    // it, the runtime sent it the pty's leader.
+    let argv = logger.lines(&[]);
+    assert!(
+        argv.lines()
+            .any(|l| l.starts_with("create ") && l.contains("--console-socket")),
+        "{argv}"
+    );
 }
 
 /// One line per part of a config.json, without the ids and paths that change per run.
@@ -382,10 +415,12 @@ fn summarize(c: &serde_json::Value) -> String {
     .iter()
     .map(|set| format!("{set} {}", strings(&caps[set]).len()))
     .collect();
-    let env: Vec<String> = strings(&p["env"])
+    // Sorted, as the mounts below: podman's order varies from run to run.
+    let mut env: Vec<String> = strings(&p["env"])
         .iter()
         .map(|e| e.split('=').next().unwrap_or("").to_string())
         .collect();
+    env.sort();
     let rlimits: Vec<String> = p["rlimits"]
         .as_array()
         .into_iter()
@@ -399,7 +434,6 @@ fn summarize(c: &serde_json::Value) -> String {
             )
         })
         .collect();
-    // Sorted: podman's order of the bind mounts varies from run to run.
     let mut mounts: Vec<String> = c["mounts"]
         .as_array()
         .into_iter()
