@@ -587,6 +587,15 @@ fn the_next_run_reclaims_a_stale_lease() {
     kill(Pid::from_raw(runtime.id() as i32), Signal::SIGKILL).expect("SIGKILL");
     runtime.wait().expect("wait");
     assert_eq!(leases().len(), 1);
+    // The kernel deletes the dead run's veth when its namespace dies, in a work queue,
+    // moments after the container's last process; until then the lease is not reclaimable
+    // (a_stale_lease_is_reclaimed_only_once_its_veth_is_gone tests that side).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !veths().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(veths(), BTreeSet::new(), "the kernel deleted the dead run's veth");
+    assert_eq!(leases().len(), 1, "the dead run's lease waits for a run to reclaim it");
     let out = run(&["--", "sh", "-c", "ip -4 -o addr show dev eth0"]);
     assert!(out.status.success(), "{}", common::stderr(&out));
     assert!(
