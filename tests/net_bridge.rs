@@ -594,8 +594,16 @@ fn the_next_run_reclaims_a_stale_lease() {
     while !veths().is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(veths(), BTreeSet::new(), "the kernel deleted the dead run's veth");
-    assert_eq!(leases().len(), 1, "the dead run's lease waits for a run to reclaim it");
+    assert_eq!(
+        veths(),
+        BTreeSet::new(),
+        "the kernel deleted the dead run's veth"
+    );
+    assert_eq!(
+        leases().len(),
+        1,
+        "the dead run's lease waits for a run to reclaim it"
+    );
     let out = run(&["--", "sh", "-c", "ip -4 -o addr show dev eth0"]);
     assert!(out.status.success(), "{}", common::stderr(&out));
     assert!(
