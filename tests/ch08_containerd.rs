@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::engine::{self, CgroupParent, Holder, LoggingRuntime};
+use common::engine::{self, assert_ok, CgroupParent, Holder, LoggingRuntime};
 use common::oci_image::{self, TestImage, TAG, UPPER_MSG};
 use common::{stderr, stdout};
 use serial_test::serial;
@@ -203,17 +203,6 @@ impl Drop for Containerd {
         // Then the holder goes (its mounts and network with it), the cgroup parent, the
         // temp dir.
     }
-}
-
-fn assert_ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what}: status {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        stdout(out),
-        stderr(out)
-    );
-    stdout(out)
 }
 
 #[test]

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::engine::{self, CgroupParent, Holder, LoggingRuntime, Pty};
+use common::engine::{self, assert_ok, CgroupParent, Holder, LoggingRuntime, Pty};
 use common::oci_image::{self, TestImage, GONE, TAG, UPPER_MSG};
 use common::{stderr, stdout};
 use serial_test::serial;
@@ -123,17 +123,6 @@ impl Drop for Podman {
         // The holder (dropped after this) takes the network, the mounts and /run with it;
         // the cgroup parent is removed by its own guard; the temp dir by its own.
     }
-}
-
-fn assert_ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what}: status {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        stdout(out),
-        stderr(out)
-    );
-    stdout(out)
 }
 
 #[test]

@@ -10,9 +10,6 @@
 
 mod common;
 
-use std::os::fd::{AsRawFd, OwnedFd};
-
-use nix::unistd::pipe;
 use serial_test::serial;
 use workbook::security::oci_seccomp::OciSeccomp;
 
@@ -51,40 +48,11 @@ unsafe fn errnos() -> [i32; 6] {
 }
 
 fn run_in_child(filter: Option<&OciSeccomp>) -> [i32; 6] {
-    let (read, write): (OwnedFd, OwnedFd) = pipe().expect("pipe");
-    // SAFETY: the child makes only system calls and ends in _exit (see the module comment).
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        unsafe {
-            let mut code = 0;
-            if let Some(seccomp) = filter {
-                if seccomp.install_raw().is_err() {
-                    code = 100;
-                }
-            }
-            let answers = if code == 0 { errnos() } else { [-1; 6] };
-            let bytes = answers.as_ptr() as *const libc::c_void;
-            libc::write(write.as_raw_fd(), bytes, std::mem::size_of_val(&answers));
-            libc::_exit(code);
-        }
-    }
-    drop(write);
-    let mut status = 0;
-    // SAFETY: waiting for our own child.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "the child could not install the filter (status {status:#x})"
-    );
-    let mut buf = [0u8; 24];
-    let got = nix::unistd::read(&read, &mut buf).expect("read the answers");
-    assert_eq!(got, buf.len(), "the child sent {got} bytes");
-    let mut answers = [0i32; 6];
-    for (i, chunk) in buf.chunks_exact(4).enumerate() {
-        answers[i] = i32::from_ne_bytes(chunk.try_into().expect("4 bytes"));
-    }
-    answers
+    common::forked::errnos_in_a_child(
+        || filter.map_or(true, |seccomp| seccomp.install_raw().is_ok()),
+        // SAFETY: raw system calls with integer or NULL arguments, which the kernel checks.
+        || unsafe { errnos() },
+    )
 }
 
 #[test]

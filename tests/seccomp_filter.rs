@@ -10,9 +10,8 @@
 //! a child without the filter too: the kernel's own answer there must not be EPERM, or the
 //! test could not tell the filter's refusal from the kernel's.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+mod common;
 
-use nix::unistd::pipe;
 use workbook::security::seccomp;
 
 /// The calls, with arguments the kernel answers cheaply (and harmlessly) without a filter.
@@ -28,42 +27,17 @@ const CALLS: [&str; 8] = [
 ];
 
 fn run_in_child(filter: Option<&[libc::sock_filter]>) -> [i32; 8] {
-    let (read, write): (OwnedFd, OwnedFd) = pipe().expect("pipe");
-    // SAFETY: the child makes only system calls and ends in _exit (see the module comment).
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        unsafe {
-            let mut code = 0;
-            if let Some(program) = filter {
-                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
-                    || seccomp::install(program).is_err()
-                {
-                    code = 100;
-                }
+    common::forked::errnos_in_a_child(
+        || match filter {
+            None => true,
+            Some(program) => {
+                // SAFETY: prctl with integer arguments only.
+                let nnp = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+                nnp == 0 && seccomp::install(program).is_ok()
             }
-            let answers = if code == 0 { errnos() } else { [-1; 8] };
-            let bytes = answers.as_ptr() as *const libc::c_void;
-            libc::write(write.as_raw_fd(), bytes, std::mem::size_of_val(&answers));
-            libc::_exit(code);
-        }
-    }
-    drop(write);
-    let mut status = 0;
-    // SAFETY: waiting for our own child.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "the child could not install the filter (status {status:#x})"
-    );
-    let mut buf = [0u8; 32];
-    let got = nix::unistd::read(&read, &mut buf).expect("read the answers");
-    assert_eq!(got, buf.len(), "the child sent {got} bytes");
-    let mut answers = [0i32; 8];
-    for (i, chunk) in buf.chunks_exact(4).enumerate() {
-        answers[i] = i32::from_ne_bytes(chunk.try_into().expect("4 bytes"));
-    }
-    answers
+        },
+        errnos,
+    )
 }
 
 /// Each call's errno (0 on success), one syscall after the other so errno is read at once.

@@ -201,19 +201,12 @@ fn make_root(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
 /// The nodes every container's /dev has (the spec's "default devices") and the usual
 /// links, when /dev is a fresh tmpfs.
 fn default_dev(root: &Path) -> Result<()> {
-    for (name, major, minor) in [
-        ("null", 1, 3),
-        ("zero", 1, 5),
-        ("full", 1, 7),
-        ("random", 1, 8),
-        ("urandom", 1, 9),
-        ("tty", 5, 0),
-    ] {
+    for (name, major, minor) in crate::rootfs::DEVICES {
         let device = Device {
             path: PathBuf::from("/dev").join(name),
             kind: "c".into(),
-            major,
-            minor,
+            major: major as i64,
+            minor: minor as i64,
             file_mode: Some(0o666),
             uid: Some(0),
             gid: Some(0),

@@ -316,3 +316,16 @@ fn redact_after(text: &str, stem: &str) -> String {
     out.push_str(rest);
     out
 }
+
+/// The engine command's stdout, after asserting that it succeeded (its status, stdout and
+/// stderr are the message when it did not).
+pub fn assert_ok(out: &std::process::Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: status {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        super::stdout(out),
+        super::stderr(out)
+    );
+    super::stdout(out)
+}

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod engine;
+pub mod forked;
 pub mod oci_image;
 pub mod symlink_attack;
 
