@@ -7,7 +7,8 @@
 //! under /run/netns. So every engine command runs inside the namespaces of a *holder*
 //! process (`nsenter -t HOLDER -n -m`): a new network namespace (bridge, veths and firewall
 //! rules live and die there) and a new mount namespace with a tmpfs on /run (the engines'
-//! runtime state, the overlay mounts of the containers). Killing the holder, once the
+//! runtime state, the overlay mounts of the containers) and one on /dev/shm (podman's lock
+//! file). Killing the holder, once the
 //! containers are gone, takes all of it away. Other helpers' containers are never seen.
 
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -41,7 +42,8 @@ pub fn require(binaries: &[&str], package: &str) {
     }
 }
 
-/// A process holding a new network and mount namespace with a private /run.
+/// A process holding a new network and mount namespace with a private /run and /dev/shm
+/// (podman keeps its locks in the shared memory file /dev/shm/libpod_lock).
 pub struct Holder {
     child: Child,
 }
@@ -49,8 +51,20 @@ pub struct Holder {
 impl Holder {
     pub fn start() -> Holder {
         let mut child = Command::new("unshare")
-            .args(["--net", "--mount", "--propagation", "private", "--", "sh", "-c"])
-            .arg("mount -t tmpfs -o mode=755 wb-engine-run /run && ip link set lo up && echo ready && exec sleep 100000")
+            .args([
+                "--net",
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                "sh",
+                "-c",
+            ])
+            .arg(
+                "mount -t tmpfs -o mode=755 wb-engine-run /run \
+                 && mount -t tmpfs -o mode=1777 wb-engine-shm /dev/shm \
+                 && ip link set lo up && echo ready && exec sleep 100000",
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
