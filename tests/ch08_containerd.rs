@@ -285,23 +285,7 @@ fn a_detached_task_is_exec_ed_into_killed_and_deleted_through_the_shim() {
         "ctr tasks kill",
     );
     common::wait_until_dead(pid);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let out = containerd.ctr(&["tasks", "delete", id]);
-        if out.status.success() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "ctr tasks delete: {}",
-            stderr(&out)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_ok(
-        &containerd.ctr(&["containers", "delete", id]),
-        "ctr containers delete",
-    );
+    containerd.delete_stopped(id);
     let left = containerd.ctr(&["tasks", "list", "--quiet"]);
     assert_eq!(stdout(&left), "");
 }
