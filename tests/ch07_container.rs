@@ -594,6 +594,76 @@ fn two_containers_run_at_once_without_interfering() {
     assert!(!container_dir("two-a").exists() && !container_dir("two-b").exists());
 }
 
+/// The kernel's view of membership: the cgroup of every hierarchy lists the container's
+/// init and a process it forked. On v2 the init is born inside (clone3); on v1 it moves
+/// itself in before it does anything else, and a late or partial move would leave it, or
+/// what it forks, in the runtime's cgroup of some hierarchy.
+#[test]
+#[serial]
+fn the_init_and_what_it_forks_are_in_the_cgroup_of_every_hierarchy() {
+    if !privileged!() {
+        return;
+    }
+    let name = "incg";
+    let (mut child, _) = started(&[
+        "--name",
+        name,
+        "--memory",
+        "64M",
+        "--pids",
+        "64",
+        "--",
+        "sh",
+        "-c",
+        "sleep 60 & echo ready; read _; exit 0",
+    ]);
+    let init: i32 = std::fs::read_to_string(container_dir(name).join("init"))
+        .expect("init pid")
+        .trim()
+        .parse()
+        .expect("pid");
+    let forked: Vec<i32> =
+        std::fs::read_to_string(format!("/proc/{init}/task/{init}/children"))
+            .expect("the init's children")
+            .split_whitespace()
+            .map(|p| p.parse().expect("pid"))
+            .collect();
+    assert_eq!(forked.len(), 1, "the init forked one sleep: {forked:?}");
+    // On v1, `cpu` and `cpuacct` are often symbolic links to one `cpu,cpuacct` hierarchy.
+    let mut dirs: Vec<PathBuf> = cgroups_named(name)
+        .iter()
+        .map(|d| d.canonicalize().expect("a cgroup directory"))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    // v1: one per hierarchy of the controllers a limited run uses (how they are grouped
+    // into hierarchies varies from machine to machine); v2: the one `0::` line.
+    let own = std::fs::read_to_string("/proc/self/cgroup").expect("/proc/self/cgroup");
+    let used = ["cpu", "cpuacct", "memory", "pids", "devices"];
+    let v1 = own
+        .lines()
+        .filter_map(|l| l.split(':').nth(1))
+        .filter(|ctrls| ctrls.split(',').any(|c| used.contains(&c)))
+        .count();
+    let expected = if v1 == 0 { 1 } else { v1 };
+    assert_eq!(dirs.len(), expected, "one cgroup per hierarchy: {dirs:?}");
+    for dir in &dirs {
+        let procs =
+            std::fs::read_to_string(dir.join("cgroup.procs")).expect("cgroup.procs");
+        let procs: Vec<i32> = procs.lines().map(|p| p.parse().expect("pid")).collect();
+        for pid in [init, forked[0]] {
+            assert!(
+                procs.contains(&pid),
+                "{} lists {procs:?}, not {pid}",
+                dir.display()
+            );
+        }
+    }
+    drop(child.stdin.take());
+    assert_eq!(child.wait().expect("wait").code(), Some(0));
+    assert!(cgroups_named(name).is_empty(), "cgroup removed");
+}
+
 #[test]
 #[serial]
 fn a_name_in_use_is_refused() {

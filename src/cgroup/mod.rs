@@ -23,6 +23,7 @@
 pub mod at_path;
 pub mod cleanup;
 pub mod devices;
+pub mod join;
 pub mod layout;
 pub mod limits;
 pub mod plan;
@@ -34,6 +35,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use devices::DeviceAllowList;
+pub use join::SelfJoin;
 pub use layout::{CgroupFs, Controller, Layout};
 pub use limits::{CpuQuota, CpuWeight, Limits, MemoryLimit, PidsLimit};
 pub use plan::Plan;
@@ -136,6 +138,15 @@ impl Cgroup {
         // end of exercise 05.3
     }
     // ANCHOR_END: attach
+
+    /// On cgroup v1, what lets a child move itself in without the grace period a move by
+    /// pid waits for (see [`join`]); `None` on v2, where the child is born inside.
+    pub fn self_join(&self) -> Result<Option<SelfJoin>> {
+        if self.uses_v2() {
+            return Ok(None);
+        }
+        SelfJoin::open(&self.dirs).map(Some)
+    }
 
     /// What the kernel counted so far.
     pub fn usage(&self) -> Usage {

@@ -60,6 +60,9 @@ struct ChildPlan {
     rootless: bool,
     /// Whether the child has a network namespace whose `lo` it brings up.
     loopback: bool,
+    /// On cgroup v1, the cgroup's `tasks` files: the child moves itself in (see
+    /// `cgroup::join` for why not the parent).
+    join: Option<cgroup::SelfJoin>,
 }
 
 /// What runs inside, checked before anything is made.
@@ -116,8 +119,11 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     if opts.rootless {
         IdMaps::root_as_caller().write_for(child.pid())?;
     }
-    if let Some(cgroup) = cgroup.as_ref().filter(|_| !born.in_cgroup) {
-        cgroup.attach(child.pid().as_raw())?;
+    // On v1 the child moves itself in, first thing once released (`ChildPlan::join`).
+    if let Some(cgroup) = cgroup.as_ref() {
+        if !born.in_cgroup && plan.join.is_none() {
+            cgroup.attach(child.pid().as_raw())?;
+        }
     }
     // ANCHOR_END: run_order
     // ANCHOR: network
@@ -221,6 +227,7 @@ fn place(
         workload,
         rootless: opts.rootless,
         loopback: opts.network.mode != NetworkMode::Host,
+        join: cgroup.map(Cgroup::self_join).transpose()?.flatten(),
     })
 }
 
@@ -297,6 +304,9 @@ fn grant_upper_to_mapped_root(dir: &ContainerDir) -> Result<()> {
 // ANCHOR: child
 /// The child's side, from the release to exec.
 fn child_main(plan: &ChildPlan) -> Result<u8> {
+    if let Some(join) = &plan.join {
+        join.join()?;
+    }
     let mut root = std::borrow::Cow::Borrowed(&plan.root);
     let mut _lower_fds = Vec::new();
     if plan.rootless {
@@ -305,8 +315,7 @@ fn child_main(plan: &ChildPlan) -> Result<u8> {
         root.to_mut().layers = by_fd;
         idmap::become_root()?;
     }
-    // Now that the parent has moved us into our cgroup, make it our cgroup namespace's
-    // root.
+    // Now that we are in our cgroup, make it our cgroup namespace's root.
     // ANCHOR: child_steps
     cgroup::unshare_namespace()?;
     root.enter()?;

@@ -1,0 +1,57 @@
+//! On cgroup v1, the container's first process moves itself into its cgroup.
+//!
+//! Writing a pid to `cgroup.procs` moves a whole thread group. To keep the group still
+//! while it moves, the kernel write-locks `cgroup_threadgroup_rwsem`, a per-CPU rwsem that
+//! every fork, exec and exit read-locks. Its readers are cheap because its writer pays: the
+//! writer waits for an RCU grace period (`rcu_sync_enter`) unless another writer came just
+//! before. That is 8–12 ms on the workbook's 2-CPU VM (`strace -T`), most of a run, and
+//! crun and runc pay it as well.
+//!
+//! A thread that moves *itself*, by writing `0` to `tasks`, needs no such lock: it cannot
+//! exit or exec while it is in the write, so the kernel skips the global lock
+//! (`cgroup_procs_write_start`; 0.1–0.2 ms here). The child is single-threaded until it
+//! execs, so moving its one thread moves the process, and what it forks later is born
+//! inside. cgroup v2 needs neither: clone3's `CLONE_INTO_CGROUP` makes the child in its
+//! cgroup ([`crate::process::spawn_timed`]).
+
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::{Error, Result};
+
+/// The `tasks` file of each of a v1 cgroup's directories, opened by the parent before the
+/// clone (close-on-exec, so the command never gets them).
+#[derive(Debug)]
+pub struct SelfJoin {
+    tasks: Vec<(PathBuf, File)>,
+}
+
+impl SelfJoin {
+    /// Opens `tasks` in each of `dirs` for writing.
+    pub fn open(dirs: &[PathBuf]) -> Result<SelfJoin> {
+        let tasks = dirs
+            .iter()
+            .map(|dir| {
+                let path = dir.join("tasks");
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map(|f| (path.clone(), f))
+                    .map_err(|e| Error::io("opening a cgroup's tasks file", &path, e))
+            })
+            .collect::<Result<_>>()?;
+        Ok(SelfJoin { tasks })
+    }
+
+    /// Moves the calling thread into the cgroup of every hierarchy. Call it from a
+    /// single-threaded process, before it does anything the limits must cover.
+    pub fn join(&self) -> Result<()> {
+        for (path, mut file) in self.tasks.iter().map(|(p, f)| (p, f)) {
+            file.write_all(b"0").map_err(|e| {
+                Error::io("moving the container's process in (writing 0)", path, e)
+            })?;
+        }
+        Ok(())
+    }
+}
