@@ -157,6 +157,19 @@ impl Cgroup {
         }
     }
 
+    /// Whether the kernel's OOM killer killed a process of the cgroup: the one counter,
+    /// not the dozen files of [`Cgroup::usage`] (a run reads it after every command).
+    pub fn oom_killed(&self) -> bool {
+        let counter = if self.uses_v2() {
+            self.dirs.first().map(|d| d.join("memory.events"))
+        } else {
+            v1::memory_dir(&self.fs, &self.dirs).map(|d| d.join("memory.oom_control"))
+        };
+        counter
+            .and_then(|file| usage::read_flat_keyed(&file, "oom_kill"))
+            .is_some_and(|n| n > 0)
+    }
+
     /// The cgroup's directories (one on v2, one per hierarchy on v1).
     pub fn dirs(&self) -> &[PathBuf] {
         &self.dirs

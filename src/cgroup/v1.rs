@@ -116,6 +116,11 @@ fn dir_for<'a>(fs: &CgroupFs, dirs: &'a [PathBuf], c: Controller) -> Option<&'a 
         .map(PathBuf::as_path)
 }
 
+/// The directory in the memory hierarchy among a workload's v1 directories.
+pub fn memory_dir<'a>(fs: &CgroupFs, dirs: &'a [PathBuf]) -> Option<&'a Path> {
+    dir_for(fs, dirs, Controller::Memory)
+}
+
 // ANCHOR: usage
 /// Reads what the kernel counted, each figure from its controller's hierarchy.
 pub fn usage(fs: &CgroupFs, dirs: &[PathBuf]) -> Usage {

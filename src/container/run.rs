@@ -149,7 +149,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     child.release()?;
     panic_if_asked();
     let status = child.wait()?;
-    let oom_killed = cgroup.as_ref().is_some_and(|c| c.usage().oom_killed());
+    let oom_killed = cgroup.as_ref().is_some_and(Cgroup::oom_killed);
     Ok(Outcome { status, oom_killed })
     // ANCHOR_END: run_end
 }
