@@ -44,6 +44,7 @@ impl SelfJoin {
         Ok(SelfJoin { tasks })
     }
 
+    // ANCHOR: join
     /// Moves the calling thread into the cgroup of every hierarchy. Call it from a
     /// single-threaded process, before it does anything the limits must cover.
     pub fn join(&self) -> Result<()> {
@@ -54,4 +55,5 @@ impl SelfJoin {
         }
         Ok(())
     }
+    // ANCHOR_END: join
 }

@@ -281,7 +281,7 @@ pub fn cleanup_stale(fs: &CgroupFs) -> Result<Vec<String>> {
 ///
 /// Trap: the namespace's root is the cgroup the process is in *when it unshares*. A child
 /// cloned with CLONE_NEWCGROUP and moved into its cgroup afterwards sees `/workbook/...`,
-/// not `/`. So the child unshares after the parent has attached it.
+/// not `/`. So the child unshares once it is in its cgroup.
 pub fn unshare_namespace() -> Result<()> {
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP).map_err(|e| {
         Error::sys(

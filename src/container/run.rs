@@ -6,10 +6,11 @@
 //! resolve the image, claim the name            
 //! make the cgroup with the limits              
 //! unshare the time namespace; clone ─────────▶ held
-//! uid/gid maps (rootless); attach to cgroup    
+//! uid/gid maps (rootless)                      
 //! network: veth into the child's netns, eth0
 //!   addressed from outside; proxy threads      
-//! release ───────────────────────────────────▶ cgroup namespace; overlay root, /proc, /dev,
+//! release ───────────────────────────────────▶ join the cgroup (v1); cgroup namespace;
+//!                                              overlay root, /proc, /dev,
 //!                                              /sys, cgroupfs, masked paths; pivot_root;
 //!                                              hostname; lo up; workdir; env;
 //!                                              no_new_privs, capabilities, seccomp; exec
@@ -304,9 +305,6 @@ fn grant_upper_to_mapped_root(dir: &ContainerDir) -> Result<()> {
 // ANCHOR: child
 /// The child's side, from the release to exec.
 fn child_main(plan: &ChildPlan) -> Result<u8> {
-    if let Some(join) = &plan.join {
-        join.join()?;
-    }
     let mut root = std::borrow::Cow::Borrowed(&plan.root);
     let mut _lower_fds = Vec::new();
     if plan.rootless {
@@ -315,8 +313,12 @@ fn child_main(plan: &ChildPlan) -> Result<u8> {
         root.to_mut().layers = by_fd;
         idmap::become_root()?;
     }
-    // Now that we are in our cgroup, make it our cgroup namespace's root.
     // ANCHOR: child_steps
+    // Into our cgroup first (on v1; on v2 we were born there), then make it our cgroup
+    // namespace's root.
+    if let Some(join) = &plan.join {
+        join.join()?;
+    }
     cgroup::unshare_namespace()?;
     root.enter()?;
     let work = &plan.workload;
