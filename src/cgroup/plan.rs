@@ -68,6 +68,9 @@ impl Plan {
         &self,
         mkdir: &mut dyn FnMut(&Path) -> std::io::Result<()>,
     ) -> Result<()> {
+        // Consecutive writes to one file (v1's `devices.allow`, a rule each) share one
+        // open: the kernel still parses each write(2) on its own.
+        let mut open: Option<(&Path, std::fs::File)> = None;
         for step in &self.steps {
             match step {
                 Step::Mkdir { path, exist_ok } => match mkdir(path) {
@@ -83,7 +86,13 @@ impl Plan {
                     value,
                     required,
                 } => {
-                    write_control(file, value, *required)?;
+                    if !matches!(&open, Some((path, _)) if path == file) {
+                        open = open_control(file, value, *required)?
+                            .map(|f| (file.as_path(), f));
+                    }
+                    if let Some((_, f)) = open.as_mut() {
+                        write_value(f, file, value)?;
+                    }
                 }
                 Step::AttachDevices { dir, list } => devices::bpf::attach(dir, list)?,
             }
@@ -96,21 +105,31 @@ impl Plan {
 /// control file that is missing means the controller is missing, and creating a plain file
 /// there would hide that. Returns whether the file was there.
 pub fn write_control(file: &Path, value: &str, required: bool) -> Result<bool> {
-    let mut f = match std::fs::OpenOptions::new().write(true).open(file) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(false),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::Unsupported(format!(
-                "the kernel offers no {} here ({} is missing): this machine lacks the controller or feature for that limit",
-                file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-                file.display()
-            )))
-        }
-        Err(e) => return Err(Error::io(format!("opening to write '{value}'"), file, e)),
-    };
-    // The kernel parses each write(2) as one complete value: never split it.
+    match open_control(file, value, required)? {
+        Some(mut f) => write_value(&mut f, file, value).map(|()| true),
+        None => Ok(false),
+    }
+}
+
+/// Opens a control file for writing `value`; `None` if it is absent and not `required`.
+fn open_control(file: &Path, value: &str, required: bool) -> Result<Option<std::fs::File>> {
+    match std::fs::OpenOptions::new().write(true).open(file) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::Unsupported(format!(
+            "the kernel offers no {} here ({} is missing): this machine lacks the controller or feature for that limit",
+            file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            file.display()
+        ))),
+        Err(e) => Err(Error::io(format!("opening to write '{value}'"), file, e)),
+    }
+}
+
+/// One write(2) of `value`: the kernel parses each write as one complete value, so it is
+/// never split.
+fn write_value(f: &mut std::fs::File, file: &Path, value: &str) -> Result<()> {
     match f.write(value.as_bytes()) {
-        Ok(n) if n == value.len() => Ok(true),
+        Ok(n) if n == value.len() => Ok(()),
         Ok(_) => Err(Error::Invalid(format!(
             "the kernel took only part of '{value}' written to {}",
             file.display()
