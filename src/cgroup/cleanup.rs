@@ -105,6 +105,8 @@ pub fn owner_of(leaf: &str) -> Option<String> {
 /// per hierarchy on v1; a leaf of the same name in each of them is one cgroup.
 pub fn cleanup_stale(parents: &[PathBuf], v2: bool) -> Result<Vec<String>> {
     let mut stale: Vec<String> = Vec::new();
+    // On v1 a leaf is in every hierarchy: judge its owner once.
+    let mut judged = std::collections::HashSet::new();
     for parent in parents {
         let Ok(entries) = std::fs::read_dir(parent) else {
             continue;
@@ -116,7 +118,8 @@ pub fn cleanup_stale(parents: &[PathBuf], v2: bool) -> Result<Vec<String>> {
             let Some(owner) = owner_of(&leaf) else {
                 continue;
             };
-            if !entry.file_type().is_ok_and(|t| t.is_dir()) || stale.contains(&leaf) {
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) || !judged.insert(leaf.clone())
+            {
                 continue;
             }
             if !owner_alive(&owner) {
