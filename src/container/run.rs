@@ -100,7 +100,6 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let ports = net::proxy::bind(&opts.network.ports)?;
     // ANCHOR: run_order
     let image = image::resolve(&opts.source)?;
-    super::cleanup_stale_quietly();
     let name = opts.name.clone().unwrap_or_else(Name::generate);
     let workload = prepare(opts, &image, &name)?;
     // Declared before the directory and the cgroup, so dropped after them: the kernel
@@ -148,6 +147,10 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     // ANCHOR: run_end
     dir.record_init(child.pid().as_raw())?;
     child.release()?;
+    // What runs killed earlier left behind goes while the child builds its root, on the
+    // other CPU: none of it is in this run's way, as every name it holds carries its dead
+    // owner (a stale holder of this run's --name was removed when the name was claimed).
+    super::cleanup_stale_quietly();
     panic_if_asked();
     let status = child.wait()?;
     let oom_killed = cgroup.as_ref().is_some_and(Cgroup::oom_killed);
