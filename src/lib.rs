@@ -9,9 +9,10 @@
 //! A module imports only from its own level or below, with no circle (tests/module_levels.rs
 //! checks it): `container` → `image` → `rootfs`, `process` → `security`, `idmap` →
 //! `overlay`, `net`, `cgroup` → `mount`, `namespace`, `hostname`, `ipc`, `privilege`,
-//! `owner` → `error`, `exit`. `cli` is the binaries' shared `main`; the library never uses
-//! it.
+//! `owner`, `background` → `error`, `exit`. `cli` is the binaries' shared `main`; the
+//! library never uses it.
 
+pub mod background;
 pub mod cgroup;
 pub mod cli;
 pub mod container;

@@ -512,13 +512,20 @@ fn rootless_runs_for_a_normal_user() {
         .map(|d| d.count())
         .unwrap_or(0);
     assert_eq!(left, 0, "the rootless run left state behind");
-    // Its writable layer was in its XDG data dir, on disk, and is gone too.
+    // Its writable layer was in its XDG data dir, on disk, and is gone too (removed after
+    // the status was out).
     let layers = home
         .path()
         .join(".local/share/container-workbook/containers");
-    let left = std::fs::read_dir(&layers)
-        .map(|d| d.count())
-        .expect("the rootless run kept its writable layer in ~/.local/share");
+    let layer = std::fs::read_dir(&layers)
+        .expect("the rootless run kept its writable layer in ~/.local/share")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .collect::<Vec<_>>();
+    for path in &layer {
+        common::wait_until_gone(path);
+    }
+    let left = std::fs::read_dir(&layers).map(|d| d.count()).unwrap_or(0);
     assert_eq!(left, 0, "the rootless run left its writable layer behind");
 }
 
@@ -942,9 +949,9 @@ fn the_writable_layer_is_on_disk_even_when_the_state_is_on_a_tmpfs() {
         upper.display()
     );
     assert!(!upper.starts_with(state.path()), "{}", upper.display());
-    assert!(!upper.exists(), "the upper dir {} stayed", upper.display());
-    assert!(!upper.parent().expect("layer dir").exists());
+    // The state goes before the status is out, the layer right after.
     assert!(!state.path().join("containers/on-disk").exists());
+    common::wait_until_gone(upper.parent().expect("layer dir"));
 }
 
 #[test]

@@ -135,12 +135,12 @@ fn two_hundred_runs_with_every_ending_leave_nothing_behind() {
         counts[i % 5] += 1;
     }
     assert_eq!(counts.iter().sum::<usize>(), RUNS);
-    let after = host_state();
-    assert_eq!(before, after, "the host changed after {RUNS} runs");
     // A process of this runtime is one whose executable is BIN (a cargo building the same
-    // binary elsewhere also names 07-full-container on its command line). A bridged run
-    // may leave one for a moment: the process it forks to give the lease back once the
-    // kernel has deleted the veth (net::unplug), which gives up after 10 s.
+    // binary elsewhere also names 07-full-container on its command line). A run may leave
+    // one for a moment: the process it forks to remove its writable layer after the status
+    // is out, and, bridged, to give the lease back once the kernel has deleted the veth
+    // (workbook::background; the latter gives up after 10 s). The host is compared once
+    // they are gone.
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut runtimes = runtime_processes();
     while !runtimes.is_empty() && Instant::now() < deadline {
@@ -151,6 +151,8 @@ fn two_hundred_runs_with_every_ending_leave_nothing_behind() {
         runtimes.is_empty(),
         "a runtime process is still running: {runtimes:?}"
     );
+    let after = host_state();
+    assert_eq!(before, after, "the host changed after {RUNS} runs");
 }
 
 /// This runtime's processes (executable BIN), as "PID: command line".

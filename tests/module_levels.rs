@@ -8,7 +8,7 @@
 //! rootfs  process                          the child's root; clone, exec, wait
 //! security  idmap                          hardening; uid/gid maps
 //! overlay  net  cgroup                     one kernel building block each
-//! mount  namespace  hostname  ipc  privilege  owner
+//! mount  namespace  hostname  ipc  privilege  owner  background
 //! error  exit
 //! ```
 //!
@@ -32,6 +32,7 @@ const LEVELS: &[&[&str]] = &[
         "ipc",
         "privilege",
         "owner",
+        "background",
     ],
     &["error", "exit"],
 ];

@@ -224,12 +224,16 @@ fn make_layer_dir(name: &Name) -> Result<PathBuf> {
 // ANCHOR_END: layer_dir
 
 impl Drop for ContainerDir {
+    /// The state directory goes now: it holds the name, and `ps` reads it. The writable
+    /// layer goes after the status is out ([`crate::background`]): nobody else can reach
+    /// it, and removing its six directories waits for the disk. Killed meanwhile, the
+    /// layer still names its owner, now dead, and `cleanup` or the next run removes it.
     fn drop(&mut self) {
-        // The layer first: killed in between, the state dir still says who owned it.
-        for path in self.layer.iter().chain([&self.path]) {
-            if let Err(e) = remove_tree(path) {
-                eprintln!("warning: could not remove {}: {e}", path.display());
-            }
+        if let Err(e) = remove_tree(&self.path) {
+            eprintln!("warning: could not remove {}: {e}", self.path.display());
+        }
+        if let Some(layer) = self.layer.take() {
+            crate::background::finish_later(move || drop(remove_tree(&layer)));
         }
     }
 }

@@ -9,17 +9,13 @@
 //!
 //! The lease must outlive the device: while `wbv…` exists, its address and its name are
 //! not free. When the runtime is done with everything else and the device is already gone,
-//! it gives the lease back itself. If not, a small process forked for it waits until the
-//! kernel has deleted the device (bounded; after that it deletes it itself) and then gives
-//! the lease back. It holds none of the runtime's descriptors, so whoever reads the
-//! runtime's output sees the end at once. Should it be killed, the lease's owner (the
+//! it gives the lease back itself. If not, a process of its own ([`crate::background`])
+//! waits until the kernel has deleted the device (bounded; after that it deletes it
+//! itself) and then gives the lease back. Should it be killed, the lease's owner (the
 //! runtime) is dead, and the next run on the bridge reclaims the lease once the device is
 //! gone.
 
-use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
-
-use nix::unistd::{fork, ForkResult};
 
 use super::attach::veth_gone;
 use super::lease::Lease;
@@ -40,40 +36,11 @@ pub(super) fn release_when_gone(lease: Lease, veth: &str) {
         return drop(lease);
     }
     drop(host);
-    // SAFETY: the child only makes system calls and allocates (glibc's fork leaves the
-    // allocator usable), then leaves with _exit, running none of the parent's destructors.
-    match unsafe { fork() } {
-        Ok(ForkResult::Parent { .. }) => lease.keep(),
-        Ok(ForkResult::Child) => {
-            detach();
-            wait_until_gone(veth);
-            drop(lease);
-            // SAFETY: ends the helper without running the runtime's other guards.
-            unsafe { libc::_exit(0) }
-        }
-        Err(_) => {
-            wait_until_gone(veth);
-            drop(lease);
-        }
-    }
-}
-
-/// Lets go of the caller's terminal, pipes and every other descriptor.
-fn detach() {
-    let _ = nix::unistd::setsid();
-    if let Ok(null) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-    {
-        for fd in 0..3 {
-            // SAFETY: dup2 onto the standard descriptors of this process.
-            unsafe { libc::dup2(null.as_raw_fd(), fd) };
-        }
-    }
-    // SAFETY: closes descriptors this process no longer uses (the Rust objects that own
-    // some of them are never dropped: the process ends in _exit).
-    unsafe { libc::close_range(3, u32::MAX, 0) };
+    let veth = veth.to_string();
+    crate::background::finish_later(move || {
+        wait_until_gone(&veth);
+        drop(lease);
+    });
 }
 
 /// Polls until the host has no device `veth` (1 ms, doubling to 64 ms), at most

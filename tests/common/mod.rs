@@ -153,6 +153,20 @@ pub fn wait_until_dead(pid: i32) {
     }
 }
 
+/// Waits (at most 10 s) until `path` is gone: a run removes its writable layer after the
+/// command's status is out, in a process of its own (`workbook::background`).
+pub fn wait_until_gone(path: &std::path::Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} was not removed within 10 s",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// Checks that a run was refused as the workbook promises: the given exit status, a message
 /// that says why, and no panic.
 pub fn assert_refused(out: &Output, args: &[&str], code: i32, message: &str) {
