@@ -52,8 +52,14 @@ pub fn cleanup_stale() -> Result<Cleaned> {
 /// The same before a run, where a failure to clean an old run must not stop a new one;
 /// but not the leases: a bridged run reclaims its bridge's own under their lock (and only
 /// those whose veth the kernel has deleted), and a run without one need not lock them.
-pub fn cleanup_stale_quietly() {
-    let result = state::remove_stale().and_then(|_| match CgroupFs::detect() {
+/// `cgroupfs` is the layout the run found already, if it made a cgroup (read once: reading
+/// `/proc/self/mountinfo` waits for every mount and unmount on the machine meanwhile).
+pub fn cleanup_stale_quietly(cgroupfs: Option<&CgroupFs>) {
+    let detected = match cgroupfs {
+        Some(fs) => Ok(fs.clone()),
+        None => CgroupFs::detect(),
+    };
+    let result = state::remove_stale().and_then(|_| match detected {
         Ok(fs) => cgroup::cleanup_stale(&fs).map(drop),
         Err(_) => Ok(()),
     });

@@ -150,7 +150,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     // What runs killed earlier left behind goes while the child builds its root, on the
     // other CPU: none of it is in this run's way, as every name it holds carries its dead
     // owner (a stale holder of this run's --name was removed when the name was claimed).
-    super::cleanup_stale_quietly();
+    super::cleanup_stale_quietly(cgroup.as_ref().map(Cgroup::fs));
     panic_if_asked();
     let status = child.wait()?;
     let oom_killed = cgroup.as_ref().is_some_and(Cgroup::oom_killed);
@@ -185,7 +185,8 @@ fn make_cgroup(opts: &RunOptions, name: &Name) -> Result<Option<Cgroup>> {
     }
     // Loading the v2 program needs CAP_BPF or CAP_SYS_ADMIN, the v1 files CAP_SYS_ADMIN:
     // a user with a delegated cgroup has neither and relies on the two guards above.
-    let may = crate::privilege::has_cap_sys_admin();
+    // (A run that is not rootless has checked already that it holds CAP_SYS_ADMIN.)
+    let may = !opts.rootless || crate::privilege::has_cap_sys_admin();
     let devices = may.then(DeviceAllowList::docker_default);
     let limits = Limits {
         devices,
