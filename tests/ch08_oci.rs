@@ -352,6 +352,55 @@ fn run_exits_with_the_programs_status_and_leaves_nothing() {
     assert!(!bundle.root().join("runner").exists(), "run left its state");
 }
 
+/// With a cgroup namespace of its own, the container's cgroup is its namespace's root: `/`
+/// on every line of /proc/self/cgroup that names one of its hierarchies (the `0::` line on
+/// v2). The namespace must be made once the process is in its cgroup; made at the clone,
+/// its root would be the runtime's cgroup, and the container would see `/PATH` or
+/// `/../../PATH`.
+#[test]
+#[serial]
+fn a_cgroup_namespace_has_the_containers_cgroup_as_its_root() {
+    if !privileged!() {
+        return;
+    }
+    let mut bundle = Bundle::new(&["cat", "/proc/self/cgroup"]);
+    let mut config = for_id(bundle.config(), "cgns");
+    config["linux"]["namespaces"]
+        .as_array_mut()
+        .expect("namespaces")
+        .push(json!({"type": "cgroup"}));
+    bundle.write_config(&config);
+    bundle.ids.push("cgns".into());
+    let path = bundle.path().to_str().unwrap().to_string();
+    let out = bundle.runtime(&["run", "--bundle", &path, "cgns"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    // The hierarchies of the controllers the config limits (memory, pids, devices) or that a
+    // cgroup is made in for every container (v2's one line).
+    let own = std::fs::read_to_string("/proc/self/cgroup").expect("/proc/self/cgroup");
+    let v2 = own.lines().all(|l| l.starts_with("0::"));
+    let checked: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let controllers = l.split(':').nth(1).unwrap_or("");
+            if v2 {
+                l.starts_with("0::")
+            } else {
+                controllers
+                    .split(',')
+                    .any(|c| ["memory", "pids", "devices"].contains(&c))
+            }
+        })
+        .collect();
+    assert!(!checked.is_empty(), "no line to check in {text}");
+    for line in checked {
+        assert!(
+            line.ends_with(":/"),
+            "the container does not see its cgroup as /: {line}\n{text}"
+        );
+    }
+}
+
 #[test]
 #[serial]
 fn exec_joins_the_containers_namespaces() {

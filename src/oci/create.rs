@@ -1,10 +1,11 @@
 //! `create`: everything set up, the container's init waiting before the user's program.
 //!
 //! The parent (this runtime) writes down the state first, then makes the cgroup, clones
-//! the child into its namespaces, writes its uid maps, moves it into the cgroup and lets it
-//! go; the child builds its root and waits on the exec FIFO (see [`super::init`]). `create`
-//! returns when the child says it is ready; the child stays, reparented to the engine's
-//! subreaper (conmon, containerd's shim) or to init.
+//! the child into its namespaces (all but the cgroup namespace), writes its uid maps, moves
+//! it into the cgroup (on v2; on v1 the child moves itself) and lets it go; the child makes
+//! its cgroup namespace, builds its root and waits on the exec FIFO (see [`super::init`]).
+//! `create` returns when the child says it is ready; the child stays, reparented to the
+//! engine's subreaper (conmon, containerd's shim) or to init.
 
 use std::io::Read;
 use std::os::fd::OwnedFd;
@@ -129,7 +130,7 @@ pub fn create(options: &CreateOptions) -> Result<Created> {
         (Some(socket), true) => Some(super::console::connect(socket)?),
         _ => None,
     };
-    let plan = init_plan(&spec, rootfs, &namespaces, &cgroup, console, fifo, seccomp);
+    let plan = init_plan(&spec, rootfs, &namespaces, &cgroup, console, fifo, seccomp)?;
     let pid = spawn_init(plan, &namespaces, &spec, &mut record, &state, &mut undo)?;
     if let Some(file) = &options.pid_file {
         write_pid_file(file, pid)?;
@@ -206,8 +207,14 @@ fn init_plan(
     console: Option<std::os::unix::net::UnixStream>,
     fifo: OwnedFd,
     seccomp: Option<Filter>,
-) -> InitPlan {
-    InitPlan {
+) -> Result<InitPlan> {
+    // On cgroup v1 the init moves itself into its cgroup (no wait for a grace period; see
+    // cgroup::join); on v2 the parent moves it before the go-ahead.
+    let cgroup_join = match cgroup.v2 || cgroup.plan.dirs.is_empty() {
+        true => None,
+        false => Some(crate::cgroup::SelfJoin::open(&cgroup.plan.dirs)?),
+    };
+    Ok(InitPlan {
         spec: spec.clone(),
         rootfs,
         // The PID namespace is joined by the parent (see spawn_init).
@@ -220,13 +227,15 @@ fn init_plan(
         new_user: namespaces.new.contains(Namespace::User),
         new_uts: namespaces.new.contains(Namespace::Uts),
         new_mount: namespaces.new.contains(Namespace::Mount),
+        new_cgroup: namespaces.new.contains(Namespace::Cgroup),
         cgroup_dirs: cgroup.plan.dirs.clone(),
+        cgroup_join,
         console,
         fifo: Some(fifo),
         seccomp,
         state_json: String::new(),
         resume: None,
-    }
+    })
 }
 
 /// Clones the init, does the parent's part, and waits for "ready".
@@ -242,6 +251,7 @@ fn spawn_init(
     let (ready_r, ready_w) = pipe()?;
     let hooks = &spec.hooks;
     let mut plan = plan;
+    let plan_joins_itself = plan.cgroup_join.is_some();
     let mut resume = None;
     if !(hooks.prestart.is_empty()
         && hooks.create_runtime.is_empty()
@@ -257,7 +267,9 @@ fn spawn_init(
             crate::namespace::join(Namespace::Pid, path)?;
         }
     }
-    let pid = match crate::process::fork_into(namespaces.new)? {
+    // The cgroup namespace is made by the init once it is in its cgroup: made here, its
+    // root would be this runtime's cgroup (see InitPlan::new_cgroup).
+    let pid = match crate::process::fork_into(namespaces.new.without(Namespace::Cgroup))? {
         None => {
             drop((go_w, ready_r));
             child_main(
@@ -276,7 +288,9 @@ fn spawn_init(
     if namespaces.new.contains(Namespace::User) {
         id_maps(spec)?.write_for_keeping_setgroups(pid)?;
     }
-    resources::attach(&record.cgroup_dirs, pid.as_raw())?;
+    if !plan_joins_itself {
+        resources::attach(&record.cgroup_dirs, pid.as_raw())?;
+    }
     if let Some(adj) = spec.process.as_ref().and_then(|p| p.oom_score_adj) {
         crate::process::set_oom_score_adj(pid, adj)?;
     }

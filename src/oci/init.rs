@@ -2,7 +2,8 @@
 //!
 //! ```text
 //!  wait for the parent (uid maps, cgroup)   ◀── "go"
-//!  join namespaces given by path, setsid, hostname
+//!  on cgroup v1, move into the cgroup; join namespaces given by path
+//!  a cgroup namespace, once in the cgroup; setsid, hostname
 //!  mounts, devices, sysctl, masked paths, pivot_root
 //!  pty, rlimits, cwd, env, user, capabilities, no_new_privs, seccomp
 //!  tell the parent "ready"                   ──▶ create returns
@@ -38,7 +39,13 @@ pub struct InitPlan {
     pub new_user: bool,
     pub new_uts: bool,
     pub new_mount: bool,
+    /// A cgroup namespace of its own, made by the init itself once it is in its cgroup:
+    /// its root is the cgroup the process is in when it is made, which must be the
+    /// container's, not the runtime's (the container would see `/../PATH` instead of `/`).
+    pub new_cgroup: bool,
     pub cgroup_dirs: Vec<PathBuf>,
+    /// On cgroup v1, the `tasks` files through which the init moves itself in.
+    pub cgroup_join: Option<crate::cgroup::SelfJoin>,
     pub console: Option<UnixStream>,
     /// The exec FIFO, opened O_PATH: reopened for writing through /proc/self/fd after the
     /// pivot, when its path on the host is out of reach.
@@ -93,6 +100,9 @@ pub fn child_main(plan: InitPlan, mut go: std::fs::File, mut ready: std::fs::Fil
 /// Everything up to the point where only the release is missing.
 fn prepare(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
     let process = plan.spec.process()?;
+    if let Some(join) = &plan.cgroup_join {
+        join.join()?;
+    }
     for (kind, path) in &plan.join {
         crate::namespace::join(*kind, path)?;
     }
@@ -104,6 +114,11 @@ fn prepare(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
         nix::unistd::setresuid(0.into(), 0.into(), 0.into()).map_err(|e| {
             Error::sys("setresuid", "becoming root in the user namespace", e)
         })?;
+    }
+    // In the cgroup now (moved by the parent before the go-ahead, or by itself above), and
+    // root of its user namespace, which will own the cgroup namespace.
+    if plan.new_cgroup {
+        crate::cgroup::unshare_namespace()?;
     }
     nix::unistd::setsid().map_err(|e| Error::sys("setsid", "starting a new session", e))?;
     if let Some(name) = &plan.spec.hostname {
