@@ -120,10 +120,11 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
         IdMaps::root_as_caller().write_for(child.pid())?;
     }
     // On v1 the child moves itself in, first thing once released (`ChildPlan::join`).
-    if let Some(cgroup) = cgroup.as_ref() {
-        if !born.in_cgroup && plan.join.is_none() {
-            cgroup.attach(child.pid().as_raw())?;
-        }
+    if let Some(cgroup) = cgroup
+        .as_ref()
+        .filter(|_| !born.in_cgroup && plan.join.is_none())
+    {
+        cgroup.attach(child.pid().as_raw())?;
     }
     // ANCHOR_END: run_order
     // ANCHOR: network

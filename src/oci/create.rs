@@ -210,10 +210,9 @@ fn init_plan(
 ) -> Result<InitPlan> {
     // On cgroup v1 the init moves itself into its cgroup (no wait for a grace period; see
     // cgroup::join); on v2 the parent moves it before the go-ahead.
-    let cgroup_join = match cgroup.v2 || cgroup.plan.dirs.is_empty() {
-        true => None,
-        false => Some(crate::cgroup::SelfJoin::open(&cgroup.plan.dirs)?),
-    };
+    let cgroup_join = (!cgroup.v2)
+        .then(|| crate::cgroup::SelfJoin::open(&cgroup.plan.dirs))
+        .transpose()?;
     Ok(InitPlan {
         spec: spec.clone(),
         rootfs,

@@ -25,17 +25,9 @@ impl Overlay {
     // ANCHOR: mount_fn
     pub fn mount(layers: &Layers, target: &Path) -> Result<OverlayMount> {
         layers.check_dirs()?;
-        let options = layers.mount_options()?;
-        // The source name is free text; it shows up in /proc/self/mountinfo.
-        mount(
-            Some("overlay"),
-            target,
-            Some("overlay"),
-            MsFlags::empty(),
-            Some(options.as_str()),
-        )
-        .or_else(|errno| retry_without_volatile(layers, target, errno))
-        .map_err(|errno| mount_error(target, errno))?;
+        mount_stack(target, &layers.mount_options()?)
+            .or_else(|errno| retry_without_volatile(layers, target, errno))
+            .map_err(|errno| mount_error(target, errno))?;
         Ok(OverlayMount {
             target: target.to_path_buf(),
             mounted: true,
@@ -44,6 +36,20 @@ impl Overlay {
     // ANCHOR_END: mount_fn
 }
 // ANCHOR_END: mount
+
+// ANCHOR: mount_stack
+/// mount(2) of an overlay stack: the type is `overlay`, the layers are all in `options`.
+/// The source name is free text; it shows up in /proc/self/mountinfo.
+fn mount_stack(target: &Path, options: &str) -> std::result::Result<(), Errno> {
+    mount(
+        Some("overlay"),
+        target,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(options),
+    )
+}
+// ANCHOR_END: mount_stack
 
 /// Kernels before 5.10 do not know `volatile` (EINVAL): mount the same stack with syncs.
 fn retry_without_volatile(
@@ -59,13 +65,7 @@ fn retry_without_volatile(
         .without_volatile()
         .mount_options()
         .map_err(|_| errno)?;
-    mount(
-        Some("overlay"),
-        target,
-        Some("overlay"),
-        MsFlags::empty(),
-        Some(options.as_str()),
-    )
+    mount_stack(target, &options)
 }
 
 fn mount_error(target: &Path, errno: Errno) -> Error {
