@@ -16,7 +16,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -616,9 +616,32 @@ fn run_with_a_tty_gives_the_command_a_pty_of_its_own() {
         "--",
         "sh",
         "-c",
-        &format!("tty; stty size; /payload '{injected}'; echo typed-back:; read -r l; echo \"[$l]\""),
+        &format!(
+            "tty; stty size; /payload '{injected}'; read -r l; echo \"[$l]\"; \
+             echo resize-me; read -r l; echo \"size: $(stty size)\""
+        ),
     ]));
-    pty.wait_for_text("typed-back:");
+    pty.wait_for_text("resize-me");
+    // Meanwhile the caller's terminal is raw: keys go through as typed, Ctrl-C too.
+    let raw = nix::sys::termios::tcgetattr(&pty.master).expect("tcgetattr");
+    use nix::sys::termios::LocalFlags;
+    assert!(
+        !raw.local_flags
+            .intersects(LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG),
+        "the caller's terminal is not in raw mode: {:?}",
+        raw.local_flags
+    );
+    // The caller's window grows: SIGWINCH to the runtime, the new size to the pty.
+    let size = libc::winsize {
+        ws_row: 30,
+        ws_col: 100,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a winsize that outlives the call.
+    let rc = unsafe { libc::ioctl(pty.master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+    assert_eq!(rc, 0, "TIOCSWINSZ on the test's pty");
+    pty.type_line("go\n");
     pty.wait_for_text("runtime-exit=");
     pty.type_line("true\n");
     let output = pty.finish();
@@ -638,6 +661,10 @@ fn run_with_a_tty_gives_the_command_a_pty_of_its_own() {
         "what the command pushed came back to its own shell: {output}"
     );
     assert!(!lab.proof().exists(), "{output}");
+    assert!(
+        output.contains("size: 30 100"),
+        "the new window size: {output}"
+    );
     let before = std::fs::read_to_string(lab.path().join("stty.before")).expect("before");
     let after = std::fs::read_to_string(lab.path().join("stty.after")).expect("after");
     assert_eq!(

@@ -9,6 +9,7 @@
 //! pair. The runtime puts the caller's terminal in raw mode (every key goes through as
 //! typed, Ctrl-C included, and the container's pty does the line editing) and copies
 //! between the two until the command ends; the caller's settings come back on every path.
+//! The caller's window size goes to the pty at the start and at each SIGWINCH.
 //! Chapter 8's `--console-socket` uses the same pty code, with the engine at the other end.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -17,6 +18,8 @@ use std::path::Path;
 
 use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 use nix::sys::termios::{self, SetArg, Termios};
 
@@ -191,9 +194,17 @@ impl Copying {
             Error::sys("pipe2", "creating the terminal copy's stop pipe", e)
         })?;
         let raw = RawMode::enter()?;
+        // SIGWINCH (the caller's window changed size) is blocked here, and so in the copy
+        // thread too, which reads it from a signalfd and passes the new size on.
+        let mut winch = SigSet::empty();
+        winch.add(Signal::SIGWINCH);
+        let resized = winch
+            .thread_block()
+            .and_then(|()| SignalFd::with_flags(&winch, SfdFlags::SFD_CLOEXEC))
+            .ok();
         let thread = std::thread::Builder::new()
             .name("tty-copy".into())
-            .spawn(move || copy(&master, &stop_r))
+            .spawn(move || copy(&master, &stop_r, resized.as_ref()))
             .map_err(|e| Error::io_no_path("starting the terminal copy thread", e))?;
         Ok(Copying {
             stop: Some(stop_w),
@@ -220,8 +231,10 @@ impl Drop for Copying {
 
 /// Copies stdin → `master` and `master` → stdout until the pty's last slave is closed or
 /// `stop` is closed (then it drains what is left). At the end of stdin it sends the
-/// terminal's end-of-file character (Ctrl-D), as a user would.
-fn copy(master: &OwnedFd, stop: &OwnedFd) {
+/// terminal's end-of-file character (Ctrl-D), as a user would. A SIGWINCH on `resized`
+/// copies the caller's new window size to the pty, whose kernel then signals the
+/// container's foreground process group in turn.
+fn copy(master: &OwnedFd, stop: &OwnedFd, resized: Option<&SignalFd>) {
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let mut buf = [0u8; 4096];
@@ -231,6 +244,10 @@ fn copy(master: &OwnedFd, stop: &OwnedFd) {
             PollFd::new(master.as_fd(), PollFlags::POLLIN),
             PollFd::new(stop.as_fd(), PollFlags::POLLIN),
         ];
+        if let Some(resized) = resized {
+            fds.push(PollFd::new(resized.as_fd(), PollFlags::POLLIN));
+        }
+        let stdin_at = fds.len();
         if stdin_open {
             fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
         }
@@ -246,10 +263,16 @@ fn copy(master: &OwnedFd, stop: &OwnedFd) {
         };
         let (from_master, stopped) = (ready(0), ready(1));
         let from_stdin = if stdin_open {
-            ready(2)
+            ready(stdin_at)
         } else {
             PollFlags::empty()
         };
+        if let Some(resized) = resized.filter(|_| !ready(2).is_empty()) {
+            let _ = resized.read_signal();
+            if let Some(size) = caller_size() {
+                set_size(master.as_fd(), size);
+            }
+        }
         if !from_master.is_empty() && !pass(master.as_fd(), stdout.as_fd(), &mut buf) {
             return; // EIO: every slave is closed, the container's terminal is gone.
         }
