@@ -90,6 +90,11 @@ struct RunArgs {
     /// The container's name (default: generated).
     #[arg(long, value_name = "NAME")]
     name: Option<Name>,
+    /// Give the command a terminal of its own (a new pty, copied to and from yours), as
+    /// `docker run -t` does: for an interactive shell. Without it the command still has
+    /// a session of its own and cannot type into your terminal.
+    #[arg(short = 't', long)]
+    tty: bool,
     // ANCHOR: network_args
     /// The network: `bridge` (its own eth0 on the host bridge, an address of the subnet,
     /// a default route; the default), `none` (only lo) or `host` (no network namespace:
@@ -154,6 +159,7 @@ fn options(args: RunArgs) -> Result<RunOptions> {
         read_only: args.read_only,
         rootless: args.rootless,
         name: args.name,
+        tty: args.tty,
         command: args.command,
         network: NetworkOptions {
             mode: args.network.unwrap_or(if args.rootless {
@@ -228,6 +234,7 @@ fn tour() -> Result<ExitCode> {
         name: None,
         command: vec!["sh".into(), "-c".into(), TOUR.trim().into()],
         network: NetworkOptions::new(NetworkMode::Bridge),
+        tty: false,
         tool: NAME,
     };
     run_container(options)

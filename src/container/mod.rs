@@ -5,6 +5,7 @@ pub mod image;
 pub mod run;
 pub mod spec;
 pub mod state;
+pub mod tty;
 
 use crate::cgroup::{self, CgroupFs};
 use crate::Result;

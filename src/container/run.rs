@@ -19,11 +19,13 @@
 //! ```
 
 use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use super::image::{self, Resolved, Source};
 use super::spec::{self, EnvVar, Name, WorkDir};
 use super::state::ContainerDir;
+use super::tty;
 use crate::cgroup::{self, Cgroup, CgroupFs, DeviceAllowList, Layout, Limits};
 use crate::exit::Status;
 use crate::hostname::Hostname;
@@ -47,6 +49,8 @@ pub struct RunOptions {
     pub name: Option<Name>,
     pub command: Vec<String>,
     pub network: net::NetworkOptions,
+    /// `-t`: the command gets a pty of its own, copied to and from the caller's terminal.
+    pub tty: bool,
     /// The name of the binary that runs it, for its messages.
     pub tool: &'static str,
 }
@@ -64,6 +68,8 @@ struct ChildPlan {
     /// On cgroup v1, the cgroup's `tasks` files: the child moves itself in (see
     /// `cgroup::join` for why not the parent).
     join: Option<cgroup::SelfJoin>,
+    /// With `-t`: the socket that takes the pty's master back, and the caller's size.
+    terminal: Option<(UnixStream, Option<tty::Size>)>,
 }
 
 /// What runs inside, checked before anything is made.
@@ -107,7 +113,8 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let network: Option<net::Attachment>;
     let dir = ContainerDir::create(&name, &workload.command)?;
     let cgroup = make_cgroup(opts, &name)?;
-    let plan = place(workload, opts, &image, &dir, cgroup.as_ref())?;
+    let mut plan = place(workload, opts, &image, &dir, cgroup.as_ref())?;
+    let terminal = with_terminal(opts.tty, &mut plan)?;
     // On cgroup v2 the child is born inside its cgroup (see process::spawn_in_cgroup).
     let cgroup_dir = cgroup.as_ref().and_then(Cgroup::v2_dir_fd);
     let born = process::spawn_timed(
@@ -116,6 +123,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
         || child_main(&plan),
     )?;
     let mut child = born.child;
+    drop(plan.terminal.take()); // the child's end: closed, so a child that fails is seen
     if opts.rootless {
         IdMaps::root_as_caller().write_for(child.pid())?;
     }
@@ -153,7 +161,13 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     // owner (a stale holder of this run's --name was removed when the name was claimed).
     super::cleanup_stale_quietly(cgroup.as_ref().map(Cgroup::fs));
     panic_if_asked();
+    // With -t, the child sends the master of its new pty: copy until it ends.
+    let copying = terminal
+        .map(|ours| tty::Copying::receive(&ours))
+        .transpose()?
+        .flatten();
     let status = child.wait()?;
+    drop(copying); // its last output, then the caller's terminal settings
     let oom_killed = cgroup.as_ref().is_some_and(Cgroup::oom_killed);
     Ok(Outcome { status, oom_killed })
     // ANCHOR_END: run_end
@@ -234,7 +248,20 @@ fn place(
         rootless: opts.rootless,
         loopback: opts.network.mode != NetworkMode::Host,
         join: cgroup.map(Cgroup::self_join).transpose()?.flatten(),
+        terminal: None,
     })
+}
+
+/// With `-t`, a socket pair: the child's end goes into `plan` with the caller's window
+/// size, ours is returned (see `container::tty`).
+fn with_terminal(tty: bool, plan: &mut ChildPlan) -> Result<Option<UnixStream>> {
+    if !tty {
+        return Ok(None);
+    }
+    let (ours, theirs) = UnixStream::pair()
+        .map_err(|e| Error::io_no_path("creating the socket pair for the pty", e))?;
+    plan.terminal = Some((theirs, tty::caller_size()));
+    Ok(Some(ours))
 }
 
 /// Checks and assembles what will run inside.
@@ -326,6 +353,9 @@ fn child_main(plan: &ChildPlan) -> Result<u8> {
     }
     cgroup::unshare_namespace()?;
     root.enter()?;
+    if let Some((socket, size)) = &plan.terminal {
+        tty::attach(socket, *size)?; // after the pivot: a pty of the container's devpts
+    }
     let work = &plan.workload;
     work.hostname.apply()?;
     if plan.loopback {

@@ -176,9 +176,11 @@ fn child_side(
             )
         })?;
     }
+    // A session of its own, with a terminal or without: the caller's terminal must not be
+    // the process's controlling terminal (TIOCSTI), nor the caller's group its own (`kill
+    // 0`), as runc exec does.
+    nix::unistd::setsid().map_err(|e| Error::sys("setsid", "starting a new session", e))?;
     if let Some(socket) = console {
-        nix::unistd::setsid()
-            .map_err(|e| Error::sys("setsid", "starting a new session", e))?;
         super::console::attach(socket, process.console_size)?;
     }
     super::init::finish_process(process, seccomp)?;

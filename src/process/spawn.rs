@@ -137,7 +137,10 @@ where
     // The command starts with no signal blocked, whatever the parent holds (exec keeps the
     // mask, and a blocked SIGTERM would never reach a PID 1 that handles it).
     let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
-    let code = match child_main() {
+    // A session of its own, and so a process group of its own and no controlling terminal:
+    // the command cannot type into the caller's terminal with ioctl(TIOCSTI) (lxc-attach's
+    // CVE-2016-10124, bubblewrap's CVE-2017-5226) nor signal the caller's group (kill 0).
+    let code = match new_session().and_then(|()| child_main()) {
         Ok(code) => code,
         Err(error) => {
             let mut report = File::from(report);
@@ -151,6 +154,13 @@ where
     unsafe { libc::_exit(code as i32) }
 }
 // ANCHOR_END: child_side
+
+/// setsid(2): a new session and process group, led by this process, with no terminal.
+fn new_session() -> Result<()> {
+    nix::unistd::setsid()
+        .map(drop)
+        .map_err(|e| Error::sys("setsid", "starting a session of the child's own", e))
+}
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     pipe2(OFlag::O_CLOEXEC)
