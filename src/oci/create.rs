@@ -124,7 +124,12 @@ pub fn create(options: &CreateOptions) -> Result<Created> {
         record: record.clone(),
     };
     state.save(&record)?;
-    cgroup.apply()?;
+    let mut made_now = Vec::new();
+    if let Err(e) = cgroup.apply(&mut made_now) {
+        // Only what this run made is undone: a directory that appeared meanwhile is not ours.
+        undo.record.cgroup_made = Some(made_now);
+        return Err(e);
+    }
     let fifo = make_fifo(&state)?;
     let console = match (&options.console_socket, spec.process()?.terminal) {
         (Some(socket), true) => Some(super::console::connect(socket)?),
@@ -180,6 +185,7 @@ fn new_record(
         annotations: spec.annotations.clone(),
         cgroup_dirs: cgroup.plan.dirs.clone(),
         cgroup_v2: cgroup.v2,
+        cgroup_made: Some(cgroup.made.clone()),
         creating: true,
         hooks: spec.hooks.clone(),
         seccomp: spec.linux.as_ref().and_then(|l| l.seccomp.clone()),
@@ -309,12 +315,59 @@ fn spawn_init(
     }
     match answer.as_str() {
         "ok" => Ok(pid),
-        "" => Err(Error::Invalid(
-            "the container's init ended before it was ready".into(),
-        )),
+        "" => Err(Error::Invalid(init_death(pid, spec))),
         message => Err(Error::Invalid(message.to_string())),
     }
 }
+
+// ANCHOR: init_death
+/// Why the init ended without a word: it is still our child, so its status says. A signal
+/// is named with its likely sender: SIGSYS comes from a seccomp filter (the init's own last
+/// calls, such as the write of "ok", go through the config's filter), SIGKILL before
+/// "ready" mostly from the OOM killer at a memory limit too small for it to start.
+fn init_death(pid: Pid, spec: &Spec) -> String {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    let start = std::time::Instant::now();
+    let status = loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) if start.elapsed().as_secs() < 2 => {
+                std::thread::sleep(std::time::Duration::from_millis(5))
+            }
+            other => break other,
+        }
+    };
+    let limit = spec
+        .linux
+        .as_ref()
+        .and_then(|l| l.resources.as_ref())
+        .and_then(|r| r.memory.as_ref())
+        .and_then(|m| m.limit);
+    match status {
+        Ok(WaitStatus::Signaled(_, signal, _)) => {
+            let cause = match signal {
+                nix::sys::signal::Signal::SIGSYS => {
+                    "linux.seccomp refused one of the init's own system calls: allow it, or use SCMP_ACT_ERRNO rather than a kill action".to_string()
+                }
+                nix::sys::signal::Signal::SIGKILL => match limit {
+                    Some(bytes) => format!(
+                        "most likely the OOM killer, at the memory limit of {bytes} bytes (linux.resources.memory.limit): raise it"
+                    ),
+                    None => "by the OOM killer or another process".to_string(),
+                },
+                _ => "a signal from outside the runtime".to_string(),
+            };
+            format!(
+                "the container's init was killed by {} before it was ready: {cause}",
+                signal.as_str()
+            )
+        }
+        Ok(WaitStatus::Exited(_, code)) => format!(
+            "the container's init exited with status {code} before it was ready, without saying why"
+        ),
+        _ => "the container's init ended before it was ready".into(),
+    }
+}
+// ANCHOR_END: init_death
 
 /// What the child says on the ready pipe: "hooks\n" (it waits for the create hooks), or
 /// everything up to EOF ("ok", or an error).

@@ -21,6 +21,18 @@ pub fn delete(state: &StateDir, force: bool) -> Result<()> {
             // Even a directory without a record (a create killed at its first step).
             return state.remove();
         }
+        Err(_) if force => {
+            // A damaged record (a full disk, a crash mid-write of an older runtime) must
+            // not block --force forever: remove what can still be found without it.
+            let killed = kill_fifo_holders(state);
+            state.remove()?;
+            eprintln!(
+                "warning: the state file in {} was damaged, so the container's cgroup could not be found: removed its state dir{}",
+                state.dir.display(),
+                if killed { " and killed its waiting init" } else { "" }
+            );
+            return Ok(());
+        }
         Err(e) => return Err(e),
     };
     let status = record.status(state);
@@ -44,7 +56,9 @@ pub fn delete(state: &StateDir, force: bool) -> Result<()> {
 }
 // ANCHOR_END: delete
 
-/// Kills the init and everything in the cgroup, removes the cgroup and the state dir.
+/// Kills the init and everything in the cgroup the container made, removes that cgroup
+/// and the state dir. A cgroup it found (an engine's, empty at create) is left as it is,
+/// with whatever another has put in it since.
 pub fn destroy(state: &StateDir, record: &Record) -> Result<()> {
     if record.init_alive() {
         if let Some(pid) = record.pid {
@@ -52,7 +66,7 @@ pub fn destroy(state: &StateDir, record: &Record) -> Result<()> {
             wait_gone(record);
         }
     }
-    super::resources::remove(&record.cgroup_dirs, record.cgroup_v2)?;
+    super::resources::remove(record.own_cgroup_dirs(), record.cgroup_v2)?;
     state.remove()
 }
 
@@ -63,4 +77,34 @@ fn wait_gone(record: &Record) {
     while record.init_alive() && start.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Kills the processes that hold the container's exec FIFO open: only its init does, while
+/// it waits for `start` (the FIFO sits in the root's 0700 state dir). Returns whether one
+/// was found. Found through /proc/PID/fd, as `fuser` does.
+fn kill_fifo_holders(state: &StateDir) -> bool {
+    let fifo = state.fifo();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    let mut found = false;
+    for entry in procs.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        if fds
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == fifo))
+        {
+            found |= kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok();
+        }
+    }
+    found
 }
