@@ -96,10 +96,7 @@ pub fn claim(plan: &mut Plan) -> Result<Vec<PathBuf>> {
         if !dir.exists() {
             made.push(dir.clone());
         } else if holds_processes(dir) {
-            return Err(Error::Invalid(format!(
-                "the cgroup {} already holds processes that are not this container's: give linux.cgroupsPath a cgroup of its own",
-                dir.display()
-            )));
+            return Err(not_ours(dir));
         }
     }
     for step in &mut plan.steps {
@@ -112,6 +109,13 @@ pub fn claim(plan: &mut Plan) -> Result<Vec<PathBuf>> {
     Ok(made)
 }
 // ANCHOR_END: claim
+
+fn not_ours(dir: &Path) -> Error {
+    Error::Invalid(format!(
+        "the cgroup {} already holds processes that are not this container's: give linux.cgroupsPath a cgroup of its own",
+        dir.display()
+    ))
+}
 
 /// Whether a process is in the cgroup `dir` or below it: v2 says so in `cgroup.events`
 /// (`populated 1`); v1 is asked level by level, in `cgroup.procs` and `tasks` (a thread

@@ -126,7 +126,7 @@ pub fn create(options: &CreateOptions) -> Result<Created> {
     state.save(&record)?;
     let mut made_now = Vec::new();
     if let Err(e) = cgroup.apply(&mut made_now) {
-        // Only what this run made is undone: a directory that appeared meanwhile is not ours.
+        // Only what this run made is undone: one that appeared meanwhile is not ours.
         undo.record.cgroup_made = Some(made_now);
         return Err(e);
     }

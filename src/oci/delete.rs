@@ -21,18 +21,8 @@ pub fn delete(state: &StateDir, force: bool) -> Result<()> {
             // Even a directory without a record (a create killed at its first step).
             return state.remove();
         }
-        Err(_) if force => {
-            // A damaged record (a full disk, a crash mid-write of an older runtime) must
-            // not block --force forever: remove what can still be found without it.
-            let killed = kill_fifo_holders(state);
-            state.remove()?;
-            eprintln!(
-                "warning: the state file in {} was damaged, so the container's cgroup could not be found: removed its state dir{}",
-                state.dir.display(),
-                if killed { " and killed its waiting init" } else { "" }
-            );
-            return Ok(());
-        }
+        // A damaged record must not block --force forever.
+        Err(_) if force => return remove_damaged(state),
         Err(e) => return Err(e),
     };
     let status = record.status(state);
@@ -77,6 +67,19 @@ fn wait_gone(record: &Record) {
     while record.init_alive() && start.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// `delete --force` of a container whose record is damaged (a full disk, a crash mid-write
+/// of an older runtime): removes what can still be found without it.
+fn remove_damaged(state: &StateDir) -> Result<()> {
+    let killed = kill_fifo_holders(state);
+    state.remove()?;
+    eprintln!(
+        "warning: the state file in {} was damaged, so the container's cgroup could not be found: removed its state dir{}",
+        state.dir.display(),
+        if killed { " and killed its waiting init" } else { "" }
+    );
+    Ok(())
 }
 
 /// Kills the processes that hold the container's exec FIFO open: only its init does, while
