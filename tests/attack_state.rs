@@ -325,6 +325,42 @@ fn delete_force_kills_and_removes_only_what_its_container_made() {
     );
 }
 
+#[test]
+#[serial]
+fn delete_force_of_a_stopped_container_spares_the_one_that_reused_its_cgroup() {
+    if !privileged!() {
+        return;
+    }
+    let mut guard = Guard::new(&["sleep", "60"]);
+    let path = format!("{}/reused", parent());
+    guard.with_cgroup(&format!("/{path}"));
+    let first = guard.create("first").expect("the first container");
+    // The first one's init dies (its PID namespace with it); its record and cgroup stay.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill the first init");
+    wait_until("the first init to go", || !alive(first as u32));
+    wait_until("the cgroup to empty", || {
+        std::fs::read_to_string(host_dir(&path).join("cgroup.procs"))
+            .is_ok_and(|t| t.trim().is_empty())
+    });
+    // The empty cgroup is taken by a second container.
+    let second = guard.create("second").expect("the second container");
+    let out = guard.runtime(&["delete", "--force", "first"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        alive(second as u32),
+        "delete --force of a stopped container killed the one now in its cgroup"
+    );
+    assert!(
+        host_dir(&path).exists(),
+        "the second container's cgroup was removed"
+    );
+}
+
 // --- item 10: the state is root's alone ----------------------------------------------
 
 /// Whether user `nobody` (uid and gid 65534) can open `file` for reading: asked in a

@@ -119,6 +119,7 @@ pub fn create(options: &CreateOptions) -> Result<Created> {
     // The record first: from here on, `delete --force` finds whatever exists.
     let state = StateDir::make(&options.root, &options.id)?;
     let mut record = new_record(options, &bundle, &rootfs, &spec, &cgroup);
+    record.own_pid_namespace = namespaces.new.contains(Namespace::Pid);
     let mut undo = Undo {
         state: Some(state.clone()),
         record: record.clone(),
@@ -186,6 +187,7 @@ fn new_record(
         cgroup_dirs: cgroup.plan.dirs.clone(),
         cgroup_v2: cgroup.v2,
         cgroup_made: Some(cgroup.made.clone()),
+        own_pid_namespace: false,
         creating: true,
         hooks: spec.hooks.clone(),
         seccomp: spec.linux.as_ref().and_then(|l| l.seccomp.clone()),

@@ -50,14 +50,40 @@ pub fn delete(state: &StateDir, force: bool) -> Result<()> {
 /// and the state dir. A cgroup it found (an engine's, empty at create) is left as it is,
 /// with whatever another has put in it since.
 pub fn destroy(state: &StateDir, record: &Record) -> Result<()> {
-    if record.init_alive() {
+    let was_alive = record.init_alive();
+    if was_alive {
         if let Some(pid) = record.pid {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             wait_gone(record);
         }
     }
-    super::resources::remove(record.own_cgroup_dirs(), record.cgroup_v2)?;
+    let dirs = record.own_cgroup_dirs();
+    if !was_alive && record.own_pid_namespace && taken_over(dirs) {
+        eprintln!(
+            "warning: the cgroup of container '{}' holds processes although its init is gone: they are another's, so the cgroup is left",
+            record.id
+        );
+    } else {
+        super::resources::remove(dirs, record.cgroup_v2)?;
+    }
     state.remove()
+}
+
+/// Whether the cgroup still holds processes a moment after the container's init ended.
+/// With a PID namespace of its own, the kernel has killed the container's other processes
+/// with the init: what stays was put there by another (a container that found the cgroup
+/// empty and used it). While the init lived nobody could: `create` refuses a cgroup that
+/// holds one.
+fn taken_over(dirs: &[std::path::PathBuf]) -> bool {
+    use crate::cgroup::at_path::holds_processes;
+    let start = Instant::now();
+    while dirs.iter().any(|d| holds_processes(d)) {
+        if start.elapsed() > Duration::from_secs(1) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
 }
 
 /// Waits (up to 10 s) until the init is gone: it is not our child (create has returned), so

@@ -44,6 +44,10 @@ pub struct Record {
     /// older runtime, which made them all.
     #[serde(default)]
     pub cgroup_made: Option<Vec<PathBuf>>,
+    /// The init is PID 1 of a namespace of its own: when it is gone, so is every process
+    /// of the container (the kernel kills the rest of the namespace).
+    #[serde(default)]
+    pub own_pid_namespace: bool,
     /// `create` has not finished.
     pub creating: bool,
     #[serde(default)]
