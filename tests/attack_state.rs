@@ -480,7 +480,7 @@ fn delete_force_removes_a_container_whose_state_is_damaged() {
         !guard.root().join("damaged").exists(),
         "the state dir stayed"
     );
-    assert!(!alive(init as u32), "the waiting init stayed");
+    wait_until("the waiting init to be killed", || !alive(init as u32));
     assert!(
         common::stderr(&out).contains("damaged"),
         "no word that the state was damaged: {}",
@@ -519,6 +519,27 @@ fn an_init_killed_by_seccomp_names_the_signal() {
     assert!(
         err.contains("SIGSYS") && err.contains("seccomp"),
         "the message does not name the signal: {err}"
+    );
+}
+
+#[test]
+#[serial]
+fn an_init_killed_before_it_was_ready_names_sigkill_and_who_sent_it() {
+    if !privileged!() {
+        return;
+    }
+    let mut guard = Guard::new(&["sleep", "60"]);
+    let mut config = config(&["sleep", "60"], &format!("/{}/sigkill", parent()));
+    // A createRuntime hook gets the state (with the init's pid) while the init waits.
+    config["hooks"] = json!({"createRuntime": [{"path": "/bin/sh", "args": [
+        "sh", "-c", "kill -9 $(sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p')"
+    ]}]});
+    guard.write_config(&config);
+    let err = guard.create("sigkill").expect_err("the init was killed");
+    eprintln!("{err}");
+    assert!(
+        err.contains("SIGKILL") && err.contains("another process sent it"),
+        "the message does not name the signal and its sender: {err}"
     );
 }
 
