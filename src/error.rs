@@ -156,10 +156,13 @@ pub fn syscall_result(rc: impl Into<i64>) -> std::result::Result<i64, nix::errno
     }
 }
 
-/// A word of advice for the errnos a learner meets most.
+/// A word of advice for the errnos a learner meets most. "Run it with sudo" only helps a
+/// caller who is not root: root refused (a capability dropped, a limit above the kernel's
+/// ceiling, a security module) needs the error's own sentence, not a wrong hint.
 fn hint_for(errno: nix::errno::Errno) -> Option<&'static str> {
     use nix::errno::Errno;
     match errno {
+        Errno::EPERM | Errno::EACCES if nix::unistd::geteuid().is_root() => None,
         Errno::EPERM => Some(
             "this needs root (CAP_SYS_ADMIN): run it with sudo, or in the VM (see vm/README.md)",
         ),

@@ -7,10 +7,10 @@ use workbook::cgroup::{CpuQuota, CpuWeight, MemoryLimit, PidsLimit};
 #[case("64M", 64 << 20)]
 #[case("64m", 64 << 20)]
 #[case("1G", 1 << 30)]
-#[case("512K", 512 << 10)]
+#[case("6144K", 6 << 20)]
+#[case("6M", 6 << 20)]
 #[case("2T", 2 << 40)]
-#[case("1048576", 1_048_576)]
-#[case("1", 1)]
+#[case("6291456", 6_291_456)]
 fn memory_sizes_parse(#[case] text: &str, #[case] bytes: u64) {
     assert_eq!(text.parse::<MemoryLimit>().map(|m| m.bytes()), Ok(bytes));
 }
@@ -20,6 +20,9 @@ fn memory_sizes_parse(#[case] text: &str, #[case] bytes: u64) {
 #[case("-1", "must start with a whole number")]
 #[case("0", "zero")]
 #[case("0M", "zero")]
+#[case("1", "below 6 MiB")]
+#[case("512K", "below 6 MiB")]
+#[case("6291455", "below 6 MiB")]
 #[case("1.5G", "unknown unit")]
 #[case("", "must start with a whole number")]
 #[case("M", "must start with a whole number")]

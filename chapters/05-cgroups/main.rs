@@ -30,8 +30,8 @@ const NAME: &str = "05-cgroups";
 #[derive(Parser, Debug)]
 #[command(name = NAME, version, verbatim_doc_comment)]
 struct Args {
-    /// Memory limit: bytes, or a number with K, M, G or T (powers of 1024). Swap is not allowed
-    /// on top of it.
+    /// Memory limit: bytes, or a number with K, M, G or T (powers of 1024), at least 6M. Swap
+    /// is not allowed on top of it.
     #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
     memory: Option<MemoryLimit>,
     /// CPU quota in CPUs, e.g. 0.5 for 50 ms of CPU time every 100 ms.

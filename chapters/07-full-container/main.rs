@@ -63,7 +63,7 @@ struct RunArgs {
     /// An extracted root filesystem, used read-only under a fresh writable layer.
     #[arg(long, value_name = "DIR")]
     rootfs: Option<PathBuf>,
-    /// Memory limit (K, M, G or bytes); the kernel OOM-kills the command above it.
+    /// Memory limit (K, M, G or bytes; at least 6M); the kernel OOM-kills the command above it.
     #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
     memory: Option<MemoryLimit>,
     /// CPU quota in CPUs (0.5 = half of one CPU's time).

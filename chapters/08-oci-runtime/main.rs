@@ -368,7 +368,12 @@ impl Log {
             .append(true)
             .open(path)
             .and_then(|mut f| writeln!(f, "{line}"));
-        if written.is_err() {
+        if let Err(e) = written {
+            // The engine looks for the message in the log: say where it should have been.
+            eprintln!(
+                "{NAME}: cannot write the --log file {}: {e}; the message follows here",
+                path.display()
+            );
             eprintln!("{line}");
         }
     }

@@ -82,6 +82,61 @@ pub fn plan_at(fs: &CgroupFs, path: &Path, limits: &Limits) -> Result<Plan> {
 }
 // ANCHOR_END: plan_at
 
+// ANCHOR: claim
+/// Claims the cgroup of `plan` for one container, before anything is made: a directory
+/// that exists and holds processes (in it or below it) is refused, since taking it would
+/// put the container beside them and `delete` would kill them (runc 1.1 only warned, and
+/// v2's `cgroup.kill` is recursive). An empty one is used but stays its maker's. Returns
+/// the directories this container makes itself, the only ones `delete` may kill and
+/// remove; their `mkdir` becomes exclusive, so that one made by someone else between this
+/// check and the mkdir fails with EEXIST rather than being taken.
+pub fn claim(plan: &mut Plan) -> Result<Vec<PathBuf>> {
+    let mut made = Vec::new();
+    for dir in &plan.dirs {
+        if !dir.exists() {
+            made.push(dir.clone());
+        } else if holds_processes(dir) {
+            return Err(not_ours(dir));
+        }
+    }
+    for step in &mut plan.steps {
+        if let Step::Mkdir { path, exist_ok } = step {
+            if made.contains(path) {
+                *exist_ok = false;
+            }
+        }
+    }
+    Ok(made)
+}
+// ANCHOR_END: claim
+
+fn not_ours(dir: &Path) -> Error {
+    Error::Invalid(format!(
+        "the cgroup {} already holds processes that are not this container's: give linux.cgroupsPath a cgroup of its own",
+        dir.display()
+    ))
+}
+
+/// Whether a process is in the cgroup `dir` or below it: v2 says so in `cgroup.events`
+/// (`populated 1`); v1 is asked level by level, in `cgroup.procs` and `tasks` (a thread
+/// may sit in a cgroup its process is not in).
+pub fn holds_processes(dir: &Path) -> bool {
+    if super::v2::populated(dir) {
+        return true;
+    }
+    let listed = |file: &str| {
+        std::fs::read_to_string(dir.join(file)).is_ok_and(|t| !t.trim().is_empty())
+    };
+    if listed("cgroup.procs") || listed("tasks") {
+        return true;
+    }
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_type().is_ok_and(|t| t.is_dir()) && holds_processes(&e.path()))
+    })
+}
+
 /// `+memory +cpu +pids`, as far as the hierarchy at `mount` offers them.
 fn enable_line(mount: &Path) -> Result<String> {
     let file = mount.join("cgroup.controllers");
@@ -192,6 +247,37 @@ mod tests {
             PathBuf::from("/cg/pids/engine/ctr/pids.max"),
             "32"
         )));
+    }
+
+    #[test]
+    fn claim_refuses_a_cgroup_with_processes_and_makes_only_the_missing_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let busy = dir.path().join("busy");
+        let empty = dir.path().join("empty");
+        let below = dir.path().join("below");
+        std::fs::create_dir_all(below.join("child")).unwrap();
+        for d in [&busy, &empty] {
+            std::fs::create_dir(d).unwrap();
+            std::fs::write(d.join("cgroup.procs"), "").unwrap();
+        }
+        std::fs::write(busy.join("cgroup.procs"), "4242\n").unwrap();
+        std::fs::write(below.join("child/tasks"), "4243\n").unwrap();
+        let plan_of = |dirs: Vec<PathBuf>| Plan {
+            steps: dirs.iter().map(|d| Step::mkdir(d.clone(), true)).collect(),
+            dirs,
+            parents: Vec::new(),
+        };
+        for taken in [&busy, &below] {
+            let err = claim(&mut plan_of(vec![taken.clone()]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&taken.display().to_string()), "{err}");
+        }
+        let new = dir.path().join("new");
+        let mut plan = plan_of(vec![empty.clone(), new.clone()]);
+        assert_eq!(claim(&mut plan).unwrap(), vec![new.clone()]);
+        assert!(plan.steps.contains(&Step::mkdir(new, false)));
+        assert!(plan.steps.contains(&Step::mkdir(empty, true)));
     }
 
     #[test]

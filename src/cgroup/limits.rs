@@ -18,6 +18,9 @@ use super::devices::DeviceAllowList;
 pub struct MemoryLimit(u64);
 
 impl MemoryLimit {
+    /// The smallest limit accepted: 6 MiB, as `docker run --memory`.
+    pub const MIN: u64 = 6 << 20;
+
     /// The limit in bytes.
     pub fn bytes(self) -> u64 {
         self.0
@@ -62,6 +65,12 @@ impl FromStr for MemoryLimit {
         if bytes == 0 {
             return Err(format!(
                 "memory size '{text}' is zero, which would leave no room for the command to start"
+            ));
+        }
+        // Below this the kernel OOM-kills the container while it starts (Docker's floor).
+        if bytes < MemoryLimit::MIN {
+            return Err(format!(
+                "memory size '{text}' is below 6 MiB, the least a container needs to start (Docker refuses less too)"
             ));
         }
         Ok(MemoryLimit(bytes))

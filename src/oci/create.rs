@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
+use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
 use super::config::Spec;
@@ -119,12 +120,18 @@ pub fn create(options: &CreateOptions) -> Result<Created> {
     // The record first: from here on, `delete --force` finds whatever exists.
     let state = StateDir::make(&options.root, &options.id)?;
     let mut record = new_record(options, &bundle, &rootfs, &spec, &cgroup);
+    record.own_pid_namespace = namespaces.new.contains(Namespace::Pid);
     let mut undo = Undo {
         state: Some(state.clone()),
         record: record.clone(),
     };
     state.save(&record)?;
-    cgroup.apply()?;
+    let mut made_now = Vec::new();
+    if let Err(e) = cgroup.apply(&mut made_now) {
+        // Only what this run made is undone: one that appeared meanwhile is not ours.
+        undo.record.cgroup_made = Some(made_now);
+        return Err(e);
+    }
     let fifo = make_fifo(&state)?;
     let console = match (&options.console_socket, spec.process()?.terminal) {
         (Some(socket), true) => Some(super::console::connect(socket)?),
@@ -180,6 +187,8 @@ fn new_record(
         annotations: spec.annotations.clone(),
         cgroup_dirs: cgroup.plan.dirs.clone(),
         cgroup_v2: cgroup.v2,
+        cgroup_made: Some(cgroup.made.clone()),
+        own_pid_namespace: false,
         creating: true,
         hooks: spec.hooks.clone(),
         seccomp: spec.linux.as_ref().and_then(|l| l.seccomp.clone()),
@@ -302,18 +311,93 @@ fn spawn_init(
     let mut answer = read_answer(&mut ready);
     if answer == "hooks\n" {
         let resume = resume.take();
-        create_hooks(spec, record, pid)?;
+        if let Err(e) = create_hooks(spec, record, pid) {
+            // A hook that failed because the init died (its namespaces are gone) is
+            // reported as the death.
+            return Err(match reap(pid, std::time::Duration::ZERO) {
+                Some(s) => Error::Invalid(init_death(s, spec, &record.cgroup_dirs)),
+                None => e,
+            });
+        }
         drop(resume.map(|mut r| std::io::Write::write_all(&mut r, &[1])));
         answer.clear();
         let _ = ready.read_to_string(&mut answer);
     }
     match answer.as_str() {
         "ok" => Ok(pid),
-        "" => Err(Error::Invalid(
-            "the container's init ended before it was ready".into(),
-        )),
+        "" => {
+            let status = reap(pid, std::time::Duration::from_secs(2));
+            let why = status.map_or(
+                "the container's init ended before it was ready".into(),
+                |s| init_death(s, spec, &record.cgroup_dirs),
+            );
+            Err(Error::Invalid(why))
+        }
         message => Err(Error::Invalid(message.to_string())),
     }
+}
+
+// ANCHOR: init_death
+/// Why the init ended without a word: it is still our child, so its status says. A signal
+/// is named with its likely sender: SIGSYS comes from a seccomp filter (the init's own last
+/// calls, such as the write of "ok", go through the config's filter), SIGKILL from the OOM
+/// killer when the cgroup counted one (a memory limit too small to start), or from outside.
+fn init_death(status: WaitStatus, spec: &Spec, cgroup_dirs: &[PathBuf]) -> String {
+    use nix::sys::signal::Signal;
+    let limit = spec
+        .linux
+        .as_ref()
+        .and_then(|l| l.resources.as_ref())
+        .and_then(|r| r.memory.as_ref())
+        .and_then(|m| m.limit);
+    match status {
+        WaitStatus::Signaled(_, signal, _) => {
+            let cause = match signal {
+                Signal::SIGSYS => "linux.seccomp refused one of the init's own system calls: allow it, or use SCMP_ACT_ERRNO rather than a kill action".to_string(),
+                Signal::SIGKILL if oom_killed(cgroup_dirs) => format!(
+                    "the OOM killer ended it at the memory limit of {} bytes (linux.resources.memory.limit): raise it",
+                    limit.unwrap_or_default()
+                ),
+                _ => "another process sent it (the cgroup counted no OOM kill)".to_string(),
+            };
+            format!(
+                "the container's init was killed by {} before it was ready: {cause}",
+                signal.as_str()
+            )
+        }
+        WaitStatus::Exited(_, code) => format!(
+            "the container's init exited with status {code} before it was ready, without saying why"
+        ),
+        _ => "the container's init ended before it was ready".into(),
+    }
+}
+// ANCHOR_END: init_death
+
+/// The init's status once it has ended, waiting up to `patience` (it closed the pipe: it
+/// ends at once, or has); `None` while it lives.
+fn reap(pid: Pid, patience: std::time::Duration) -> Option<WaitStatus> {
+    use nix::sys::wait::{waitpid, WaitPidFlag};
+    let start = std::time::Instant::now();
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) if start.elapsed() < patience => {
+                std::thread::sleep(std::time::Duration::from_millis(5))
+            }
+            Ok(WaitStatus::StillAlive) | Err(_) => return None,
+            Ok(status) => return Some(status),
+        }
+    }
+}
+
+/// Whether the kernel counted an OOM kill in the cgroup: `oom_kill` in v2's
+/// `memory.events`, or in v1's `memory.oom_control` (Linux 4.13 and later).
+fn oom_killed(dirs: &[PathBuf]) -> bool {
+    use crate::cgroup::usage::read_flat_keyed;
+    dirs.iter().any(|d| {
+        ["memory.events", "memory.oom_control"]
+            .iter()
+            .any(|f| read_flat_keyed(&d.join(f), "oom_kill").is_some_and(|n| n > 0))
+    })
 }
 
 /// What the child says on the ready pipe: "hooks\n" (it waits for the create hooks), or

@@ -15,6 +15,8 @@ use crate::{Error, Result};
 pub struct CgroupSetup {
     pub plan: Plan,
     pub v2: bool,
+    /// The directories of `plan.dirs` that this container makes (see [`at_path::claim`]).
+    pub made: Vec<PathBuf>,
     /// `memory.swap` (memory + swap, in the spec's v1 meaning) to write after the plan.
     swap: Option<(u64, u64)>,
 }
@@ -160,19 +162,28 @@ pub fn plan(fs: &CgroupFs, id: &str, linux: &Linux) -> Result<CgroupSetup> {
             path.display()
         )));
     }
-    let plan = at_path::plan_at(fs, &path, &limits)?;
+    let mut plan = at_path::plan_at(fs, &path, &limits)?;
+    let made = at_path::claim(&mut plan)?;
     let v2 = fs.layout == Layout::Unified;
     Ok(CgroupSetup {
         plan,
         v2,
+        made,
         swap: swap.zip(limits.memory.map(|m| m.bytes())),
     })
 }
 
 impl CgroupSetup {
-    /// Makes the directories and writes the limits.
-    pub fn apply(&self) -> Result<()> {
-        self.plan.execute(&mut |p: &Path| std::fs::create_dir(p))?;
+    /// Makes the directories and writes the limits. `made_now` collects the container's
+    /// own directories as they appear: after a failure, they are what `delete` removes.
+    pub fn apply(&self, made_now: &mut Vec<PathBuf>) -> Result<()> {
+        self.plan.execute(&mut |p: &Path| {
+            std::fs::create_dir(p)?;
+            if self.made.iter().any(|m| m == p) {
+                made_now.push(p.to_path_buf());
+            }
+            Ok(())
+        })?;
         if let Some((swap, memory)) = self.swap {
             // The spec's swap is memory + swap (v1's memsw); v2 counts swap alone.
             for dir in &self.plan.dirs {
@@ -201,7 +212,8 @@ pub fn attach(dirs: &[PathBuf], pid: i32) -> Result<()> {
 }
 
 /// Kills what is left in the cgroup, waits until it is empty and removes its directories
-/// (not the parents above, which other containers share).
+/// (not the parents above, which other containers share). `dirs` are only those the
+/// container made: a cgroup it was given is someone else's, with all that is in it.
 pub fn remove(dirs: &[PathBuf], v2: bool) -> Result<()> {
     crate::cgroup::cleanup::kill_and_wait(dirs, v2)?;
     for dir in dirs {

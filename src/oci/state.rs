@@ -7,6 +7,7 @@
 //! `delete --force` can follow to remove everything.
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,15 @@ pub struct Record {
     pub cgroup_dirs: Vec<PathBuf>,
     #[serde(default)]
     pub cgroup_v2: bool,
+    /// Those of `cgroup_dirs` that this container made (it did not find them): the only
+    /// ones whose processes `delete` kills and that it removes. Absent in a record of an
+    /// older runtime, which made them all.
+    #[serde(default)]
+    pub cgroup_made: Option<Vec<PathBuf>>,
+    /// The init is PID 1 of a namespace of its own: when it is gone, so is every process
+    /// of the container (the kernel kills the rest of the namespace).
+    #[serde(default)]
+    pub own_pid_namespace: bool,
     /// `create` has not finished.
     pub creating: bool,
     #[serde(default)]
@@ -97,12 +107,21 @@ impl StateDir {
         Ok(StateDir { dir: root.join(id) })
     }
 
-    /// Makes the directory; an existing one means the id is taken.
+    // ANCHOR: make_state
+    /// Makes the directory; an existing one means the id is taken. The record holds the
+    /// hooks' environment (tokens, say), so the root is made 0700 and each container's
+    /// directory 0700 too, as runc does: a `--root` that exists already (made by an admin,
+    /// perhaps 0755 and shared) is left as it is, and the container's own directory keeps
+    /// other users out of it. The init never walks this path: it holds the FIFO open.
     pub fn make(root: &Path, id: &str) -> Result<StateDir> {
+        use std::os::unix::fs::DirBuilderExt;
         let state = StateDir::of(root, id)?;
-        std::fs::create_dir_all(root)
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(root)
             .map_err(|e| Error::io("creating the state root", root, e))?;
-        match std::fs::create_dir(&state.dir) {
+        match std::fs::DirBuilder::new().mode(0o700).create(&state.dir) {
             Ok(()) => Ok(state),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::Invalid(
                 format!("a container with id '{id}' already exists"),
@@ -114,6 +133,7 @@ impl StateDir {
             )),
         }
     }
+    // ANCHOR_END: make_state
 
     pub fn fifo(&self) -> PathBuf {
         self.dir.join("exec.fifo")
@@ -135,7 +155,11 @@ impl StateDir {
             Err(e) => return Err(Error::io("reading the container's state", &file, e)),
         };
         serde_json::from_str(&text).map_err(|e| {
-            Error::Invalid(format!("the state file {} is damaged: {e}", file.display()))
+            let id = self.dir.file_name().unwrap_or_default().to_string_lossy();
+            Error::Invalid(format!(
+                "the state file {} is damaged ({e}): `delete --force {id}` removes what can still be found",
+                file.display()
+            ))
         })
     }
 
@@ -146,7 +170,16 @@ impl StateDir {
         let tmp = self.dir.join(".state.json.tmp");
         let text = serde_json::to_string(record)
             .map_err(|e| Error::Invalid(format!("cannot encode the state: {e}")))?;
-        std::fs::write(&tmp, text).map_err(|e| Error::io("writing the state", &tmp, e))?;
+        // 0600 from the first byte (a chmod after the write would leave a window); a temp
+        // file left by a killed writer is replaced, not reused with its old mode.
+        let _ = std::fs::remove_file(&tmp);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+            .map_err(|e| Error::io("writing the state", &tmp, e))?;
         std::fs::rename(&tmp, &file).map_err(|e| Error::io("replacing the state", &file, e))
     }
 
@@ -176,6 +209,11 @@ pub fn proc_stat(pid: i32) -> Option<(u64, char)> {
 }
 
 impl Record {
+    /// The cgroup directories this container made, which `delete` kills and removes.
+    pub fn own_cgroup_dirs(&self) -> &[PathBuf] {
+        self.cgroup_made.as_deref().unwrap_or(&self.cgroup_dirs)
+    }
+
     /// Whether the init process is still the one we made, and alive (a zombie is not).
     pub fn init_alive(&self) -> bool {
         match (self.pid, self.pid_start) {

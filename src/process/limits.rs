@@ -60,6 +60,16 @@ impl Rlimit {
                 .iter()
                 .find(|(_, r)| *r == self.resource)
                 .map_or("a resource limit", |(n, _)| n);
+            if e == nix::errno::Errno::EPERM && self.resource == libc::RLIMIT_NOFILE as libc::c_int {
+                // Even root cannot pass the kernel's ceiling for open files.
+                let ceiling = std::fs::read_to_string("/proc/sys/fs/nr_open")
+                    .map(|t| format!(" ({})", t.trim()))
+                    .unwrap_or_default();
+                return Error::Invalid(format!(
+                    "setting RLIMIT_NOFILE to {} (hard {}) failed: setrlimit returned EPERM, as the kernel refuses a limit above fs.nr_open{ceiling} even to root: lower it in process.rlimits",
+                    self.soft, self.hard
+                ));
+            }
             Error::sys("setrlimit", format!("setting {name}"), e)
         })?;
         Ok(())
