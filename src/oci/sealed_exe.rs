@@ -117,3 +117,44 @@ fn to_cstrings(items: impl Iterator<Item = OsString>) -> Result<Vec<CString>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Seek, Write};
+
+    #[test]
+    fn a_sealed_copy_keeps_the_bytes_refuses_writes_and_carries_the_mark() {
+        let mut source = tempfile::tempfile().expect("temp file");
+        source.write_all(b"\x7fELF and the rest").expect("write");
+        let on_disk = source.try_clone().expect("dup");
+        assert!(!is_sealed(&on_disk), "a file on disk has no seals");
+        source.rewind().expect("rewind");
+        let copy = File::from(sealed_copy(source, c"test-copy").expect("sealed copy"));
+        assert!(is_sealed(&copy), "the copy carries all four seals");
+        assert_eq!(
+            std::fs::read(format!("/proc/self/fd/{}", copy.as_raw_fd())).expect("read"),
+            b"\x7fELF and the rest"
+        );
+        // The attack's way in: reopen the copy through /proc for writing.
+        let path = format!("/proc/self/fd/{}", copy.as_raw_fd());
+        let mut reopened = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("a memfd may be reopened for writing; the seal refuses the write");
+        let write = reopened.write_all(b"#PWNED");
+        assert_eq!(write.map_err(|e| e.raw_os_error()), Err(Some(libc::EPERM)));
+        let truncate = reopened.set_len(0);
+        assert_eq!(
+            truncate.map_err(|e| e.raw_os_error()),
+            Err(Some(libc::EPERM))
+        );
+        // SAFETY: fcntl with integer arguments on an fd we own.
+        let unseal = unsafe { libc::fcntl(copy.as_raw_fd(), libc::F_ADD_SEALS, 0) };
+        assert_eq!(
+            (unseal, Errno::last()),
+            (-1, Errno::EPERM),
+            "F_SEAL_SEAL is final"
+        );
+    }
+}
