@@ -287,3 +287,46 @@ echo "never caught" > /result
         before == after
     );
 }
+
+/// `run` waits for its container as long as it lives, and its init ran the runtime's code
+/// too: both run from the sealed copy, whose link reads `/memfd:NAME (deleted)`.
+#[test]
+#[serial]
+fn run_waits_for_its_container_from_the_sealed_copy() {
+    if !privileged!() {
+        return;
+    }
+    let mut lab = Lab::new(&["sleep", "5"], &default_capabilities());
+    let id = format!("atk-exe3-{}", std::process::id());
+    lab.ids.push(id.clone());
+    let log = std::fs::File::create(lab.dir.path().join("run.err")).expect("log");
+    let mut run = Command::new(lab.runtime_path())
+        .arg("--root")
+        .arg(lab.dir.path().join("state"))
+        .args(["run", "--bundle"])
+        .arg(lab.dir.path())
+        .arg(&id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start run");
+    let exe = format!("/proc/{}/exe", run.id());
+    let start = Instant::now();
+    let mut link = String::new();
+    while start.elapsed() < Duration::from_secs(5) {
+        link = std::fs::read_link(&exe)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if link.starts_with("/memfd:") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = run.kill();
+    let _ = run.wait();
+    assert_eq!(
+        link, "/memfd:08-oci-runtime (deleted)",
+        "`run` still runs the host's binary"
+    );
+}
