@@ -14,7 +14,7 @@ use workbook::oci::config::{Process, Spec, User};
 use workbook::oci::create::{create, CreateOptions};
 use workbook::oci::exec::{exec, ExecOptions};
 use workbook::oci::state::{StateDir, DEFAULT_ROOT};
-use workbook::oci::{delete, features, lifecycle, signal, wait};
+use workbook::oci::{delete, features, lifecycle, sealed_exe, signal, wait};
 use workbook::{Error, Result};
 
 const NAME: &str = "08-oci-runtime";
@@ -200,6 +200,16 @@ fn body(cli: &Cli, log: &Log) -> Result<ExitCode> {
             "--systemd-cgroup is not supported: this runtime manages cgroups through the cgroup filesystem only".into(),
         ));
     }
+    // ANCHOR: sealed
+    // The commands whose processes enter the container run from a sealed copy of this
+    // binary, so that /proc/PID/exe inside leads nowhere writable (CVE-2019-5736).
+    if matches!(
+        cli.command,
+        Command::Create(_) | Command::Run(_) | Command::Exec(_)
+    ) {
+        sealed_exe::reexec_sealed(c"08-oci-runtime")?;
+    }
+    // ANCHOR_END: sealed
     let state = |id: &str| StateDir::of(&cli.root, id);
     log.debug(&format!("{:?}", cli.command));
     match &cli.command {

@@ -27,6 +27,7 @@ pub mod init;
 pub mod lifecycle;
 pub mod mounts;
 pub mod resources;
+pub mod sealed_exe;
 pub mod seccomp;
 pub mod signal;
 pub mod state;

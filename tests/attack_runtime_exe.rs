@@ -1,0 +1,332 @@
+//! Privileged: CVE-2019-5736, the container overwrites the runtime's binary.
+//!
+//! Every process that `create`, `run` and `exec` put into a container runs the runtime's
+//! code until its execve, and `/proc/PID/exe` of such a process is a link to the file it
+//! runs. A process in the container opens that link read-only while the runtime runs it
+//! (writing a running binary is ETXTBSY), and writes through the fd once no runtime
+//! process runs it any more: the next `runc` started on the host runs the attacker's code
+//! as root. Both forms of the attack run here against a *copy* of the built runtime, and
+//! the copy must come out unchanged.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use serial_test::serial;
+use sha2::{Digest, Sha256};
+
+const BIN: &str = env!("CARGO_BIN_EXE_08-oci-runtime");
+
+/// What the attacker appends; the host's binary must never hold it.
+const PWNED: &str = "#PWNED-by-container";
+
+/// A copy of the runtime, a bundle (busybox rootfs and config.json) and a state root in a
+/// temp dir; the guard deletes the containers made and the temp dir.
+struct Lab {
+    dir: tempfile::TempDir,
+    ids: Vec<String>,
+}
+
+impl Lab {
+    fn new(args: &[&str], capabilities: &[String]) -> Lab {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::copy(BIN, dir.path().join("08-oci-runtime")).expect("copy the runtime");
+        let rootfs = workbook::rootfs::default_rootfs().expect("busybox rootfs");
+        let copy = Command::new("cp")
+            .arg("-a")
+            .arg(&rootfs)
+            .arg(dir.path().join("rootfs"))
+            .status()
+            .expect("cp");
+        assert!(copy.success(), "copying the rootfs");
+        let config = config(args, capabilities);
+        let text = serde_json::to_string_pretty(&config).expect("json");
+        std::fs::write(dir.path().join("config.json"), text).expect("config.json");
+        Lab {
+            dir,
+            ids: Vec::new(),
+        }
+    }
+
+    /// The runtime the attack runs against: the copy, never the build's own binary.
+    fn runtime_path(&self) -> PathBuf {
+        self.dir.path().join("08-oci-runtime")
+    }
+
+    fn rootfs(&self) -> PathBuf {
+        self.dir.path().join("rootfs")
+    }
+
+    fn digest(&self) -> Vec<u8> {
+        let bytes = std::fs::read(self.runtime_path()).expect("read the runtime's copy");
+        Sha256::digest(&bytes).to_vec()
+    }
+
+    /// Runs the copy with `--root` set; the output goes to files (the container's
+    /// processes inherit stdio and keep pipes open).
+    fn runtime(&self, args: &[&str]) -> Output {
+        let log = |name: &str| {
+            std::fs::File::create(self.dir.path().join(name)).expect("log file")
+        };
+        let status = Command::new(self.runtime_path())
+            .arg("--root")
+            .arg(self.dir.path().join("state"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(log("out"))
+            .stderr(log("err"))
+            .status()
+            .expect("run the runtime's copy");
+        let read =
+            |name: &str| std::fs::read(self.dir.path().join(name)).unwrap_or_default();
+        Output {
+            status,
+            stdout: read("out"),
+            stderr: read("err"),
+        }
+    }
+
+    fn ok(&self, args: &[&str]) {
+        let out = self.runtime(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            common::stderr(&out)
+        );
+    }
+
+    fn create(&mut self, id: &str) {
+        self.ids.push(id.to_string());
+        let bundle = self.dir.path().to_string_lossy().into_owned();
+        self.ok(&["create", "--bundle", &bundle, id]);
+    }
+
+    /// Waits (up to `limit`) for the file `name` in the rootfs and returns its text.
+    fn wait_for(&self, name: &str, limit: Duration) -> Option<String> {
+        let path = self.rootfs().join(name);
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                if text.ends_with('\n') {
+                    return Some(text);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for id in &self.ids {
+            let _ = self.runtime(&["delete", "--force", id]);
+        }
+    }
+}
+
+/// The config: namespaces as `runc spec` has them, no cgroup limits (the runtime's
+/// default cgroup), the capabilities given.
+fn config(args: &[&str], capabilities: &[String]) -> Value {
+    json!({
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0},
+            "args": args,
+            "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+            "cwd": "/",
+            "capabilities": {
+                "bounding": capabilities,
+                "effective": capabilities,
+                "permitted": capabilities
+            },
+            "noNewPrivileges": true
+        },
+        "root": {"path": "rootfs", "readonly": false},
+        "hostname": "attack",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]}
+        ],
+        "linux": {
+            "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
+        }
+    })
+}
+
+/// `runc spec`'s three capabilities.
+fn default_capabilities() -> Vec<String> {
+    ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// Every capability this test holds (its bounding set): a privileged container (`docker
+/// run --privileged`). /proc/PID/exe of a process is open to another only if the opener's
+/// capabilities cover the target's (ptrace access, PTRACE_MODE_READ), and an `exec` child
+/// holds all of the runtime's until just before its execve.
+fn all_capabilities() -> Vec<String> {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let mask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .expect("CapBnd in /proc/self/status");
+    workbook::security::capabilities::ALL
+        .iter()
+        .filter(|c| c.number < 64 && mask & (1 << c.number) != 0)
+        .map(|c| c.name.to_string())
+        .collect()
+}
+
+/// Form 1: a process of `exec -d` holds /proc/1/exe (the created container's init, the
+/// runtime) read-only; after `start` no runtime process runs the file any more, and it
+/// appends through /proc/self/fd/3.
+#[test]
+#[serial]
+fn form1_init_exe_held_across_start_is_not_writable() {
+    if !privileged!() {
+        return;
+    }
+    let mut lab = Lab::new(&["sleep", "60"], &default_capabilities());
+    let before = lab.digest();
+    let id = format!("atk-exe1-{}", std::process::id());
+    lab.create(&id);
+    let holder = format!(
+        r#"exec 3</proc/1/exe || {{ echo open-failed > /held; exit 0; }}
+echo holding > /held
+until [ /proc/1/exe -ef /bin/sleep ]; do sleep 0.05; done
+i=0
+while [ $i -lt 20 ]; do
+  if (echo '{PWNED}' >> /proc/self/fd/3) 2>/err; then echo written > /result; exit 0; fi
+  i=$((i+1)); sleep 0.1
+done
+echo "refused: $(cat /err)" > /result
+"#
+    );
+    lab.ok(&["exec", "-d", &id, "/bin/sh", "-c", &holder]);
+    let held = lab
+        .wait_for("held", Duration::from_secs(10))
+        .expect("the holder never said whether it opened /proc/1/exe");
+    assert_eq!(
+        held.trim(),
+        "holding",
+        "the attack could not open /proc/1/exe"
+    );
+    lab.ok(&["start", &id]);
+    let result = lab
+        .wait_for("result", Duration::from_secs(20))
+        .expect("the holder never reported its write");
+    eprintln!("the holder of /proc/1/exe: {}", result.trim());
+    let after = lab.digest();
+    assert!(
+        before == after && result.starts_with("refused"),
+        "the container wrote the runtime's binary through /proc/1/exe (CVE-2019-5736): \
+         holder says {result:?}, binary unchanged: {}",
+        before == after
+    );
+}
+
+/// Form 2: the container's process scans /proc/*/exe while `exec` children start; one it
+/// catches before its execve is the runtime. It keeps the fd and writes once `exec` ended.
+#[test]
+#[serial]
+fn form2_exec_child_exe_caught_by_a_scanner_is_not_writable() {
+    if !privileged!() {
+        return;
+    }
+    let scanner = format!(
+        r#"while [ ! -e /stop ]; do
+  for e in /proc/[0-9]*/exe; do
+    command exec 4<"$e" 2>/dev/null || continue
+    if [ /proc/self/fd/4 -ef /bin/sh ]; then exec 4<&-; continue; fi
+    echo caught > /caught
+    i=0
+    while [ $i -lt 40 ]; do
+      if (echo '{PWNED}' >> /proc/self/fd/4) 2>/err; then echo written > /result; exit 0; fi
+      i=$((i+1)); sleep 0.1
+    done
+    echo "refused: $(cat /err)" > /result
+    exit 0
+  done
+done
+echo "never caught" > /result
+"#
+    );
+    let mut lab = Lab::new(&["/bin/sh", "-c", &scanner], &all_capabilities());
+    let before = lab.digest();
+    let id = format!("atk-exe2-{}", std::process::id());
+    lab.create(&id);
+    lab.ok(&["start", &id]);
+    let mut execs = 0;
+    while execs < 60 && !lab.rootfs().join("caught").exists() {
+        // An exec may fail once the scanner has stopped; only the catch matters.
+        let _ = lab.runtime(&["exec", &id, "/bin/true"]);
+        execs += 1;
+    }
+    std::fs::write(lab.rootfs().join("stop"), "").expect("stop the scanner");
+    let result = lab
+        .wait_for("result", Duration::from_secs(20))
+        .expect("the scanner never reported");
+    assert_ne!(
+        result.trim(),
+        "never caught",
+        "the scanner saw no exec child before its execve in {execs} execs: the attack did not run"
+    );
+    eprintln!("the scanner, after {execs} execs: {}", result.trim());
+    let after = lab.digest();
+    assert!(
+        before == after && result.starts_with("refused"),
+        "the container wrote the runtime's binary through an exec child's /proc/PID/exe \
+         (CVE-2019-5736), caught after {execs} execs: scanner says {result:?}, binary \
+         unchanged: {}",
+        before == after
+    );
+}
+
+/// `run` waits for its container as long as it lives, and its init ran the runtime's code
+/// too: both run from the sealed copy, whose link reads `/memfd:NAME (deleted)`.
+#[test]
+#[serial]
+fn run_waits_for_its_container_from_the_sealed_copy() {
+    if !privileged!() {
+        return;
+    }
+    let mut lab = Lab::new(&["sleep", "5"], &default_capabilities());
+    let id = format!("atk-exe3-{}", std::process::id());
+    lab.ids.push(id.clone());
+    let log = std::fs::File::create(lab.dir.path().join("run.err")).expect("log");
+    let mut run = Command::new(lab.runtime_path())
+        .arg("--root")
+        .arg(lab.dir.path().join("state"))
+        .args(["run", "--bundle"])
+        .arg(lab.dir.path())
+        .arg(&id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start run");
+    let exe = format!("/proc/{}/exe", run.id());
+    let start = Instant::now();
+    let mut link = String::new();
+    while start.elapsed() < Duration::from_secs(5) {
+        link = std::fs::read_link(&exe)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if link.starts_with("/memfd:") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = run.kill();
+    let _ = run.wait();
+    assert_eq!(
+        link, "/memfd:08-oci-runtime (deleted)",
+        "`run` still runs the host's binary"
+    );
+}
