@@ -168,6 +168,19 @@ pub fn resolve_in_root(root: &Path, path: &Path) -> Result<PathBuf> {
 }
 // ANCHOR_END: resolve
 
+/// [`resolve_in_root`] for all but the last component, which is joined as it is: the path
+/// where something is to be *made* (a device node, a link) or looked at with lstat. Following
+/// the last component would make a node at the target of whatever link the image (or the
+/// runtime itself: `/dev/ptmx -> pts/ptmx`) left there.
+pub fn resolve_parent_in_root(root: &Path, path: &Path) -> Result<PathBuf> {
+    match (path.parent(), path.components().next_back()) {
+        (Some(parent), Some(Component::Normal(name))) => {
+            Ok(resolve_in_root(root, parent)?.join(name))
+        }
+        _ => resolve_in_root(root, path),
+    }
+}
+
 /// Makes the mount point: a file when a file is bind-mounted, a directory otherwise.
 fn mount_point(target: &Path, file: bool) -> Result<()> {
     if target.symlink_metadata().is_ok() {
@@ -190,8 +203,24 @@ fn mount_point(target: &Path, file: bool) -> Result<()> {
 /// directories, which a `cgroup` entry shows (see [`mount_cgroup`]).
 pub fn mount_entry(root: &Path, entry: &Mount, cgroup_dirs: &[PathBuf]) -> Result<()> {
     let options = parse_options(&entry.options)?;
-    let target = resolve_in_root(root, &entry.destination)?;
     let kind = entry.kind.as_deref().unwrap_or("none");
+    if kind == "proc" || kind == "sysfs" {
+        // An image's `proc -> /p`, followed, carries procfs to where the image chose and
+        // takes the masks with it (issue 21): /proc and /sys must be plain directories, as
+        // runc requires.
+        let at = resolve_parent_in_root(root, &entry.destination)?;
+        if let Ok(meta) = at.symlink_metadata() {
+            if !meta.is_dir() {
+                let name = entry.destination.to_string_lossy();
+                return Err(crate::rootfs::not_a_plain_directory(
+                    name.trim_start_matches('/'),
+                    &at,
+                    meta.file_type().is_symlink(),
+                ));
+            }
+        }
+    }
+    let target = resolve_in_root(root, &entry.destination)?;
     let data = options.data.join(",");
     let data = (!data.is_empty()).then_some(data.as_str());
     if let Some(bind) = options
