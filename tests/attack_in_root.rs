@@ -511,3 +511,31 @@ fn oci_a_proc_self_loop_is_one_clear_sentence() {
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+/// runc's CVE-2025-31133: masked files get /dev/null bound over them. With no tmpfs on
+/// /dev, the image's /dev/null is used; as a link to a procfs file it would turn the mask
+/// into a writable window on the host's `kernel.core_pattern`.
+#[test]
+#[serial]
+fn oci_a_dev_null_that_is_a_link_never_masks_a_file() {
+    if !privileged!() {
+        return;
+    }
+    let mut bundle = Bundle::new(&["cat", "/proc/timer_list"]);
+    let dev = bundle.rootfs().join("dev");
+    let _ = std::fs::remove_dir_all(&dev);
+    std::fs::create_dir(&dev).expect("image /dev");
+    std::os::unix::fs::symlink("/proc/sys/kernel/core_pattern", dev.join("null"))
+        .expect("dev/null link");
+    bundle.patch(|c| {
+        let mounts = c["mounts"].as_array_mut().expect("mounts");
+        mounts.retain(|m| !m["destination"].as_str().unwrap_or("").starts_with("/dev"));
+        c["linux"]["maskedPaths"] = json!(["/proc/timer_list"]);
+    });
+    let out = bundle.run("devnull");
+    let (text, err) = (common::stdout(&out), common::stderr(&out));
+    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").expect("core");
+    assert_ne!(text, pattern, "the mask showed the host's core_pattern");
+    assert!(!out.status.success(), "the run went ahead: {text}");
+    assert!(err.contains("/dev/null is not the null device"), "{err}");
+}

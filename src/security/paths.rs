@@ -69,7 +69,10 @@ pub fn protect_paths<S: AsRef<str>>(masked: &[S], read_only: &[S]) -> Result<()>
                     | MsFlags::MS_NOEXEC,
                 Some("size=0"),
             )?,
-            Ok(_) => mount::bind(Path::new("/dev/null"), &target)?,
+            Ok(_) => {
+                null_device()?;
+                mount::bind(Path::new("/dev/null"), &target)?
+            }
         }
     }
     for path in read_only {
@@ -84,4 +87,22 @@ pub fn protect_paths<S: AsRef<str>>(masked: &[S], read_only: &[S]) -> Result<()>
         )?;
     }
     Ok(())
+}
+
+/// Checks that the container's /dev/null, bound over masked files, is the null device
+/// (char 1:3) and no link: an image's /dev/null pointing at a procfs file would turn a
+/// mask into a writable window on that file (runc's CVE-2025-31133).
+fn null_device() -> Result<()> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let null = Path::new("/dev/null");
+    let genuine = null.symlink_metadata().is_ok_and(|m| {
+        m.file_type().is_char_device() && m.rdev() == nix::sys::stat::makedev(1, 3)
+    });
+    if genuine {
+        Ok(())
+    } else {
+        Err(crate::Error::Invalid(
+            "the container's /dev/null is not the null device (character 1:3), so it cannot mask a file: mount a tmpfs on /dev, or make /dev/null the null device in the image".into(),
+        ))
+    }
 }
