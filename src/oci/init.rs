@@ -217,11 +217,13 @@ fn make_root(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
 fn inside_the_root(linux: &super::config::Linux) -> Result<()> {
     for (key, value) in &linux.sysctl {
         let file = super::config::sysctl_file(key)?;
-        let what = format!("setting the sysctl {key} (the container needs /proc mounted)");
+        let what = format!("setting the sysctl {key}");
         let mut out = std::fs::OpenOptions::new()
             .write(true)
             .open(&file)
-            .map_err(|e| Error::io(what.clone(), &file, e))?;
+            .map_err(|e| {
+                Error::io(format!("{what} (is proc mounted at /proc?)"), &file, e)
+            })?;
         // Only the kernel's procfs: not a file the image put where /proc should be.
         let fs = nix::sys::statfs::fstatfs(&out)
             .map_err(|e| Error::sys_path("fstatfs", what.clone(), &file, e))?;
