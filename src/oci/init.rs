@@ -19,8 +19,10 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
+use nix::fcntl::{openat, AtFlags, OFlag};
 use nix::mount::MsFlags;
-use nix::sys::stat::{makedev, mknod, Mode, SFlag};
+use nix::sys::stat::{makedev, mknodat, Mode, SFlag};
+use nix::unistd::{fchownat, unlinkat, UnlinkatFlags};
 
 use super::config::{Device, Process, Spec};
 use super::mounts;
@@ -256,7 +258,7 @@ fn default_dev(root: &Path) -> Result<()> {
     }
     // The links go into /dev as the container will see it: `root.join("dev/…")` followed
     // an image's `dev -> /host/dir` and made them on the host (issue 21).
-    let dev = mounts::resolve_in_root(root, Path::new("/dev"))?;
+    let dev = mounts::open_in_root(root, Path::new("/dev"), mounts::Make::Nothing)?;
     for (link, target) in [
         ("ptmx", "pts/ptmx"),
         ("fd", "/proc/self/fd"),
@@ -264,21 +266,28 @@ fn default_dev(root: &Path) -> Result<()> {
         ("stdout", "/proc/self/fd/1"),
         ("stderr", "/proc/self/fd/2"),
     ] {
-        // symlink(2) never follows its last component: an existing entry is kept.
-        let path = dev.join(link);
-        if path.symlink_metadata().is_err() {
-            std::os::unix::fs::symlink(target, &path)
-                .map_err(|e| Error::io("creating a /dev symlink", &path, e))?;
+        // symlinkat(2) never follows its last component: an existing entry is kept.
+        match nix::unistd::symlinkat(target, &dev, link) {
+            Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+            Err(e) => {
+                let shown = root.join("dev").join(link);
+                return Err(Error::sys_path(
+                    "symlinkat",
+                    "creating a /dev link",
+                    &shown,
+                    e,
+                ));
+            }
         }
     }
     Ok(())
 }
 
 /// mknod(2) one node of `linux.devices` under the root, with its mode and owner. The
-/// node's directory is resolved inside the root, the node itself is never followed: it
-/// replaces whatever entry is there (a link included), as mknod, unlink and lchown do.
+/// node's directory is opened inside the root ([`mounts::open_in_root`]), and the node is
+/// made, changed and owned relative to it, never followed: it replaces whatever entry has
+/// its name (a link included).
 fn make_device(root: &Path, device: &Device) -> Result<()> {
-    let path = mounts::resolve_parent_in_root(root, &device.path)?;
     let kind = match device.kind.as_str() {
         "c" | "u" => SFlag::S_IFCHR,
         "b" => SFlag::S_IFBLK,
@@ -290,29 +299,63 @@ fn make_device(root: &Path, device: &Device) -> Result<()> {
             )))
         }
     };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| Error::io("creating a device's directory", parent, e))?;
-    }
-    let _ = std::fs::remove_file(&path);
+    let (Some(parent), Some(std::path::Component::Normal(name))) =
+        (device.path.parent(), device.path.components().next_back())
+    else {
+        return Err(Error::Invalid(format!(
+            "linux.devices: {} names no file: give the node's path, e.g. /dev/fuse",
+            device.path.display()
+        )));
+    };
+    let path = root.join(device.path.strip_prefix("/").unwrap_or(&device.path));
+    let dir = mounts::open_in_root(root, parent, mounts::Make::Dir)?;
+    let _ = unlinkat(&dir, name, UnlinkatFlags::NoRemoveDir);
     let mode = device.file_mode.unwrap_or(0o666);
     let number = makedev(device.major as u64, device.minor as u64);
-    match mknod(&path, kind, Mode::from_bits_truncate(mode), number) {
+    match mknodat(&dir, name, kind, Mode::from_bits_truncate(mode), number) {
         Ok(()) => {}
         // In a user namespace the kernel refuses mknod: bind the host's node instead, as
         // runc does (its owner and mode are then the host's).
         Err(nix::errno::Errno::EPERM) => {
-            std::fs::File::create(&path)
-                .map_err(|e| Error::io("creating a device mount point", &path, e))?;
-            return mount::bind(&device.path, &path);
+            let flags =
+                OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW;
+            let point = openat(&dir, name, flags | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(|e| {
+                    Error::sys_path("openat", "creating a device mount point", &path, e)
+                })?;
+            return mount::bind(&device.path, &mounts::fd_path(&point));
         }
-        Err(e) => return Err(Error::sys_path("mknod", "creating a device node", &path, e)),
+        Err(e) => {
+            return Err(Error::sys_path(
+                "mknodat",
+                "creating a device node",
+                &path,
+                e,
+            ))
+        }
     }
-    // mknod applies the umask: set the mode asked for, then the owner.
-    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(mode))
-        .map_err(|e| Error::io("setting a device node's mode", &path, e))?;
-    std::os::unix::fs::lchown(&path, device.uid, device.gid)
-        .map_err(|e| Error::io("setting a device node's owner", &path, e))
+    // mknod applies the umask: set the mode asked for (through an fd of the node itself),
+    // then the owner.
+    let node = openat(
+        &dir,
+        name,
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::sys_path("openat", "opening a device node", &path, e))?;
+    std::fs::set_permissions(
+        mounts::fd_path(&node),
+        std::os::unix::fs::PermissionsExt::from_mode(mode),
+    )
+    .map_err(|e| Error::io("setting a device node's mode", &path, e))?;
+    fchownat(
+        &dir,
+        name,
+        device.uid.map(Into::into),
+        device.gid.map(Into::into),
+        AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .map_err(|e| Error::sys_path("fchownat", "setting a device node's owner", &path, e))
 }
 
 // ANCHOR: finish_process
