@@ -379,9 +379,92 @@ impl Spec {
                 }
             }
         }
+        for key in linux.sysctl.keys() {
+            linux.check_sysctl(key)?;
+        }
         // linux.seccomp is compiled (and refused when it cannot be) by `create`, once.
         Ok(())
     }
+}
+
+/// The namespace (by the spec's name) that holds the sysctl `key`, or `None` when the
+/// kernel keeps it for the whole machine: runc's list. The kernel shows these in
+/// /proc/sys per namespace of the process that opens the file.
+pub fn sysctl_namespace(key: &str) -> Option<&'static str> {
+    let key = key.replace('/', ".");
+    if key.starts_with("kernel.msg")
+        || key == "kernel.sem"
+        || key.starts_with("kernel.shm")
+        || key.starts_with("fs.mqueue.")
+    {
+        Some("ipc")
+    } else if key.starts_with("net.") {
+        Some("network")
+    } else if key == "kernel.hostname" || key == "kernel.domainname" {
+        Some("uts")
+    } else {
+        None
+    }
+}
+
+/// The file of sysctl `key` under /proc/sys: `net.ipv4.ip_forward` or, for names with
+/// dots (`eth0.100`), `net/ipv4/conf/eth0.100/forwarding`. No component may be empty, `.`
+/// or `..`.
+pub fn sysctl_file(key: &str) -> Result<PathBuf> {
+    let parts: Vec<&str> = if key.contains('/') {
+        key.split('/').collect()
+    } else {
+        key.split('.').collect()
+    };
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || *p == "." || *p == "..")
+    {
+        return Err(Error::Invalid(format!(
+            "linux.sysctl has the key '{key}', which names no sysctl: use the dotted name, e.g. net.ipv4.ip_forward"
+        )));
+    }
+    Ok(parts
+        .iter()
+        .fold(PathBuf::from("/proc/sys"), |p, c| p.join(c)))
+}
+
+impl Linux {
+    /// A sysctl is set only in a namespace the container has of its own: any other is the
+    /// host's, and a container could change the whole machine with it (issue 21:
+    /// `kernel.core_pattern` set to `|/payload` runs the payload as root on the host).
+    fn check_sysctl(&self, key: &str) -> Result<()> {
+        sysctl_file(key)?;
+        let Some(kind) = sysctl_namespace(key) else {
+            return Err(Error::Invalid(format!(
+                "linux.sysctl sets {key}, which is not namespaced: the kernel keeps it for the whole machine, so only kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.* (with an ipc namespace), net.* (with a network namespace), kernel.hostname and kernel.domainname (with a uts namespace) may be set"
+            )));
+        };
+        let entry = self.namespaces.iter().find(|n| n.kind == kind);
+        match entry.and_then(|e| e.path.as_deref()).filter(|p| !p.as_os_str().is_empty()) {
+            None if entry.is_some() => Ok(()),
+            None => Err(Error::Invalid(format!(
+                "linux.sysctl sets {key}, but the container has no {kind} namespace of its own, so it would change the host's: add {{\"type\": \"{kind}\"}} to linux.namespaces"
+            ))),
+            Some(path) if is_the_runtimes_namespace(kind, path) => Err(Error::Invalid(format!(
+                "linux.sysctl sets {key}, but linux.namespaces joins {}, the host's {kind} namespace, so it would change the host's",
+                path.display()
+            ))),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+/// Whether the namespace file `path` is the one this runtime runs in (the host's).
+fn is_the_runtimes_namespace(kind: &str, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let own = match kind {
+        "network" => "net",
+        other => other,
+    };
+    let id = |p: &Path| std::fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
+    let own = id(&Path::new("/proc/self/ns").join(own));
+    own.is_some() && own == id(path)
 }
 
 impl Process {
@@ -416,5 +499,70 @@ impl Process {
         let process: Process = serde_json::from_str(&text).map_err(|e| refusal(file, e))?;
         process.check()?;
         Ok(process)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn linux(namespaces: &[(&str, Option<&str>)]) -> Linux {
+        Linux {
+            namespaces: namespaces
+                .iter()
+                .map(|(kind, path)| NamespaceEntry {
+                    kind: kind.to_string(),
+                    path: path.map(PathBuf::from),
+                })
+                .collect(),
+            ..Linux::default()
+        }
+    }
+
+    #[test]
+    fn only_sysctls_of_the_containers_own_namespaces_are_accepted() {
+        let own = linux(&[("ipc", None), ("network", None), ("uts", None)]);
+        for key in [
+            "kernel.shmmax",
+            "kernel.msgmnb",
+            "kernel.sem",
+            "fs.mqueue.msg_max",
+            "net.ipv4.ip_forward",
+            "net/ipv4/conf/eth0.100/forwarding",
+            "kernel.hostname",
+        ] {
+            assert!(own.check_sysctl(key).is_ok(), "{key}");
+        }
+        for key in [
+            "kernel.core_pattern",
+            "kernel.printk_ratelimit_burst",
+            "vm.drop_caches",
+            "kernel.shm/../../core_pattern",
+            "net..x",
+        ] {
+            assert!(own.check_sysctl(key).is_err(), "{key}");
+        }
+        let none = linux(&[("mount", None)]);
+        let err = none
+            .check_sysctl("net.ipv4.ip_forward")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no network namespace of its own"), "{err}");
+        let host = linux(&[("ipc", Some("/proc/self/ns/ipc"))]);
+        let err = host.check_sysctl("kernel.shmmax").unwrap_err().to_string();
+        assert!(err.contains("the host's ipc namespace"), "{err}");
+    }
+
+    #[test]
+    fn a_sysctl_names_its_file_under_proc_sys() {
+        assert_eq!(
+            sysctl_file("net.ipv4.ip_forward").unwrap(),
+            Path::new("/proc/sys/net/ipv4/ip_forward")
+        );
+        assert_eq!(
+            sysctl_file("net/ipv4/conf/eth0.100/forwarding").unwrap(),
+            Path::new("/proc/sys/net/ipv4/conf/eth0.100/forwarding")
+        );
+        assert!(sysctl_file("kernel.").is_err());
     }
 }

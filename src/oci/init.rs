@@ -4,7 +4,7 @@
 //!  wait for the parent (uid maps, cgroup)   ◀── "go"
 //!  on cgroup v1, move into the cgroup; join namespaces given by path
 //!  a cgroup namespace, once in the cgroup; setsid, hostname
-//!  mounts, devices, sysctl, masked paths, pivot_root
+//!  mounts, devices, pivot_root; sysctl, read-only and masked paths inside the root
 //!  pty, rlimits, cwd, env, user, capabilities, no_new_privs, seccomp
 //!  tell the parent "ready"                   ──▶ create returns
 //!  open the exec FIFO for writing: blocks until `start` opens it to read
@@ -19,8 +19,10 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
+use nix::fcntl::{openat, AtFlags, OFlag};
 use nix::mount::MsFlags;
-use nix::sys::stat::{makedev, mknod, Mode, SFlag};
+use nix::sys::stat::{makedev, mknodat, Mode, SFlag};
+use nix::unistd::{fchownat, unlinkat, UnlinkatFlags};
 
 use super::config::{Device, Process, Spec};
 use super::mounts;
@@ -146,7 +148,7 @@ fn prepare(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
 
 // ANCHOR: make_root
 /// The root: private (or the config's propagation), the rootfs bound on itself, the
-/// config's mounts in order, /dev's nodes, sysctls, masked paths, then pivot_root.
+/// config's mounts in order, /dev's nodes, pivot_root, then sysctls and masked paths.
 fn make_root(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
     let linux = plan.spec.linux.clone().unwrap_or_default();
     let root = &plan.rootfs;
@@ -162,27 +164,21 @@ fn make_root(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
     for entry in &plan.spec.mounts {
         mounts::mount_entry(root, entry, &plan.cgroup_dirs)?;
     }
-    if plan
+    let fresh_dev = plan
         .spec
         .mounts
         .iter()
-        .any(|m| m.destination == Path::new("/dev"))
-    {
+        .any(|m| m.destination == Path::new("/dev"));
+    if fresh_dev {
         default_dev(root)?;
     }
     for device in &linux.devices {
+        // runc's rule: /dev/ptmx is the link to the container's own devpts, made above.
+        if fresh_dev && device.path == Path::new("/dev/ptmx") {
+            continue;
+        }
         make_device(root, device)?;
     }
-    for (key, value) in &linux.sysctl {
-        let file = root.join("proc/sys").join(key.replace('.', "/"));
-        std::fs::write(&file, value)
-            .map_err(|e| Error::io(format!("setting the sysctl {key}"), &file, e))?;
-    }
-    crate::security::paths::protect_paths(
-        root,
-        &linux.masked_paths,
-        &linux.readonly_paths,
-    )?;
     if let Some(resume) = &plan.resume {
         // The createRuntime and createContainer hooks see the mounts, before the pivot.
         ready
@@ -196,6 +192,7 @@ fn make_root(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
         }
     }
     crate::rootfs::pivot_into(root)?;
+    inside_the_root(&linux)?;
     if plan.spec.root.as_ref().is_some_and(|r| r.readonly) {
         mount::remount_read_only(Path::new("/"), MsFlags::empty())?;
     }
@@ -213,6 +210,37 @@ fn make_root(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
 }
 // ANCHOR_END: make_root
 
+/// After the pivot, as runc does it: the sysctls, through the container's own /proc, then
+/// the read-only and masked paths. `/` is now the container's root and the host's is
+/// detached, so neither an image's symlink (`proc -> /p`) nor a `..` in the config can
+/// lead a write or a mount out of it (issue 21: built under the root before the pivot, the
+/// masks followed `proc -> /p` to the host and were skipped, and a sysctl reached the
+/// host's /proc/sys).
+fn inside_the_root(linux: &super::config::Linux) -> Result<()> {
+    for (key, value) in &linux.sysctl {
+        let file = super::config::sysctl_file(key)?;
+        let what = format!("setting the sysctl {key}");
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .map_err(|e| {
+                Error::io(format!("{what} (is proc mounted at /proc?)"), &file, e)
+            })?;
+        // Only the kernel's procfs: not a file the image put where /proc should be.
+        let fs = nix::sys::statfs::fstatfs(&out)
+            .map_err(|e| Error::sys_path("fstatfs", what.clone(), &file, e))?;
+        if fs.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC {
+            return Err(Error::Invalid(format!(
+                "linux.sysctl sets {key}, but {} is not on procfs: mount proc at /proc",
+                file.display()
+            )));
+        }
+        out.write_all(value.as_bytes())
+            .map_err(|e| Error::io(what, &file, e))?;
+    }
+    crate::security::paths::protect_paths(&linux.masked_paths, &linux.readonly_paths)
+}
+
 /// The nodes every container's /dev has (the spec's "default devices") and the usual
 /// links, when /dev is a fresh tmpfs.
 fn default_dev(root: &Path) -> Result<()> {
@@ -228,25 +256,38 @@ fn default_dev(root: &Path) -> Result<()> {
         };
         make_device(root, &device)?;
     }
+    // The links go into /dev as the container will see it: `root.join("dev/…")` followed
+    // an image's `dev -> /host/dir` and made them on the host (issue 21).
+    let dev = mounts::open_in_root(root, Path::new("/dev"), mounts::Make::Nothing)?;
     for (link, target) in [
-        ("dev/ptmx", "pts/ptmx"),
-        ("dev/fd", "/proc/self/fd"),
-        ("dev/stdin", "/proc/self/fd/0"),
-        ("dev/stdout", "/proc/self/fd/1"),
-        ("dev/stderr", "/proc/self/fd/2"),
+        ("ptmx", "pts/ptmx"),
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
     ] {
-        let path = root.join(link);
-        if path.symlink_metadata().is_err() {
-            std::os::unix::fs::symlink(target, &path)
-                .map_err(|e| Error::io("creating a /dev symlink", &path, e))?;
+        // symlinkat(2) never follows its last component: an existing entry is kept.
+        match nix::unistd::symlinkat(target, &dev, link) {
+            Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+            Err(e) => {
+                let shown = root.join("dev").join(link);
+                return Err(Error::sys_path(
+                    "symlinkat",
+                    "creating a /dev link",
+                    &shown,
+                    e,
+                ));
+            }
         }
     }
     Ok(())
 }
 
-/// mknod(2) one node of `linux.devices` under the root, with its mode and owner.
+/// mknod(2) one node of `linux.devices` under the root, with its mode and owner. The
+/// node's directory is opened inside the root ([`mounts::open_in_root`]), and the node is
+/// made, changed and owned relative to it, never followed: it replaces whatever entry has
+/// its name (a link included).
 fn make_device(root: &Path, device: &Device) -> Result<()> {
-    let path = mounts::resolve_in_root(root, &device.path)?;
     let kind = match device.kind.as_str() {
         "c" | "u" => SFlag::S_IFCHR,
         "b" => SFlag::S_IFBLK,
@@ -258,33 +299,63 @@ fn make_device(root: &Path, device: &Device) -> Result<()> {
             )))
         }
     };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| Error::io("creating a device's directory", parent, e))?;
-    }
-    let _ = std::fs::remove_file(&path);
+    let (Some(parent), Some(std::path::Component::Normal(name))) =
+        (device.path.parent(), device.path.components().next_back())
+    else {
+        return Err(Error::Invalid(format!(
+            "linux.devices: {} names no file: give the node's path, e.g. /dev/fuse",
+            device.path.display()
+        )));
+    };
+    let path = root.join(device.path.strip_prefix("/").unwrap_or(&device.path));
+    let dir = mounts::open_in_root(root, parent, mounts::Make::Dir)?;
+    let _ = unlinkat(&dir, name, UnlinkatFlags::NoRemoveDir);
     let mode = device.file_mode.unwrap_or(0o666);
     let number = makedev(device.major as u64, device.minor as u64);
-    match mknod(&path, kind, Mode::from_bits_truncate(mode), number) {
+    match mknodat(&dir, name, kind, Mode::from_bits_truncate(mode), number) {
         Ok(()) => {}
         // In a user namespace the kernel refuses mknod: bind the host's node instead, as
         // runc does (its owner and mode are then the host's).
         Err(nix::errno::Errno::EPERM) => {
-            std::fs::File::create(&path)
-                .map_err(|e| Error::io("creating a device mount point", &path, e))?;
-            return mount::bind(&device.path, &path);
+            let flags =
+                OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW;
+            let point = openat(&dir, name, flags | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(|e| {
+                    Error::sys_path("openat", "creating a device mount point", &path, e)
+                })?;
+            return mount::bind(&device.path, &mounts::fd_path(&point));
         }
-        Err(e) => return Err(Error::sys_path("mknod", "creating a device node", &path, e)),
+        Err(e) => {
+            return Err(Error::sys_path(
+                "mknodat",
+                "creating a device node",
+                &path,
+                e,
+            ))
+        }
     }
-    // mknod applies the umask: set the mode asked for, then the owner.
-    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(mode))
-        .map_err(|e| Error::io("setting a device node's mode", &path, e))?;
-    nix::unistd::chown(
-        &path,
+    // mknod applies the umask: set the mode asked for (through an fd of the node itself),
+    // then the owner.
+    let node = openat(
+        &dir,
+        name,
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::sys_path("openat", "opening a device node", &path, e))?;
+    std::fs::set_permissions(
+        mounts::fd_path(&node),
+        std::os::unix::fs::PermissionsExt::from_mode(mode),
+    )
+    .map_err(|e| Error::io("setting a device node's mode", &path, e))?;
+    fchownat(
+        &dir,
+        name,
         device.uid.map(Into::into),
         device.gid.map(Into::into),
+        AtFlags::AT_SYMLINK_NOFOLLOW,
     )
-    .map_err(|e| Error::sys_path("chown", "setting a device node's owner", &path, e))
+    .map_err(|e| Error::sys_path("fchownat", "setting a device node's owner", &path, e))
 }
 
 // ANCHOR: finish_process

@@ -2,9 +2,13 @@
 //! pivot. An entry is `{destination, type, source, options}` as in fstab, with the options
 //! split into mount(2) flags, propagation changes and the filesystem's own data string.
 
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
+use nix::errno::Errno;
+use nix::fcntl::{open, openat, readlinkat, AtFlags, OFlag};
 use nix::mount::MsFlags;
+use nix::sys::stat::{fstat, fstatat, mkdirat, Mode};
 
 use super::config::Mount;
 use crate::{mount, Error, Result};
@@ -117,72 +121,130 @@ pub fn propagation(name: &str) -> Result<MsFlags> {
     Ok(rec | flag)
 }
 
-// ANCHOR: resolve
-/// Where `path` (a path inside the container) is under `root`, following symlinks as the
-/// container would see them: an absolute link target starts again at `root`, and `..`
-/// never climbs above it. Joining naively would let a rootfs that holds `etc -> /etc` make
-/// the runtime mount over the host's /etc (runc's CVE-2021-30465 was a race on this).
-pub fn resolve_in_root(root: &Path, path: &Path) -> Result<PathBuf> {
-    let mut parts: Vec<std::ffi::OsString> = Vec::new();
-    let mut pending: Vec<std::ffi::OsString> = path
-        .components()
+/// What [`open_in_root`] makes where the path ends and nothing is there yet (the
+/// directories on the way are made in any case but [`Make::Nothing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Make {
+    Nothing,
+    Dir,
+    File,
+}
+
+// ANCHOR: open_in_root
+/// An `O_PATH` fd of what `path` (a path inside the container) names under `root`,
+/// following symlinks as the container would see them: an absolute link target starts
+/// again at the root, and `..` never climbs above it. Joining naively
+/// (`root.join("proc/kcore")`) follows the image's links as the *host* sees them: a rootfs
+/// with `etc -> /etc` would make the runtime mount over the host's /etc (issue 21).
+///
+/// The walk goes one component at a time from an fd of the root: each component is opened
+/// with `O_NOFOLLOW`, a link is read from its own fd and resolved by hand, `..` drops the
+/// last fd. No name is looked up from `/` again, so a link swapped in after a check has
+/// nothing to race (runc's CVE-2021-30465; openat2's `RESOLVE_IN_ROOT`, by hand, for any
+/// kernel). Mount onto the fd through [`fd_path`].
+pub fn open_in_root(root: &Path, path: &Path, make: Make) -> Result<OwnedFd> {
+    let fail = |call, e| {
+        let what = format!("resolving {} inside the root", path.display());
+        Error::sys_path(call, what, root, e)
+    };
+    let root_fd = open(
+        root,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| fail("open", e))?;
+    let mut dirs: Vec<OwnedFd> = Vec::new();
+    let mut pending = components_reversed(path);
+    let (mut links, mut steps) = (0, 0);
+    while let Some(part) = pending.pop() {
+        steps += 1;
+        if part == ".." {
+            dirs.pop();
+            continue;
+        }
+        let cur = dirs.last().unwrap_or(&root_fd);
+        let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        match openat(cur, part.as_os_str(), flags, Mode::empty()) {
+            Ok(fd) => {
+                let kind = fstat(&fd).map_err(|e| fail("fstat", e))?.st_mode & libc::S_IFMT;
+                if kind == libc::S_IFLNK {
+                    links += 1;
+                    if links > 40 {
+                        return Err(fail("openat", Errno::ELOOP));
+                    }
+                    let target = readlinkat(&fd, "").map_err(|e| fail("readlinkat", e))?;
+                    if Path::new(&target).is_absolute() {
+                        dirs.clear();
+                    }
+                    pending.extend(components_reversed(Path::new(&target)));
+                } else if kind != libc::S_IFDIR && !pending.is_empty() {
+                    return Err(fail("openat", Errno::ENOTDIR));
+                } else {
+                    dirs.push(fd);
+                }
+            }
+            Err(Errno::ENOENT) if make != Make::Nothing && steps < 4096 => {
+                let file = pending.is_empty() && make == Make::File;
+                let made = if file {
+                    // Not O_PATH, which would ignore O_CREAT.
+                    let create = OFlag::O_CREAT
+                        | OFlag::O_EXCL
+                        | OFlag::O_WRONLY
+                        | OFlag::O_NOFOLLOW
+                        | OFlag::O_CLOEXEC;
+                    openat(
+                        cur,
+                        part.as_os_str(),
+                        create,
+                        Mode::from_bits_truncate(0o644),
+                    )
+                    .map(drop)
+                } else {
+                    mkdirat(cur, part.as_os_str(), Mode::from_bits_truncate(0o755))
+                };
+                match made {
+                    Ok(()) | Err(Errno::EEXIST) => pending.push(part),
+                    Err(e) => return Err(fail(if file { "openat" } else { "mkdirat" }, e)),
+                }
+            }
+            Err(e) => return Err(fail("openat", e)),
+        }
+    }
+    Ok(dirs.pop().unwrap_or(root_fd))
+}
+// ANCHOR_END: open_in_root
+
+/// The path through which the kernel reaches what `fd` holds: mount(2) and open(2) on it
+/// act on that very object, wherever its name now leads.
+pub fn fd_path(fd: &OwnedFd) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
+/// The error of a syscall on an [`fd_path`], naming the place as the user wrote it.
+fn named(error: Error, shown: &Path) -> Error {
+    match error {
+        Error::Sys {
+            call, what, errno, ..
+        } => Error::Sys {
+            call,
+            what,
+            path: Some(shown.to_path_buf()),
+            errno,
+        },
+        other => other,
+    }
+}
+
+/// The normal and `..` components of `path`, last first (a stack to pop).
+fn components_reversed(path: &Path) -> Vec<std::ffi::OsString> {
+    path.components()
         .rev()
         .filter_map(|c| match c {
             Component::Normal(n) => Some(n.to_os_string()),
             Component::ParentDir => Some("..".into()),
             _ => None,
         })
-        .collect();
-    let mut links = 0;
-    while let Some(part) = pending.pop() {
-        if part == ".." {
-            parts.pop();
-            continue;
-        }
-        let here: PathBuf = parts.iter().collect();
-        let candidate = root.join(&here).join(&part);
-        match std::fs::read_link(&candidate) {
-            Ok(target) => {
-                links += 1;
-                if links > 40 {
-                    return Err(Error::Invalid(format!(
-                        "too many symlinks under the root resolving {}",
-                        path.display()
-                    )));
-                }
-                if target.is_absolute() {
-                    parts.clear();
-                }
-                for c in target.components().rev() {
-                    match c {
-                        Component::Normal(n) => pending.push(n.to_os_string()),
-                        Component::ParentDir => pending.push("..".into()),
-                        _ => {}
-                    }
-                }
-            }
-            Err(_) => parts.push(part),
-        }
-    }
-    Ok(parts.iter().fold(root.to_path_buf(), |p, c| p.join(c)))
-}
-// ANCHOR_END: resolve
-
-/// Makes the mount point: a file when a file is bind-mounted, a directory otherwise.
-fn mount_point(target: &Path, file: bool) -> Result<()> {
-    if target.symlink_metadata().is_ok() {
-        return Ok(());
-    }
-    if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| Error::io("creating a mount point's directory", parent, e))?;
-    }
-    let made = if file {
-        std::fs::File::create(target).map(drop)
-    } else {
-        std::fs::create_dir(target)
-    };
-    made.map_err(|e| Error::io("creating a mount point", target, e))
+        .collect()
 }
 
 // ANCHOR: mount_entry
@@ -190,8 +252,34 @@ fn mount_point(target: &Path, file: bool) -> Result<()> {
 /// directories, which a `cgroup` entry shows (see [`mount_cgroup`]).
 pub fn mount_entry(root: &Path, entry: &Mount, cgroup_dirs: &[PathBuf]) -> Result<()> {
     let options = parse_options(&entry.options)?;
-    let target = resolve_in_root(root, &entry.destination)?;
     let kind = entry.kind.as_deref().unwrap_or("none");
+    if kind == "proc" || kind == "sysfs" {
+        // An image's `proc -> /p`, followed, carries procfs to where the image chose and
+        // takes the masks with it (issue 21): /proc and /sys must be plain directories, as
+        // runc requires.
+        let dest = &entry.destination;
+        if let (Some(parent), Some(Component::Normal(name))) =
+            (dest.parent(), dest.components().next_back())
+        {
+            let dir = open_in_root(root, parent, Make::Nothing)?;
+            if let Ok(st) = fstatat(&dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+                if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+                    let at = fd_path(&dir).join(name);
+                    let shown = dest.to_string_lossy();
+                    return Err(crate::rootfs::not_a_plain_directory(
+                        shown.trim_start_matches('/'),
+                        &at,
+                        st.st_mode & libc::S_IFMT == libc::S_IFLNK,
+                    ));
+                }
+            }
+        }
+    }
+    let dest = &entry.destination;
+    // Each step opens the destination again: after a mount, the name leads to the new
+    // mount's root, while an fd opened before still holds the directory below it.
+    let at = |make| open_in_root(root, dest, make);
+    let shown = root.join(dest.strip_prefix("/").unwrap_or(dest));
     let data = options.data.join(",");
     let data = (!data.is_empty()).then_some(data.as_str());
     if let Some(bind) = options
@@ -204,22 +292,32 @@ pub fn mount_entry(root: &Path, entry: &Mount, cgroup_dirs: &[PathBuf]) -> Resul
                 entry.destination.display()
             ))
         })?;
-        mount_point(&target, !source.is_dir())?;
-        nix::mount::mount(Some(source), &target, None::<&str>, bind, None::<&str>)
-            .map_err(|e| {
-                Error::sys_path(
-                    "mount",
-                    format!("bind-mounting {}", source.display()),
-                    &target,
-                    e,
-                )
-            })?;
+        let point = at(if source.is_dir() {
+            Make::Dir
+        } else {
+            Make::File
+        })?;
+        nix::mount::mount(
+            Some(source),
+            &fd_path(&point),
+            None::<&str>,
+            bind,
+            None::<&str>,
+        )
+        .map_err(|e| {
+            Error::sys_path(
+                "mount",
+                format!("bind-mounting {}", source.display()),
+                &shown,
+                e,
+            )
+        })?;
         // A bind mount ignores the other flags until it is remounted with them.
         let rest = options.flags & !MsFlags::MS_REC;
         if !rest.is_empty() {
             nix::mount::mount(
                 None::<&str>,
-                &target,
+                &fd_path(&at(Make::Nothing)?),
                 None::<&str>,
                 MsFlags::MS_REMOUNT | MsFlags::MS_BIND | rest,
                 None::<&str>,
@@ -228,40 +326,47 @@ pub fn mount_entry(root: &Path, entry: &Mount, cgroup_dirs: &[PathBuf]) -> Resul
                 Error::sys_path(
                     "mount",
                     "remounting a bind mount with its options",
-                    &target,
+                    &shown,
                     e,
                 )
             })?;
         }
     } else if kind == "cgroup" {
-        mount_point(&target, false)?;
-        mount_cgroup(&target, cgroup_dirs, options.flags)?;
+        mount_cgroup(&at, &shown, cgroup_dirs, options.flags)?;
     } else {
-        mount_point(&target, false)?;
+        let point = at(Make::Dir)?;
         // tmpcopyup: hold the directory below before the tmpfs hides it, copy it up after.
         let below = match options.copy_up && kind == "tmpfs" {
             true => Some(
-                std::fs::File::open(&target)
-                    .map_err(|e| Error::io("opening a directory to copy up", &target, e))?,
+                std::fs::File::open(fd_path(&point))
+                    .map_err(|e| Error::io("opening a directory to copy up", &shown, e))?,
             ),
             false => None,
         };
         let source = entry.source.clone().unwrap_or_else(|| PathBuf::from(kind));
-        nix::mount::mount(Some(&source), &target, Some(kind), options.flags, data)
-            .map_err(|e| {
-                Error::sys_path("mount", format!("mounting {kind}"), &target, e)
-            })?;
+        nix::mount::mount(
+            Some(&source),
+            &fd_path(&point),
+            Some(kind),
+            options.flags,
+            data,
+        )
+        .map_err(|e| Error::sys_path("mount", format!("mounting {kind}"), &shown, e))?;
         if let Some(below) = below {
-            use std::os::fd::AsRawFd;
             let from = PathBuf::from(format!("/proc/self/fd/{}", below.as_raw_fd()));
-            copy_tree(&from, &target)?;
+            copy_tree(&from, &fd_path(&at(Make::Nothing)?))?;
         }
     }
     for flag in &options.propagation {
-        nix::mount::mount(None::<&str>, &target, None::<&str>, *flag, None::<&str>)
-            .map_err(|e| {
-                Error::sys_path("mount", "changing the propagation", &target, e)
-            })?;
+        let top = at(Make::Nothing)?;
+        nix::mount::mount(
+            None::<&str>,
+            &fd_path(&top),
+            None::<&str>,
+            *flag,
+            None::<&str>,
+        )
+        .map_err(|e| Error::sys_path("mount", "changing the propagation", &shown, e))?;
     }
     Ok(())
 }
@@ -308,7 +413,12 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 /// A `cgroup` entry: the container's own cgroup directories, one per hierarchy, bound
 /// under a small tmpfs (v1) or directly (v2), so the container reads its limits and not the
 /// host's tree. `flags` is usually `ro,nosuid,nodev,noexec`.
-fn mount_cgroup(target: &Path, dirs: &[PathBuf], flags: MsFlags) -> Result<()> {
+fn mount_cgroup(
+    at: &dyn Fn(Make) -> Result<OwnedFd>,
+    shown: &Path,
+    dirs: &[PathBuf],
+    flags: MsFlags,
+) -> Result<()> {
     let ro = flags.contains(MsFlags::MS_RDONLY);
     let remount = |at: &Path| -> Result<()> {
         let f = MsFlags::MS_REMOUNT
@@ -324,23 +434,28 @@ fn mount_cgroup(target: &Path, dirs: &[PathBuf], flags: MsFlags) -> Result<()> {
     };
     match dirs {
         [one] if is_cgroup2(one) => {
-            mount::bind(one, target)?;
-            remount(target)
+            mount::bind(one, &fd_path(&at(Make::Dir)?)).map_err(|e| named(e, shown))?;
+            remount(&fd_path(&at(Make::Nothing)?)).map_err(|e| named(e, shown))
         }
         _ => {
             mount::filesystem(
                 "tmpfs",
-                target,
+                &fd_path(&at(Make::Dir)?),
                 MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
                 Some("mode=755,size=64k"),
-            )?;
+            )
+            .map_err(|e| named(e, shown))?;
+            // The fresh tmpfs is the runtime's own: below it, plain paths are safe.
+            let top = at(Make::Nothing)?;
+            let target = &fd_path(&top);
             for dir in dirs {
                 // /sys/fs/cgroup/<hierarchy>/<path…>: the hierarchy's mount name.
                 let Some(name) = hierarchy_name(dir) else {
                     continue;
                 };
                 let point = target.join(&name);
-                mount_point(&point, false)?;
+                std::fs::create_dir(&point)
+                    .map_err(|e| Error::io("creating a mount point", &point, e))?;
                 mount::bind(dir, &point)?;
                 remount(&point)?;
                 // `cpu,cpuacct` is also reached as `cpu` and `cpuacct`, as on the host.
@@ -403,22 +518,30 @@ mod tests {
 
     #[test]
     fn symlinks_resolve_inside_the_root() {
+        use std::os::unix::fs::MetadataExt;
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        std::fs::create_dir(root.join("real")).unwrap();
+        std::fs::create_dir_all(root.join("real/x")).unwrap();
+        std::fs::create_dir_all(root.join("etc/passwd")).unwrap();
         std::os::unix::fs::symlink("/real", root.join("abs")).unwrap();
         std::os::unix::fs::symlink("../../../etc", root.join("climb")).unwrap();
-        assert_eq!(
-            resolve_in_root(root, Path::new("/abs/x")).unwrap(),
-            root.join("real/x")
-        );
-        assert_eq!(
-            resolve_in_root(root, Path::new("/climb/passwd")).unwrap(),
-            root.join("etc/passwd")
-        );
-        assert_eq!(
-            resolve_in_root(root, Path::new("/../../x")).unwrap(),
-            root.join("x")
-        );
+        let same = |inside: &str, want: &Path| {
+            let fd = open_in_root(root, Path::new(inside), Make::Nothing).unwrap();
+            let got = fstat(&fd).unwrap();
+            let want = std::fs::metadata(want).unwrap();
+            assert_eq!(
+                (got.st_dev, got.st_ino),
+                (want.dev(), want.ino()),
+                "{inside}"
+            );
+        };
+        same("/abs/x", &root.join("real/x"));
+        same("/climb/passwd", &root.join("etc/passwd"));
+        same("/../../real", &root.join("real"));
+        // Made on the way, inside the root: never at the link's target on the host.
+        open_in_root(root, Path::new("/abs/new/deeper"), Make::File).unwrap();
+        assert!(root.join("real/new/deeper").is_file());
+        std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
+        assert!(open_in_root(root, Path::new("/loop/x"), Make::Dir).is_err());
     }
 }

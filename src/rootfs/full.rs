@@ -21,8 +21,8 @@ pub struct FullRoot {
 // ANCHOR: enter_full
 impl FullRoot {
     /// Run in the child, inside its new mount namespace: chapter 3's [`super::enter`], with
-    /// the union in place of the bind mount, the cgroup tree, the masked paths of
-    /// /proc and /sys, and a read-only `/` when asked.
+    /// the union in place of the bind mount, the cgroup tree, then (inside the new root)
+    /// the masked paths of /proc and /sys, and a read-only `/` when asked.
     pub fn enter(&self) -> Result<()> {
         let root = &self.merged;
         mount::make_private()?;
@@ -36,8 +36,10 @@ impl FullRoot {
             cgroupfs::mount(root, view)?;
         }
         pseudo::mount_tmp(root)?;
-        security::paths::protect(root)?;
         pivot_into(root)?;
+        // Masks go on after the pivot, as runc applies them: `/` is then the container's
+        // root and the host's is detached, so no path of the image can lead a mask out.
+        security::paths::protect()?;
         if self.read_only {
             mount::remount_read_only(Path::new("/"), nix::mount::MsFlags::empty())?;
         }

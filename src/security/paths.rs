@@ -40,11 +40,24 @@ pub const READ_ONLY: [&str; 5] = [
 ];
 
 // ANCHOR: mask
-/// Masks and write-protects the paths above, under `root` (the new root, before the pivot).
-/// A path this kernel does not have is skipped.
-pub fn protect(root: &Path) -> Result<()> {
-    for path in MASKED {
-        let target = root.join(path.trim_start_matches('/'));
+/// Masks and write-protects the paths above. Called after the pivot, when `/` is the
+/// container's root and the host's is detached: every path, `..` and the image's symlinks
+/// included, then resolves inside the container. Built under the new root before the pivot
+/// (`root.join("proc/kcore")`), an image's `proc -> /p` led the masks to the host's `/p`,
+/// where they were skipped without a word, and a `maskedPaths` entry `/../../etc` hid the
+/// host's /etc under shared propagation (issue 21; runc masks after the pivot too).
+pub fn protect() -> Result<()> {
+    protect_paths(&MASKED, &READ_ONLY)
+}
+// ANCHOR_END: mask
+
+/// [`protect`] with the lists given (an OCI config's `maskedPaths` and `readonlyPaths`)
+/// instead of the defaults. A path the root lacks is skipped, as runc does. A masked file
+/// gets the container's own /dev/null bound over it.
+pub fn protect_paths<S: AsRef<str>>(masked: &[S], read_only: &[S]) -> Result<()> {
+    let inside = |path: &str| Path::new("/").join(path.trim_start_matches('/'));
+    for path in masked {
+        let target = inside(path.as_ref());
         match std::fs::metadata(&target) {
             Err(_) => continue,
             Ok(meta) if meta.is_dir() => mount::filesystem(
@@ -56,12 +69,14 @@ pub fn protect(root: &Path) -> Result<()> {
                     | MsFlags::MS_NOEXEC,
                 Some("size=0"),
             )?,
-            // The container's own /dev/null (already made under root), not the host's.
-            Ok(_) => mount::bind(&root.join("dev/null"), &target)?,
+            Ok(_) => {
+                null_device()?;
+                mount::bind(Path::new("/dev/null"), &target)?
+            }
         }
     }
-    for path in READ_ONLY {
-        let target = root.join(path.trim_start_matches('/'));
+    for path in read_only {
+        let target = inside(path.as_ref());
         if target.symlink_metadata().is_err() {
             continue;
         }
@@ -73,47 +88,21 @@ pub fn protect(root: &Path) -> Result<()> {
     }
     Ok(())
 }
-// ANCHOR_END: mask
 
-/// [`protect`] with the lists given (an OCI config's `maskedPaths` and `readonlyPaths`)
-/// instead of the defaults. A path the root lacks is skipped, as runc does.
-pub fn protect_paths<S: AsRef<str>>(
-    root: &Path,
-    masked: &[S],
-    read_only: &[S],
-) -> Result<()> {
-    let null = root.join("dev/null");
-    let null = if null.exists() {
-        null
+/// Checks that the container's /dev/null, bound over masked files, is the null device
+/// (char 1:3) and no link: an image's /dev/null pointing at a procfs file would turn a
+/// mask into a writable window on that file (runc's CVE-2025-31133).
+fn null_device() -> Result<()> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let null = Path::new("/dev/null");
+    let genuine = null.symlink_metadata().is_ok_and(|m| {
+        m.file_type().is_char_device() && m.rdev() == nix::sys::stat::makedev(1, 3)
+    });
+    if genuine {
+        Ok(())
     } else {
-        Path::new("/dev/null").to_path_buf()
-    };
-    for path in masked {
-        let target = root.join(path.as_ref().trim_start_matches('/'));
-        match std::fs::metadata(&target) {
-            Err(_) => continue,
-            Ok(meta) if meta.is_dir() => mount::filesystem(
-                "tmpfs",
-                &target,
-                MsFlags::MS_RDONLY
-                    | MsFlags::MS_NOSUID
-                    | MsFlags::MS_NODEV
-                    | MsFlags::MS_NOEXEC,
-                Some("size=0"),
-            )?,
-            Ok(_) => mount::bind(&null, &target)?,
-        }
+        Err(crate::Error::Invalid(
+            "the container's /dev/null is not the null device (character 1:3), so it cannot mask a file: mount a tmpfs on /dev, or make /dev/null the null device in the image".into(),
+        ))
     }
-    for path in read_only {
-        let target = root.join(path.as_ref().trim_start_matches('/'));
-        if target.symlink_metadata().is_err() {
-            continue;
-        }
-        mount::bind(&target, &target)?;
-        mount::remount_read_only(
-            &target,
-            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-        )?;
-    }
-    Ok(())
 }
