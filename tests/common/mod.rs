@@ -2,6 +2,9 @@
 //!
 //! Each test file that needs them says `mod common;`. Not every file uses every helper.
 #![allow(dead_code)]
+// `unprivileged` is declared by this crate's build.rs; the tool's tests (tools/workbook), which
+// share this module, are another package that neither sets nor declares it.
+#![allow(unexpected_cfgs)]
 
 pub mod engine;
 pub mod forked;
@@ -16,18 +19,46 @@ use std::process::{Command, Output};
 /// Returns `false` after printing why when it may not; with `WORKBOOK_REQUIRE_PRIVILEGED=1`
 /// (CI and the VM set it) a missing privilege fails the test instead of skipping it, so a
 /// skipped check can never be reported as a pass there.
+///
+/// This is the guard at run time. A build made without root marks the privileged tests as
+/// ignored before they run (build.rs, the `cfg_attr(unprivileged, ignore = …)` line
+/// above each one), so that cargo's summary counts them as "ignored" with the reason, not as
+/// passed; this guard catches the rest: a build made for root (`WORKBOOK_PRIVILEGED_RUN=1`)
+/// that runs without it.
 pub fn privileged(test: &str) -> bool {
     if workbook::privilege::has_cap_sys_admin() {
         return true;
     }
     let reason = format!(
-        "{test}: skipped, needs root (CAP_SYS_ADMIN); run `sudo cargo test` or use the VM"
+        "{test}: skipped, needs root (CAP_SYS_ADMIN); run it with `cargo workbook test`, which \
+         builds as you and runs the tests as root, or in the VM (vm/README.md)"
     );
     if std::env::var("WORKBOOK_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
         panic!("{reason}, and WORKBOOK_REQUIRE_PRIVILEGED=1 forbids skipping");
     }
     eprintln!("{reason}");
     false
+}
+
+/// In a build made without root, where every privileged test is ignored (build.rs): fails when
+/// the binary runs where those tests were meant to run, so that their absence is not taken for a
+/// pass. Being in this module, it is in every test binary that has privileged tests.
+#[cfg(unprivileged)]
+#[test]
+fn this_build_ignores_the_privileged_tests() {
+    let with_root = workbook::privilege::has_cap_sys_admin();
+    let required = std::env::var("WORKBOOK_REQUIRE_PRIVILEGED").as_deref() == Ok("1");
+    assert!(
+        !with_root && !required,
+        "this test binary was built by a user without root, so its privileged tests are ignored, \
+         but it runs {}: build it for root with `cargo workbook test` (or with \
+         WORKBOOK_PRIVILEGED_RUN=1 set for `cargo test --no-run`)",
+        if with_root {
+            "as root"
+        } else {
+            "with WORKBOOK_REQUIRE_PRIVILEGED=1"
+        }
+    );
 }
 
 /// The name of the test function it is written in (the trick: the type name of a function

@@ -249,6 +249,7 @@ fn open_to_others(dir: &Path) {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn check_as_a_user_without_root_or_sudo_says_what_it_needs() {
     if !privileged!() {
         return;
@@ -289,6 +290,7 @@ fn check_as_a_user_without_root_or_sudo_says_what_it_needs() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn check_as_root_fails_with_the_hint_then_passes_after_reset() {
     if !privileged!() {
         return;

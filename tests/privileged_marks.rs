@@ -1,0 +1,246 @@
+//! Unprivileged: every test that calls `privileged!()` carries the line that makes a build
+//! without root report it as ignored, with the reason, rather than as passed:
+//!
+//! ```text
+//! #[test]
+//! #[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
+//! ```
+//!
+//! (build.rs sets `unprivileged`.) libtest cannot skip at run time: without the line,
+//! a test that returns early because it lacks root counts as passed, and `cargo test` as a
+//! user showed a chapter whose exercises were still holes as "7 passed".
+//!
+//! `WORKBOOK_BLESS=1 cargo test --test privileged_marks` (or `.ci/mark-privileged`) writes the
+//! missing lines, right below `#[test]` or `#[rstest]`, and removes those of tests that no longer
+//! call `privileged!()`. Then review `git diff tests`.
+
+use std::path::{Path, PathBuf};
+
+/// The line, without its indentation.
+const MARK: &str =
+    r#"#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]"#;
+
+/// The call that makes a test privileged (split so that this file does not hold it).
+const CALL: &str = concat!("privileged", "!()");
+
+/// The test files: tests/*.rs (not the helpers under tests/common) and the tool's tests, which
+/// use the same helpers and the same build script.
+fn test_files() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<PathBuf> = ["tests", "tools/workbook/tests"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root.join(dir)).expect("read a tests directory"))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .filter(|p| p.file_name().is_some_and(|n| n != "privileged_marks.rs"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// A line's code, without a `//` comment (a line of a string that holds `//` is cut short too,
+/// which only hides a call written in a string).
+fn code(line: &str) -> &str {
+    match line.find("//") {
+        Some(i) => &line[..i],
+        None => line,
+    }
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+fn is_fn_line(line: &str) -> bool {
+    let t = code(line).trim_start();
+    let t = t.strip_prefix("pub ").unwrap_or(t);
+    let t = t.strip_prefix("async ").unwrap_or(t);
+    t.starts_with("fn ")
+}
+
+fn fn_name(line: &str) -> &str {
+    let after = &line[line.find("fn ").map_or(0, |i| i + 3)..];
+    after
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or(after)
+}
+
+/// One function of a test file: where its attributes start, its `fn` line, where it ends.
+struct Function {
+    attrs_start: usize,
+    fn_line: usize,
+    end: usize,
+}
+
+impl Function {
+    fn attrs<'a>(&self, lines: &'a [String]) -> impl Iterator<Item = (usize, &'a str)> {
+        (self.attrs_start..self.fn_line).map(move |i| (i, lines[i].trim()))
+    }
+    /// The line of its `#[test]` or `#[rstest]` (also written `#[rstest::rstest]`).
+    fn test_attr(&self, lines: &[String]) -> Option<usize> {
+        self.attrs(lines)
+            .find(|(_, l)| *l == "#[test]" || l.starts_with("#[rstest"))
+            .map(|(i, _)| i)
+    }
+    fn calls_privileged(&self, lines: &[String]) -> bool {
+        lines[self.fn_line..=self.end]
+            .iter()
+            .any(|l| code(l).contains(CALL))
+    }
+    fn mark_line(&self, lines: &[String]) -> Option<usize> {
+        self.attrs(lines).find(|(_, l)| *l == MARK).map(|(i, _)| i)
+    }
+}
+
+/// The functions of a file. Attributes are the lines above `fn` up to a blank line or the end
+/// of the item before; the body ends at the first `}` line indented as the `fn` line is.
+fn functions(lines: &[String]) -> Vec<Function> {
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if !is_fn_line(line) {
+            continue;
+        }
+        let depth = indent(line);
+        let mut start = i;
+        while start > 0 {
+            // A comment line has no code and belongs to the item below.
+            let above = code(&lines[start - 1]).trim();
+            let ends_an_item = above.ends_with('}') || above.ends_with(';') || above == "{";
+            if lines[start - 1].trim().is_empty() || ends_an_item {
+                break;
+            }
+            start -= 1;
+        }
+        let end = (i..lines.len())
+            .find(|&j| lines[j].trim_end() == format!("{}}}", " ".repeat(depth)))
+            .unwrap_or(lines.len() - 1);
+        out.push(Function {
+            attrs_start: start,
+            fn_line: i,
+            end,
+        });
+    }
+    out
+}
+
+/// What is wrong in one file: what blessing fixes, what it cannot fix, and the file as it
+/// should be.
+fn check_file(text: &str, file: &str) -> (Vec<String>, Vec<String>, String) {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut problems = Vec::new();
+    let mut unfixable = Vec::new();
+    // Edits from the bottom up, so that earlier line numbers stay right.
+    let mut inserts: Vec<(usize, String)> = Vec::new();
+    let mut removals: Vec<usize> = Vec::new();
+    for f in functions(&lines) {
+        let name = fn_name(&lines[f.fn_line]).to_string();
+        let calls = f.calls_privileged(&lines);
+        let mark = f.mark_line(&lines);
+        match (calls, f.test_attr(&lines), mark) {
+            (true, None, _) => unfixable.push(format!(
+                "{file}: fn {name} calls {CALL} but is no #[test]: call it at the start of the \
+                 test itself, so that the test can be marked"
+            )),
+            (true, Some(at), None) => {
+                problems.push(format!("{file}: test {name} calls {CALL} but lacks the line {MARK}"));
+                let pad = " ".repeat(indent(&lines[at]));
+                inserts.push((at + 1, format!("{pad}{MARK}")));
+            }
+            (false, _, Some(at)) => {
+                problems.push(format!(
+                    "{file}: {name} is marked as needing root but does not call {CALL}"
+                ));
+                removals.push(at);
+            }
+            _ => {}
+        }
+    }
+    let mut edits: Vec<(usize, Option<String>)> = inserts
+        .into_iter()
+        .map(|(at, l)| (at, Some(l)))
+        .chain(removals.into_iter().map(|at| (at, None)))
+        .collect();
+    edits.sort_by_key(|edit| std::cmp::Reverse(edit.0));
+    for (at, line) in edits {
+        match line {
+            Some(l) => lines.insert(at, l),
+            None => {
+                lines.remove(at);
+            }
+        }
+    }
+    let mut fixed = lines.join("\n");
+    if text.ends_with('\n') {
+        fixed.push('\n');
+    }
+    (problems, unfixable, fixed)
+}
+
+#[test]
+fn every_test_that_needs_root_is_ignored_without_it() {
+    let bless = std::env::var("WORKBOOK_BLESS").as_deref() == Ok("1");
+    let mut problems = Vec::new();
+    let mut marked = 0;
+    for path in test_files() {
+        let text = std::fs::read_to_string(&path).expect("read a test file");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let file = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        let (found, unfixable, fixed) = check_file(&text, &file);
+        marked += fixed.lines().filter(|l| l.trim() == MARK).count();
+        problems.extend(unfixable);
+        if found.is_empty() {
+            continue;
+        }
+        if bless {
+            std::fs::write(&path, fixed).expect("write a test file");
+            eprintln!("marked: {} ({} changes)", path.display(), found.len());
+        } else {
+            problems.extend(found);
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} privileged test(s) would count as passed without root:\n  {}\nAdd the lines with \
+         `.ci/mark-privileged` (WORKBOOK_BLESS=1 cargo test --test privileged_marks), then \
+         review git diff tests.",
+        problems.len(),
+        problems.join("\n  ")
+    );
+    // The scan found the tests: a parser that finds nothing would pass too.
+    assert!(
+        marked > 100,
+        "only {marked} marked tests found under tests/"
+    );
+}
+
+#[test]
+fn the_checker_marks_a_test_and_unmarks_a_helper() {
+    let call = CALL;
+    let text = format!(
+        "#[test]\n#[serial]\nfn needs_root() {{\n    if !{call} {{\n        return;\n    }}\n}}\n\n\
+         #[rstest::rstest]\n#[case::a(1)]\n#[case::b(\n    2\n)]\nfn cases(#[case] n: u8) {{\n    if \
+         !{call} {{\n        return;\n    }}\n}}\n\n#[test]\n{MARK}\nfn no_root() {{\n    // \
+         {call} in a comment is no call\n}}\n\nfn helper() {{\n    {call};\n}}\n"
+    );
+    let (problems, unfixable, fixed) = check_file(&text, "t.rs");
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert_eq!(unfixable.len(), 1, "{unfixable:#?}");
+    assert!(unfixable[0].contains("fn helper calls"), "{unfixable:#?}");
+    let want = text
+        .replace("#[test]\n#[serial]", &format!("#[test]\n{MARK}\n#[serial]"))
+        .replace(
+            "#[rstest::rstest]\n",
+            &format!("#[rstest::rstest]\n{MARK}\n"),
+        )
+        .replace(&format!("{MARK}\nfn no_root"), "fn no_root");
+    assert_eq!(fixed, want);
+    let (again, unfixable, _) = check_file(&fixed, "t.rs");
+    assert!(again.is_empty(), "{again:#?}");
+    assert_eq!(unfixable.len(), 1, "only the helper stays: {unfixable:#?}");
+}
