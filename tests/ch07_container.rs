@@ -412,10 +412,10 @@ fn wait_for_init_command(name: &str, comm: &str) {
 }
 
 #[rstest::rstest]
-#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 #[case(Signal::SIGINT, 130)]
 #[case(Signal::SIGTERM, 143)]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn a_signal_to_the_runtime_ends_the_container_with_128_plus_n(
     #[case] signal: Signal,
     #[case] code: i32,

@@ -91,7 +91,6 @@ fn attack(bin: &str, options: &[&str], without_close_range: bool) -> String {
 }
 
 #[rstest]
-#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[case::unshare_pid(env!("CARGO_BIN_EXE_01-unshare-pid"), &[])]
 #[case::uts_ipc(env!("CARGO_BIN_EXE_02-uts-ipc"), &[])]
 #[case::mount_rootfs(env!("CARGO_BIN_EXE_03-mount-rootfs"), &[])]
@@ -105,6 +104,7 @@ fn attack(bin: &str, options: &[&str], without_close_range: bool) -> String {
     &["run", "--rootless"]
 )]
 #[serial]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn no_fd_of_the_caller_is_visible_inside(#[case] bin: &str, #[case] options: &[&str]) {
     if !privileged!() {
         return;
@@ -115,10 +115,10 @@ fn no_fd_of_the_caller_is_visible_inside(#[case] bin: &str, #[case] options: &[&
 /// The fallback for kernels without close_range (before 5.9) or its CLOSE_RANGE_CLOEXEC
 /// flag (before 5.11): the same attack, with close_range answering ENOSYS.
 #[rstest]
-#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[case::mount_rootfs(env!("CARGO_BIN_EXE_03-mount-rootfs"), &[])]
 #[case::full_container(env!("CARGO_BIN_EXE_07-full-container"), &["run", "--network", "none"])]
 #[serial]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn no_fd_survives_on_a_kernel_without_close_range(
     #[case] bin: &str,
     #[case] options: &[&str],
@@ -140,10 +140,10 @@ fn no_fd_survives_on_a_kernel_without_close_range(
 /// while the host's fd 7 is still open, starts the command in the host's `/`. The run is
 /// refused in one sentence before the command starts.
 #[rstest]
-#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[case::full_container(&["run", "--network", "none"])]
 #[case::full_container_rootless(&["run", "--rootless"])]
 #[serial]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn a_workdir_through_a_host_fd_is_refused(#[case] options: &[&str]) {
     if !privileged!() {
         return;

@@ -21,11 +21,11 @@ fn parse(text: &str) -> BTreeMap<String, u64> {
 }
 
 #[rstest]
-#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[case(env!("CARGO_BIN_EXE_01-unshare-pid"), &[], &["pid"])]
 #[case(env!("CARGO_BIN_EXE_02-uts-ipc"), &[], &["uts", "ipc"])]
 #[case(env!("CARGO_BIN_EXE_03-mount-rootfs"), &[], &["mnt", "pid"])]
 #[case(env!("CARGO_BIN_EXE_04-user-net"), &[], &["user", "net"])]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn only_the_chapters_kinds_are_new(
     #[case] bin: &str,
     #[case] options: &[&str],

@@ -248,12 +248,12 @@ fn a_command_never_changes_a_given_layer_dir() {
 }
 
 #[rstest::rstest]
-#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[case::corrupt("corrupt")]
 #[case::truncated("truncated")]
 #[case::digest_mismatch("digest")]
 #[case::missing_layer("missing")]
 #[serial]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn a_bad_archive_is_one_sentence_and_leaves_no_layer(#[case] damage: &str) {
     if !privileged!() {
         return;

@@ -92,6 +92,20 @@ impl Function {
     fn mark_line(&self, lines: &[String]) -> Option<usize> {
         self.attrs(lines).find(|(_, l)| *l == MARK).map(|(i, _)| i)
     }
+    /// Where the line goes: below `#[test]`; for rstest, below its last `#[case…]`, because
+    /// rstest gives an attribute written above a case to that case alone.
+    fn mark_place(&self, lines: &[String], test_attr: usize) -> usize {
+        self.attrs(lines)
+            .filter(|(_, l)| l.starts_with("#[case"))
+            .map(|(i, _)| i)
+            .last()
+            .map_or(test_attr + 1, |_| self.fn_line)
+    }
+    /// Whether a mark at `at` comes after every `#[case…]`.
+    fn mark_after_the_cases(&self, lines: &[String], at: usize) -> bool {
+        self.attrs(lines)
+            .all(|(i, l)| i < at || !l.starts_with("#[case"))
+    }
 }
 
 /// The functions of a file. Attributes are the lines above `fn` up to a blank line or the end
@@ -146,7 +160,16 @@ fn check_file(text: &str, file: &str) -> (Vec<String>, Vec<String>, String) {
             (true, Some(at), None) => {
                 problems.push(format!("{file}: test {name} calls {CALL} but lacks the line {MARK}"));
                 let pad = " ".repeat(indent(&lines[at]));
-                inserts.push((at + 1, format!("{pad}{MARK}")));
+                inserts.push((f.mark_place(&lines, at), format!("{pad}{MARK}")));
+            }
+            (true, Some(at), Some(mark)) if !f.mark_after_the_cases(&lines, mark) => {
+                problems.push(format!(
+                    "{file}: test {name} has the line above a #[case], which ignores that case \
+                     alone: it goes below the last #[case]"
+                ));
+                let pad = " ".repeat(indent(&lines[at]));
+                removals.push(mark);
+                inserts.push((f.mark_place(&lines, at), format!("{pad}{MARK}")));
             }
             (false, _, Some(at)) => {
                 problems.push(format!(
@@ -220,26 +243,96 @@ fn every_test_that_needs_root_is_ignored_without_it() {
 }
 
 #[test]
-fn the_checker_marks_a_test_and_unmarks_a_helper() {
-    let call = CALL;
-    let text = format!(
-        "#[test]\n#[serial]\nfn needs_root() {{\n    if !{call} {{\n        return;\n    }}\n}}\n\n\
-         #[rstest::rstest]\n#[case::a(1)]\n#[case::b(\n    2\n)]\nfn cases(#[case] n: u8) {{\n    if \
-         !{call} {{\n        return;\n    }}\n}}\n\n#[test]\n{MARK}\nfn no_root() {{\n    // \
-         {call} in a comment is no call\n}}\n\nfn helper() {{\n    {call};\n}}\n"
-    );
-    let (problems, unfixable, fixed) = check_file(&text, "t.rs");
-    assert_eq!(problems.len(), 3, "{problems:#?}");
+fn the_checker_marks_tests_moves_a_mark_above_a_case_and_finds_a_helper() {
+    // `CALL` and `MARK` stand for the call and the line.
+    let before = "
+#[test]
+#[serial]
+fn needs_root() {
+    if !CALL {
+        return;
+    }
+}
+
+#[rstest::rstest]
+#[case::a(1)]
+#[case::b(
+    2
+)]
+fn cases(#[case] n: u8) {
+    if !CALL {
+        return;
+    }
+}
+
+#[rstest]
+MARK
+#[case::a(1)]
+#[case::b(2)]
+fn marked_for_the_first_case_only(#[case] n: u8) {
+    if !CALL {
+        return;
+    }
+}
+
+#[test]
+MARK
+fn no_root() {
+    // CALL in a comment is no call
+}
+
+fn helper() {
+    CALL;
+}
+";
+    let after = "
+#[test]
+MARK
+#[serial]
+fn needs_root() {
+    if !CALL {
+        return;
+    }
+}
+
+#[rstest::rstest]
+#[case::a(1)]
+#[case::b(
+    2
+)]
+MARK
+fn cases(#[case] n: u8) {
+    if !CALL {
+        return;
+    }
+}
+
+#[rstest]
+#[case::a(1)]
+#[case::b(2)]
+MARK
+fn marked_for_the_first_case_only(#[case] n: u8) {
+    if !CALL {
+        return;
+    }
+}
+
+#[test]
+fn no_root() {
+    // CALL in a comment is no call
+}
+
+fn helper() {
+    CALL;
+}
+";
+    let real = |text: &str| text.replace("CALL", CALL).replace("MARK", MARK);
+    let (problems, unfixable, fixed) = check_file(&real(before), "t.rs");
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+    assert!(problems[2].contains("above a #[case]"), "{problems:#?}");
     assert_eq!(unfixable.len(), 1, "{unfixable:#?}");
     assert!(unfixable[0].contains("fn helper calls"), "{unfixable:#?}");
-    let want = text
-        .replace("#[test]\n#[serial]", &format!("#[test]\n{MARK}\n#[serial]"))
-        .replace(
-            "#[rstest::rstest]\n",
-            &format!("#[rstest::rstest]\n{MARK}\n"),
-        )
-        .replace(&format!("{MARK}\nfn no_root"), "fn no_root");
-    assert_eq!(fixed, want);
+    assert_eq!(fixed, real(after));
     let (again, unfixable, _) = check_file(&fixed, "t.rs");
     assert!(again.is_empty(), "{again:#?}");
     assert_eq!(unfixable.len(), 1, "only the helper stays: {unfixable:#?}");
