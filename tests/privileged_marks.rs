@@ -337,3 +337,117 @@ fn helper() {
     assert!(again.is_empty(), "{again:#?}");
     assert_eq!(unfixable.len(), 1, "only the helper stays: {unfixable:#?}");
 }
+
+/// The test functions of a test target that carry the line.
+fn marked_tests(target: &str) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/{target}.rs"));
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    functions(&lines)
+        .iter()
+        .filter(|f| f.mark_line(&lines).is_some())
+        .map(|f| fn_name(&lines[f.fn_line]).to_string())
+        .collect()
+}
+
+/// The `cargo test --test TARGET [FILTER]` commands of a line that run as the user (no `sudo`
+/// in front, not `cargo workbook test`), as (target, filter).
+fn user_test_commands(line: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for (i, _) in line.match_indices("cargo test") {
+        let before = &line[..i];
+        if before.trim_end().ends_with("sudo") || before.trim_end().ends_with("-E") {
+            continue;
+        }
+        // The command ends at the end of its code span or at a shell comment.
+        let rest = &line[i + "cargo test".len()..];
+        let rest = &rest[..rest.find(['`', '#']).unwrap_or(rest.len())];
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let Some(at) = words.iter().position(|w| *w == "--test") else {
+            continue;
+        };
+        let Some(target) = words.get(at + 1) else {
+            continue;
+        };
+        let filter = words[at + 2..]
+            .iter()
+            .find(|w| !w.starts_with('-'))
+            .map_or(String::new(), |w| w.to_string());
+        found.push((target.to_string(), filter));
+    }
+    found
+}
+
+/// A command the book gives that runs a privileged test as the user would show it as ignored:
+/// the book says `cargo workbook test` for those (it builds as the user and runs the tests as
+/// root), so that its questions ("run … and explain what the test reports") are answered by a
+/// test that ran.
+#[test]
+fn every_command_in_the_book_that_runs_a_privileged_test_runs_it_as_root() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(root.join("book/src"))
+        .expect("read book/src")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    pages.extend([root.join("README.md"), root.join("vm/README.md")]);
+    pages.sort();
+    let mut problems = Vec::new();
+    let mut commands = 0;
+    for page in pages {
+        let text = std::fs::read_to_string(&page).expect("read a page");
+        let name = page
+            .strip_prefix(root)
+            .unwrap_or(&page)
+            .display()
+            .to_string();
+        for (n, line) in text.lines().enumerate() {
+            for (target, filter) in user_test_commands(line) {
+                commands += 1;
+                let privileged: Vec<String> = marked_tests(&target)
+                    .into_iter()
+                    .filter(|t| t.contains(&filter))
+                    .collect();
+                if let Some(first) = privileged.first() {
+                    let args = format!("--test {target} {filter}");
+                    let args = args.trim_end();
+                    problems.push(format!(
+                        "{name}:{}: `cargo test {args}` runs {} test(s) that need root \
+                         ({first}, …), which a user's build only reports as ignored: write \
+                         `cargo workbook test {args}`",
+                        n + 1,
+                        privileged.len()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} command(s) in the book run privileged tests as the user:\n  {}",
+        problems.len(),
+        problems.join("\n  ")
+    );
+    // The scan reads the commands: pages give some that need no root (image_import).
+    assert!(
+        commands >= 3,
+        "only {commands} `cargo test --test` commands found"
+    );
+}
+
+#[test]
+fn a_user_test_command_is_read_from_a_line() {
+    let line = "run `cargo test --test ch01_pid ctrl_c` (`sudo cargo test --test x`) and \
+                `cargo test --test ch08_podman           # as root`";
+    assert_eq!(
+        user_test_commands(line),
+        [
+            ("ch01_pid".to_string(), "ctrl_c".to_string()),
+            ("ch08_podman".to_string(), String::new())
+        ]
+    );
+    assert!(user_test_commands("`cargo workbook test --test ch01_pid`").is_empty());
+}
