@@ -41,18 +41,35 @@ pub fn privileged(test: &str) -> bool {
 }
 
 /// In a build made without root, where every privileged test is ignored (build.rs): fails when
-/// the binary runs where those tests were meant to run, so that their absence is not taken for a
-/// pass. Being in this module, it is in every test binary that has privileged tests.
+/// the binary runs where those tests were meant to run (as root, or with
+/// `WORKBOOK_REQUIRE_PRIVILEGED=1`: CI and the VMs), so that their absence is not taken for a
+/// pass. Being in this module, it is in every test binary that uses the helpers; a binary
+/// whose file marks no test (tests/privileged_marks.rs) has nothing ignored, and passes.
 #[cfg(unprivileged)]
 #[test]
 fn this_build_ignores_the_privileged_tests() {
+    // The crate of a test file is named after it: `ch01_pid::common`.
+    let file = module_path!().split("::").next().unwrap_or_default();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/{file}.rs"));
+    // Unreadable: count it as marked, so that the check fails rather than passes blind.
+    let marked = std::fs::read_to_string(&source).map_or(1, |text| {
+        text.lines()
+            .filter(|l| {
+                l.trim_start()
+                    .starts_with("#[cfg_attr(unprivileged, ignore")
+            })
+            .count()
+    });
+    if marked == 0 {
+        return;
+    }
     let with_root = workbook::privilege::has_cap_sys_admin();
     let required = std::env::var("WORKBOOK_REQUIRE_PRIVILEGED").as_deref() == Ok("1");
     assert!(
         !with_root && !required,
-        "this test binary was built by a user without root, so its privileged tests are ignored, \
-         but it runs {}: build it for root with `cargo workbook test` (or with \
-         WORKBOOK_PRIVILEGED_RUN=1 set for `cargo test --no-run`)",
+        "this test binary was built by a user without root, so its {marked} privileged \
+         test(s) are ignored, but it runs {}: build it for root with `cargo workbook test` (or \
+         with WORKBOOK_PRIVILEGED_RUN=1 set for `cargo test --no-run`)",
         if with_root {
             "as root"
         } else {
