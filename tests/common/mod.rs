@@ -131,7 +131,7 @@ pub fn book_output_dir() -> PathBuf {
 /// Compares `actual` with the committed file `book/src/output/<name>.txt`, which the book
 /// includes under "Run it". The book therefore shows what the binary really prints: when
 /// the output changes, this test fails until the file is regenerated with
-/// `WORKBOOK_BLESS=1 sudo -E cargo test` (and the change reviewed in `git diff`).
+/// `WORKBOOK_BLESS=1 cargo workbook test` (and the change reviewed in `git diff`).
 pub fn assert_book_output(name: &str, actual: &str) {
     let path = book_output_dir().join(format!("{name}.txt"));
     let bless = std::env::var("WORKBOOK_BLESS").as_deref() == Ok("1");
@@ -146,7 +146,7 @@ pub fn assert_book_output(name: &str, actual: &str) {
         return;
     }
     panic!(
-        "book output {} differs from what the binary prints now.\n--- committed\n{}\n--- now\n{}\nRegenerate with WORKBOOK_BLESS=1 sudo -E cargo test, then review git diff.",
+        "book output {} differs from what the binary prints now.\n--- committed\n{}\n--- now\n{}\nRegenerate with WORKBOOK_BLESS=1 cargo workbook test, then review git diff.",
         path.display(),
         expected.as_deref().unwrap_or("(missing)"),
         actual
