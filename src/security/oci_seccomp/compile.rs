@@ -45,16 +45,20 @@ type Calls = BTreeMap<i64, Chain>;
 
 pub fn compile(profile: &Profile) -> Result<Compiled> {
     let default = action(&profile.default_action, profile.default_errno_ret)?;
+    let x32 = cfg!(target_arch = "x86_64")
+        && profile
+            .architectures
+            .iter()
+            .flatten()
+            .any(|a| a == "SCMP_ARCH_X32");
     let mut every_rule = Calls::new();
     let mut by_action: Vec<(SeccompAction, Calls)> = Vec::new();
     let mut skipped = Vec::new();
     for rule in profile.syscalls.iter().flatten() {
         let act = action(&rule.action, rule.errno_ret)?;
-        let Some(conditions) = conditions(rule)? else {
-            continue; // a rule that can never match
-        };
-        if act == default {
-            continue;
+        let alternatives = alternatives(rule)?;
+        if alternatives.is_empty() || act == default {
+            continue; // a rule that can never match, or that changes nothing
         }
         let pos = match by_action.iter().position(|(a, _)| *a == act) {
             Some(pos) => pos,
@@ -68,8 +72,12 @@ pub fn compile(profile: &Profile) -> Result<Compiled> {
                 skipped.push(name.clone());
                 continue;
             };
-            add(&mut every_rule, nr, &conditions)?;
-            add(&mut by_action[pos].1, nr, &conditions)?;
+            // The same call made through the x32 ABI, when the profile lists it.
+            let x32 = x32.then(|| syscalls::x32_number(name)).flatten();
+            for nr in std::iter::once(nr).chain(x32) {
+                add(&mut every_rule, nr, &alternatives)?;
+                add(&mut by_action[pos].1, nr, &alternatives)?;
+            }
         }
     }
     // ANCHOR: stack
@@ -91,21 +99,55 @@ pub fn compile(profile: &Profile) -> Result<Compiled> {
             SeccompAction::Trap,
         )?);
     }
+    if cfg!(target_arch = "x86_64") && !x32 {
+        programs.push(x32_guard());
+    }
     skipped.sort();
     skipped.dedup();
     Ok(Compiled { programs, skipped })
 }
 
-fn add(calls: &mut Calls, nr: i64, conditions: &[SeccompCondition]) -> Result<()> {
+fn add(calls: &mut Calls, nr: i64, alternatives: &[Vec<SeccompCondition>]) -> Result<()> {
     let chain = calls.entry(nr).or_default();
-    if conditions.is_empty() {
-        chain.always = true;
-    } else {
-        let rule = SeccompRule::new(conditions.to_vec()).map_err(|e| invalid(&e))?;
-        chain.rules.push(rule);
+    for conditions in alternatives {
+        if conditions.is_empty() {
+            chain.always = true;
+        } else {
+            let rule = SeccompRule::new(conditions.clone()).map_err(|e| invalid(&e))?;
+            chain.rules.push(rule);
+        }
     }
     Ok(())
 }
+
+// ANCHOR: x32
+/// The answer to an x32 call when the profile does not list SCMP_ARCH_X32. An x32 call
+/// carries the x86-64 arch value with bit 30 set in its number, so it passes the arch check
+/// and matches no rule: a deny-list profile (default ALLOW) would let `mkdir` through as
+/// x32's `0x40000053`. libseccomp gives such calls its bad-arch action, a kill; so does
+/// this filter (the process, as seccompiler's own arch check does). The number -1, which a
+/// tracer sets to skip a call, passes (libseccomp lets it through too).
+fn x32_guard() -> Vec<libc::sock_filter> {
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    const X32_SYSCALL_BIT: u32 = syscalls::X32_SYSCALL_BIT as u32;
+    let op = |code: u32, k: u32, jt: u8, jf: u8| libc::sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    };
+    use libc::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W};
+    vec![
+        op(BPF_LD | BPF_W | BPF_ABS, 4, 0, 0), // seccomp_data.arch
+        op(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 4), // another arch: allow
+        op(BPF_LD | BPF_W | BPF_ABS, 0, 0, 0), // seccomp_data.nr
+        op(BPF_JMP | BPF_JEQ | BPF_K, u32::MAX, 2, 0), // -1: allow
+        op(BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, 0, 1), // no x32 bit: allow
+        op(BPF_RET | BPF_K, libc::SECCOMP_RET_KILL_PROCESS, 0, 0),
+        op(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW, 0, 0),
+    ]
+}
+// ANCHOR_END: x32
 
 fn program(
     calls: Calls,
@@ -172,13 +214,38 @@ fn action(name: &str, errno_ret: Option<u32>) -> Result<SeccompAction> {
     })
 }
 
-/// A rule's argument conditions (all must hold), or `None` when one of them can never hold.
+// ANCHOR: alternatives
+/// A rule's argument conditions as alternatives, each a list of conditions that must all
+/// hold: `[[]]` for a rule without conditions, `[]` for one that can never match.
+///
+/// runc's rule (libcontainer/seccomp): conditions on different arguments are ANDed in one
+/// rule; as soon as two name the same argument, *every* condition becomes a rule of its own,
+/// and they are ORed. So `mkdir` with `arg1 == 0777` and `arg1 == 0` is denied for either
+/// mode; ANDed, it would be denied for none (no mode is both), and the profile's author,
+/// who wrote it for runc, would be let down without a word.
 /// Arguments are compared as 64-bit values, as libseccomp does.
-fn conditions(rule: &SyscallRule) -> Result<Option<Vec<SeccompCondition>>> {
-    let all: Result<Vec<Option<SeccompCondition>>> =
-        rule.args.iter().flatten().map(condition).collect();
-    Ok(all?.into_iter().collect())
+fn alternatives(rule: &SyscallRule) -> Result<Vec<Vec<SeccompCondition>>> {
+    let args: Vec<&ArgCondition> = rule.args.iter().flatten().collect();
+    let each = args
+        .iter()
+        .map(|arg| condition(arg))
+        .collect::<Result<Vec<Option<SeccompCondition>>>>()?;
+    let one_argument_twice = args
+        .iter()
+        .enumerate()
+        .any(|(i, a)| args[..i].iter().any(|b| b.index == a.index));
+    Ok(if one_argument_twice {
+        // One rule per condition; a condition that can never hold drops out of the OR.
+        each.into_iter().flatten().map(|c| vec![c]).collect()
+    } else {
+        // One rule; a condition that can never hold makes the whole rule never match.
+        each.into_iter()
+            .collect::<Option<Vec<_>>>()
+            .into_iter()
+            .collect()
+    })
 }
+// ANCHOR_END: alternatives
 
 fn condition(arg: &ArgCondition) -> Result<Option<SeccompCondition>> {
     // libseccomp compares (arg & mask) with valueTwo as given; seccompiler masks valueTwo
