@@ -31,7 +31,7 @@ use crate::{Error, Result};
 /// The trap: after `pivot_root(".", ".")` the old root is stacked on top of the new one,
 /// and a path (`.` or `/`) names the new root beneath it; a recursive change there would
 /// reach the container's volumes too. Only a handle taken before the pivot names the old
-/// root (runc holds one for the same reason). chapters 3 and 7 need none of this: they make
+/// root (runc holds one for the same reason). Chapters 3 and 7 need none of this: they make
 /// every mount private first.
 pub fn pivot_into(new_root: &Path) -> Result<()> {
     let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
