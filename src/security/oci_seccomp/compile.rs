@@ -52,6 +52,7 @@ pub fn compile(profile: &Profile) -> Result<Compiled> {
             .flatten()
             .any(|a| a == "SCMP_ARCH_X32");
     let mut every_rule = Calls::new();
+    let mut every_x32 = Calls::new();
     let mut by_action: Vec<(SeccompAction, Calls)> = Vec::new();
     let mut skipped = Vec::new();
     for rule in profile.syscalls.iter().flatten() {
@@ -72,10 +73,11 @@ pub fn compile(profile: &Profile) -> Result<Compiled> {
                 skipped.push(name.clone());
                 continue;
             };
+            add(&mut every_rule, nr, &alternatives)?;
+            add(&mut by_action[pos].1, nr, &alternatives)?;
             // The same call made through the x32 ABI, when the profile lists it.
-            let x32 = x32.then(|| syscalls::x32_number(name)).flatten();
-            for nr in std::iter::once(nr).chain(x32) {
-                add(&mut every_rule, nr, &alternatives)?;
+            if let Some(nr) = x32.then(|| syscalls::x32_number(name)).flatten() {
+                add(&mut every_x32, nr, &alternatives)?;
                 add(&mut by_action[pos].1, nr, &alternatives)?;
             }
         }
@@ -83,7 +85,7 @@ pub fn compile(profile: &Profile) -> Result<Compiled> {
     // ANCHOR: stack
     let mut programs = Vec::new();
     if default != SeccompAction::Allow {
-        programs.push(program(every_rule, default, SeccompAction::Allow)?);
+        programs.extend(base(every_rule, every_x32, default)?);
     }
     for (act, calls) in by_action {
         if act != SeccompAction::Allow {
@@ -130,12 +132,7 @@ fn add(calls: &mut Calls, nr: i64, alternatives: &[Vec<SeccompCondition>]) -> Re
 fn x32_guard() -> Vec<libc::sock_filter> {
     const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
     const X32_SYSCALL_BIT: u32 = syscalls::X32_SYSCALL_BIT as u32;
-    let op = |code: u32, k: u32, jt: u8, jf: u8| libc::sock_filter {
-        code: code as u16,
-        jt,
-        jf,
-        k,
-    };
+    let op = insn;
     use libc::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W};
     vec![
         op(BPF_LD | BPF_W | BPF_ABS, 4, 0, 0), // seccomp_data.arch
@@ -148,6 +145,60 @@ fn x32_guard() -> Vec<libc::sock_filter> {
     ]
 }
 // ANCHOR_END: x32
+
+/// The base filter: every rule's calls → ALLOW, anything else → the default. With x32
+/// rules it is split in two, one per ABI, each abstaining (ALLOW) on the other's calls: one
+/// program for both would not fit a profile of podman's size (BPF_MAXINSNS is 4096; podman's
+/// needs 3,479 instructions in one, 1,760 and 1,730 in two).
+fn base(
+    native: Calls,
+    x32: Calls,
+    default: SeccompAction,
+) -> Result<Vec<Vec<libc::sock_filter>>> {
+    let allow = SeccompAction::Allow;
+    if x32.is_empty() {
+        return Ok(vec![program(native, default, allow)?]);
+    }
+    Ok(vec![
+        abstain(program(native, default.clone(), allow.clone())?, true)?,
+        abstain(program(x32, default, allow)?, false)?,
+    ])
+}
+
+/// Inserts, right after seccompiler's architecture check (its first three instructions),
+/// an ALLOW for the calls of one ABI: those with the x32 bit when `on_x32`, the others
+/// otherwise. seccompiler's jumps all go forward from after the check, so none moves.
+fn abstain(
+    mut program: Vec<libc::sock_filter>,
+    on_x32: bool,
+) -> Result<Vec<libc::sock_filter>> {
+    let ret = (libc::BPF_RET | libc::BPF_K) as u16;
+    if program.get(2).map(|i| i.code) != Some(ret) {
+        return Err(invalid(
+            &"seccompiler's program does not start with its architecture check",
+        ));
+    }
+    let (jt, jf) = if on_x32 { (0, 1) } else { (1, 0) };
+    let bit = syscalls::X32_SYSCALL_BIT as u32;
+    program.splice(
+        3..3,
+        [
+            insn(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, 0, 0), // seccomp_data.nr
+            insn(libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K, bit, jt, jf),
+            insn(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW, 0, 0),
+        ],
+    );
+    Ok(program)
+}
+
+fn insn(code: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
+    libc::sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    }
+}
 
 fn program(
     calls: Calls,

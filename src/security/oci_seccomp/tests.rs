@@ -80,6 +80,10 @@ fn errno(e: i32) -> u32 {
 fn podmans_profile_compiles_into_a_base_filter_and_one_per_other_action() {
     let s = podman();
     // Base (ALLOW for listed calls, ENOSYS otherwise) + ERRNO(EPERM) for the denied list.
+    // With SCMP_ARCH_X32 listed, the base is one program per ABI (one would not fit in 4096).
+    #[cfg(target_arch = "x86_64")]
+    assert_eq!(s.programs(), 3);
+    #[cfg(not(target_arch = "x86_64"))]
     assert_eq!(s.programs(), 2);
     assert!(s.instructions() < 32768, "the kernel's limit per process");
     assert!(s.programs.iter().all(|p| p.len() < 4096), "BPF_MAXINSNS");
@@ -295,18 +299,40 @@ fn x32_calls_get_the_rules_of_their_names_when_the_profile_lists_x32() {
         verdict(&s, X32 | libc::SYS_mkdir, none),
         libc::SECCOMP_RET_ALLOW
     );
+    // An allow-list: the base, split per ABI, allows each ABI's listed calls only.
     let s = with_arches(
         json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X32"]),
         "SCMP_ACT_ERRNO",
     );
+    assert_eq!(s.programs(), 3, "a base per ABI and the ERRNO(1) filter");
     assert_eq!(
         verdict(&s, X32 | libc::SYS_getppid, none),
         libc::SECCOMP_RET_ALLOW
     );
     assert_eq!(
+        verdict(&s, libc::SYS_getppid, none),
+        libc::SECCOMP_RET_ALLOW
+    );
+    assert_eq!(
+        verdict(&s, X32 | 515, none),
+        errno(libc::ENOSYS),
+        "x32 readv, not read"
+    );
+    assert_eq!(
+        verdict(&s, X32 | libc::SYS_read, none),
+        libc::SECCOMP_RET_ALLOW
+    );
+    assert_eq!(verdict(&s, libc::SYS_read, none), libc::SECCOMP_RET_ALLOW);
+    assert_eq!(
         verdict(&s, X32 | libc::SYS_mkdir, none),
         errno(libc::ENOSYS)
     );
+    assert_eq!(verdict(&s, libc::SYS_mkdir, none), errno(libc::ENOSYS));
+    assert_eq!(
+        verdict(&s, X32 | libc::SYS_getpid, none),
+        errno(libc::EPERM)
+    );
+    assert_eq!(verdict(&s, -1, none), errno(libc::ENOSYS));
     // Not listed: every x32 call is killed, as libseccomp's bad-arch action does; -1 passes.
     for arches in [json!(["SCMP_ARCH_X86_64"]), json!(null)] {
         let s = with_arches(arches, "SCMP_ACT_ALLOW");
