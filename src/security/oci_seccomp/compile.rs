@@ -132,16 +132,15 @@ fn add(calls: &mut Calls, nr: i64, alternatives: &[Vec<SeccompCondition>]) -> Re
 fn x32_guard() -> Vec<libc::sock_filter> {
     const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
     const X32_SYSCALL_BIT: u32 = syscalls::X32_SYSCALL_BIT as u32;
-    let op = insn;
     use libc::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W};
     vec![
-        op(BPF_LD | BPF_W | BPF_ABS, 4, 0, 0), // seccomp_data.arch
-        op(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 4), // another arch: allow
-        op(BPF_LD | BPF_W | BPF_ABS, 0, 0, 0), // seccomp_data.nr
-        op(BPF_JMP | BPF_JEQ | BPF_K, u32::MAX, 2, 0), // -1: allow
-        op(BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, 0, 1), // no x32 bit: allow
-        op(BPF_RET | BPF_K, libc::SECCOMP_RET_KILL_PROCESS, 0, 0),
-        op(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW, 0, 0),
+        insn(BPF_LD | BPF_W | BPF_ABS, 4, 0, 0), // seccomp_data.arch
+        insn(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 4), // another arch: allow
+        insn(BPF_LD | BPF_W | BPF_ABS, 0, 0, 0), // seccomp_data.nr
+        insn(BPF_JMP | BPF_JEQ | BPF_K, u32::MAX, 2, 0), // -1: allow
+        insn(BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, 0, 1), // no x32 bit: allow
+        insn(BPF_RET | BPF_K, libc::SECCOMP_RET_KILL_PROCESS, 0, 0),
+        insn(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW, 0, 0),
     ]
 }
 // ANCHOR_END: x32
@@ -265,7 +264,6 @@ fn action(name: &str, errno_ret: Option<u32>) -> Result<SeccompAction> {
     })
 }
 
-// ANCHOR: alternatives
 /// A rule's argument conditions as alternatives, each a list of conditions that must all
 /// hold: `[[]]` for a rule without conditions, `[]` for one that can never match.
 ///
@@ -296,7 +294,6 @@ fn alternatives(rule: &SyscallRule) -> Result<Vec<Vec<SeccompCondition>>> {
             .collect()
     })
 }
-// ANCHOR_END: alternatives
 
 fn condition(arg: &ArgCondition) -> Result<Option<SeccompCondition>> {
     // libseccomp compares (arg & mask) with valueTwo as given; seccompiler masks valueTwo
