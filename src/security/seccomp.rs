@@ -71,8 +71,10 @@ pub fn default_rules() -> Vec<Rule> {
         SYS_io_uring_enter,
         SYS_io_uring_register,
         // Comparing another process's kernel objects, reading or writing its memory, taking
-        // a copy of one of its fds, advising on its memory: ptrace's powers, which Docker
-        // allows only with CAP_SYS_PTRACE, and the container does not have it.
+        // a copy of one of its fds, advising on its memory: ptrace's powers. Docker allows
+        // kcmp, pidfd_getfd and process_madvise only with CAP_SYS_PTRACE, but ptrace and
+        // process_vm_* to everyone on Linux 4.8+; a container that runs a program, not a
+        // debugger, needs none of them, so this filter is stricter.
         SYS_kcmp,
         SYS_process_vm_readv,
         SYS_process_vm_writev,
