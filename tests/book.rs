@@ -579,12 +579,65 @@ struct Exercise {
     tests: Vec<String>,
 }
 
-/// The exercises of `exercises.toml`. A reader for the file's own shape (tables of
-/// `key = "string"`, `tests = [ … ]` over one or more lines, `"""` strings), not all of TOML.
+/// The rest of a TOML value that begins on `first`: a string (`"…"`, `'…'`, `"""…"""` over
+/// lines) or an array of them (over lines), read up to its end.
+fn toml_value<'a>(first: &str, lines: &mut impl Iterator<Item = &'a str>) -> String {
+    let mut value = first.to_string();
+    loop {
+        // Where the strings are, and how deep the brackets, in what is read so far.
+        let (mut depth, mut open, mut i) = (0i32, None::<&str>, 0usize);
+        while i < value.len() {
+            let rest = &value[i..];
+            let char_len = |s: &str| s.chars().next().map_or(1, char::len_utf8);
+            if let Some(quote) = open {
+                if quote.starts_with('"') && rest.starts_with('\\') {
+                    i += 1 + char_len(&rest[1..]);
+                    continue;
+                }
+                if rest.starts_with(quote) {
+                    open = None;
+                    i += quote.len();
+                    continue;
+                }
+            } else if let Some(quote) = ["\"\"\"", "\"", "'''", "'"]
+                .into_iter()
+                .find(|q| rest.starts_with(q))
+            {
+                open = Some(quote);
+                i += quote.len();
+                continue;
+            } else if rest.starts_with('#') {
+                i += rest.find('\n').unwrap_or(rest.len());
+                continue;
+            } else if rest.starts_with('[') {
+                depth += 1;
+            } else if rest.starts_with(']') {
+                depth -= 1;
+            }
+            i += char_len(rest);
+        }
+        if open.is_none() && depth <= 0 {
+            return value;
+        }
+        let line = lines.next().unwrap_or_else(|| {
+            panic!("exercises.toml: a value that does not end: {value}")
+        });
+        value.push('\n');
+        value.push_str(line);
+    }
+}
+
+/// The exercises of `exercises.toml`. A reader for the file's own shape (`[[exercise]]`
+/// tables of strings and arrays of strings, over lines too, and sub-tables such as
+/// `[[exercise.wrong]]`, which it skips), not all of TOML.
 fn exercises() -> Vec<Exercise> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("exercises.toml");
     let text =
         std::fs::read_to_string(&path).expect("exercises.toml at the repository root");
+    parse_exercises(&text)
+}
+
+fn parse_exercises(text: &str) -> Vec<Exercise> {
     let quoted = |s: &str| -> Vec<String> {
         s.split('"')
             .skip(1)
@@ -593,35 +646,32 @@ fn exercises() -> Vec<Exercise> {
             .collect()
     };
     let mut all: Vec<Exercise> = Vec::new();
+    // Whether the keys read now are the exercise's own (not a sub-table's).
+    let mut own = false;
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
         let line = line.trim();
-        if line == "[[exercise]]" {
-            all.push(Exercise::default());
+        if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        if line.is_empty() || line.starts_with('#') {
+        if line.starts_with('[') {
+            own = line == "[[exercise]]";
+            if own {
+                all.push(Exercise::default());
+            }
             continue;
         }
         let (key, value) = line
             .split_once('=')
             .unwrap_or_else(|| panic!("exercises.toml: {line:?} is no `key = value`"));
-        let mut value = value.trim().to_string();
-        if let Some(rest) = value.strip_prefix("\"\"\"") {
-            if !rest.contains("\"\"\"") {
-                lines.by_ref().find(|l| l.contains("\"\"\""));
-            }
+        let value = toml_value(value.trim(), &mut lines);
+        if !own {
             continue;
         }
-        if value.starts_with('[') {
-            while !value.contains(']') {
-                value.push_str(lines.next().expect("exercises.toml: a list without its ]"));
-            }
-        }
-        let strings = quoted(&value);
         let exercise = all.last_mut().unwrap_or_else(|| {
             panic!("exercises.toml: {key} before the first [[exercise]]")
         });
+        let strings = quoted(&value);
         let first = || strings.first().cloned().unwrap_or_default();
         match key.trim() {
             "id" => exercise.id = first(),
@@ -1062,4 +1112,54 @@ fn every_exercise_shows_its_signature_the_wrong_answers_check_and_a_collapsed_re
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_exercise_list_reader_skips_graded_hints_and_wrong_answers() {
+    let text = r#"
+# a comment
+[[exercise]]
+id = "02.2"
+title = "create a segment"   # a comment
+file = "src/ipc.rs"
+chapter = "book/src/02-uts-ipc.md"
+tests = [
+    "ch02_uts_ipc::one", # why
+    "exercise_ipc::two",
+]
+hint = [
+    """
+The first hint, with a ] and a "quote" and id = "99.9".
+""",
+    'a literal [',
+]
+
+[[exercise.wrong]]
+name = "no IPC_EXCL"
+find = """IPC_CREAT | IPC_EXCL"""
+replace = "IPC_CREAT"
+
+[[exercise]]
+id = "03.1"
+title = "t"
+file = "f"
+chapter = "c"
+tests = ["lib"]
+hint = """
+one [
+"""
+"#;
+    let all = parse_exercises(text);
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(all[0].id, "02.2");
+    assert_eq!(all[0].title, "create a segment");
+    assert_eq!(
+        all[0].tests,
+        ["ch02_uts_ipc::one", "exercise_ipc::two"],
+        "{all:?}"
+    );
+    assert_eq!(
+        (all[1].id.as_str(), all[1].tests.as_slice()),
+        ("03.1", &["lib".to_string()][..])
+    );
 }
