@@ -915,13 +915,11 @@ fn reference_text(f: &ExerciseFunction) -> String {
 }
 
 /// Whether the region in the tree is a learner's, not the reference: `start` ran (the tool
-/// keeps its state in `.workbook/`), or the region holds a hole.
-fn tree_is_a_learners(e: &Exercise, f: &ExerciseFunction) -> bool {
+/// keeps its state in `.workbook/`), or the region holds a hole (a `todo!`, whatever its
+/// text: no reference has one).
+fn tree_is_a_learners(f: &ExerciseFunction) -> bool {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    root.join(".workbook").exists()
-        || f.body
-            .iter()
-            .any(|l| l.contains(&format!("todo!(\"exercise {}", e.id)))
+    root.join(".workbook").exists() || f.body.iter().any(|l| l.contains("todo!("))
 }
 
 #[test]
@@ -931,7 +929,7 @@ fn the_exercise_files_the_pages_include_are_generated_from_the_source() {
     for e in exercises() {
         let f = exercise_function(&e);
         let mut files = vec![("signature", signature_text(&e, &f))];
-        if tree_is_a_learners(&e, &f) {
+        if tree_is_a_learners(&f) {
             eprintln!(
                 "exercise {}: the tree holds a learner's work, so {}-reference.rs is not \
                  compared with it",
@@ -1034,7 +1032,7 @@ fn no_page_shows_an_exercises_reference_outside_a_collapsed_block() {
         .collect();
     for (id, lines) in &telling {
         assert!(
-            lines.len() >= 2,
+            !lines.is_empty(),
             "exercise {id}: its reference has too few lines of its own to look for ({lines:?})"
         );
     }
