@@ -2,7 +2,8 @@
 //! every `{{#include}}` names a file and anchor that exist, every relative link resolves,
 //! every chapter binary has its page, and every `cargo run --bin` command on a page is one
 //! the binary accepts. (The "Run it" outputs are checked by the chapter tests themselves,
-//! through `common::assert_book_output`.)
+//! through `common::assert_book_output`.) The exercises' signatures and references under
+//! `book/src/exercises/` are generated here, and no page shows a reference unfolded.
 
 mod common;
 
