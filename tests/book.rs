@@ -1102,7 +1102,9 @@ fn every_exercise_shows_its_signature_the_wrong_answers_check_and_a_collapsed_re
                 ));
             }
         }
-        if !section.contains("\nIf you ") || !section.contains(", the check says:") {
+        if !section.contains("\nIf you ")
+            || !section.replace('\n', " ").contains(", the check says:")
+        {
             problems.push(format!(
                 "{}: the section of exercise {} does not say \"If you [the wrong answer], \
                  the check says:\" above the wrong answer's output",
