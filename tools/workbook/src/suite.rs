@@ -152,11 +152,12 @@ pub fn test(root: &Path, args: &Args, runner: &Runner) -> Result<bool, Fail> {
     }
     let failed_exes = rows.iter().filter(|(_, _, ok)| !ok).count();
     println!(
-        "total: {} passed, {} failed, {} ignored, in {} test executables{}",
+        "total: {} passed, {} failed, {} ignored, in {} test executable{}{}",
         total.passed,
         total.failed,
         total.ignored,
         rows.len(),
+        if rows.len() == 1 { "" } else { "s" },
         if quiet > 0 {
             format!(" ({quiet} with no test to run)")
         } else {

@@ -447,3 +447,30 @@ fn check_as_root_fails_with_the_hint_then_passes_after_reset() {
     assert!(stdout.contains("ok     adds::two_and_two"), "{stdout}");
     assert!(!stdout.contains("stuck?"), "{stdout}");
 }
+
+#[test]
+fn test_runs_the_suite_as_root_with_each_summary_and_a_total() {
+    if !privileged!() {
+        return;
+    }
+    let fake = Fake::new();
+    let out = fake.tool(&["test", "--test", "adds", "two_and_two", "--", "--exact"]);
+    let stdout = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(stdout.contains("test two_and_two ... ok"), "{stdout}");
+    assert!(
+        stdout.contains("total: 1 passed, 0 failed, 0 ignored, in 1 test executable\n"),
+        "{stdout}"
+    );
+
+    assert!(fake.tool(&["start", "01"]).status.success());
+    let out = fake.tool(&["test"]);
+    let stdout = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(stdout.contains("FAILED adds"), "{stdout}");
+    assert!(stdout.contains("total: 0 passed, 1 failed"), "{stdout}");
+
+    let out = fake.tool(&["test", "--release"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(common::stderr(&out).contains("after --"), "{}", text(&out));
+}
