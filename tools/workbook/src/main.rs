@@ -59,8 +59,9 @@ enum Cmd {
     List,
     /// Cut the holes of a chapter (01) or of one exercise (01.1) in the working tree.
     ///
-    /// The reference is kept in .workbook/ (git ignores it); holes you already cut, and
-    /// your work in them, are left as they are. `git diff` shows your work.
+    /// The reference is kept in .workbook/ (compressed, out of sight; git ignores it), and
+    /// the cut file is staged in git's index, so `git diff` shows only your work against
+    /// the hole. Holes you already cut, and your work in them, are left as they are.
     Start {
         /// A chapter (01) or an exercise (01.1).
         id: String,
