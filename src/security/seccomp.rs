@@ -11,8 +11,7 @@
 //! and a filter for x86-64 numbers would let i386 `int 0x80` calls through), and on x86-64
 //! the x32 ABI uses the same architecture value with bit 30 set in the number.
 
-use crate::error::syscall_result;
-use crate::{Error, Result};
+use crate::Result;
 
 /// What the filter does with one system call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +168,9 @@ pub fn install_default_filter() -> Result<()> {
 /// Installs a compiled program.
 pub fn install(program: &[libc::sock_filter]) -> Result<()> {
     // exercise 07.3: install a seccomp filter program on the calling thread
+    use crate::error::syscall_result;
+    use crate::Error;
+
     let prog = libc::sock_fprog {
         len: program.len() as u16,
         filter: program.as_ptr() as *mut libc::sock_filter,

@@ -21,7 +21,7 @@ pub fn privileged(test: &str) -> bool {
         return true;
     }
     let reason = format!(
-        "{test}: skipped, needs root (CAP_SYS_ADMIN); run `sudo cargo test` or use the VM"
+        "{test}: skipped, needs root (CAP_SYS_ADMIN): run `cargo workbook test`, or the VM"
     );
     if std::env::var("WORKBOOK_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
         panic!("{reason}, and WORKBOOK_REQUIRE_PRIVILEGED=1 forbids skipping");
