@@ -4,6 +4,8 @@
 pub(super) fn clone_like_fork(
     flags: CloneFlags,
 ) -> std::result::Result<Option<Pid>, Errno> {
+    use crate::error::syscall_result;
+
     let flags = flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
     // SAFETY: with a NULL stack clone returns twice like fork; the binaries that call this
     // are single-threaded, so no lock can be held by a thread that does not exist in the

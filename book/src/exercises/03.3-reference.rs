@@ -5,6 +5,9 @@
 /// (pivot_root(2), NOTES). The traps: new_root must be a mount point (else EINVAL), and
 /// neither it nor its parent may be shared (else EINVAL: hence make_private first).
 pub fn pivot_into(new_root: &Path) -> Result<()> {
+    use crate::mount;
+    use nix::unistd::pivot_root;
+
     chdir(new_root)
         .map_err(|e| Error::sys_path("chdir", "entering the new root", new_root, e))?;
     pivot_root(".", ".").map_err(|e| {

@@ -1,5 +1,9 @@
 /// Brings up `lo` in the calling process's network namespace.
 pub fn loopback_up() -> Result<()> {
+    use crate::error::syscall_result;
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+    use std::os::fd::{AsRawFd, OwnedFd};
+
     let sock: OwnedFd = socket(
         AddressFamily::Inet,
         SockType::Datagram,

@@ -3,6 +3,9 @@
 /// directory. Returns whether `rel` was a marker (AUFS bookkeeping counts, and is skipped);
 /// a plain entry is left to the caller.
 fn marker_to_overlay(dest: &Path, rel: &Path, report: &mut Unpacked) -> Result<bool> {
+    use super::whiteout::{classify, TarPath};
+    use crate::overlay::whiteout::{make_opaque, make_whiteout};
+
     match classify(rel)? {
         TarPath::Plain(_) => Ok(false),
         TarPath::Ignored => Ok(true),

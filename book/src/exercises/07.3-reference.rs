@@ -1,5 +1,8 @@
 /// Installs a compiled program.
 pub fn install(program: &[libc::sock_filter]) -> Result<()> {
+    use crate::error::syscall_result;
+    use crate::Error;
+
     let prog = libc::sock_fprog {
         len: program.len() as u16,
         filter: program.as_ptr() as *mut libc::sock_filter,
