@@ -7,7 +7,6 @@
 
 use std::path::Path;
 
-use crate::error::syscall_result;
 use crate::{Error, Result};
 
 /// A System V shared memory segment that this process created; removed on drop.
@@ -21,6 +20,8 @@ impl SharedMemory {
     /// Creates a 4 KiB segment under `key` (shmget(2) with IPC_CREAT | IPC_EXCL).
     pub fn create(key: i32) -> Result<SharedMemory> {
         // exercise 02.2: create a System V shared memory segment under a key
+        use crate::error::syscall_result;
+
         // SAFETY: shmget takes integers only.
         let id =
             unsafe { libc::shmget(key, 4096, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) };

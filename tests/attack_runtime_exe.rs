@@ -125,11 +125,26 @@ impl Drop for Lab {
         for id in &self.ids {
             let _ = self.runtime(&["delete", "--force", id]);
         }
+        // The parent the cgroupsPath made, in every hierarchy (empty now).
+        if let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") {
+            for entry in entries.flatten() {
+                let _ = std::fs::remove_dir(entry.path().join(cgroup_parent()));
+            }
+        }
+        let _ = std::fs::remove_dir(
+            std::path::Path::new("/sys/fs/cgroup").join(cgroup_parent()),
+        );
     }
 }
 
-/// The config: namespaces as `runc spec` has them, no cgroup limits (the runtime's
-/// default cgroup), the capabilities given.
+/// The test's own cgroup parent (one container per lab lives below it): the runtime's
+/// default, `/workbook-oci`, would stay on the host after the test.
+fn cgroup_parent() -> String {
+    format!("wb-exe-test-{}", std::process::id())
+}
+
+/// The config: namespaces as `runc spec` has them, no cgroup limits, a cgroup below the
+/// test's own parent, the capabilities given.
 fn config(args: &[&str], capabilities: &[String]) -> Value {
     json!({
         "ociVersion": "1.0.2",
@@ -153,7 +168,8 @@ fn config(args: &[&str], capabilities: &[String]) -> Value {
             {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]}
         ],
         "linux": {
-            "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
+            "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}],
+            "cgroupsPath": format!("/{}/lab", cgroup_parent())
         }
     })
 }

@@ -2,7 +2,8 @@
 //! every `{{#include}}` names a file and anchor that exist, every relative link resolves,
 //! every chapter binary has its page, and every `cargo run --bin` command on a page is one
 //! the binary accepts. (The "Run it" outputs are checked by the chapter tests themselves,
-//! through `common::assert_book_output`.)
+//! through `common::assert_book_output`.) The exercises' signatures and references under
+//! `book/src/exercises/` are generated here, and no page shows a reference unfolded.
 
 mod common;
 
@@ -307,6 +308,28 @@ fn included_lines(page: &Path, spec: &str) -> (String, Vec<String>) {
     (file.to_string(), lines)
 }
 
+/// `lines` without those between `// exercise ID: …` and `// end of exercise ID`: there a
+/// learner writes, and the book shows the region only through the generated files under
+/// `book/src/exercises/`, which are checked in their place.
+fn without_exercise_regions(lines: Vec<String>) -> Vec<String> {
+    let mut inside = false;
+    let mut kept = Vec::new();
+    for line in lines {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("// end of exercise ") {
+            inside = false;
+        } else if trimmed
+            .strip_prefix("// exercise ")
+            .is_some_and(|r| r.get(2..3) == Some(".") && r.get(4..6) == Some(": "))
+        {
+            inside = true;
+        } else if !inside {
+            kept.push(line);
+        }
+    }
+    kept
+}
+
 const MAX_INCLUDE_LINES: usize = 40;
 const MAX_INCLUDE_COLUMNS: usize = 92;
 
@@ -321,6 +344,7 @@ fn every_included_block_fits_the_page() {
             if file.ends_with(".md") {
                 continue; // a table or text of another page, not a code block
             }
+            let lines = without_exercise_regions(lines);
             let name = page
                 .file_name()
                 .expect("name")
@@ -535,7 +559,7 @@ fn no_page_shows_a_later_chapters_code() {
             if file.contains("output/") || file.ends_with(".md") {
                 continue;
             }
-            for line in &lines {
+            for line in &without_exercise_regions(lines) {
                 if let Some(word) = words.iter().find(|w| line.contains(*w)) {
                     problems
                         .push(format!("{name}: {spec} shows {word:?}: {}", line.trim()));
@@ -556,12 +580,65 @@ struct Exercise {
     tests: Vec<String>,
 }
 
-/// The exercises of `exercises.toml`. A reader for the file's own shape (tables of
-/// `key = "string"`, `tests = [ … ]` over one or more lines, `"""` strings), not all of TOML.
+/// The rest of a TOML value that begins on `first`: a string (`"…"`, `'…'`, `"""…"""` over
+/// lines) or an array of them (over lines), read up to its end.
+fn toml_value<'a>(first: &str, lines: &mut impl Iterator<Item = &'a str>) -> String {
+    let mut value = first.to_string();
+    loop {
+        // Where the strings are, and how deep the brackets, in what is read so far.
+        let (mut depth, mut open, mut i) = (0i32, None::<&str>, 0usize);
+        while i < value.len() {
+            let rest = &value[i..];
+            let char_len = |s: &str| s.chars().next().map_or(1, char::len_utf8);
+            if let Some(quote) = open {
+                if quote.starts_with('"') && rest.starts_with('\\') {
+                    i += 1 + char_len(&rest[1..]);
+                    continue;
+                }
+                if rest.starts_with(quote) {
+                    open = None;
+                    i += quote.len();
+                    continue;
+                }
+            } else if let Some(quote) = ["\"\"\"", "\"", "'''", "'"]
+                .into_iter()
+                .find(|q| rest.starts_with(q))
+            {
+                open = Some(quote);
+                i += quote.len();
+                continue;
+            } else if rest.starts_with('#') {
+                i += rest.find('\n').unwrap_or(rest.len());
+                continue;
+            } else if rest.starts_with('[') {
+                depth += 1;
+            } else if rest.starts_with(']') {
+                depth -= 1;
+            }
+            i += char_len(rest);
+        }
+        if open.is_none() && depth <= 0 {
+            return value;
+        }
+        let line = lines.next().unwrap_or_else(|| {
+            panic!("exercises.toml: a value that does not end: {value}")
+        });
+        value.push('\n');
+        value.push_str(line);
+    }
+}
+
+/// The exercises of `exercises.toml`. A reader for the file's own shape (`[[exercise]]`
+/// tables of strings and arrays of strings, over lines too, and sub-tables such as
+/// `[[exercise.wrong]]`, which it skips), not all of TOML.
 fn exercises() -> Vec<Exercise> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("exercises.toml");
     let text =
         std::fs::read_to_string(&path).expect("exercises.toml at the repository root");
+    parse_exercises(&text)
+}
+
+fn parse_exercises(text: &str) -> Vec<Exercise> {
     let quoted = |s: &str| -> Vec<String> {
         s.split('"')
             .skip(1)
@@ -570,35 +647,32 @@ fn exercises() -> Vec<Exercise> {
             .collect()
     };
     let mut all: Vec<Exercise> = Vec::new();
+    // Whether the keys read now are the exercise's own (not a sub-table's).
+    let mut own = false;
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
         let line = line.trim();
-        if line == "[[exercise]]" {
-            all.push(Exercise::default());
+        if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        if line.is_empty() || line.starts_with('#') {
+        if line.starts_with('[') {
+            own = line == "[[exercise]]";
+            if own {
+                all.push(Exercise::default());
+            }
             continue;
         }
         let (key, value) = line
             .split_once('=')
             .unwrap_or_else(|| panic!("exercises.toml: {line:?} is no `key = value`"));
-        let mut value = value.trim().to_string();
-        if let Some(rest) = value.strip_prefix("\"\"\"") {
-            if !rest.contains("\"\"\"") {
-                lines.by_ref().find(|l| l.contains("\"\"\""));
-            }
+        let value = toml_value(value.trim(), &mut lines);
+        if !own {
             continue;
         }
-        if value.starts_with('[') {
-            while !value.contains(']') {
-                value.push_str(lines.next().expect("exercises.toml: a list without its ]"));
-            }
-        }
-        let strings = quoted(&value);
         let exercise = all.last_mut().unwrap_or_else(|| {
             panic!("exercises.toml: {key} before the first [[exercise]]")
         });
+        let strings = quoted(&value);
         let first = || strings.first().cloned().unwrap_or_default();
         match key.trim() {
             "id" => exercise.id = first(),
@@ -714,4 +788,379 @@ fn every_exercise_names_its_markers_and_existing_test_targets() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------
+// The exercises on the pages: the signature above, the reference out of sight.
+//
+// A page never includes an exercise's region from the source. It includes two files that
+// this test generates from the source and keeps true, like the "Run it" outputs:
+// `book/src/exercises/ID-signature.rs` (the doc comment, the signature and a `todo!()`, what
+// `cargo workbook start` leaves) and `ID-reference.rs` (the whole function), which a page
+// shows only inside `<details>`, after the exercise.
+//
+// The book judges the reference, not a learner's work. The signature lies outside the
+// region, so a learner's edits never change it. The reference file is compared with the
+// source only while the tree holds the reference: not once `cargo workbook start` has run
+// (a `.workbook/` directory at the root) nor while the region holds a `todo!`. That needs
+// neither git nor its history, so it holds on a fresh clone and on a tarball alike. The
+// width and later-chapter checks skip the lines between the markers: what a page shows of
+// an exercise is the generated file, which is checked instead.
+
+/// The text of an exercise's function, cut in the two forms the book shows.
+struct ExerciseFunction {
+    /// The doc comment and the signature, up to and with the opening `{`.
+    head: Vec<String>,
+    /// The lines between the markers: the reference, or the learner's work.
+    body: Vec<String>,
+    /// The file's lines outside the region, to tell the answer's own lines from shared ones.
+    rest: Vec<String>,
+}
+
+fn is_anchor_line(line: &str) -> bool {
+    line.contains("ANCHOR: ") || line.contains("ANCHOR_END: ")
+}
+
+/// Whether a trimmed line declares a function (`pub(super) fn x(`, `fn x<F>(`…).
+fn declares_fn(trimmed: &str) -> bool {
+    let mut rest = trimmed;
+    for prefix in [
+        "pub(crate) ",
+        "pub(super) ",
+        "pub ",
+        "const ",
+        "async ",
+        "unsafe ",
+    ] {
+        rest = rest.strip_prefix(prefix).unwrap_or(rest);
+    }
+    rest.starts_with("fn ")
+}
+
+/// Reads the function that holds exercise `e`'s region (the region is its whole body).
+fn exercise_function(e: &Exercise) -> ExerciseFunction {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join(&e.file)).unwrap_or_else(|err| {
+        panic!("exercise {}: {} cannot be read: {err}", e.id, e.file)
+    });
+    let lines: Vec<&str> = text.lines().collect();
+    let begin_marker = format!("// exercise {}: {}", e.id, e.title);
+    let end_marker = format!("// end of exercise {}", e.id);
+    let begin = lines
+        .iter()
+        .position(|l| l.trim() == begin_marker)
+        .unwrap_or_else(|| panic!("{}: no \"{begin_marker}\"", e.file));
+    let end = lines
+        .iter()
+        .position(|l| l.trim() == end_marker)
+        .unwrap_or_else(|| panic!("{}: no \"{end_marker}\"", e.file));
+    let fn_line = (0..begin)
+        .rev()
+        .find(|&n| declares_fn(lines[n].trim()))
+        .unwrap_or_else(|| panic!("{}: exercise {} is in no function", e.file, e.id));
+    let indent = lines[fn_line].len() - lines[fn_line].trim_start().len();
+    assert!(
+        lines.get(end + 1).map(|l| l.trim()) == Some("}"),
+        "{}: exercise {}'s end marker is not followed by its function's closing brace (a \
+         region is the whole body of one function)",
+        e.file,
+        e.id
+    );
+    let mut doc_start = fn_line;
+    while doc_start > 0 {
+        let above = lines[doc_start - 1].trim();
+        if above.starts_with("///") || above.starts_with("#[") || is_anchor_line(above) {
+            doc_start -= 1;
+        } else {
+            break;
+        }
+    }
+    let dedent = |l: &str| -> String {
+        let cut = l.len() - l.trim_start().len();
+        l[cut.min(indent)..].to_string()
+    };
+    let head = lines[doc_start..begin]
+        .iter()
+        .filter(|l| !is_anchor_line(l))
+        .map(|l| dedent(l))
+        .collect();
+    let body = lines[begin + 1..end].iter().map(|l| dedent(l)).collect();
+    let rest = lines[..begin]
+        .iter()
+        .chain(&lines[end + 1..])
+        .map(|l| l.trim().to_string())
+        .collect();
+    ExerciseFunction { head, body, rest }
+}
+
+fn exercises_dir() -> PathBuf {
+    book_src().join("exercises")
+}
+
+/// What `start` leaves, as the page shows it: the doc, the signature and a `todo!()`.
+fn signature_text(e: &Exercise, f: &ExerciseFunction) -> String {
+    let mut out = f.head.join("\n");
+    out.push_str(&format!("\n    todo!(\"exercise {}\")\n}}\n", e.id));
+    out
+}
+
+/// The whole function with the reference body, without the markers.
+fn reference_text(f: &ExerciseFunction) -> String {
+    let mut out = f.head.join("\n");
+    for line in &f.body {
+        out.push('\n');
+        out.push_str(line);
+    }
+    out.push_str("\n}\n");
+    out
+}
+
+/// Whether the region in the tree is a learner's, not the reference: `start` ran (the tool
+/// keeps its state in `.workbook/`), or the region holds a hole (a `todo!`, whatever its
+/// text: no reference has one).
+fn tree_is_a_learners(f: &ExerciseFunction) -> bool {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    root.join(".workbook").exists() || f.body.iter().any(|l| l.contains("todo!("))
+}
+
+#[test]
+fn the_exercise_files_the_pages_include_are_generated_from_the_source() {
+    let bless = std::env::var("WORKBOOK_BLESS").as_deref() == Ok("1");
+    let mut problems = Vec::new();
+    for e in exercises() {
+        let f = exercise_function(&e);
+        let mut files = vec![("signature", signature_text(&e, &f))];
+        if tree_is_a_learners(&f) {
+            eprintln!(
+                "exercise {}: the tree holds a learner's work, so {}-reference.rs is not \
+                 compared with it",
+                e.id, e.id
+            );
+        } else {
+            files.push(("reference", reference_text(&f)));
+        }
+        for (kind, expected) in files {
+            let path = exercises_dir().join(format!("{}-{kind}.rs", e.id));
+            let committed = std::fs::read_to_string(&path).ok();
+            if committed.as_deref() == Some(expected.as_str()) {
+                continue;
+            }
+            if bless {
+                std::fs::create_dir_all(exercises_dir())
+                    .expect("create book/src/exercises");
+                std::fs::write(&path, &expected).expect("write an exercise file");
+                eprintln!("blessed {}", path.display());
+                continue;
+            }
+            problems.push(format!(
+                "{} differs from exercise {}'s function in {} (regenerate with \
+                 WORKBOOK_BLESS=1 cargo test --test book, then review git diff)\n--- \
+                 committed\n{}\n--- from the source\n{expected}",
+                path.display(),
+                e.id,
+                e.file,
+                committed.as_deref().unwrap_or("(missing)")
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The trimmed lines of every `.rs` file under `dir`, outside the exercise regions.
+fn lines_outside_exercises(dir: &Path, out: &mut std::collections::HashSet<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            lines_outside_exercises(&path, out);
+        } else if path.extension().is_some_and(|x| x == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let lines = text.lines().map(str::to_string).collect();
+            out.extend(
+                without_exercise_regions(lines)
+                    .iter()
+                    .map(|l| l.trim().to_string()),
+            );
+        }
+    }
+}
+
+/// The lines of an exercise's reference that give its answer away: the body's own lines (in
+/// the committed reference file, which the test above keeps equal to the source), long
+/// enough to mean something and found in no code of the crate outside the exercises.
+fn telling_lines(e: &Exercise, shared: &std::collections::HashSet<String>) -> Vec<String> {
+    let f = exercise_function(e);
+    let reference =
+        std::fs::read_to_string(exercises_dir().join(format!("{}-reference.rs", e.id)))
+            .unwrap_or_default();
+    let head = f.head.len();
+    let lines: Vec<&str> = reference.lines().collect();
+    let body = &lines[head.min(lines.len())..lines.len().saturating_sub(1)];
+    body.iter()
+        .map(|l| l.trim().to_string())
+        .filter(|l| l.chars().filter(|c| c.is_alphanumeric()).count() >= 12)
+        .filter(|l| !f.rest.contains(l) && !shared.contains(l))
+        .collect()
+}
+
+/// Each `{{#include}}` of a page with whether it is inside a `<details>` block.
+fn includes_with_collapsed(text: &str) -> Vec<(String, bool)> {
+    let mut depth = 0usize;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        for include in line.split("{{#include ").skip(1) {
+            let spec = include.split("}}").next().expect("closing braces").trim();
+            out.push((spec.to_string(), depth > 0));
+        }
+        depth += line.matches("<details").count();
+        depth = depth.saturating_sub(line.matches("</details>").count());
+    }
+    out
+}
+
+#[test]
+fn no_page_shows_an_exercises_reference_outside_a_collapsed_block() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut shared = std::collections::HashSet::new();
+    for dir in ["src", "chapters"] {
+        lines_outside_exercises(&root.join(dir), &mut shared);
+    }
+    let telling: Vec<(String, Vec<String>)> = exercises()
+        .iter()
+        .map(|e| (e.id.clone(), telling_lines(e, &shared)))
+        .collect();
+    for (id, lines) in &telling {
+        assert!(
+            !lines.is_empty(),
+            "exercise {id}: its reference has too few lines of its own to look for ({lines:?})"
+        );
+    }
+    let mut problems = Vec::new();
+    for (page, text) in all_pages() {
+        let name = page
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .to_string();
+        for (spec, collapsed) in includes_with_collapsed(&text) {
+            if collapsed {
+                continue;
+            }
+            let (_, shown) = included_lines(&page, &spec);
+            let shown: Vec<String> = shown.iter().map(|l| l.trim().to_string()).collect();
+            for (id, lines) in &telling {
+                if let Some(line) = lines.iter().find(|l| shown.contains(l)) {
+                    problems.push(format!(
+                        "{name}: {{{{#include {spec}}}}} shows exercise {id}'s reference \
+                         outside a <details> block: {line}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The text of exercise `id`'s section: from its heading to the next heading.
+fn exercise_section<'a>(text: &'a str, id: &str) -> Option<&'a str> {
+    let start = text.find(&format!("\n### Exercise {id}: "))? + 1;
+    let rest = &text[start..];
+    let end = rest[1..].find("\n#").map(|i| i + 2).unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+#[test]
+fn every_exercise_shows_its_signature_the_wrong_answers_check_and_a_collapsed_reference() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut problems = Vec::new();
+    for e in exercises() {
+        let page = std::fs::read_to_string(root.join(&e.chapter)).unwrap_or_default();
+        let Some(section) = exercise_section(&page, &e.id) else {
+            problems.push(format!("{}: no section for exercise {}", e.chapter, e.id));
+            continue;
+        };
+        let includes = includes_with_collapsed(section);
+        let wanted = [
+            (format!("exercises/{}-signature.rs", e.id), false),
+            (format!("output/exercise-{}-wrong.txt", e.id), false),
+            (format!("exercises/{}-reference.rs", e.id), true),
+        ];
+        for (spec, collapsed) in wanted {
+            if !includes.contains(&(spec.clone(), collapsed)) {
+                problems.push(format!(
+                    "{}: the section of exercise {} does not include {spec}{}",
+                    e.chapter,
+                    e.id,
+                    if collapsed {
+                        " inside <details><summary>The reference (open it after your own \
+                         try)</summary> … </details>"
+                    } else {
+                        " (outside <details>)"
+                    }
+                ));
+            }
+        }
+        if !section.contains("\nIf you ")
+            || !section.replace('\n', " ").contains(", the check says:")
+        {
+            problems.push(format!(
+                "{}: the section of exercise {} does not say \"If you [the wrong answer], \
+                 the check says:\" above the wrong answer's output",
+                e.chapter, e.id
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_exercise_list_reader_skips_graded_hints_and_wrong_answers() {
+    let text = r#"
+# a comment
+[[exercise]]
+id = "02.2"
+title = "create a segment"   # a comment
+file = "src/ipc.rs"
+chapter = "book/src/02-uts-ipc.md"
+tests = [
+    "ch02_uts_ipc::one", # why
+    "exercise_ipc::two",
+]
+hint = [
+    """
+The first hint, with a ] and a "quote" and id = "99.9".
+""",
+    'a literal [',
+]
+
+[[exercise.wrong]]
+name = "no IPC_EXCL"
+find = """IPC_CREAT | IPC_EXCL"""
+replace = "IPC_CREAT"
+
+[[exercise]]
+id = "03.1"
+title = "t"
+file = "f"
+chapter = "c"
+tests = ["lib"]
+hint = """
+one [
+"""
+"#;
+    let all = parse_exercises(text);
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(all[0].id, "02.2");
+    assert_eq!(all[0].title, "create a segment");
+    assert_eq!(
+        all[0].tests,
+        ["ch02_uts_ipc::one", "exercise_ipc::two"],
+        "{all:?}"
+    );
+    assert_eq!(
+        (all[1].id.as_str(), all[1].tests.as_slice()),
+        ("03.1", &["lib".to_string()][..])
+    );
 }

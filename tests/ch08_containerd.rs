@@ -318,7 +318,13 @@ fn what_the_shim_asks_of_the_runtime() {
     assert_ok(&containerd.ctr(&kill), "ctr tasks kill");
     containerd.delete_stopped(id);
     let d = containerd.dir.path().to_string_lossy().into_owned();
-    let argv = logger.lines(&[(&d, "<D>"), (&containerd.cgroup.name, "<NAMESPACE>")]);
+    let ns = &containerd.cgroup.name;
+    // The shim's task directory, where each container's bundle, pid file and log live,
+    // shown as <T> so that a command fits in two lines of the page.
+    let tasks = format!("{d}/state/io.containerd.runtime.v2.task/{ns}");
+    let argv = logger.lines(&[(&tasks, "<T>"), (&d, "<D>"), (ns, "<NAMESPACE>")]);
+    // One paragraph per command: a wrapped command line stays apart from the next.
+    let argv = argv.trim_end().replace('\n', "\n\n") + "\n";
     common::assert_book_output("08-containerd-argv", &argv);
 }
 

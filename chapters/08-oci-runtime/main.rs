@@ -359,7 +359,8 @@ impl Log {
         }
     }
 
-    fn write(&self, level: &str, msg: &str) {
+    /// Writes one line; true when it went to the --log file (false: to stderr).
+    fn write(&self, level: &str, msg: &str) -> bool {
         let line = match self.format {
             LogFormat::Json => serde_json::json!({
                 "level": level,
@@ -371,7 +372,7 @@ impl Log {
         };
         let Some(path) = &self.file else {
             eprintln!("{line}");
-            return;
+            return false;
         };
         let written = std::fs::OpenOptions::new()
             .create(true)
@@ -385,16 +386,18 @@ impl Log {
                 path.display()
             );
             eprintln!("{line}");
+            return false;
         }
+        true
     }
 
     fn error(&self, error: &Error) {
         let msg = error.to_string();
-        if self.file.is_some() {
-            // The engine shows the log; a person at a terminal reads stderr.
+        // The engine shows the log; a person at a terminal reads stderr (once: a log that
+        // cannot be written has put the message there already).
+        if self.write("error", &msg) {
             eprintln!("{NAME}: {msg}");
         }
-        self.write("error", &msg);
     }
 
     fn debug(&self, msg: &str) {

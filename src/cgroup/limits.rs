@@ -25,6 +25,19 @@ impl MemoryLimit {
     pub fn bytes(self) -> u64 {
         self.0
     }
+
+    /// A limit of `bytes`: more than zero, and well inside the kernel's signed page counter.
+    pub fn from_bytes(bytes: u64) -> Result<Self, String> {
+        if bytes == 0 {
+            return Err(
+                "is zero, which would leave no room for the command to start".into(),
+            );
+        }
+        if bytes > i64::MAX as u64 / 2 {
+            return Err("is larger than the kernel can count".into());
+        }
+        Ok(MemoryLimit(bytes))
+    }
 }
 
 impl FromStr for MemoryLimit {
@@ -58,22 +71,17 @@ impl FromStr for MemoryLimit {
             || format!("memory size '{text}' is larger than the kernel can count");
         let value: u64 = number.parse().map_err(|_| too_big())?;
         let bytes = value.checked_mul(1u64 << shift).ok_or_else(too_big)?;
-        // The kernel stores limits in pages in a signed counter: stay well inside it.
-        if bytes > i64::MAX as u64 / 2 {
-            return Err(too_big());
-        }
-        if bytes == 0 {
-            return Err(format!(
-                "memory size '{text}' is zero, which would leave no room for the command to start"
-            ));
-        }
+        let limit = MemoryLimit::from_bytes(bytes)
+            .map_err(|e| format!("memory size '{text}' {e}"))?;
         // Below this the kernel OOM-kills the container while it starts (Docker's floor).
+        // Only a person's typed limit is held to it: an OCI config's limit is the engine's
+        // choice, and runc takes any.
         if bytes < MemoryLimit::MIN {
             return Err(format!(
                 "memory size '{text}' is below 6 MiB, the least a container needs to start (Docker refuses less too)"
             ));
         }
-        Ok(MemoryLimit(bytes))
+        Ok(limit)
     }
 }
 // ANCHOR_END: memory

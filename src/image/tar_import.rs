@@ -44,8 +44,6 @@ use nix::sys::stat::{fchmod, fstat, makedev, mknod, Mode, SFlag};
 use sha2::{Digest as _, Sha256};
 use tar::{Archive, EntryType};
 
-use super::whiteout::{classify, TarPath};
-use crate::overlay::whiteout::{make_opaque, make_whiteout};
 use crate::overlay::xattr;
 use crate::{Error, Result};
 
@@ -464,6 +462,9 @@ fn remove_existing(path: &Path, keep_dir: bool) -> Result<()> {
 /// a plain entry is left to the caller.
 fn marker_to_overlay(dest: &Path, rel: &Path, report: &mut Unpacked) -> Result<bool> {
     // exercise 06.2: convert a tar whiteout to the overlay form
+    use super::whiteout::{classify, TarPath};
+    use crate::overlay::whiteout::{make_opaque, make_whiteout};
+
     match classify(rel)? {
         TarPath::Plain(_) => Ok(false),
         TarPath::Ignored => Ok(true),

@@ -43,18 +43,18 @@ pub use mode::{NetworkMode, NetworkOptions};
 pub use proxy::PortMapping;
 pub use subnet::Subnet;
 
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
-use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
-
-use crate::error::syscall_result;
 use crate::{Error, Result};
 
 // ANCHOR: lo_up
 /// Brings up `lo` in the calling process's network namespace.
 pub fn loopback_up() -> Result<()> {
     // exercise 04.3: bring lo up in the new network namespace
+    use crate::error::syscall_result;
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+    use std::os::fd::{AsRawFd, OwnedFd};
+
     let sock: OwnedFd = socket(
         AddressFamily::Inet,
         SockType::Datagram,

@@ -313,8 +313,9 @@ fn spawn_init(
         let resume = resume.take();
         if let Err(e) = create_hooks(spec, record, pid) {
             // A hook that failed because the init died (its namespaces are gone) is
-            // reported as the death.
-            return Err(match reap(pid, std::time::Duration::ZERO) {
+            // reported as the death. The kernel drops a dying task's namespaces before it
+            // becomes a zombie: give it a moment to be reapable.
+            return Err(match reap(pid, std::time::Duration::from_secs(1)) {
                 Some(s) => Error::Invalid(init_death(s, spec, &record.cgroup_dirs)),
                 None => e,
             });

@@ -160,6 +160,8 @@ fn make_root(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
     nix::mount::mount(None::<&str>, "/", None::<&str>, propagation, None::<&str>).map_err(
         |e| Error::sys_path("mount", "setting the root's propagation", Path::new("/"), e),
     )?;
+    // pivot_root refuses a shared new root or parent: the rootfs's mount goes private first.
+    super::propagation::unshare_rootfs_mount(root, propagation)?;
     mount::bind(root, root)?;
     for entry in &plan.spec.mounts {
         mounts::mount_entry(root, entry, &plan.cgroup_dirs)?;
@@ -191,16 +193,12 @@ fn make_root(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
             ));
         }
     }
-    crate::rootfs::pivot_into(root)?;
+    super::propagation::pivot_into(root)?;
     inside_the_root(&linux)?;
     if plan.spec.root.as_ref().is_some_and(|r| r.readonly) {
         mount::remount_read_only(Path::new("/"), MsFlags::empty())?;
     }
-    if linux
-        .rootfs_propagation
-        .as_deref()
-        .is_some_and(|p| p.contains("shared"))
-    {
+    if super::propagation::reapply_after_pivot(propagation) {
         nix::mount::mount(None::<&str>, "/", None::<&str>, propagation, None::<&str>)
             .map_err(|e| {
                 Error::sys_path("mount", "sharing the new root", Path::new("/"), e)

@@ -26,6 +26,7 @@ pub mod hooks;
 pub mod init;
 pub mod lifecycle;
 pub mod mounts;
+pub mod propagation;
 pub mod resources;
 pub mod sealed_exe;
 pub mod seccomp;

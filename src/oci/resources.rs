@@ -7,7 +7,7 @@ use super::config::{Linux, Resources};
 use crate::cgroup::devices::{Access, DeviceKind, DeviceRule};
 use crate::cgroup::plan::{write_control, Plan};
 use crate::cgroup::{
-    at_path, CgroupFs, CpuQuota, CpuWeight, DeviceAllowList, Layout, Limits,
+    at_path, CgroupFs, CpuQuota, CpuWeight, DeviceAllowList, Layout, Limits, MemoryLimit,
 };
 use crate::{Error, Result};
 
@@ -36,9 +36,7 @@ pub fn limits(resources: &Resources) -> Result<(Limits, Option<u64>)> {
     if let Some(memory) = &resources.memory {
         if let Some(limit) = memory.limit.filter(|l| *l > 0) {
             limits.memory = Some(
-                limit
-                    .to_string()
-                    .parse()
+                MemoryLimit::from_bytes(limit as u64)
                     .map_err(|e| bad("memory.limit", e))?,
             );
             swap = memory.swap.filter(|s| *s > 0).map(|s| s as u64);

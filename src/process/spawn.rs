@@ -12,7 +12,6 @@ use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::{pipe2, Pid};
 
-use crate::error::syscall_result;
 use crate::exit::Status;
 use crate::namespace::{Namespace, Namespaces};
 use crate::{Error, Result};
@@ -96,6 +95,8 @@ pub(super) fn clone_like_fork(
     // ANCHOR_END: clone_flags
     // ANCHOR: clone_call
     // exercise 01.1: clone into a new PID namespace
+    use crate::error::syscall_result;
+
     let flags = flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
     // SAFETY: with a NULL stack clone returns twice like fork; the binaries that call this
     // are single-threaded, so no lock can be held by a thread that does not exist in the

@@ -10,7 +10,7 @@
 //! it would be ignored, and we send SIGKILL instead, reporting the status of the signal
 //! that was meant (130 for Ctrl-C).
 
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 
 use super::held::parent_signals;
@@ -54,6 +54,8 @@ pub(super) fn wait_forwarding(pid: nix::unistd::Pid, is_init: bool) -> Result<St
 /// without a handler for it, had to be ended with SIGKILL instead.
 fn forward(pid: nix::unistd::Pid, signal: Signal, is_init: bool) -> Option<Signal> {
     // exercise 01.2: pass the signal on, or SIGKILL a PID 1 that would drop it
+    use nix::sys::signal::kill;
+
     if is_init && !catches(pid, signal) {
         // PID 1 would silently drop this signal: end it the only way the kernel allows.
         let _ = kill(pid, Signal::SIGKILL);

@@ -29,7 +29,7 @@ pub use pivot::{chroot_into, pivot_into};
 
 use std::path::{Path, PathBuf};
 
-use crate::{mount, Error, Result};
+use crate::{Error, Result};
 
 /// How the new root is entered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +76,8 @@ impl RootSetup {
 /// Run in the child, inside its new mount namespace: makes `setup.root` the root of it.
 pub fn enter(setup: &RootSetup) -> Result<()> {
     // exercise 03.2: bind the rootfs on itself and mount the kernel's filesystems in it
+    use crate::mount;
+
     let root = &setup.root;
     mount::make_private()?;
     // pivot_root wants the new root to be a mount point: bind it onto itself.

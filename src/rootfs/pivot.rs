@@ -7,9 +7,9 @@
 
 use std::path::Path;
 
-use nix::unistd::{chdir, chroot, pivot_root};
+use nix::unistd::{chdir, chroot};
 
-use crate::{mount, Error, Result};
+use crate::{Error, Result};
 
 // ANCHOR: pivot
 /// Makes `new_root` (already a mount point) the root, and detaches the old root.
@@ -20,6 +20,9 @@ use crate::{mount, Error, Result};
 /// neither it nor its parent may be shared (else EINVAL: hence make_private first).
 pub fn pivot_into(new_root: &Path) -> Result<()> {
     // exercise 03.3: pivot_root into the new root and detach the old one
+    use crate::mount;
+    use nix::unistd::pivot_root;
+
     chdir(new_root)
         .map_err(|e| Error::sys_path("chdir", "entering the new root", new_root, e))?;
     pivot_root(".", ".").map_err(|e| {

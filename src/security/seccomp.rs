@@ -11,8 +11,7 @@
 //! and a filter for x86-64 numbers would let i386 `int 0x80` calls through), and on x86-64
 //! the x32 ABI uses the same architecture value with bit 30 set in the number.
 
-use crate::error::syscall_result;
-use crate::{Error, Result};
+use crate::Result;
 
 /// What the filter does with one system call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,8 +70,10 @@ pub fn default_rules() -> Vec<Rule> {
         SYS_io_uring_enter,
         SYS_io_uring_register,
         // Comparing another process's kernel objects, reading or writing its memory, taking
-        // a copy of one of its fds, advising on its memory: ptrace's powers, which Docker
-        // allows only with CAP_SYS_PTRACE, and the container does not have it.
+        // a copy of one of its fds, advising on its memory: ptrace's powers. Docker allows
+        // kcmp, pidfd_getfd and process_madvise only with CAP_SYS_PTRACE, but ptrace and
+        // process_vm_* to everyone on Linux 4.8+; a container that runs a program, not a
+        // debugger, needs none of them, so this filter is stricter.
         SYS_kcmp,
         SYS_process_vm_readv,
         SYS_process_vm_writev,
@@ -167,6 +168,9 @@ pub fn install_default_filter() -> Result<()> {
 /// Installs a compiled program.
 pub fn install(program: &[libc::sock_filter]) -> Result<()> {
     // exercise 07.3: install a seccomp filter program on the calling thread
+    use crate::error::syscall_result;
+    use crate::Error;
+
     let prog = libc::sock_fprog {
         len: program.len() as u16,
         filter: program.as_ptr() as *mut libc::sock_filter,

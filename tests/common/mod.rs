@@ -30,8 +30,8 @@ pub fn privileged(test: &str) -> bool {
         return true;
     }
     let reason = format!(
-        "{test}: skipped, needs root (CAP_SYS_ADMIN); run it with `cargo workbook test`, which \
-         builds as you and runs the tests as root, or in the VM (vm/README.md)"
+        "{test}: skipped, needs root (CAP_SYS_ADMIN): run `cargo workbook test`, which builds \
+         as you and runs the tests as root, or the VM (vm/README.md)"
     );
     if std::env::var("WORKBOOK_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
         panic!("{reason}, and WORKBOOK_REQUIRE_PRIVILEGED=1 forbids skipping");

@@ -12,11 +12,12 @@
 //!
 //! Architectures: the filter is built for the architecture the runtime was built for, and
 //! its first instructions check `seccomp_data.arch`. A profile may list others (podman lists
-//! SCMP_ARCH_X86 and SCMP_ARCH_X32 on x86-64): runc then adds sections for them, we do not.
-//! A call made through another architecture's entry (`int 0x80` from a 32-bit program)
-//! kills the process; x32 calls carry the x86-64 arch value with bit 30 set in the number,
-//! match no rule and get the default action. So a 32-bit program does not run under this
-//! runtime's filter, which is safe, and said in the book.
+//! SCMP_ARCH_X86 on x86-64): runc then adds a section for it, we do not. A call made
+//! through another architecture's entry (`int 0x80` from a 32-bit program) kills the
+//! process: a 32-bit program does not run under this runtime's filter, which is safe, and
+//! said in the book. x32 calls carry the x86-64 arch value with bit 30 set in the number,
+//! and are handled as libseccomp handles them (compile.rs): with SCMP_ARCH_X32 listed, the
+//! rules apply to the x32 numbers of their names too; without, an x32 call is killed.
 //!
 //! Refused by name: a listener (`listenerPath`, SCMP_ACT_NOTIFY) and flags other than
 //! TSYNC, LOG and SPEC_ALLOW.
@@ -133,8 +134,8 @@ pub const NATIVE_ARCH: &str = if cfg!(target_arch = "x86_64") {
     "SCMP_ARCH_AARCH64"
 };
 
-/// Architectures libseccomp knows. The native one is filtered; the others are accepted in
-/// the list and their calls killed (see the module comment).
+/// Architectures libseccomp knows. The native one (and x32 on x86-64) is filtered; the
+/// others are accepted in the list and their calls killed (see the module comment).
 const KNOWN_ARCHES: [&str; 19] = [
     "SCMP_ARCH_X86",
     "SCMP_ARCH_X86_64",

@@ -110,9 +110,90 @@ pub fn number(name: &str) -> Option<i64> {
     })
 }
 
+/// The x32 ABI (x86-64 only): 32-bit pointers on the 64-bit entry. Its calls carry the
+/// x86-64 arch value and this bit in the number; most have the x86-64 number under it.
+pub const X32_SYSCALL_BIT: i64 = 0x4000_0000;
+
+/// The x32 calls whose arguments hold pointers or structs of another size: they have
+/// numbers of their own, from 512 (the kernel's syscall_64.tbl, ABI "x32").
+const X32_OWN: &[(&str, i64)] = &[
+    ("rt_sigaction", 512),
+    ("rt_sigreturn", 513),
+    ("ioctl", 514),
+    ("readv", 515),
+    ("writev", 516),
+    ("recvfrom", 517),
+    ("sendmsg", 518),
+    ("recvmsg", 519),
+    ("execve", 520),
+    ("ptrace", 521),
+    ("rt_sigpending", 522),
+    ("rt_sigtimedwait", 523),
+    ("rt_sigqueueinfo", 524),
+    ("sigaltstack", 525),
+    ("timer_create", 526),
+    ("mq_notify", 527),
+    ("kexec_load", 528),
+    ("waitid", 529),
+    ("set_robust_list", 530),
+    ("get_robust_list", 531),
+    ("vmsplice", 532),
+    ("move_pages", 533),
+    ("preadv", 534),
+    ("pwritev", 535),
+    ("rt_tgsigqueueinfo", 536),
+    ("recvmmsg", 537),
+    ("sendmmsg", 538),
+    ("process_vm_readv", 539),
+    ("process_vm_writev", 540),
+    ("setsockopt", 541),
+    ("getsockopt", 542),
+    ("io_setup", 543),
+    ("io_submit", 544),
+    ("execveat", 545),
+    ("preadv2", 546),
+    ("pwritev2", 547),
+];
+
+/// x86-64 calls that the x32 table does not have at all (ABI "64" with no x32 twin).
+const NOT_IN_X32: &[&str] = &[
+    "_sysctl",
+    "create_module",
+    "epoll_ctl_old",
+    "epoll_wait_old",
+    "get_kernel_syms",
+    "get_thread_area",
+    "nfsservctl",
+    "query_module",
+    "set_thread_area",
+    "uselib",
+    "vserver",
+];
+
+/// The number (with [`X32_SYSCALL_BIT`]) of the system call `name` made through the x32
+/// ABI, if x32 has it; `None` on other architectures than x86-64.
+pub fn x32_number(name: &str) -> Option<i64> {
+    if !cfg!(target_arch = "x86_64") || NOT_IN_X32.contains(&name) {
+        return None;
+    }
+    let own = X32_OWN.iter().find(|(n, _)| *n == name).map(|(_, nr)| *nr);
+    own.or_else(|| number(name)).map(|nr| X32_SYSCALL_BIT | nr)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::number;
+    use super::{number, x32_number};
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn x32_numbers_are_x86_64_numbers_with_bit_30_or_their_own() {
+        assert_eq!(x32_number("mkdir"), Some(0x4000_0000 | 83));
+        assert_eq!(x32_number("getpid"), Some(0x4000_0000 | 39));
+        assert_eq!(x32_number("execve"), Some(0x4000_0000 | 520));
+        assert_eq!(x32_number("ioctl"), Some(0x4000_0000 | 514));
+        assert_eq!(x32_number("uselib"), None, "x32 has no uselib");
+        assert_eq!(x32_number("stat64"), None);
+    }
 
     #[test]
     fn names_map_to_this_architectures_numbers() {

@@ -80,6 +80,10 @@ fn errno(e: i32) -> u32 {
 fn podmans_profile_compiles_into_a_base_filter_and_one_per_other_action() {
     let s = podman();
     // Base (ALLOW for listed calls, ENOSYS otherwise) + ERRNO(EPERM) for the denied list.
+    // With SCMP_ARCH_X32 listed, the base is one program per ABI (one would not fit in 4096).
+    #[cfg(target_arch = "x86_64")]
+    assert_eq!(s.programs(), 3);
+    #[cfg(not(target_arch = "x86_64"))]
     assert_eq!(s.programs(), 2);
     assert!(s.instructions() < 32768, "the kernel's limit per process");
     assert!(s.programs.iter().all(|p| p.len() < 4096), "BPF_MAXINSNS");
@@ -222,5 +226,121 @@ fn what_it_cannot_honour_is_refused_by_name() {
         let err = OciSeccomp::from_json(&value).expect_err(word).to_string();
         assert!(err.contains(word), "{word}: {err}");
         assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn conditions_on_one_argument_are_alternatives_as_runc_makes_them() {
+    // runc: once two conditions name the same argument, each is a rule of its own.
+    let s = OciSeccomp::from_json(&json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [
+            {"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13, "args": [
+                {"index": 1, "value": 0o777, "op": "SCMP_CMP_EQ"},
+                {"index": 1, "value": 0, "op": "SCMP_CMP_EQ"}
+            ]},
+            // Same argument twice, so also the other argument's condition stands alone.
+            {"names": ["dup3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 14, "args": [
+                {"index": 0, "value": 7, "op": "SCMP_CMP_EQ"},
+                {"index": 2, "value": 1, "op": "SCMP_CMP_EQ"},
+                {"index": 2, "value": 2, "op": "SCMP_CMP_EQ"},
+                // Can never hold (valueTwo outside the mask): drops out of the OR.
+                {"index": 2, "value": 0xff00, "valueTwo": 0x1, "op": "SCMP_CMP_MASKED_EQ"}
+            ]}
+        ]
+    }))
+    .expect("compiles");
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mkdir = |mode: u64| verdict(&s, libc::SYS_mkdir, [0, mode, 0, 0, 0, 0]);
+        assert_eq!(mkdir(0o777), errno(libc::EACCES));
+        assert_eq!(mkdir(0), errno(libc::EACCES));
+        assert_eq!(mkdir(0o755), libc::SECCOMP_RET_ALLOW);
+    }
+    let dup3 = |a: u64, c: u64| verdict(&s, libc::SYS_dup3, [a, 0, c, 0, 0, 0]);
+    assert_eq!(dup3(7, 0), errno(libc::EFAULT), "arg0 alone is enough");
+    assert_eq!(dup3(9, 1), errno(libc::EFAULT));
+    assert_eq!(dup3(9, 2), errno(libc::EFAULT));
+    assert_eq!(dup3(9, 3), libc::SECCOMP_RET_ALLOW);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn x32_calls_get_the_rules_of_their_names_when_the_profile_lists_x32() {
+    const X32: i64 = 0x4000_0000;
+    let with_arches = |arches: serde_json::Value, default: &str| {
+        OciSeccomp::from_json(&json!({
+            "defaultAction": default,
+            "defaultErrnoRet": 38,
+            "architectures": arches,
+            "syscalls": [
+                {"names": ["getpid", "execve"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+                {"names": ["getppid", "read"], "action": "SCMP_ACT_ALLOW"}
+            ]
+        }))
+        .expect("compiles")
+    };
+    let none = [0u64; 6];
+    // Docker's list: x32 numbers answer as their names do, x32's own numbers too.
+    let s = with_arches(
+        json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]),
+        "SCMP_ACT_ALLOW",
+    );
+    assert_eq!(
+        verdict(&s, X32 | libc::SYS_getpid, none),
+        errno(libc::EPERM)
+    );
+    assert_eq!(
+        verdict(&s, X32 | 520, none),
+        errno(libc::EPERM),
+        "x32 execve"
+    );
+    assert_eq!(
+        verdict(&s, X32 | libc::SYS_mkdir, none),
+        libc::SECCOMP_RET_ALLOW
+    );
+    // An allow-list: the base, split per ABI, allows each ABI's listed calls only.
+    let s = with_arches(
+        json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X32"]),
+        "SCMP_ACT_ERRNO",
+    );
+    assert_eq!(s.programs(), 3, "a base per ABI and the ERRNO(1) filter");
+    assert_eq!(
+        verdict(&s, X32 | libc::SYS_getppid, none),
+        libc::SECCOMP_RET_ALLOW
+    );
+    assert_eq!(
+        verdict(&s, libc::SYS_getppid, none),
+        libc::SECCOMP_RET_ALLOW
+    );
+    assert_eq!(
+        verdict(&s, X32 | 515, none),
+        errno(libc::ENOSYS),
+        "x32 readv, not read"
+    );
+    assert_eq!(
+        verdict(&s, X32 | libc::SYS_read, none),
+        libc::SECCOMP_RET_ALLOW
+    );
+    assert_eq!(verdict(&s, libc::SYS_read, none), libc::SECCOMP_RET_ALLOW);
+    assert_eq!(
+        verdict(&s, X32 | libc::SYS_mkdir, none),
+        errno(libc::ENOSYS)
+    );
+    assert_eq!(verdict(&s, libc::SYS_mkdir, none), errno(libc::ENOSYS));
+    assert_eq!(
+        verdict(&s, X32 | libc::SYS_getpid, none),
+        errno(libc::EPERM)
+    );
+    assert_eq!(verdict(&s, -1, none), errno(libc::ENOSYS));
+    // Not listed: every x32 call is killed, as libseccomp's bad-arch action does; -1 passes.
+    for arches in [json!(["SCMP_ARCH_X86_64"]), json!(null)] {
+        let s = with_arches(arches, "SCMP_ACT_ALLOW");
+        assert_eq!(
+            verdict(&s, X32 | libc::SYS_mkdir, none),
+            libc::SECCOMP_RET_KILL_PROCESS
+        );
+        assert_eq!(verdict(&s, libc::SYS_mkdir, none), libc::SECCOMP_RET_ALLOW);
+        assert_eq!(verdict(&s, -1, none), libc::SECCOMP_RET_ALLOW);
     }
 }

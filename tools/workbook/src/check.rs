@@ -1,5 +1,5 @@
 //! `check`: build the named test targets as the user, run exactly the exercise's tests as
-//! root, and say in plain words what passed, what failed first, and the hint.
+//! root, and say in plain words what passed, what failed first, and whether a hint is left.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -101,10 +101,7 @@ pub fn check(root: &Path, chosen: &[&Exercise], runner: &Runner) -> Result<bool,
                     println!("    {line}");
                 }
                 println!();
-                println!("  Hint:");
-                for line in exercise.hint.trim_end().lines() {
-                    println!("    {line}");
-                }
+                println!("  {}", crate::holes::stuck(root, exercise));
             }
         }
     }

@@ -64,6 +64,7 @@ pub fn reference(root: &Path, exercise: &Exercise, state: &State) -> Option<Stri
 /// Cuts the holes of `chosen` that are not cut yet; the learner's work stays.
 pub fn start(root: &Path, chosen: &[&Exercise]) -> Result<(), Fail> {
     let state = State::new(root);
+    let mut staged = false;
     // Every exercise's markers are checked before anything is cut.
     for exercise in chosen {
         Site::read(root, exercise)?;
@@ -90,7 +91,9 @@ pub fn start(root: &Path, chosen: &[&Exercise]) -> Result<(), Fail> {
         } else {
             state.save_reference(&exercise.id, site.body())?;
             let lines = site.body().lines().count();
-            site.write(root, exercise, &markers::cut_text(exercise, &site.region))?;
+            let cut = markers::cut_text(exercise, &site.region, &site.text);
+            site.write(root, exercise, &cut)?;
+            staged |= stage_region(root, exercise, &cut);
             println!(
                 "{} {}: cut at {place} ({lines} lines of the reference are now a todo!)",
                 exercise.id, exercise.title
@@ -103,6 +106,11 @@ pub fn start(root: &Path, chosen: &[&Exercise]) -> Result<(), Fail> {
     } else {
         first.chapter_id()
     };
+    if staged {
+        println!(
+            "`git diff` shows your own work against the hole (git's index holds the cut)."
+        );
+    }
     println!();
     println!(
         "Read \"Your turn\" in {}, write the code at the todo!, then:",
@@ -113,30 +121,97 @@ pub fn start(root: &Path, chosen: &[&Exercise]) -> Result<(), Fail> {
     Ok(())
 }
 
-/// Puts the reference back and forgets the exercise.
+/// Puts the reference back and forgets the exercise; the learner's code is kept in
+/// `.workbook/backup/` first.
 pub fn reset(root: &Path, chosen: &[&Exercise]) -> Result<(), Fail> {
     let state = State::new(root);
     for exercise in chosen {
         let site = Site::read(root, exercise)?;
         let place = site.place(exercise);
+        let untouched = markers::is_cut(exercise, site.body());
         match reference(root, exercise, &state) {
             Some(text) if text != site.body() => {
+                let kept = if untouched {
+                    None
+                } else {
+                    let header = format!(
+                        "// exercise {} at {place}: your code, as `cargo workbook reset` found it",
+                        exercise.id
+                    );
+                    Some(state.back_up(&exercise.id, &header, site.body())?)
+                };
                 site.write(root, exercise, &text)?;
-                println!("{}: the reference is back at {place}", exercise.id);
+                stage_region(root, exercise, &text);
+                match kept {
+                    Some(file) => println!(
+                        "{}: the reference is back at {place}; your code is saved in {file}",
+                        exercise.id
+                    ),
+                    None => println!(
+                        "{}: the reference is back at {place} (the hole was untouched: \
+                         nothing of yours was lost)",
+                        exercise.id
+                    ),
+                }
             }
-            Some(_) => println!("{}: {place} already holds the reference", exercise.id),
-            None if markers::is_cut(exercise, site.body()) => {
+            Some(text) => {
+                stage_region(root, exercise, &text);
+                println!("{}: {place} already holds the reference", exercise.id);
+            }
+            None if untouched => {
                 return Err(Fail::tool(format!(
-                    "no reference of exercise {} is saved in .workbook/ or committed in {}: \
+                "no reference of exercise {} is saved in .workbook/ or committed in {}: \
                      restore it with `git checkout -- {}`",
-                    exercise.id, exercise.file, exercise.file
-                )))
+                exercise.id, exercise.file, exercise.file
+            )))
             }
             None => println!("{}: not started, nothing to reset", exercise.id),
         }
         state.forget(&exercise.id)?;
     }
     Ok(())
+}
+
+/// Puts `body` into the exercise's region of the file's copy in git's index, so that `git
+/// diff` (the working tree against the index) shows the learner's work against the hole,
+/// not the reference the cut removed. Returns false where there is no such copy (no git,
+/// the file not tracked, its staged copy without the markers): nothing is staged then.
+fn stage_region(root: &Path, exercise: &Exercise, body: &str) -> bool {
+    let git = |args: &[&str], input: Option<&str>| -> Option<String> {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(input.unwrap_or("").as_bytes()).ok()?;
+        }
+        let out = child.wait_with_output().ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let staged = || -> Option<()> {
+        // "100644 SHA 0\tPATH"
+        let entry = git(&["ls-files", "--stage", "--", &exercise.file], None)?;
+        let mut fields = entry.split_whitespace();
+        let (mode, sha) = (fields.next()?, fields.next()?);
+        let text = git(&["cat-file", "blob", sha], None)?;
+        let region = markers::find(exercise, &text).ok()?;
+        if markers::body(&text, &region) == body {
+            return Some(());
+        }
+        let new = markers::replace(&text, &region, body);
+        let new_sha = git(&["hash-object", "-w", "--stdin"], Some(&new))?;
+        let info = format!("{mode},{},{}", new_sha.trim(), exercise.file);
+        git(&["update-index", "--cacheinfo", &info], None).map(|_| ())
+    };
+    staged().is_some()
 }
 
 /// The reference as a diff against the learner's region.
@@ -174,8 +249,75 @@ pub fn solution(root: &Path, exercise: &Exercise) -> Result<(), Fail> {
     Ok(())
 }
 
-pub fn hint(exercise: &Exercise) {
+/// The graded hints of an exercise: its `hint` text, split at lines `---`; the first is a
+/// nudge, the last nearly the answer.
+pub fn hints(exercise: &Exercise) -> Vec<String> {
+    let mut out = vec![String::new()];
+    for line in exercise.hint.lines() {
+        if line.trim() == "---" {
+            out.push(String::new());
+        } else if let Some(last) = out.last_mut() {
+            last.push_str(line);
+            last.push('\n');
+        }
+    }
+    out.into_iter()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .collect()
+}
+
+/// `hint ID`: the next hint (the last one again once all were shown); `--all`: every one.
+pub fn hint(root: &Path, exercise: &Exercise, all: bool) -> Result<(), Fail> {
+    let state = State::new(root);
+    let hints = hints(exercise);
+    let total = hints.len();
+    let shown = state.hints_shown(&exercise.id).min(total);
+    let range = if all {
+        0..total
+    } else {
+        let next = (shown + 1).min(total);
+        next.saturating_sub(1)..next
+    };
     println!("{} {} ({})", exercise.id, exercise.title, exercise.file);
+    for n in range.clone() {
+        println!();
+        println!("Hint {} of {total}:", n + 1);
+        println!("{}", hints[n]);
+    }
+    let now = shown.max(range.end);
+    state.set_hints_shown(&exercise.id, now)?;
     println!();
-    println!("{}", exercise.hint.trim_end());
+    if now < total {
+        println!(
+            "(ask again for hint {} of {total}: cargo workbook hint {})",
+            now + 1,
+            exercise.id
+        );
+    } else {
+        println!(
+            "(that is every hint; `cargo workbook solution {}` shows the answer as a diff)",
+            exercise.id
+        );
+    }
+    Ok(())
+}
+
+/// The line a failing check prints instead of the hint itself.
+pub fn stuck(root: &Path, exercise: &Exercise) -> String {
+    let total = hints(exercise).len();
+    let shown = State::new(root).hints_shown(&exercise.id);
+    if shown < total {
+        format!(
+            "stuck? `cargo workbook hint {}` ({} of {total})",
+            exercise.id,
+            shown + 1
+        )
+    } else {
+        format!(
+            "stuck? you have seen every hint (`cargo workbook hint {} --all`); \
+             `cargo workbook solution {}` shows the answer",
+            exercise.id, exercise.id
+        )
+    }
 }

@@ -13,6 +13,7 @@ mod prove;
 mod report;
 mod runner;
 mod state;
+mod suite;
 mod toml;
 mod watch;
 
@@ -29,15 +30,18 @@ use crate::runner::Runner;
 /// The loop:
 ///   cargo workbook list            where you are
 ///   cargo workbook start 01        cut chapter 1's holes: each becomes a todo!() in the code
-///   (read "Your turn" in the chapter, write the code at the todo!)
+///   (read "Your turn" in the chapter, write the code at the todo!; `git diff` shows it)
 ///   cargo workbook check 01        build, run that chapter's tests as root, show what failed
-///   cargo workbook hint 01.1       a nudge; `solution 01.1` shows the answer as a diff
-///   cargo workbook reset 01.1      put the reference back
+///   cargo workbook hint 01.1       a nudge; ask again for the next, more precise one
+///   cargo workbook solution 01.1   the answer, as a diff against your code
+///   cargo workbook reset 01.1      put the reference back (your code is kept in .workbook/)
+///   cargo workbook test            the whole test suite, privileged tests included
 ///
-/// The checks are the privileged tests that prove the reference runtime: they run as root
-/// (directly, through sudo, or with --vm in the QEMU VM), and a test that cannot run fails.
-/// This tool is a package of its own (tools/workbook/): it keeps working while your code
-/// does not compile, so `hint`, `solution` and `reset` are always there.
+/// The checks are the privileged tests that prove the reference runtime: they are built as
+/// you and run as root (directly, through sudo, or with --vm in the QEMU VM), and a test
+/// that cannot run fails. This tool is a package of its own (tools/workbook/): it keeps
+/// working while your code does not compile, so `hint`, `solution` and `reset` are always
+/// there.
 #[derive(Parser, Debug)]
 #[command(
     name = "cargo workbook",
@@ -55,8 +59,9 @@ enum Cmd {
     List,
     /// Cut the holes of a chapter (01) or of one exercise (01.1) in the working tree.
     ///
-    /// The reference is kept in .workbook/ (git ignores it); holes you already cut, and
-    /// your work in them, are left as they are. `git diff` shows your work.
+    /// The reference is kept in .workbook/ (compressed, out of sight; git ignores it), and
+    /// the cut file is staged in git's index, so `git diff` shows only your work against
+    /// the hole. Holes you already cut, and your work in them, are left as they are.
     Start {
         /// A chapter (01) or an exercise (01.1).
         id: String,
@@ -77,10 +82,16 @@ enum Cmd {
         #[arg(long)]
         watch: bool,
     },
-    /// A nudge for an exercise (or every exercise of a chapter), without the code.
+    /// The next hint for an exercise (or each exercise of a chapter), without the code.
+    ///
+    /// The first hint is a nudge; asking again gives the next, more precise one ("hint 2 of
+    /// 3"), the last is nearly the answer. A failing check says a hint is there.
     Hint {
         /// A chapter (01) or an exercise (01.1).
         id: String,
+        /// Every hint at once.
+        #[arg(long)]
+        all: bool,
     },
     /// The reference solution, as a diff against your code. Only when you ask.
     Solution {
@@ -88,9 +99,33 @@ enum Cmd {
         id: String,
     },
     /// Put the reference back into the file and forget the exercise's state.
+    ///
+    /// Your code is saved first, in .workbook/backup/ID-TIME.rs; reset says where.
     Reset {
         /// A chapter (01) or an exercise (01.1).
         id: String,
+    },
+    /// Run the test suite as `cargo test` would, the privileged tests as root.
+    ///
+    /// The tests are built as you (so target/ stays yours and rustup's cargo is found), then
+    /// every test executable runs as root (directly, through sudo, or with --vm in the QEMU
+    /// VM) with WORKBOOK_REQUIRE_PRIVILEGED=1, so a test that cannot run fails instead of
+    /// skipping. Each executable's summary and a total follow. `sudo -E cargo test` is the
+    /// command this replaces: with rustup, sudo does not find cargo.
+    #[command(
+        after_help = "Examples:\n  cargo workbook test\n  cargo workbook test --test ch01_pid\n  \
+                      cargo workbook test --test overlay_mount the_upper_layer_wins\n  \
+                      cargo workbook test --test ch03_rootfs -- --nocapture"
+    )]
+    Test {
+        /// `--test NAME` (a file of tests/, repeatable), `--lib`, `--vm`; then a name
+        /// filter, and after `--` the test harness's options, as with `cargo test`.
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
+        args: Vec<String>,
     },
     /// For maintainers and CI: prove every hole is caught by its tests.
     ///
@@ -180,7 +215,20 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             consistent(&root, &all)?;
             holes::start(&root, &one(&id)?)?;
         }
-        Cmd::Hint { id } => one(&id)?.into_iter().for_each(holes::hint),
+        Cmd::Hint { id, all } => {
+            for exercise in one(&id)? {
+                holes::hint(&root, exercise, all)?;
+            }
+        }
+        Cmd::Test { args } => {
+            let args = suite::parse(&args)?;
+            let runner = Runner::choose(&root, args.vm)?;
+            return Ok(if suite::test(&root, &args, &runner)? {
+                0
+            } else {
+                1
+            });
+        }
         Cmd::Solution { id } => {
             for exercise in one(&id)? {
                 holes::solution(&root, exercise)?;

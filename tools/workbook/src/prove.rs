@@ -144,7 +144,7 @@ fn prove_one(
         markers::replace(
             &site.text,
             &site.region,
-            &markers::cut_text(exercise, &site.region),
+            &markers::cut_text(exercise, &site.region, &site.text),
         ),
     )
     .map_err(|e| Fail::tool(format!("cannot write {}: {e}", path.display())))?;

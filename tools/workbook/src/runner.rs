@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use crate::Fail;
 
 /// The variables the tests read, passed through sudo.
-const PRESERVED: &str = "WORKBOOK_CACHE,WORKBOOK_BUSYBOX,WORKBOOK_STORE";
+const PRESERVED: &str =
+    "WORKBOOK_CACHE,WORKBOOK_BUSYBOX,WORKBOOK_STORE,WORKBOOK_BLESS,CARGO";
 
 #[derive(Debug, Clone)]
 pub enum Runner {
@@ -85,6 +86,14 @@ impl Runner {
         filter: Option<&str>,
         limit: Duration,
     ) -> Result<Run, Fail> {
+        let command = self.command(root, exe, filter.as_slice());
+        run_limited(command, limit)
+            .map_err(|e| Fail::tool(format!("cannot run {}: {e}", exe.display())))
+    }
+
+    /// The command that runs `exe` with `args` as root, in `root` (`cargo workbook test`
+    /// runs it with the output on the terminal).
+    pub fn command(&self, root: &Path, exe: &Path, args: &[&str]) -> Command {
         let env = ["WORKBOOK_REQUIRE_PRIVILEGED=1", "RUST_BACKTRACE=0"];
         let mut command = match self {
             Runner::Root => {
@@ -112,12 +121,8 @@ impl Runner {
                 c
             }
         };
-        if let Some(filter) = filter {
-            command.arg(filter);
-        }
-        command.current_dir(root);
-        run_limited(command, limit)
-            .map_err(|e| Fail::tool(format!("cannot run {}: {e}", exe.display())))
+        command.args(args).current_dir(root);
+        command
     }
 }
 

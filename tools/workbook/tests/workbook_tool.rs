@@ -1,8 +1,11 @@
 //! The `workbook` tool on a tiny fake project in a temp dir (never the real working tree):
-//! start cuts a hole the crate still compiles with, leaves a learner's work alone, reset
-//! restores the bytes, solution is a diff, a mismatch or a bad id is one sentence. The
-//! privileged part: `check` as a user without sudo refuses in one sentence, and as root it
-//! fails with the hint while the hole is cut and passes once the reference is back.
+//! start cuts a hole the crate still compiles with (without a warning), leaves a learner's
+//! work alone and keeps the reference out of `git diff` and of plain text; reset restores the
+//! bytes and keeps the learner's code; hints come one at a time; solution is a diff; a
+//! mismatch or a bad id is one sentence. The privileged part: `check` as a user without sudo
+//! refuses in one sentence, and as root it fails pointing at the hint while the hole is cut
+//! and passes once the reference is back; `test` runs the suite as root. And every hole of
+//! the real workbook, cut at once, builds without a warning.
 
 #[path = "../../../tests/common/mod.rs"]
 mod common;
@@ -31,6 +34,8 @@ chapter = "book/01.md"
 tests = ["adds::two_and_two"]
 hint = """
 The plus sign.
+---
+a + b, in that order.
 """
 "#;
 
@@ -82,7 +87,10 @@ fn text(out: &Output) -> String {
 }
 
 const CUT: &str =
-    "    todo!(\"exercise 01.1: add two numbers (see chapter 1, \\\"Your turn\\\")\")\n";
+    "    // Given to you (naming them here only keeps the build free of warnings):
+    let _ = (&a, &b);
+    todo!(\"exercise 01.1: add two numbers (see chapter 1, \\\"Your turn\\\")\")
+";
 
 #[test]
 fn start_cuts_the_hole_and_the_crate_still_compiles() {
@@ -115,6 +123,84 @@ fn start_cuts_the_hole_and_the_crate_still_compiles() {
         build.status.success(),
         "the cut crate compiles: {}",
         text(&build)
+    );
+    assert!(
+        !common::stderr(&build).contains("warning"),
+        "the cut crate compiles without a warning: {}",
+        text(&build)
+    );
+    let widest = fake
+        .read("src/lib.rs")
+        .lines()
+        .map(|l| l.chars().count())
+        .max();
+    assert!(widest <= Some(92), "every line fits the book's 92 columns");
+}
+
+/// Runs git in the fake project.
+fn git(fake: &Fake, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+        .args(args)
+        .current_dir(fake.dir.path())
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?}: {}", text(&out));
+    common::stdout(&out)
+}
+
+#[test]
+fn after_start_git_diff_shows_only_the_learners_work_and_the_reference_is_not_plain_text() {
+    let fake = Fake::new();
+    git(&fake, &["init", "-q"]);
+    git(&fake, &["add", "."]);
+    git(&fake, &["commit", "-q", "-m", "the reference"]);
+    let out = fake.tool(&["start", "01"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        common::stdout(&out).contains("`git diff` shows your own work against the hole"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        git(&fake, &["diff"]),
+        "",
+        "right after start, git diff shows nothing"
+    );
+
+    std::fs::write(
+        fake.path("src/lib.rs"),
+        LIB.replace("    a + b\n", "    a * b // mine\n"),
+    )
+    .expect("write");
+    let diff = git(&fake, &["diff"]);
+    assert!(diff.contains("+    a * b // mine"), "{diff}");
+    assert!(
+        !diff.contains("a + b"),
+        "the reference is not in git diff: {diff}"
+    );
+
+    let kept = std::fs::read_dir(fake.path(".workbook/reference"))
+        .expect("the reference is kept")
+        .map(|e| std::fs::read(e.expect("entry").path()).expect("read"))
+        .collect::<Vec<_>>();
+    assert_eq!(kept.len(), 1);
+    assert!(
+        !String::from_utf8_lossy(&kept[0]).contains("a + b"),
+        "the kept reference is not plain text"
+    );
+    let out = fake.tool(&["solution", "01.1"]);
+    assert!(
+        common::stdout(&out).contains("+    a + b"),
+        "{}",
+        text(&out)
+    );
+
+    // reset puts the index back too: nothing is left to commit.
+    assert!(fake.tool(&["reset", "01.1"]).status.success());
+    assert_eq!(
+        git(&fake, &["status", "--porcelain", "--untracked-files=no"]),
+        ""
     );
 }
 
@@ -163,9 +249,28 @@ fn reset_restores_the_reference_byte_for_byte() {
         LIB.as_bytes()
     );
     assert!(
-        !fake.path(".workbook/reference/01.1.txt").exists(),
+        !fake.path(".workbook/reference/01.1.z").exists(),
         "the state is forgotten"
     );
+    // The learner's code is kept, and reset says where, in one line.
+    let said = common::stdout(&out);
+    let kept = said
+        .split_once("your code is saved in ")
+        .map(|(_, file)| file.trim())
+        .unwrap_or_else(|| panic!("reset says where the code went: {said}"));
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(kept.starts_with(".workbook/backup/01.1-"), "{kept}");
+    assert!(fake.read(kept).ends_with("    0\n"), "{}", fake.read(kept));
+
+    // Resetting an untouched hole loses nothing, and says so.
+    assert!(fake.tool(&["start", "01.1"]).status.success());
+    let out = fake.tool(&["reset", "01.1"]);
+    assert!(
+        common::stdout(&out).contains("nothing of yours was lost"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(fake.read("src/lib.rs"), LIB);
     let out = fake.tool(&["list"]);
     assert!(
         common::stdout(&out).contains("01.1  not started"),
@@ -234,11 +339,33 @@ fn a_bad_id_names_the_valid_ones() {
         common::stderr(&out),
         "workbook: there is no exercise or chapter \"09.9\": the exercises are 01.1 (or a whole chapter: 01)\n"
     );
-    let out = fake.tool(&["hint", "01.1"]);
+}
+
+#[test]
+fn hints_come_one_at_a_time() {
+    let fake = Fake::new();
+    let first = common::stdout(&fake.tool(&["hint", "01.1"]));
     assert!(
-        common::stdout(&out).contains("The plus sign."),
-        "{}",
-        text(&out)
+        first.contains("Hint 1 of 2:\nThe plus sign.\n") && !first.contains("a + b"),
+        "{first}"
+    );
+    assert!(first.contains("ask again for hint 2 of 2"), "{first}");
+    let second = common::stdout(&fake.tool(&["hint", "01.1"]));
+    assert!(
+        second.contains("Hint 2 of 2:\na + b, in that order.\n")
+            && !second.contains("plus"),
+        "{second}"
+    );
+    assert!(second.contains("cargo workbook solution 01.1"), "{second}");
+    let again = common::stdout(&fake.tool(&["hint", "01.1"]));
+    assert!(
+        again.contains("Hint 2 of 2:"),
+        "the last one again: {again}"
+    );
+    let all = common::stdout(&fake.tool(&["hint", "01.1", "--all"]));
+    assert!(
+        all.contains("Hint 1 of 2:") && all.contains("Hint 2 of 2:"),
+        "{all}"
     );
 }
 
@@ -305,7 +432,14 @@ fn check_as_root_fails_with_the_hint_then_passes_after_reset() {
         stdout.contains("not yet implemented: exercise 01.1: add two numbers"),
         "{stdout}"
     );
-    assert!(stdout.contains("Hint:\n    The plus sign.\n"), "{stdout}");
+    assert!(
+        stdout.contains("  stuck? `cargo workbook hint 01.1` (1 of 2)\n"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("The plus sign"),
+        "the hint is not printed: {stdout}"
+    );
     assert!(common::stdout(&fake.tool(&["list"])).contains("01.1  in progress"));
 
     assert!(fake.tool(&["reset", "01.1"]).status.success());
@@ -313,5 +447,33 @@ fn check_as_root_fails_with_the_hint_then_passes_after_reset() {
     let stdout = common::stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(stdout.contains("ok     adds::two_and_two"), "{stdout}");
-    assert!(!stdout.contains("Hint:"), "{stdout}");
+    assert!(!stdout.contains("stuck?"), "{stdout}");
+}
+
+#[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
+fn test_runs_the_suite_as_root_with_each_summary_and_a_total() {
+    if !privileged!() {
+        return;
+    }
+    let fake = Fake::new();
+    let out = fake.tool(&["test", "--test", "adds", "two_and_two", "--", "--exact"]);
+    let stdout = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(stdout.contains("test two_and_two ... ok"), "{stdout}");
+    assert!(
+        stdout.contains("total: 1 passed, 0 failed, 0 ignored, in 1 test executable\n"),
+        "{stdout}"
+    );
+
+    assert!(fake.tool(&["start", "01"]).status.success());
+    let out = fake.tool(&["test"]);
+    let stdout = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(stdout.contains("FAILED adds"), "{stdout}");
+    assert!(stdout.contains("total: 0 passed, 1 failed"), "{stdout}");
+
+    let out = fake.tool(&["test", "--release"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(common::stderr(&out).contains("after --"), "{}", text(&out));
 }

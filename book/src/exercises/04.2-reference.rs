@@ -1,0 +1,16 @@
+/// Run in the child after the maps are written: takes uid and gid 0 of the namespace.
+///
+/// Creating a user namespace does not change a process's IDs. A child cloned by the host's
+/// root is still host uid 0, which is *unmapped* in a namespace whose root is 65534
+/// outside, and so shows as the overflow ID 65534 inside. setresuid(0)/setresgid(0) inside
+/// make it the namespace's root; its capabilities there are kept (the kernel clears them
+/// only when a process gives up the namespace's root uid).
+pub fn become_root() -> Result<()> {
+    use nix::unistd::{setresgid, setresuid, Gid, Uid};
+    let root_gid = Gid::from_raw(0);
+    setresgid(root_gid, root_gid, root_gid)
+        .map_err(|e| Error::sys("setresgid", "becoming gid 0 of the user namespace", e))?;
+    let root_uid = Uid::from_raw(0);
+    setresuid(root_uid, root_uid, root_uid)
+        .map_err(|e| Error::sys("setresuid", "becoming uid 0 of the user namespace", e))
+}
