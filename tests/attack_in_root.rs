@@ -217,6 +217,7 @@ impl Drop for HostSysctl {
 /// `proc -> /<host dir>` with `runc spec`'s config: procfs must not land on the host's dir,
 /// the masks must not be skipped. runc refuses a /proc that is not a plain directory.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn oci_a_proc_symlink_out_of_the_root_is_refused() {
     if !privileged!() {
@@ -247,6 +248,7 @@ fn oci_a_proc_symlink_out_of_the_root_is_refused() {
 /// dir>`. Built with root.join, the masks followed the link to the host's dir (and were
 /// mounted there, out of sight); inside, the paths stayed open.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn oci_masks_and_read_only_paths_follow_links_inside_the_root() {
     if !privileged!() {
@@ -292,6 +294,7 @@ fn oci_masks_and_read_only_paths_follow_links_inside_the_root() {
 /// A sysctl of no namespace (it is the host's), or of a namespace the container shares
 /// with the host, is refused in one sentence, and the host keeps its value.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn oci_a_host_sysctl_is_refused_and_the_host_keeps_its_value() {
     if !privileged!() {
@@ -329,6 +332,7 @@ fn oci_a_host_sysctl_is_refused_and_the_host_keeps_its_value() {
 /// A sysctl of the container's own IPC or network namespace is set inside (through its own
 /// /proc) and not on the host.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn oci_a_namespaced_sysctl_is_set_inside_only() {
     if !privileged!() {
@@ -357,6 +361,7 @@ fn oci_a_namespaced_sysctl_is_set_inside_only() {
 /// In a throwaway mount namespace whose mounts are shared (as on a systemd host), a mask
 /// `/../../…/<host dir>` mounted a read-only tmpfs over the host's dir, and it stayed.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn oci_a_masked_path_with_dotdot_mounts_nothing_on_the_host() {
     if !privileged!() {
@@ -409,6 +414,7 @@ fn oci_a_masked_path_with_dotdot_mounts_nothing_on_the_host() {
 /// `dev -> /<host dir>` with a tmpfs on /dev: the runtime made `fd`, `ptmx`, `stdin`,
 /// `stdout`, `stderr` in the host's dir. Contained, /dev lands inside the root.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn oci_a_dev_symlink_out_of_the_root_creates_nothing_on_the_host() {
     if !privileged!() {
@@ -432,6 +438,7 @@ fn oci_a_dev_symlink_out_of_the_root_creates_nothing_on_the_host() {
 /// Issue 24 item 1: a privileged config lists /dev/ptmx among its devices; /dev/ptmx is
 /// the `pts/ptmx` link the runtime made, which mknod must not follow.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn oci_a_ptmx_device_does_not_follow_the_ptmx_link() {
     if !privileged!() {
@@ -452,6 +459,7 @@ fn oci_a_ptmx_device_does_not_follow_the_ptmx_link() {
 /// An image whose /proc or /dev is a symlink out of its root, or a `proc -> proc` loop, is
 /// refused by chapter 7 in one sentence, and nothing lands in the host's dir.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn full_container_refuses_an_image_whose_proc_or_dev_is_a_symlink() {
     if !privileged!() {
@@ -495,6 +503,7 @@ fn full_container_refuses_an_image_whose_proc_or_dev_is_a_symlink() {
 
 /// The same loop in an OCI bundle: one sentence, not "too many symlinks" or "File exists".
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn oci_a_proc_self_loop_is_one_clear_sentence() {
     if !privileged!() {
@@ -516,6 +525,7 @@ fn oci_a_proc_self_loop_is_one_clear_sentence() {
 /// /dev, the image's /dev/null is used; as a link to a procfs file it would turn the mask
 /// into a writable window on the host's `kernel.core_pattern`.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn oci_a_dev_null_that_is_a_link_never_masks_a_file() {
     if !privileged!() {

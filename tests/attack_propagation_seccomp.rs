@@ -167,6 +167,7 @@ fn listed(mountinfo: &str, path: &Path) -> bool {
 #[case::rshared("rshared")]
 #[case::shared("shared")]
 #[serial]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn a_shared_root_propagation_runs_and_unmounts_nothing_outside(#[case] propagation: &str) {
     if !privileged!() {
         return;
@@ -214,6 +215,7 @@ fn compile(profile: serde_json::Value) -> OciSeccomp {
 /// runc turns conditions that share an argument index into separate rules: either mode
 /// blocks `mkdir`. ANDed, no mode can be both 0777 and 0, and busybox `mkdir` went through.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn two_conditions_on_one_argument_are_alternatives() {
     if !privileged!() {
@@ -258,6 +260,7 @@ const X32: i64 = 0x4000_0000;
 /// a call whose x32 number is not the x86-64 one (execve: 59 and x32's 520).
 #[cfg(target_arch = "x86_64")]
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn an_x32_call_gets_the_profiles_answer_when_the_profile_lists_x32() {
     if !privileged!() {
@@ -298,6 +301,7 @@ fn an_x32_call_gets_the_profiles_answer_when_the_profile_lists_x32() {
 /// (a kill), never with the profile's default ALLOW.
 #[cfg(target_arch = "x86_64")]
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn an_x32_call_is_killed_when_the_profile_does_not_list_x32() {
     if !privileged!() {

@@ -203,6 +203,7 @@ fn all_capabilities() -> Vec<String> {
 /// runtime) read-only; after `start` no runtime process runs the file any more, and it
 /// appends through /proc/self/fd/3.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn form1_init_exe_held_across_start_is_not_writable() {
     if !privileged!() {
@@ -250,6 +251,7 @@ echo "refused: $(cat /err)" > /result
 /// Form 2: the container's process scans /proc/*/exe while `exec` children start; one it
 /// catches before its execve is the runtime. It keeps the fd and writes once `exec` ended.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn form2_exec_child_exe_caught_by_a_scanner_is_not_writable() {
     if !privileged!() {
@@ -307,6 +309,7 @@ echo "never caught" > /result
 /// `run` waits for its container as long as it lives, and its init ran the runtime's code
 /// too: both run from the sealed copy, whose link reads `/memfd:NAME (deleted)`.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn run_waits_for_its_container_from_the_sealed_copy() {
     if !privileged!() {

@@ -293,6 +293,7 @@ fn assert_no_injection(lab: &Lab, what: &str, output: &str) {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn tiocsti_from_07_run_does_not_reach_the_callers_shell() {
     if !privileged!() {
@@ -419,6 +420,7 @@ impl Drop for OciContainer {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn tiocsti_from_08_exec_does_not_reach_the_callers_shell() {
     if !privileged!() {
@@ -441,6 +443,7 @@ fn tiocsti_from_08_exec_does_not_reach_the_callers_shell() {
 /// capabilities are for). What the fix gives them is the session: no controlling terminal,
 /// a process group of their own.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn the_commands_of_chapters_1_and_3_lead_a_session_without_a_terminal() {
     if !privileged!() {
@@ -526,6 +529,7 @@ echo "script=alive runtime=$rc sibling=$state""#;
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn kill_zero_in_07_run_reaches_only_the_container() {
     if !privileged!() {
@@ -559,6 +563,7 @@ fn kill_zero_in_07_run_reaches_only_the_container() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn kill_zero_in_08_exec_reaches_only_the_container() {
     if !privileged!() {
@@ -593,6 +598,7 @@ fn kill_zero_in_08_exec_reaches_only_the_container() {
 /// terminal, with the caller's window size; the caller's terminal is in raw mode meanwhile
 /// and restored after.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn run_with_a_tty_gives_the_command_a_pty_of_its_own() {
     if !privileged!() {

@@ -244,6 +244,7 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 // --- item 6: a cgroupsPath that is not the container's -------------------------------
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_cgroup_that_holds_a_host_process_is_refused_and_left_alone() {
     if !privileged!() {
@@ -269,6 +270,7 @@ fn a_cgroup_that_holds_a_host_process_is_refused_and_left_alone() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_second_container_cannot_take_the_first_ones_cgroup() {
     if !privileged!() {
@@ -295,6 +297,7 @@ fn a_second_container_cannot_take_the_first_ones_cgroup() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn delete_force_kills_and_removes_only_what_its_container_made() {
     if !privileged!() {
@@ -326,6 +329,7 @@ fn delete_force_kills_and_removes_only_what_its_container_made() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn delete_force_of_a_stopped_container_spares_the_one_that_reused_its_cgroup() {
     if !privileged!() {
@@ -392,6 +396,7 @@ fn nobody_can_read(file: &Path) -> bool {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn the_state_and_the_hooks_environment_are_not_readable_by_other_users() {
     if !privileged!() {
@@ -460,6 +465,7 @@ fn the_state_and_the_hooks_environment_are_not_readable_by_other_users() {
 // --- item 12: one clear sentence for each fault --------------------------------------
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn delete_force_removes_a_container_whose_state_is_damaged() {
     if !privileged!() {
@@ -500,6 +506,7 @@ fn delete_force_removes_a_container_whose_state_is_damaged() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn an_init_killed_by_seccomp_names_the_signal() {
     if !privileged!() {
@@ -523,6 +530,7 @@ fn an_init_killed_by_seccomp_names_the_signal() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn an_init_killed_before_it_was_ready_names_sigkill_and_who_sent_it() {
     if !privileged!() {
@@ -544,6 +552,7 @@ fn an_init_killed_before_it_was_ready_names_sigkill_and_who_sent_it() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn an_rlimit_the_kernel_refuses_to_root_gives_no_sudo_hint() {
     if !privileged!() {

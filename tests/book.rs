@@ -232,7 +232,8 @@ fn every_test_target_named_in_a_command_exists() {
     let mut checked = 0;
     for (page, text) in pages_and_guides() {
         for line in text.lines() {
-            if !(line.contains("cargo test") || line.contains("run-tests")) {
+            let command = ["cargo test", "workbook test", "run-tests"];
+            if !command.iter().any(|c| line.contains(c)) {
                 continue;
             }
             let mut words =

@@ -62,6 +62,7 @@ fn mknod(path: &Path, major: u64, minor: u64) {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn the_kernel_accepts_the_program_and_refuses_what_it_does_not_allow() {
     if !privileged!() {
@@ -88,6 +89,7 @@ fn the_kernel_accepts_the_program_and_refuses_what_it_does_not_allow() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_program_the_verifier_refuses_is_one_sentence_with_its_log() {
     if !privileged!() {

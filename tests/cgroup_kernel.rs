@@ -84,6 +84,7 @@ fn vmstat_oom_kills() -> u64 {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_100_mib_allocation_under_32m_is_oom_killed_and_read_back() {
     if !privileged!() {
@@ -125,6 +126,7 @@ fn a_100_mib_allocation_under_32m_is_oom_killed_and_read_back() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_fork_loop_under_pids_16_gets_eagain_and_never_exceeds_16() {
     if !privileged!() {
@@ -177,6 +179,7 @@ fn run_with_rusage(args: &[&str]) -> (String, Duration, Duration) {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_busy_loop_under_cpus_0_2_is_throttled() {
     if !privileged!() {
@@ -204,6 +207,7 @@ fn a_busy_loop_under_cpus_0_2_is_throttled() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn the_cgroup_namespace_shows_root_inside() {
     if !privileged!() {
@@ -235,6 +239,7 @@ fn the_cgroup_namespace_shows_root_inside() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_run_killed_with_sigkill_is_cleaned_up_by_the_next_run() {
     if !privileged!() {
@@ -319,6 +324,7 @@ fn run_in_private_mounts(prepare: &str, args: &str) -> std::process::Output {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn no_cgroup_filesystem_is_one_sentence_and_creates_nothing() {
     if !privileged!() {
@@ -336,6 +342,7 @@ fn no_cgroup_filesystem_is_one_sentence_and_creates_nothing() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_limit_on_a_controller_the_machine_lacks_is_refused() {
     if !privileged!() {
@@ -375,6 +382,7 @@ fn a_limit_on_a_controller_the_machine_lacks_is_refused() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn the_demonstration_matches_the_book() {
     if !privileged!() {

@@ -13,6 +13,7 @@ use nix::unistd::Pid;
 const BIN: &str = env!("CARGO_BIN_EXE_01-unshare-pid");
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn the_command_is_pid_1() {
     if !privileged!() {
         return;
@@ -23,6 +24,7 @@ fn the_command_is_pid_1() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn exit_status_is_passed_on() {
     if !privileged!() {
         return;
@@ -32,6 +34,7 @@ fn exit_status_is_passed_on() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn pid_1_ignores_signals_it_has_no_handler_for_even_sigkill_from_inside() {
     if !privileged!() {
         return;
@@ -62,6 +65,7 @@ fn child_running(tool: u32, comm: &str) -> Pid {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn ctrl_c_ends_a_pid_1_that_ignores_it_and_leaves_no_process() {
     if !privileged!() {
         return;
@@ -82,6 +86,7 @@ fn ctrl_c_ends_a_pid_1_that_ignores_it_and_leaves_no_process() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn a_pid_1_with_a_handler_gets_the_signal_itself() {
     if !privileged!() {
         return;
@@ -107,6 +112,7 @@ fn a_pid_1_with_a_handler_gets_the_signal_itself() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn an_unknown_command_is_status_127() {
     if !privileged!() {
         return;
@@ -120,6 +126,7 @@ fn an_unknown_command_is_status_127() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn the_demonstration_shows_two_pids_and_two_inodes() {
     if !privileged!() {
         return;

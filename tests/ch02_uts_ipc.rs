@@ -12,6 +12,7 @@ use workbook::ipc::{self, SharedMemory};
 const BIN: &str = env!("CARGO_BIN_EXE_02-uts-ipc");
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial(hostname)]
 fn the_hostname_inside_is_set_and_the_hosts_is_unchanged() {
     if !privileged!() {
@@ -25,6 +26,7 @@ fn the_hostname_inside_is_set_and_the_hosts_is_unchanged() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial(sysvipc)]
 fn a_host_segment_is_invisible_inside() {
     if !privileged!() {
@@ -44,6 +46,7 @@ fn a_host_segment_is_invisible_inside() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial(sysvipc)]
 fn a_segment_made_inside_is_invisible_on_the_host_and_dies_with_the_namespace() {
     if !privileged!() {
@@ -77,6 +80,7 @@ fn a_segment_made_inside_is_invisible_on_the_host_and_dies_with_the_namespace() 
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn the_demonstration_tells_both_sides() {
     if !privileged!() {
         return;

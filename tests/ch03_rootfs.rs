@@ -14,6 +14,7 @@ fn mountinfo() -> String {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial(mounts)]
 fn ls_lists_the_rootfs_and_the_host_mount_table_is_unchanged() {
     if !privileged!() {
@@ -40,6 +41,7 @@ fn ls_lists_the_rootfs_and_the_host_mount_table_is_unchanged() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial(mounts)]
 fn proc_dev_and_sys_are_the_containers_own() {
     if !privileged!() {
@@ -84,6 +86,7 @@ fn escape_end(text: &str) -> (u64, u64) {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial(mounts)]
 fn the_chroot_escape_fails_after_pivot_root() {
     if !privileged!() {
@@ -123,6 +126,7 @@ fn the_chroot_escape_fails_after_pivot_root() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial(mounts)]
 fn the_chroot_escape_succeeds_with_chroot_alone() {
     if !privileged!() {
@@ -140,6 +144,7 @@ fn the_chroot_escape_succeeds_with_chroot_alone() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial(mounts)]
 fn a_command_missing_from_the_rootfs_is_127_and_mounts_nothing() {
     if !privileged!() {
@@ -217,6 +222,7 @@ fn mounts_under(dir: &std::path::Path) -> Vec<String> {
 /// pivot_root refuses a new root whose parent mount is shared. Here the rootfs lies on a
 /// shared tmpfs, so this holds whatever the propagation of the host's own `/`.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial(mounts)]
 fn a_rootfs_on_a_shared_mount_leaks_no_mount_to_the_host() {
     if !privileged!() {

@@ -11,6 +11,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_04-user-net");
 const NOBODY: u32 = 65534;
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn root_inside() {
     if !privileged!() {
         return;
@@ -24,6 +25,7 @@ fn root_inside() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn a_file_made_inside_belongs_to_the_mapped_id_outside() {
     if !privileged!() {
         return;
@@ -39,6 +41,7 @@ fn a_file_made_inside_belongs_to_the_mapped_id_outside() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn the_uid_map_reads_root_to_nobody() {
     if !privileged!() {
         return;
@@ -55,6 +58,7 @@ fn the_uid_map_reads_root_to_nobody() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial_test::serial]
 fn only_lo_and_it_is_up() {
     if !privileged!() {
@@ -88,6 +92,7 @@ fn only_lo_and_it_is_up() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial_test::serial] // the host's device list must not change under it (--veth tests)
 fn the_demonstration_shows_both_views() {
     if !privileged!() {
@@ -113,6 +118,7 @@ fn the_demonstration_shows_both_views() {
 /// list and the address the kernel reports inside), the host end exists while the command
 /// runs and is gone after it, and a ping crosses the pair.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial_test::serial]
 fn veth_joins_the_namespace_to_the_host() {
     if !privileged!() {
@@ -147,6 +153,7 @@ fn veth_joins_the_namespace_to_the_host() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial_test::serial]
 fn the_veth_demonstration_shows_both_sides() {
     if !privileged!() {

@@ -34,6 +34,7 @@ fn failures(children: Vec<Child>) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_hundred_runs_started_at_once_all_make_their_cgroups() {
     if !privileged!() {
@@ -52,6 +53,7 @@ fn a_hundred_runs_started_at_once_all_make_their_cgroups() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_run_racing_a_concurrent_cleanup_succeeds() {
     if !privileged!() {

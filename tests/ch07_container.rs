@@ -77,6 +77,7 @@ fn cgroups_named(name: &str) -> Vec<PathBuf> {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn the_command_is_pid_1_with_its_own_hostname() {
     if !privileged!() {
@@ -89,6 +90,7 @@ fn the_command_is_pid_1_with_its_own_hostname() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn only_the_image_is_visible() {
     if !privileged!() {
@@ -107,6 +109,7 @@ fn only_the_image_is_visible() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn capabilities_are_dockers_default_and_no_new_privs_and_seccomp_are_on() {
     if !privileged!() {
@@ -137,6 +140,7 @@ fn capabilities_are_dockers_default_and_no_new_privs_and_seccomp_are_on() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn seccomp_denies_new_user_namespaces_and_mount_with_eperm() {
     if !privileged!() {
@@ -186,6 +190,7 @@ const READ_ONLY: [&str; 5] = [
 ];
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn masked_paths_read_empty_and_read_only_paths_refuse_writes() {
     if !privileged!() {
@@ -287,6 +292,7 @@ fn masked_paths_read_empty_and_read_only_paths_refuse_writes() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn read_only_root_refuses_writes_but_tmp_is_writable() {
     if !privileged!() {
@@ -305,6 +311,7 @@ fn read_only_root_refuses_writes_but_tmp_is_writable() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn writes_go_to_a_fresh_upper_layer_and_leave_the_image_unchanged() {
     if !privileged!() {
@@ -322,6 +329,7 @@ fn writes_go_to_a_fresh_upper_layer_and_leave_the_image_unchanged() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_memory_limit_oom_kills_and_is_reported() {
     if !privileged!() {
@@ -347,6 +355,7 @@ fn a_memory_limit_oom_kills_and_is_reported() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn exit_statuses_pass_through() {
     if !privileged!() {
@@ -406,6 +415,7 @@ fn wait_for_init_command(name: &str, comm: &str) {
 #[serial]
 #[case(Signal::SIGINT, 130)]
 #[case(Signal::SIGTERM, 143)]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn a_signal_to_the_runtime_ends_the_container_with_128_plus_n(
     #[case] signal: Signal,
     #[case] code: i32,
@@ -432,6 +442,7 @@ fn a_signal_to_the_runtime_ends_the_container_with_128_plus_n(
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn env_and_workdir_are_applied() {
     if !privileged!() {
@@ -452,6 +463,7 @@ fn env_and_workdir_are_applied() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn rootless_maps_root_to_an_unprivileged_id() {
     if !privileged!() {
@@ -469,6 +481,7 @@ fn rootless_maps_root_to_an_unprivileged_id() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn rootless_runs_for_a_normal_user() {
     if !privileged!() {
@@ -530,6 +543,7 @@ fn rootless_runs_for_a_normal_user() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn every_namespace_is_new_and_the_clocks_start_at_zero() {
     if !privileged!() {
@@ -572,6 +586,7 @@ fn every_namespace_is_new_and_the_clocks_start_at_zero() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn two_containers_run_at_once_without_interfering() {
     if !privileged!() {
@@ -606,6 +621,7 @@ fn two_containers_run_at_once_without_interfering() {
 /// itself in before it does anything else, and a late or partial move would leave it, or
 /// what it forks, in the runtime's cgroup of some hierarchy.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn the_init_and_what_it_forks_are_in_the_cgroup_of_every_hierarchy() {
     if !privileged!() {
@@ -672,6 +688,7 @@ fn the_init_and_what_it_forks_are_in_the_cgroup_of_every_hierarchy() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_name_in_use_is_refused() {
     if !privileged!() {
@@ -693,6 +710,7 @@ fn a_name_in_use_is_refused() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_runtime_killed_with_sigkill_leaves_state_that_cleanup_removes() {
     if !privileged!() {
@@ -743,6 +761,7 @@ fn a_runtime_killed_with_sigkill_leaves_state_that_cleanup_removes() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn bad_input_is_one_sentence_and_leaves_nothing() {
     if !privileged!() {
@@ -778,6 +797,7 @@ fn bad_input_is_one_sentence_and_leaves_nothing() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn the_tour_shows_what_the_container_sees() {
     if !privileged!() {
@@ -930,6 +950,7 @@ fn fs_type(path: &Path) -> i64 {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn the_writable_layer_is_on_disk_even_when_the_state_is_on_a_tmpfs() {
     if !privileged!() {
@@ -955,6 +976,7 @@ fn the_writable_layer_is_on_disk_even_when_the_state_is_on_a_tmpfs() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_sigkilled_runs_writable_layer_is_removed_by_cleanup() {
     if !privileged!() {
@@ -990,6 +1012,7 @@ fn a_sigkilled_runs_writable_layer_is_removed_by_cleanup() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_file_that_is_not_an_image_is_one_line_and_never_printed() {
     if !privileged!() {

@@ -118,6 +118,7 @@ fn image_with_device_nodes(dir: &Path, disk: &LoopDevice) -> PathBuf {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn mknod_of_the_hosts_loop_device_works_but_it_cannot_be_read_or_written() {
     if !privileged!() {
@@ -162,6 +163,7 @@ fn mknod_of_the_hosts_loop_device_works_but_it_cannot_be_read_or_written() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn the_allowed_devices_still_work() {
     if !privileged!() {
@@ -207,6 +209,7 @@ fn the_allowed_devices_still_work() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn device_nodes_shipped_in_an_image_cannot_be_opened() {
     if !privileged!() {
@@ -256,6 +259,7 @@ fn device_nodes_shipped_in_an_image_cannot_be_opened() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_rootless_container_without_a_cgroup_can_neither_mknod_nor_open_image_nodes() {
     if !privileged!() {

@@ -93,6 +93,7 @@ fn init_running_sleep(name: &str) -> i32 {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn two_hundred_runs_with_every_ending_leave_nothing_behind() {
     if !privileged!() {
         return;

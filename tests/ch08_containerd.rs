@@ -206,6 +206,7 @@ impl Drop for Containerd {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn ctr_run_through_the_runc_shim_shows_the_image_and_the_exit_status() {
     if !privileged!() {
@@ -221,6 +222,7 @@ fn ctr_run_through_the_runc_shim_shows_the_image_and_the_exit_status() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_detached_task_is_exec_ed_into_killed_and_deleted_through_the_shim() {
     if !privileged!() {
@@ -293,6 +295,7 @@ fn a_detached_task_is_exec_ed_into_killed_and_deleted_through_the_shim() {
 /// What the runc shim asks of the runtime: the command lines, logged by a wrapper around
 /// it, for the book.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn what_the_shim_asks_of_the_runtime() {
     if !privileged!() {

@@ -267,6 +267,7 @@ fn cgroup_file(
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn create_waits_on_the_fifo_then_start_runs_the_program() {
     if !privileged!() {
@@ -338,6 +339,7 @@ fn create_waits_on_the_fifo_then_start_runs_the_program() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn run_exits_with_the_programs_status_and_leaves_nothing() {
     if !privileged!() {
@@ -358,6 +360,7 @@ fn run_exits_with_the_programs_status_and_leaves_nothing() {
 /// its root would be the runtime's cgroup, and the container would see `/PATH` or
 /// `/../../PATH`.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_cgroup_namespace_has_the_containers_cgroup_as_its_root() {
     if !privileged!() {
@@ -402,6 +405,7 @@ fn a_cgroup_namespace_has_the_containers_cgroup_as_its_root() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn exec_joins_the_containers_namespaces() {
     if !privileged!() {
@@ -434,6 +438,7 @@ fn exec_joins_the_containers_namespaces() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn the_console_socket_gets_a_pty_master_that_talks_to_the_container() {
     if !privileged!() {
@@ -512,6 +517,7 @@ fn receive_fd(stream: &std::os::unix::net::UnixStream) -> OwnedFd {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn an_unsupported_field_is_refused_by_name_and_nothing_is_left() {
     if !privileged!() {
@@ -579,6 +585,7 @@ impl Drop for Holder {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_namespace_path_is_joined() {
     if !privileged!() {
@@ -610,6 +617,7 @@ fn a_namespace_path_is_joined() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn hooks_run_with_the_state_on_stdin() {
     if !privileged!() {
@@ -669,6 +677,7 @@ fn hooks_run_with_the_state_on_stdin() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn delete_force_removes_a_created_container_and_its_cgroup() {
     if !privileged!() {
@@ -751,6 +760,7 @@ fn errors_go_to_the_log_as_json_when_asked() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn the_process_settings_reach_the_kernel() {
     if !privileged!() {
@@ -838,6 +848,7 @@ fn the_process_settings_reach_the_kernel() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_user_namespace_maps_root_to_an_unprivileged_host_uid() {
     if !privileged!() {
@@ -872,6 +883,7 @@ fn a_user_namespace_maps_root_to_an_unprivileged_host_uid() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_create_killed_half_way_leaves_nothing_delete_force_cannot_remove() {
     if !privileged!() {

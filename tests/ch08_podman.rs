@@ -126,6 +126,7 @@ impl Drop for Podman {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn run_rm_shows_the_upper_layer_honours_the_whiteout_and_returns_the_status() {
     if !privileged!() {
@@ -148,6 +149,7 @@ fn run_rm_shows_the_upper_layer_honours_the_whiteout_and_returns_the_status() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn memory_and_pids_limits_reach_the_kernels_cgroup_files() {
     if !privileged!() {
@@ -181,6 +183,7 @@ fn memory_and_pids_limits_reach_the_kernels_cgroup_files() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn env_workdir_and_a_read_only_root() {
     if !privileged!() {
@@ -207,6 +210,7 @@ fn env_workdir_and_a_read_only_root() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn read_only_keeps_podmans_writable_tmpfs_mounts() {
     if !privileged!() {
@@ -227,6 +231,7 @@ fn read_only_keeps_podmans_writable_tmpfs_mounts() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn network_none_has_only_loopback_and_the_default_network_has_an_address() {
     if !privileged!() {
@@ -250,6 +255,7 @@ fn network_none_has_only_loopback_and_the_default_network_has_an_address() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn detached_container_stops_and_is_removed() {
     if !privileged!() {
@@ -275,6 +281,7 @@ fn detached_container_stops_and_is_removed() {
 /// What podman (through conmon) asks of the runtime: the command lines, logged by a wrapper
 /// around it, and the bundle's config.json. Both go into the book.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn what_podman_asks_of_the_runtime() {
     if !privileged!() {
@@ -311,6 +318,7 @@ fn what_podman_asks_of_the_runtime() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn exec_runs_in_the_containers_namespaces() {
     if !privileged!() {
@@ -347,6 +355,7 @@ fn exec_runs_in_the_containers_namespaces() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn run_it_gives_the_container_a_terminal() {
     if !privileged!() {

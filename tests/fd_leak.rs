@@ -104,6 +104,7 @@ fn attack(bin: &str, options: &[&str], without_close_range: bool) -> String {
     &["run", "--rootless"]
 )]
 #[serial]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn no_fd_of_the_caller_is_visible_inside(#[case] bin: &str, #[case] options: &[&str]) {
     if !privileged!() {
         return;
@@ -117,6 +118,7 @@ fn no_fd_of_the_caller_is_visible_inside(#[case] bin: &str, #[case] options: &[&
 #[case::mount_rootfs(env!("CARGO_BIN_EXE_03-mount-rootfs"), &[])]
 #[case::full_container(env!("CARGO_BIN_EXE_07-full-container"), &["run", "--network", "none"])]
 #[serial]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn no_fd_survives_on_a_kernel_without_close_range(
     #[case] bin: &str,
     #[case] options: &[&str],
@@ -141,6 +143,7 @@ fn no_fd_survives_on_a_kernel_without_close_range(
 #[case::full_container(&["run", "--network", "none"])]
 #[case::full_container_rootless(&["run", "--rootless"])]
 #[serial]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn a_workdir_through_a_host_fd_is_refused(#[case] options: &[&str]) {
     if !privileged!() {
         return;

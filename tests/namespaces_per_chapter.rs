@@ -25,6 +25,7 @@ fn parse(text: &str) -> BTreeMap<String, u64> {
 #[case(env!("CARGO_BIN_EXE_02-uts-ipc"), &[], &["uts", "ipc"])]
 #[case(env!("CARGO_BIN_EXE_03-mount-rootfs"), &[], &["mnt", "pid"])]
 #[case(env!("CARGO_BIN_EXE_04-user-net"), &[], &["user", "net"])]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn only_the_chapters_kinds_are_new(
     #[case] bin: &str,
     #[case] options: &[&str],

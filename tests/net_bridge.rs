@@ -247,6 +247,7 @@ fn in_subnet(ip: Ipv4Addr) -> bool {
 
 /// The container's default gateway and devices, read from the kernel's tables inside it.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_container_has_eth0_an_address_in_the_subnet_and_a_default_route() {
     if !privileged!() {
@@ -289,6 +290,7 @@ fn a_container_has_eth0_an_address_in_the_subnet_and_a_default_route() {
 /// The host reaches a container: ICMP echo with the host's busybox ping, then TCP to a
 /// busybox `nc -l` inside, and the bridge has the container's veth as a port meanwhile.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn the_host_reaches_the_container_by_ping_and_tcp() {
     if !privileged!() {
@@ -347,6 +349,7 @@ fn read_from(addr: (Ipv4Addr, u16)) -> String {
 
 /// Two containers on the bridge reach each other by address (ping and TCP).
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn two_containers_reach_each_other_by_address() {
     if !privileged!() {
@@ -376,6 +379,7 @@ fn two_containers_reach_each_other_by_address() {
 /// `-p 18080:80` with busybox httpd inside: a client on 127.0.0.1:18080 gets the file; when
 /// the container ends the port is closed again.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_published_port_serves_a_file_on_localhost() {
     if !privileged!() {
@@ -420,6 +424,7 @@ fn a_published_port_serves_a_file_on_localhost() {
 
 /// `--network none`: the namespace holds only lo; no veth or lease is made.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn network_none_has_only_lo() {
     if !privileged!() {
@@ -437,6 +442,7 @@ fn network_none_has_only_lo() {
 
 /// `--network host`: no network namespace; the container sees the host's devices.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn network_host_shares_the_hosts_namespace() {
     if !privileged!() {
@@ -453,6 +459,7 @@ fn network_host_shares_the_hosts_namespace() {
 /// 20 runtimes started at once, all alive together, hold 20 different addresses of the
 /// subnet, and the bridge has 20 ports; when they end, every veth and lease is gone.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn twenty_containers_started_at_once_get_twenty_addresses() {
     if !privileged!() {
@@ -482,6 +489,7 @@ fn twenty_containers_started_at_once_get_twenty_addresses() {
 /// `--nat` installs the masquerade rule for the container's address (it is in nftables'
 /// ruleset while the container runs) and removes it at exit. No traffic is sent.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn nat_rule_appears_and_disappears() {
     if !privileged!() {
@@ -520,6 +528,7 @@ fn nat_rule_appears_and_disappears() {
 /// SIGKILL of the runtime: the proxy dies with it (the port is free at once), the kernel
 /// deletes the veth with the namespace, the lease and the NAT rule stay — until `cleanup`.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn after_sigkill_cleanup_gives_back_the_lease_and_the_nat_rule() {
     if !privileged!() {
@@ -568,6 +577,7 @@ fn after_sigkill_cleanup_gives_back_the_lease_and_the_nat_rule() {
 /// The next run reclaims a killed run's lease by itself (no `cleanup`), and gets its
 /// address.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn the_next_run_reclaims_a_stale_lease() {
     if !privileged!() {
@@ -617,6 +627,7 @@ fn the_next_run_reclaims_a_stale_lease() {
 /// Bad input: one sentence, a non-zero exit, nothing made (no veth, no lease, no state
 /// dir).
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn bad_network_input_is_one_sentence_and_leaves_nothing() {
     if !privileged!() {
@@ -728,6 +739,7 @@ fn bad_network_input_is_one_sentence_and_leaves_nothing() {
 /// A runtime that panics with a running container (WORKBOOK_PANIC_AFTER_START) still stops
 /// its proxy and gives back its veth, lease and NAT rule as the stack unwinds.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_panicking_runtime_unplugs_the_container() {
     if !privileged!() {
@@ -781,6 +793,7 @@ fn fd_count(pid: u32) -> usize {
 /// the runtime holds no more descriptors than before, give or take one connection still
 /// closing.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn the_port_proxy_holds_no_descriptor_of_a_finished_connection() {
     if !privileged!() {
@@ -860,6 +873,7 @@ fn tree(dir: &Path) -> Vec<String> {
 /// the test's own): refused in one sentence with 125, and nothing is left in the state dir
 /// — no lock file, no lease file, no directory — nor a lock file among the host's leases.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_device_that_is_not_a_bridge_is_refused_and_leaves_no_file() {
     if !privileged!() {
@@ -911,6 +925,7 @@ fn a_device_that_is_not_a_bridge_is_refused_and_leaves_no_file() {
 /// lease file per state root both got 10.203.0.2, and the second deleted the first's veth
 /// as a leftover.)
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn runs_with_different_state_roots_get_different_addresses() {
     if !privileged!() {
@@ -989,6 +1004,7 @@ fn wait_until_unplugged(bridge: &str, veth_prefix: &str, context: &str) {
 /// the lease and gets its address. After each run, its own veth and lease are gone within a
 /// bounded poll, with no other run needed.
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_stale_lease_is_reclaimed_only_once_its_veth_is_gone() {
     if !privileged!() {

@@ -56,6 +56,7 @@ fn run_in_child(filter: Option<&OciSeccomp>) -> [i32; 6] {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn podmans_default_profile_denies_what_it_lists_and_allows_the_rest() {
     if !privileged!() {
@@ -114,6 +115,7 @@ fn podmans_default_profile_denies_what_it_lists_and_allows_the_rest() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_kill_rule_kills_and_a_masked_condition_selects() {
     if !privileged!() {

@@ -72,6 +72,7 @@ fn a_missing_layer_dir_is_one_sentence() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn the_demonstration_shows_each_paths_layer_as_the_kernel_resolves_it() {
     if !privileged!() {
@@ -149,6 +150,7 @@ fn busybox_image(dir: &Path) -> PathBuf {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn an_imported_docker_save_archive_runs_its_default_command_from_its_layers() {
     if !privileged!() {
@@ -164,6 +166,7 @@ fn an_imported_docker_save_archive_runs_its_default_command_from_its_layers() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_command_sees_the_image_env_and_whiteouts_and_its_exit_status_is_kept() {
     if !privileged!() {
@@ -196,6 +199,7 @@ fn a_command_sees_the_image_env_and_whiteouts_and_its_exit_status_is_kept() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_command_never_changes_a_given_layer_dir() {
     if !privileged!() {
@@ -249,6 +253,7 @@ fn a_command_never_changes_a_given_layer_dir() {
 #[case::digest_mismatch("digest")]
 #[case::missing_layer("missing")]
 #[serial]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn a_bad_archive_is_one_sentence_and_leaves_no_layer(#[case] damage: &str) {
     if !privileged!() {
         return;
@@ -319,6 +324,7 @@ fn image_with(dir: &Path, name: &str, top: Vec<u8>) -> PathBuf {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn import_never_changes_a_host_dir_through_a_symlink() {
     if !privileged!() {
@@ -352,6 +358,7 @@ fn store_tmp(scratch: &Path) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_tar_bomb_over_workbook_max_unpacked_is_refused_in_one_sentence() {
     if !privileged!() {
@@ -431,6 +438,7 @@ fn kill_during_import(scratch: &Path, archive: &Path) {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_killed_import_is_removed_by_the_next_import_and_by_cleanup() {
     if !privileged!() {

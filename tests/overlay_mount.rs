@@ -71,6 +71,7 @@ impl Stack {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn the_upper_layer_wins_over_every_lower_and_the_topmost_lower_over_the_rest() {
     if !privileged!() {
@@ -106,6 +107,7 @@ fn the_upper_layer_wins_over_every_lower_and_the_topmost_lower_over_the_rest() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_whiteout_hides_the_lower_file() {
     if !privileged!() {
@@ -123,6 +125,7 @@ fn a_whiteout_hides_the_lower_file() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn an_opaque_dir_hides_the_lower_entries_but_shows_its_own() {
     if !privileged!() {
@@ -146,6 +149,7 @@ fn an_opaque_dir_hides_the_lower_entries_but_shows_its_own() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_write_copies_up_and_leaves_the_lower_file_byte_identical() {
     if !privileged!() {
@@ -173,6 +177,7 @@ fn a_write_copies_up_and_leaves_the_lower_file_byte_identical() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn deleting_a_lower_file_through_the_merged_view_makes_a_whiteout_in_the_upper() {
     if !privileged!() {
@@ -197,6 +202,7 @@ fn deleting_a_lower_file_through_the_merged_view_makes_a_whiteout_in_the_upper()
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn removing_and_remaking_a_dir_makes_it_opaque_in_the_upper() {
     if !privileged!() {
@@ -213,6 +219,7 @@ fn removing_and_remaking_a_dir_makes_it_opaque_in_the_upper() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn layer_paths_with_colons_and_commas_mount_as_one_layer_each() {
     if !privileged!() {
@@ -239,6 +246,7 @@ fn layer_paths_with_colons_and_commas_mount_as_one_layer_each() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn an_imported_layer_tar_hides_files_as_its_whiteouts_say() {
     if !privileged!() {
@@ -282,6 +290,7 @@ fn an_imported_layer_tar_hides_files_as_its_whiteouts_say() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn owners_xattrs_and_device_nodes_are_kept_by_import() {
     if !privileged!() {
@@ -343,6 +352,7 @@ fn owners_xattrs_and_device_nodes_are_kept_by_import() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_full_work_dir_is_refused_before_the_kernel_sees_it() {
     if !privileged!() {
@@ -359,6 +369,7 @@ fn a_full_work_dir_is_refused_before_the_kernel_sees_it() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn the_guard_unmounts_when_dropped_even_on_a_panic() {
     if !privileged!() {
@@ -376,6 +387,7 @@ fn the_guard_unmounts_when_dropped_even_on_a_panic() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
 fn a_busy_mount_is_detached_not_left_behind() {
     if !privileged!() {

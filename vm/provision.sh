@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Provisions the workshop VM (Ubuntu 24.04; run by `vagrant up` as root). Idempotent: running it
-# again (`vagrant provision`) installs only what is missing and changes nothing that is right.
+# Provisions the workshop VM (Debian 12 by default, Ubuntu 24.04 with WORKBOOK_VM_BOX; run by
+# `vagrant up` as root). Idempotent: running it again (`vagrant provision`) installs only what is
+# missing and changes nothing that is right. vm/test-provision runs it twice in a Debian 12
+# container (CI: .ci/vm-checks), so a package name that does not exist is found there.
 #
-#   - build tools, busybox-static (the chapters' root filesystems are made of it), util-linux
+#   - build tools, busybox-static (the chapters' root filesystems are made of it), util-linux,
+#     sudo (`cargo workbook test` runs the tests as root through it)
 #   - Rust (rustup, stable, with clippy and rustfmt) for every user: installed in /opt/rust and
 #     linked into /usr/local/bin, so `cargo` works for vagrant, under sudo, and in
 #     `vagrant ssh -c '...'` (a shell that reads no profile)
 #   - mdbook, to read the book from the VM (`mdbook serve book -n 0.0.0.0`, port 3000)
+#   - WORKBOOK_REQUIRE_PRIVILEGED=1 in every session, sudo included: a privileged test that
+#     cannot run fails instead of being skipped, so the VM never shows a skip as a pass
 #   - unprivileged user namespaces allowed: Ubuntu 23.10+ lets AppArmor refuse them to programs
 #     without a profile (kernel.apparmor_restrict_unprivileged_userns=1), and the rootless chapter
 #     needs them
@@ -22,7 +27,7 @@ say() { printf 'provision: %s\n' "$*"; }
 [ "$(id -u)" = 0 ] || { echo "provision: run me as root (vagrant does)" >&2; exit 1; }
 
 # ---- packages ----------------------------------------------------------------------------------
-packages=(build-essential pkg-config git curl ca-certificates busybox-static util-linux iproute2 nftables)
+packages=(build-essential pkg-config git curl ca-certificates sudo busybox-static util-linux iproute2 nftables)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -44,12 +49,17 @@ else
     say "Rust: there ($("$CARGO_HOME/bin/rustc" --version))"
 fi
 # The toolchain's own binaries, not rustup's proxies: they need no RUSTUP_HOME in the environment,
-# which sudo and `vagrant ssh -c` would not pass on.
-toolchain=$("$CARGO_HOME/bin/rustup" toolchain list | sed -n 's/ (default)$//p' | head -n 1)
-[ -n "$toolchain" ] || { echo "provision: rustup has no default toolchain" >&2; exit 1; }
+# which sudo and `vagrant ssh -c` would not pass on. The default toolchain's directory is asked of
+# rustc itself: `rustup toolchain list` marks it "(default)" or, since rustup 1.28,
+# "(active, default)", which the test of this script caught.
+sysroot=$("$CARGO_HOME/bin/rustc" --print sysroot || true)
+if [ ! -x "$sysroot/bin/cargo" ]; then
+    echo "provision: rustup has no default toolchain with cargo in $RUSTUP_HOME" >&2
+    exit 1
+fi
 for tool in cargo rustc rustdoc cargo-clippy clippy-driver cargo-fmt rustfmt; do
-    if [ -x "$RUSTUP_HOME/toolchains/$toolchain/bin/$tool" ]; then
-        ln -sfn "$RUSTUP_HOME/toolchains/$toolchain/bin/$tool" "/usr/local/bin/$tool"
+    if [ -x "$sysroot/bin/$tool" ]; then
+        ln -sfn "$sysroot/bin/$tool" "/usr/local/bin/$tool"
     fi
 done
 ln -sfn "$CARGO_HOME/bin/rustup" /usr/local/bin/rustup
@@ -57,6 +67,22 @@ ln -sfn "$CARGO_HOME/bin/rustup" /usr/local/bin/rustup
 cat >/etc/profile.d/workbook-rust.sh <<PROFILE
 export RUSTUP_HOME=$RUSTUP_HOME
 PROFILE
+
+# ---- no skipped test shown as a pass -------------------------------------------------------------
+# With WORKBOOK_REQUIRE_PRIVILEGED=1 a privileged test that cannot run fails, and a test binary
+# built without root, whose privileged tests are ignored, fails too (tests/common/mod.rs). Every
+# way in must carry it: /etc/environment is read by pam_env for ssh sessions (`vagrant ssh`,
+# `vagrant ssh -c`, which reads no profile) and for sudo on Debian and Ubuntu; sudoers keeps it
+# where sudo's PAM does not read that file; profile.d covers login shells.
+grep -qx 'WORKBOOK_REQUIRE_PRIVILEGED=1' /etc/environment 2>/dev/null ||
+    echo 'WORKBOOK_REQUIRE_PRIVILEGED=1' >>/etc/environment
+echo 'export WORKBOOK_REQUIRE_PRIVILEGED=1' >/etc/profile.d/workbook-tests.sh
+sudoers=$(mktemp)
+echo 'Defaults env_keep += "WORKBOOK_REQUIRE_PRIVILEGED"' >"$sudoers"
+visudo -c -q -f "$sudoers" || { echo "provision: visudo refused the sudoers line" >&2; exit 1; }
+install -m 0440 "$sudoers" /etc/sudoers.d/workbook
+rm -f "$sudoers"
+say "tests: WORKBOOK_REQUIRE_PRIVILEGED=1 for every session (/etc/environment, sudoers, profile)"
 
 # ---- mdbook ------------------------------------------------------------------------------------
 if [ "$(mdbook --version 2>/dev/null)" != "mdbook v$MDBOOK_VERSION" ]; then
@@ -70,7 +96,8 @@ fi
 knob=/proc/sys/kernel/apparmor_restrict_unprivileged_userns
 if [ -e "$knob" ]; then
     echo 'kernel.apparmor_restrict_unprivileged_userns = 0' >/etc/sysctl.d/60-workbook-userns.conf
-    sysctl -q -p /etc/sysctl.d/60-workbook-userns.conf
+    sysctl -q -p /etc/sysctl.d/60-workbook-userns.conf ||
+        say "warning: could not set it now (read-only /proc/sys?); it is set at the next boot"
     say "unprivileged user namespaces: allowed ($(basename "$knob") = $(cat "$knob"))"
 fi
 
@@ -80,4 +107,4 @@ if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
 else
     say "warning: /sys/fs/cgroup is not a pure cgroup v2 hierarchy; the cgroup chapter expects one"
 fi
-say "ready: vagrant ssh -c 'cd /vagrant && sudo cargo test'"
+say "ready: vagrant ssh -c 'cd /vagrant && cargo workbook test'"

@@ -2,6 +2,9 @@
 //!
 //! Each test file that needs them says `mod common;`. Not every file uses every helper.
 #![allow(dead_code)]
+// `unprivileged` is declared by this crate's build.rs; the tool's tests (tools/workbook), which
+// share this module, are another package that neither sets nor declares it.
+#![allow(unexpected_cfgs)]
 
 pub mod engine;
 pub mod forked;
@@ -16,18 +19,63 @@ use std::process::{Command, Output};
 /// Returns `false` after printing why when it may not; with `WORKBOOK_REQUIRE_PRIVILEGED=1`
 /// (CI and the VM set it) a missing privilege fails the test instead of skipping it, so a
 /// skipped check can never be reported as a pass there.
+///
+/// This is the guard at run time. A build made without root marks the privileged tests as
+/// ignored before they run (build.rs, the `cfg_attr(unprivileged, ignore = …)` line
+/// above each one), so that cargo's summary counts them as "ignored" with the reason, not as
+/// passed; this guard catches the rest: a build made for root (`WORKBOOK_PRIVILEGED_RUN=1`)
+/// that runs without it.
 pub fn privileged(test: &str) -> bool {
     if workbook::privilege::has_cap_sys_admin() {
         return true;
     }
     let reason = format!(
-        "{test}: skipped, needs root (CAP_SYS_ADMIN): run `cargo workbook test`, or the VM"
+        "{test}: skipped, needs root (CAP_SYS_ADMIN): run `cargo workbook test`, which builds \
+         as you and runs the tests as root, or the VM (vm/README.md)"
     );
     if std::env::var("WORKBOOK_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
         panic!("{reason}, and WORKBOOK_REQUIRE_PRIVILEGED=1 forbids skipping");
     }
     eprintln!("{reason}");
     false
+}
+
+/// In a build made without root, where every privileged test is ignored (build.rs): fails when
+/// the binary runs where those tests were meant to run (as root, or with
+/// `WORKBOOK_REQUIRE_PRIVILEGED=1`: CI and the VMs), so that their absence is not taken for a
+/// pass. Being in this module, it is in every test binary that uses the helpers; a binary
+/// whose file marks no test (tests/privileged_marks.rs) has nothing ignored, and passes.
+#[cfg(unprivileged)]
+#[test]
+fn this_build_ignores_the_privileged_tests() {
+    // The crate of a test file is named after it: `ch01_pid::common`.
+    let file = module_path!().split("::").next().unwrap_or_default();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/{file}.rs"));
+    // Unreadable: count it as marked, so that the check fails rather than passes blind.
+    let marked = std::fs::read_to_string(&source).map_or(1, |text| {
+        text.lines()
+            .filter(|l| {
+                l.trim_start()
+                    .starts_with("#[cfg_attr(unprivileged, ignore")
+            })
+            .count()
+    });
+    if marked == 0 {
+        return;
+    }
+    let with_root = workbook::privilege::has_cap_sys_admin();
+    let required = std::env::var("WORKBOOK_REQUIRE_PRIVILEGED").as_deref() == Ok("1");
+    assert!(
+        !with_root && !required,
+        "this test binary was built by a user without root, so its {marked} privileged \
+         test(s) are ignored, but it runs {}: build it for root with `cargo workbook test` (or \
+         with WORKBOOK_PRIVILEGED_RUN=1 set for `cargo test --no-run`)",
+        if with_root {
+            "as root"
+        } else {
+            "with WORKBOOK_REQUIRE_PRIVILEGED=1"
+        }
+    );
 }
 
 /// The name of the test function it is written in (the trick: the type name of a function
@@ -83,7 +131,7 @@ pub fn book_output_dir() -> PathBuf {
 /// Compares `actual` with the committed file `book/src/output/<name>.txt`, which the book
 /// includes under "Run it". The book therefore shows what the binary really prints: when
 /// the output changes, this test fails until the file is regenerated with
-/// `WORKBOOK_BLESS=1 sudo -E cargo test` (and the change reviewed in `git diff`).
+/// `WORKBOOK_BLESS=1 cargo workbook test` (and the change reviewed in `git diff`).
 pub fn assert_book_output(name: &str, actual: &str) {
     let path = book_output_dir().join(format!("{name}.txt"));
     let bless = std::env::var("WORKBOOK_BLESS").as_deref() == Ok("1");
@@ -98,7 +146,7 @@ pub fn assert_book_output(name: &str, actual: &str) {
         return;
     }
     panic!(
-        "book output {} differs from what the binary prints now.\n--- committed\n{}\n--- now\n{}\nRegenerate with WORKBOOK_BLESS=1 sudo -E cargo test, then review git diff.",
+        "book output {} differs from what the binary prints now.\n--- committed\n{}\n--- now\n{}\nRegenerate with WORKBOOK_BLESS=1 cargo workbook test, then review git diff.",
         path.display(),
         expected.as_deref().unwrap_or("(missing)"),
         actual

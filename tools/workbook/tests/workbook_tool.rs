@@ -376,6 +376,7 @@ fn open_to_others(dir: &Path) {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn check_as_a_user_without_root_or_sudo_says_what_it_needs() {
     if !privileged!() {
         return;
@@ -416,6 +417,7 @@ fn check_as_a_user_without_root_or_sudo_says_what_it_needs() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn check_as_root_fails_with_the_hint_then_passes_after_reset() {
     if !privileged!() {
         return;
@@ -449,6 +451,7 @@ fn check_as_root_fails_with_the_hint_then_passes_after_reset() {
 }
 
 #[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 fn test_runs_the_suite_as_root_with_each_summary_and_a_total() {
     if !privileged!() {
         return;
