@@ -721,3 +721,34 @@ fn detection_on_this_machine_agrees_with_the_mount_table() {
     };
     assert_eq!(CgroupFs::detect().ok().map(|f| f.layout), expected);
 }
+
+/// Exercise 05.2's order. On v1 the quota and the period are two files, and the kernel
+/// judges a quota against the period in place when the quota is written (a quota of 2 s
+/// is refused against the default 100 ms period when the parent allows one CPU): the
+/// period goes first, as runc and crun write them.
+#[rstest]
+#[case(Layout::Hybrid)]
+#[case(Layout::Legacy)]
+fn v1_writes_the_cpu_period_before_the_quota(#[case] layout: Layout) {
+    let fake = FakeCgroupFs::new(layout);
+    let plan = Cgroup::plan(&fake.cgroupfs(), "t.order", &all_limits()).expect("plan");
+    let at = |name: &str| {
+        plan.steps
+            .iter()
+            .position(|s| matches!(s, Step::Write { file, .. } if file.ends_with(name)))
+    };
+    match (at("cpu.cfs_period_us"), at("cpu.cfs_quota_us")) {
+        (Some(period), Some(quota)) => assert!(
+            period < quota,
+            "cpu.cfs_quota_us is written before cpu.cfs_period_us: the kernel reads a new \
+             quota against the period already in place, so write the period first"
+        ),
+        (period, quota) => {
+            panic!(
+            "with --cpus 0.5 the plan writes {} and {}: a CPU limit on v1 needs both files",
+            if period.is_some() { "cpu.cfs_period_us" } else { "no cpu.cfs_period_us" },
+            if quota.is_some() { "cpu.cfs_quota_us" } else { "no cpu.cfs_quota_us" },
+        )
+        }
+    }
+}

@@ -13,7 +13,7 @@ mod prove;
 mod report;
 mod runner;
 mod state;
-mod toml;
+mod variant;
 mod watch;
 
 use std::path::{Path, PathBuf};

@@ -193,6 +193,8 @@ mod tests {
             chapter: "book/src/01.md".into(),
             tests: vec![],
             hint: "h".into(),
+            hints: vec!["h".into()],
+            wrong: vec![],
         }
     }
 
