@@ -358,7 +358,12 @@ mod tests {
         #[case] want: &str,
     ) {
         let layers = Layers::read_only(paths(bottom_first)).unwrap();
-        assert_eq!(layers.mount_options().unwrap(), want);
+        let got = layers.mount_options().unwrap();
+        assert_eq!(
+            got, want,
+            "for layers listed bottom first as {bottom_first:?}, the options read {got:?}: \
+             lowerdir= takes the topmost layer first"
+        );
     }
 
     #[test]

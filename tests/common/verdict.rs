@@ -75,3 +75,42 @@ pub fn first_line(text: &str) -> String {
         None => "nothing".to_string(),
     }
 }
+
+/// Asserts that a run of a tool succeeded, in one sentence: "`CMD` exited with status 1 and
+/// said "…"".
+#[track_caller]
+pub fn succeeded(out: &std::process::Output, command: &str) {
+    assert!(
+        out.status.success(),
+        "`{command}` {} and said {}",
+        status(out.status),
+        first_line(&String::from_utf8_lossy(&out.stderr))
+    );
+}
+
+/// The mount table lines one table has and the other has not, for a sentence.
+pub fn mount_changes(before: &str, after: &str) -> String {
+    let strip = |line: &str| {
+        line.split_whitespace()
+            .skip(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let old: Vec<String> = before.lines().map(strip).collect();
+    let new: Vec<String> = after.lines().map(strip).collect();
+    let added: Vec<&String> = new.iter().filter(|l| !old.contains(l)).collect();
+    let gone: Vec<&String> = old.iter().filter(|l| !new.contains(l)).collect();
+    let fields = |l: &String| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    let mut parts = Vec::new();
+    if let Some(first) = added.first() {
+        parts.push(format!("{} new, the first {}", added.len(), fields(first)));
+    }
+    if let Some(first) = gone.first() {
+        parts.push(format!("{} gone, the first {}", gone.len(), fields(first)));
+    }
+    if parts.is_empty() {
+        "the same mounts in another order".to_string()
+    } else {
+        parts.join("; ")
+    }
+}
