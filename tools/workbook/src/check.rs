@@ -129,8 +129,11 @@ pub fn check(root: &Path, chosen: &[&Exercise], runner: &Runner) -> Result<bool,
     let current = variant::current(root, &all)?;
     let references = variant::references(root, &all)?;
     let state = State::new(root);
-    let target_dir = variant::target_dir(root);
     let scratch = variant::check_tree(root);
+    // A target directory of its own: cargo hashes a path package by its path relative to
+    // the workspace, so the copy's artifacts would have the learner's names, and a build
+    // of the copy would look fresh to the learner's tree (a false green).
+    let scratch_target = scratch.with_file_name("target");
     let mut every = true;
     for exercise in chosen {
         let others = variant::others_changed(&all, &[exercise], &current, &references);
@@ -143,8 +146,7 @@ pub fn check(root: &Path, chosen: &[&Exercise], runner: &Runner) -> Result<bool,
         };
         let build = Build {
             root: &tree,
-            // The learner's target directory: the dependencies are built once for both.
-            target_dir: (!others.is_empty()).then_some(target_dir.as_path()),
+            target_dir: (!others.is_empty()).then_some(scratch_target.as_path()),
             quiet: false,
         };
         let exes = match cargo_build::test_executables(&build, &targets(&[exercise])) {

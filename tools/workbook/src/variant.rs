@@ -85,7 +85,8 @@ pub fn texts(root: &Path, all: &[Exercise], bodies: &Bodies) -> Result<Files, Fa
 /// Files whose text in the variant is not the learner's (path in the tree → text).
 pub type Files = BTreeMap<PathBuf, Vec<u8>>;
 
-/// Where the check's scratch copy lives: `target/workbook-check/tree`.
+/// Where the check's scratch copy lives: `target/workbook-check/tree` (its own target
+/// directory beside it, `target/workbook-check/target`).
 pub fn check_tree(root: &Path) -> PathBuf {
     target_dir(root).join("workbook-check").join("tree")
 }
@@ -128,6 +129,16 @@ pub fn sync(root: &Path, tree: &Path, changed: &Files) -> Result<(), Fail> {
         .split(|b| *b == 0)
         .filter(|name| !name.is_empty())
         .map(|name| PathBuf::from(String::from_utf8_lossy(name).into_owned()))
+        // Never the build's output (a tree without .gitignore would list target/, the
+        // copy itself included) nor the tool's memory.
+        .filter(|name| {
+            !matches!(
+                name.components()
+                    .next()
+                    .and_then(|c| c.as_os_str().to_str()),
+                Some("target" | ".workbook" | ".git")
+            )
+        })
         .filter(|name| root.join(name).is_file())
         .collect();
     let copy_error = |path: &Path, e: std::io::Error| {
