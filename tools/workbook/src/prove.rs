@@ -57,14 +57,14 @@ enum Built {
 }
 
 impl Prover<'_> {
-    fn build(&self, bodies: &Bodies, exercise: &Exercise) -> Result<Built, Fail> {
+    fn build(&self, bodies: &Bodies, exercises: &[&Exercise]) -> Result<Built, Fail> {
         variant::make(self.root, &self.tree, self.all, bodies)?;
         let build = Build {
             root: &self.tree,
             target_dir: Some(&self.target_dir),
             quiet: true,
         };
-        match cargo_build::test_executables(&build, &targets(&[exercise])) {
+        match cargo_build::test_executables(&build, &targets(exercises)) {
             Ok(exes) => Ok(Built::Exes(exes)),
             Err(fail) if fail.is_build() => Ok(Built::NoBuild(fail.to_string())),
             Err(fail) => Err(fail),
@@ -85,7 +85,7 @@ impl Prover<'_> {
                 .iter()
                 .map(|e| e.id.clone())
                 .collect();
-        match self.build(&bodies, exercise)? {
+        match self.build(&bodies, &[exercise])? {
             Built::NoBuild(errors) => Ok(Err(errors)),
             Built::Exes(exes) => Ok(Ok((
                 judge(&self.tree, self.runner, &exes, exercise)?,
@@ -116,6 +116,53 @@ pub fn prove(
         prover.tree.display(),
         prover.target_dir.display()
     );
+    // The learner's tree: every hole of the chapter cut, this one holding `body`.
+    let learner = |exercise: &Exercise, body: &str| -> Result<Bodies, Fail> {
+        let mut bodies = references.clone();
+        for other in all
+            .iter()
+            .filter(|o| o.chapter_id() == exercise.chapter_id())
+        {
+            let site = crate::holes::Site::read(root, other)?;
+            bodies.insert(other.id.clone(), markers::cut_text(other, &site.region));
+        }
+        bodies.insert(exercise.id.clone(), body.to_string());
+        Ok(bodies)
+    };
+
+    // (a) for every exercise at once: judged alone, as `check` judges it, a learner's tree
+    // with the chapter's other holes cut and this reference is the references' tree, so one
+    // build serves them all.
+    println!("prove: (a) each reference, the chapter's other holes cut");
+    let t = Instant::now();
+    let mut reference_verdicts = BTreeMap::new();
+    for exercise in chosen {
+        let reference = &references[&exercise.id];
+        let judged =
+            variant::alone(&[exercise], &learner(exercise, reference)?, &references);
+        if judged != references {
+            return Err(Fail::tool(format!(
+                "prove: judged alone, exercise {}'s reference is not the references' tree",
+                exercise.id
+            )));
+        }
+    }
+    match prover.build(&references, chosen)? {
+        Built::NoBuild(errors) => {
+            return Err(Fail::tool(format!(
+                "the references do not compile:\n{errors}"
+            )))
+        }
+        Built::Exes(exes) => {
+            for exercise in chosen {
+                let verdict = judge(&prover.tree, runner, &exes, exercise)?;
+                reference_verdicts.insert(exercise.id.clone(), verdict);
+            }
+        }
+    }
+    let reference_secs = t.elapsed().as_secs_f64();
+    println!("  built and run in {reference_secs:.1} s");
+
     let mut rows = Vec::new();
     let mut stale = Vec::new();
     for exercise in chosen {
@@ -130,33 +177,14 @@ pub fn prove(
             note: Vec::new(),
             secs: 0.0,
         };
-        // The learner's tree: every hole of the chapter cut, this one holding `body`.
-        let learner = |body: &str| -> Result<Bodies, Fail> {
-            let mut bodies = references.clone();
-            for other in all
-                .iter()
-                .filter(|o| o.chapter_id() == exercise.chapter_id())
-            {
-                let site = crate::holes::Site::read(root, other)?;
-                bodies.insert(other.id.clone(), markers::cut_text(other, &site.region));
-            }
-            bodies.insert(exercise.id.clone(), body.to_string());
-            Ok(bodies)
-        };
-
-        println!(
-            "prove: {} (a) its reference, the chapter's other holes cut",
-            exercise.id
-        );
-        match prover.check(exercise, &learner(reference)?, &references)? {
-            Err(errors) => row
-                .note
-                .push(format!("the reference does not compile:\n{errors}")),
-            Ok((verdict, _)) if verdict.passed => row.reference = true,
-            Ok((verdict, _)) => {
+        let learner = |body: &str| learner(exercise, body);
+        match reference_verdicts.remove(&exercise.id) {
+            Some(verdict) if verdict.passed => row.reference = true,
+            Some(verdict) => {
                 row.note.push("its reference FAILS its check:".into());
                 row.note.extend(verdict.lines);
             }
+            None => row.note.push("its reference was not judged".into()),
         }
 
         println!("prove: {} (b) its hole cut", exercise.id);
@@ -264,7 +292,7 @@ pub fn prove(
     println!();
     println!(
         "{proved} of {} exercises proved (reference passes, hole and every listed wrong answer \
-         caught); {} book outputs stale; total {:.1} s",
+         caught); {} book outputs stale; the references in {reference_secs:.1} s; total {:.1} s",
         rows.len(),
         stale.len(),
         started.elapsed().as_secs_f64()
