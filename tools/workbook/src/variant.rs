@@ -25,21 +25,20 @@ pub fn references(root: &Path, all: &[Exercise]) -> Result<Bodies, Fail> {
     let mut bodies = Bodies::new();
     for exercise in all {
         let site = Site::read(root, exercise)?;
-        let reference = match holes::reference(root, exercise, &state) {
-            Some(text) => text,
-            None if !markers::is_cut(exercise, site.body())
-                && !state.started(&exercise.id) =>
-            {
+        // Not started and not cut: the file holds the reference (a maintainer's edit of it
+        // included). Else the one saved at `start`, or the committed one.
+        let reference =
+            if !state.started(&exercise.id) && !markers::is_cut(exercise, site.body()) {
                 site.body().to_string()
-            }
-            None => {
+            } else if let Some(text) = holes::reference(root, exercise, &state) {
+                text
+            } else {
                 return Err(Fail::tool(format!(
                     "exercise {} is cut in {} and no reference of it is saved: \
-                     `cargo workbook reset {}` first",
+                 `cargo workbook reset {}` first",
                     exercise.id, exercise.file, exercise.id
-                )))
-            }
-        };
+                )));
+            };
         bodies.insert(exercise.id.clone(), reference);
     }
     Ok(bodies)
