@@ -300,9 +300,8 @@ fn expect_file(path: &Path, want: &str) {
     };
     assert!(
         got == format!("holds {want:?}"),
-        "{name} {got}, not {want:?}: {} ({})",
-        why(&name),
-        path.display()
+        "{name} {got}, not {want:?}: {}",
+        why(&name)
     );
 }
 

@@ -128,9 +128,8 @@ fn the_chroot_escape_fails_after_pivot_root() {
     let out = common::run_bin(BIN, &[]);
     common::verdict::succeeded(&out, "03-mount-rootfs (the demonstration)");
     let text = common::stdout(&out);
-    assert_ne!(
-        escape_end(&text),
-        (host_root.dev(), host_root.ino()),
+    assert!(
+        escape_end(&text) != (host_root.dev(), host_root.ino()),
         "the demonstration's chroot escape climbed to the host's root (device {}, inode {}): \
          after pivot_root the old root must be detached, so that no path leads back to it",
         host_root.dev(),

@@ -183,6 +183,13 @@ fn seccomp_denies_new_user_namespaces_and_mount_with_eperm() {
     let text = common::stdout(&out);
     let err = common::stderr(&out);
     assert!(
+        text.contains("unshare="),
+        "the command never ran: `07-full-container run -- sh -c 'unshare -U true; mount …'` {} \
+         and said {}",
+        common::verdict::status(out.status),
+        common::verdict::first_line(&err)
+    );
+    assert!(
         text.contains("unshare=1") && text.contains("mount=1"),
         "inside, `unshare -U` and `mount -t tmpfs` ended with {}: the seccomp filter must \
          make both fail (status 1)",

@@ -314,10 +314,59 @@ fn book_text(exercise: &Exercise, others: &[&Exercise], verdict: &Verdict) -> St
         if t.starts_with("at ") && t.ends_with(':') && t.contains(".rs:") {
             continue;
         }
-        text.push_str(line.trim_end());
+        text.push_str(&redact(line.trim_end()));
         text.push('\n');
     }
     text
+}
+
+/// What differs from run to run or machine to machine, replaced so that the page's copy
+/// stays true: temp dirs, PIDs, the rootfs cache, device and inode numbers, and the case
+/// of a parameterized test (cases run in parallel, the first to fail varies).
+fn redact(line: &str) -> String {
+    let mut out = line.to_string();
+    if let Some(at) = out.find("::case_") {
+        if let Some(end) = out[at..].find(':').map(|e| at + e).and_then(|_| {
+            out[at + 2..]
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .map(|e| at + 2 + e)
+        }) {
+            out.replace_range(at..end, "");
+        }
+    }
+    let after =
+        |out: &mut String, prefix: &str, placeholder: &str, keep: fn(char) -> bool| {
+            let mut from = 0;
+            while let Some(found) = out[from..].find(prefix) {
+                let start = from + found + prefix.len();
+                let end = out[start..]
+                    .find(|c: char| !keep(c))
+                    .map_or(out.len(), |e| start + e);
+                if end > start {
+                    out.replace_range(start..end, placeholder);
+                }
+                from = start + placeholder.len().min(out.len() - start);
+            }
+        };
+    after(&mut out, "/tmp/.tmp", "<TMP>", |c| {
+        c.is_ascii_alphanumeric()
+    });
+    after(&mut out, "/proc/", "<PID>", |c| c.is_ascii_digit());
+    after(&mut out, "device ", "<DEV>", |c| c.is_ascii_digit());
+    after(&mut out, "inode ", "<INO>", |c| c.is_ascii_digit());
+    let words: Vec<String> = out
+        .split(' ')
+        .map(|word| match word.find('/') {
+            Some(slash) if word.contains("/rootfs/busybox-") => {
+                let end = word[slash..]
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || "._/-".contains(c)))
+                    .map_or(word.len(), |e| slash + e);
+                format!("{}<ROOTFS>{}", &word[..slash], &word[end..])
+            }
+            _ => word.to_string(),
+        })
+        .collect();
+    words.join(" ")
 }
 
 /// Compares the text with book/src/output/exercise-ID-wrong.txt; WORKBOOK_BLESS=1 writes it.
@@ -341,4 +390,28 @@ fn keep_true(root: &Path, exercise: &Exercise, text: &str) -> Result<Option<Stri
         exercise.id,
         exercise.id
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn what_varies_is_redacted() {
+        assert_eq!(
+            redact("  The first failure, v1_writes::case_2:"),
+            "  The first failure, v1_writes:"
+        );
+        assert_eq!(
+            redact("x on /tmp/.tmp862Hpk/root and /proc/2601/setgroups (device 65024, inode 2)"),
+            "x on /tmp/.tmp<TMP>/root and /proc/<PID>/setgroups (device <DEV>, inode <INO>)"
+        );
+        assert_eq!(
+            redact(
+                "    /root/.cache/container-workbook/rootfs/busybox-fe00-9b returned EBUSY"
+            ),
+            "    <ROOTFS> returned EBUSY"
+        );
+        assert_eq!(redact("t::case_1_two_lowers: no"), "t: no");
+    }
 }
