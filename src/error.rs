@@ -112,7 +112,8 @@ impl fmt::Display for Error {
                 if let Some(p) = path {
                     write!(f, " on {}", p.display())?;
                 }
-                write!(f, " returned {} ({})", errno, errno.desc())?;
+                // nix prints an errno as "EINVAL: Invalid argument": name and text once.
+                write!(f, " returned {errno}")?;
                 if let Some(hint) = hint_for(*errno) {
                     write!(f, "; {hint}")?;
                 }

@@ -251,10 +251,6 @@ fn write(path: &Path, text: &str) {
     fs::write(path, text).unwrap();
 }
 
-fn read(path: &Path) -> String {
-    fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 fn all_limits() -> Limits {
     Limits {
         memory: Some("64M".parse().unwrap()),
@@ -265,12 +261,60 @@ fn all_limits() -> Limits {
     }
 }
 
+/// What a control file is for, for the sentence of a check that finds the wrong text in it.
+fn why(file: &str) -> &'static str {
+    match file {
+        "cpu.max" => {
+            "v2 takes the CPU limit as \"QUOTA PERIOD\" in microseconds, in one write"
+        }
+        "memory.max" | "memory.limit_in_bytes" => "the memory limit is written in bytes",
+        "memory.swap.max" => "0 forbids swap, where the file exists",
+        "memory.memsw.limit_in_bytes" => "memory + swap at the memory limit forbids swap",
+        "cpu.weight" => "v2's weight, 1 to 10000",
+        "cpu.shares" => "v1's weight: shares",
+        "cpu.cfs_period_us" | "cpu.cfs_quota_us" => {
+            "v1 takes the period and the quota in two files"
+        }
+        "pids.max" => "the most tasks the cgroup may hold",
+        "cgroup.procs" => {
+            "a process joins a cgroup when its PID is written to cgroup.procs"
+        }
+        "cgroup.subtree_control" => {
+            "controllers are enabled top-down, from the root to the parent"
+        }
+        _ => "see the chapter",
+    }
+}
+
+/// Asserts a control file's text in one sentence: which file, what it holds, what it needs.
+#[track_caller]
+fn expect_file(path: &Path, want: &str) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let got = match fs::read_to_string(path) {
+        Ok(text) => format!("holds {text:?}"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "is missing".to_string(),
+        Err(e) => format!("cannot be read ({e})"),
+    };
+    assert!(
+        got == format!("holds {want:?}"),
+        "{name} {got}, not {want:?}: {}",
+        why(&name)
+    );
+}
+
 /// Makes a cgroup on the fake and returns its directories (the fake is removed with its
 /// temp dir, so the guard is told to forget).
 fn create(fake: &FakeCgroupFs, limits: &Limits) -> (String, Vec<PathBuf>) {
     let fs = fake.cgroupfs();
-    let cg = Cgroup::create_in(&fs, "t", limits, &mut |p| fake.mkdir(p)).expect("create");
-    cg.attach(4321).expect("attach");
+    let cg = Cgroup::create_in(&fs, "t", limits, &mut |p| fake.mkdir(p))
+        .unwrap_or_else(|e| panic!("making the cgroup on a fake cgroupfs failed: {e}"));
+    if let Err(e) = cg.attach(4321) {
+        cg.forget();
+        panic!("attaching PID 4321 to the cgroup failed: {e}");
+    }
     let leaf = cg.leaf().to_string();
     (leaf, cg.forget())
 }
@@ -281,26 +325,27 @@ fn v2_enables_controllers_top_down_and_writes_v2_files() {
     let (leaf, dirs) = create(&fake, &all_limits());
     let root = fake.root();
     // At the root, not below the tool's own cgroup, which holds processes.
-    assert_eq!(dirs, vec![root.join("workbook").join(&leaf)]);
+    assert_eq!(
+        dirs,
+        vec![root.join("workbook").join(&leaf)],
+        "on v2 the cgroup is one directory, workbook/LEAF at the root"
+    );
     let dir = &dirs[0];
-    assert_eq!(
-        read(&root.join("cgroup.subtree_control")),
-        "+memory +cpu +pids"
+    expect_file(&root.join("cgroup.subtree_control"), "+memory +cpu +pids");
+    expect_file(
+        &root.join("workbook/cgroup.subtree_control"),
+        "+memory +cpu +pids",
     );
-    assert_eq!(
-        read(&root.join("workbook/cgroup.subtree_control")),
-        "+memory +cpu +pids"
-    );
-    assert_eq!(read(&dir.join("memory.max")), "67108864");
-    assert_eq!(read(&dir.join("memory.swap.max")), "0");
-    assert_eq!(read(&dir.join("cpu.max")), "50000 100000");
-    assert_eq!(read(&dir.join("cpu.weight")), "200");
-    assert_eq!(read(&dir.join("pids.max")), "64");
-    assert_eq!(read(&dir.join("cgroup.procs")), "4321");
+    expect_file(&dir.join("memory.max"), "67108864");
+    expect_file(&dir.join("memory.swap.max"), "0");
+    expect_file(&dir.join("cpu.max"), "50000 100000");
+    expect_file(&dir.join("cpu.weight"), "200");
+    expect_file(&dir.join("pids.max"), "64");
+    expect_file(&dir.join("cgroup.procs"), "4321");
     // Nothing written into the tool's own cgroup.
-    assert_eq!(
-        read(&root.join("user.slice/session-1.scope/cgroup.subtree_control")),
-        ""
+    expect_file(
+        &root.join("user.slice/session-1.scope/cgroup.subtree_control"),
+        "",
     );
 }
 
@@ -311,10 +356,7 @@ fn v2_nests_below_its_own_cgroup_when_delegated_and_empty() {
     write(&own.join("cgroup.procs"), "");
     let (leaf, dirs) = create(&fake, &Limits::default());
     assert_eq!(dirs, vec![own.join("workbook").join(&leaf)]);
-    assert_eq!(
-        read(&own.join("cgroup.subtree_control")),
-        "+memory +cpu +pids"
-    );
+    expect_file(&own.join("cgroup.subtree_control"), "+memory +cpu +pids");
 }
 
 #[rstest]
@@ -332,21 +374,21 @@ fn v1_makes_one_directory_per_hierarchy_below_its_own_cgroup(#[case] layout: Lay
         .collect();
     assert_eq!(dirs, expected);
     for dir in &dirs {
-        assert_eq!(read(&dir.join("cgroup.procs")), "4321", "{}", dir.display());
+        expect_file(&dir.join("cgroup.procs"), "4321");
     }
     let in_mount = |m: &str| dirs.iter().find(|d| d.starts_with(root.join(m))).unwrap();
     let mem = in_mount("memory");
-    assert_eq!(read(&mem.join("memory.limit_in_bytes")), "67108864");
-    assert_eq!(read(&mem.join("memory.memsw.limit_in_bytes")), "67108864");
+    expect_file(&mem.join("memory.limit_in_bytes"), "67108864");
+    expect_file(&mem.join("memory.memsw.limit_in_bytes"), "67108864");
     let cpu = in_mount(if layout == Layout::Hybrid {
         "cpu/"
     } else {
         "cpu,cpuacct"
     });
-    assert_eq!(read(&cpu.join("cpu.cfs_period_us")), "100000");
-    assert_eq!(read(&cpu.join("cpu.cfs_quota_us")), "50000");
-    assert_eq!(read(&cpu.join("cpu.shares")), "2048");
-    assert_eq!(read(&in_mount("pids").join("pids.max")), "64");
+    expect_file(&cpu.join("cpu.cfs_period_us"), "100000");
+    expect_file(&cpu.join("cpu.cfs_quota_us"), "50000");
+    expect_file(&cpu.join("cpu.shares"), "2048");
+    expect_file(&in_mount("pids").join("pids.max"), "64");
     // The hybrid layout's cgroup2 mount offers no controller: nothing is made there.
     assert!(!fake.all_dirs().iter().any(|d| d.starts_with("unified/")));
     assert!(!fake.all_dirs().iter().any(|d| d.starts_with("freezer/")));
@@ -469,7 +511,9 @@ fn swap_limits_are_skipped_where_the_kernel_has_no_file(#[case] layout: Layout) 
         .unwrap();
     assert!(
         !mem.join("memory.swap.max").exists()
-            && !mem.join("memory.memsw.limit_in_bytes").exists()
+            && !mem.join("memory.memsw.limit_in_bytes").exists(),
+        "a swap limit file was made where the kernel has none: write it only where it exists \
+         (Step::write_if_present)"
     );
 }
 
@@ -553,19 +597,30 @@ fn usage_is_read_from_each_layouts_files(#[case] layout: Layout) {
     }
     let u = cg.usage();
     cg.forget();
-    assert_eq!(u.memory_limit, Some(32 << 20));
-    assert_eq!(u.memory_peak, Some(32 << 20));
-    assert_eq!(u.oom_kills, Some(1));
-    assert_eq!(u.memory_limit_hits, Some(40));
-    assert_eq!(u.cpu_usage_us, Some(200_000));
-    assert_eq!(
-        (u.cpu_periods, u.cpu_throttled, u.cpu_throttled_us),
-        (Some(10), Some(8), Some(700_000))
-    );
-    assert_eq!(
-        (u.pids_peak, u.pids_limit, u.pids_refused),
-        (Some(16), Some(16), Some(3))
-    );
+    let read = [
+        ("the memory limit", u.memory_limit, Some(32 << 20)),
+        ("the memory peak", u.memory_peak, Some(32 << 20)),
+        ("the OOM kills", u.oom_kills, Some(1)),
+        (
+            "the hits of the memory limit",
+            u.memory_limit_hits,
+            Some(40),
+        ),
+        ("the CPU time (µs)", u.cpu_usage_us, Some(200_000)),
+        ("the CPU periods", u.cpu_periods, Some(10)),
+        ("the throttled periods", u.cpu_throttled, Some(8)),
+        ("the throttled time (µs)", u.cpu_throttled_us, Some(700_000)),
+        ("the pids peak", u.pids_peak, Some(16)),
+        ("the pids limit", u.pids_limit, Some(16)),
+        ("the forks refused", u.pids_refused, Some(3)),
+    ];
+    for (what, got, want) in read {
+        assert_eq!(
+            got, want,
+            "{what} read from the control files is {got:?}, not {want:?}: each is one number, \
+             alone in its file or after its key on a \"KEY VALUE\" line"
+        );
+    }
     assert!(u
         .report()
         .contains("yes, 1 process(es) killed by the kernel at the limit of 32 MiB"));
@@ -720,4 +775,35 @@ fn detection_on_this_machine_agrees_with_the_mount_table() {
         _ => None,
     };
     assert_eq!(CgroupFs::detect().ok().map(|f| f.layout), expected);
+}
+
+/// Exercise 05.2's order. On v1 the quota and the period are two files, and the kernel
+/// judges a quota against the period in place when the quota is written (a quota of 2 s
+/// is refused against the default 100 ms period when the parent allows one CPU): the
+/// period goes first, as runc and crun write them.
+#[rstest]
+#[case(Layout::Hybrid)]
+#[case(Layout::Legacy)]
+fn v1_writes_the_cpu_period_before_the_quota(#[case] layout: Layout) {
+    let fake = FakeCgroupFs::new(layout);
+    let plan = Cgroup::plan(&fake.cgroupfs(), "t.order", &all_limits()).expect("plan");
+    let at = |name: &str| {
+        plan.steps
+            .iter()
+            .position(|s| matches!(s, Step::Write { file, .. } if file.ends_with(name)))
+    };
+    match (at("cpu.cfs_period_us"), at("cpu.cfs_quota_us")) {
+        (Some(period), Some(quota)) => assert!(
+            period < quota,
+            "cpu.cfs_quota_us is written before cpu.cfs_period_us: the kernel reads a new \
+             quota against the period already in place, so write the period first"
+        ),
+        (period, quota) => {
+            panic!(
+            "with --cpus 0.5 the plan writes {} and {}: a CPU limit on v1 needs both files",
+            if period.is_some() { "cpu.cfs_period_us" } else { "no cpu.cfs_period_us" },
+            if quota.is_some() { "cpu.cfs_quota_us" } else { "no cpu.cfs_quota_us" },
+        )
+        }
+    }
 }

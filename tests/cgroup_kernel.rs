@@ -106,10 +106,22 @@ fn a_100_mib_allocation_under_32m_is_oom_killed_and_read_back() {
     );
     let err = common::stderr(&out);
     eprintln!("[layout: {:?}]\n{err}", layout());
-    assert_eq!(out.status.code(), Some(137), "{err}");
+    assert_eq!(
+        out.status.code(),
+        Some(137),
+        "`05-cgroups --memory 32M -- dd bs=100M` {} and said {}: under a 32 MiB limit the \
+         kernel's OOM killer must end dd with SIGKILL (status 137)",
+        common::verdict::status(out.status),
+        common::verdict::first_line(&err)
+    );
     // The cgroup's own counter (memory.events oom_kill, or memory.oom_control oom_kill on
     // v1).
-    assert!(err.contains("OOM killed:      yes"), "{err}");
+    assert!(
+        err.contains("OOM killed:      yes"),
+        "the report after dd's SIGKILL does not say \"OOM killed: yes\": the cgroup's OOM \
+         kill count must be read from memory.events (v2) or memory.oom_control (v1), key \
+         oom_kill:\n{err}"
+    );
     assert!(figure(&err, "OOM killed:") >= 1.0);
     // The kernel-wide counter moved as well.
     assert!(
@@ -135,12 +147,20 @@ fn a_fork_loop_under_pids_16_gets_eagain_and_never_exceeds_16() {
     let out = common::run_bin(BIN, &["--pids", "16", "--", BIN, "--workload", "forks"]);
     let (text, err) = (common::stdout(&out), common::stderr(&out));
     eprintln!("[layout: {:?}]\n{text}{err}", layout());
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    common::verdict::succeeded(&out, "05-cgroups --pids 16 -- 05-cgroups --workload forks");
     // The fork loop itself saw the kernel refuse with EAGAIN...
-    assert!(text.contains("fork() failed: EAGAIN"), "{text}");
+    assert!(
+        text.contains("fork() failed: EAGAIN"),
+        "the fork loop under --pids 16 never saw fork() fail with EAGAIN: the workload must \
+         be inside the cgroup (its PID written to cgroup.procs) before it runs"
+    );
     // ...when it and its children filled the limit: 1 + children <= 16.
     let children = figure(&text, "With");
-    assert!(children + 1.0 <= 16.0 && children >= 1.0, "{text}");
+    assert!(
+        children + 1.0 <= 16.0 && children >= 1.0,
+        "the fork loop made {children} children before EAGAIN: with itself, the cgroup may \
+         hold 16 tasks, so 1 to 15 children"
+    );
     // pids.peak: the most tasks the cgroup ever held.
     let peak = figure(&err, "most pids:");
     assert!(peak <= 16.0 && peak >= children + 1.0, "{err}");

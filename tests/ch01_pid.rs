@@ -3,9 +3,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::verdict::{self, PATIENCE};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -19,8 +20,21 @@ fn the_command_is_pid_1() {
         return;
     }
     let out = common::run_bin(BIN, &["--", "sh", "-c", "echo $$"]);
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    assert_eq!(common::stdout(&out), "1\n");
+    assert!(
+        out.status.success(),
+        "`01-unshare-pid -- sh -c 'echo $$'` {} and said {}: the child must be cloned \
+         and run its command",
+        verdict::status(out.status),
+        verdict::first_line(&common::stderr(&out))
+    );
+    let pid = common::stdout(&out);
+    assert_eq!(
+        pid.trim(),
+        "1",
+        "the command saw its own PID as {}: a process cloned with CLONE_NEWPID is PID 1 of \
+         the new namespace",
+        pid.trim()
+    );
 }
 
 #[test]
@@ -30,7 +44,14 @@ fn exit_status_is_passed_on() {
         return;
     }
     let out = common::run_bin(BIN, &["--", "sh", "-c", "exit 42"]);
-    assert_eq!(out.status.code(), Some(42));
+    assert_eq!(
+        out.status.code(),
+        Some(42),
+        "with `sh -c 'exit 42'` inside, the tool {} and said {}: it must wait for its child \
+         and end with the child's status, 42",
+        verdict::status(out.status),
+        verdict::first_line(&common::stderr(&out))
+    );
 }
 
 #[test]
@@ -47,7 +68,7 @@ fn pid_1_ignores_signals_it_has_no_handler_for_even_sigkill_from_inside() {
 
 /// The PID (on the host) of the tool's child once it runs `comm`.
 fn child_running(tool: u32, comm: &str) -> Pid {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let children =
             std::fs::read_to_string(format!("/proc/{tool}/task/{tool}/children"))
@@ -59,7 +80,12 @@ fn child_running(tool: u32, comm: &str) -> Pid {
                 return Pid::from_raw(pid.parse().expect("pid"));
             }
         }
-        assert!(Instant::now() < deadline, "the child never ran {comm}");
+        assert!(
+            Instant::now() < deadline,
+            "waited 10 s for the tool's child to run {comm}, and it never did (children: \
+             {:?}): the tool must clone a child and exec the command",
+            children.trim()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -77,11 +103,25 @@ fn ctrl_c_ends_a_pid_1_that_ignores_it_and_leaves_no_process() {
     let child = child_running(tool.id(), "sleep");
     // sleep has no SIGINT handler: as PID 1 it would ignore the signal.
     kill(Pid::from_raw(tool.id() as i32), Signal::SIGINT).expect("send SIGINT");
-    let status = tool.wait().expect("wait for the tool");
-    assert_eq!(status.code(), Some(130), "Ctrl-C gives status 128+2");
+    let Some(status) = verdict::wait_within(&mut tool, PATIENCE) else {
+        let _ = kill(child, Signal::SIGKILL);
+        panic!(
+            "after Ctrl-C (SIGINT to the tool) the container's `sleep 60` was still running \
+             10 s later: as PID 1 with no SIGINT handler it drops the signal, so the tool \
+             must send it SIGKILL instead"
+        );
+    };
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "after Ctrl-C the tool {}: it must end with 130 (128 + SIGINT's 2) when the signal \
+         it passed on ended the container",
+        verdict::status(status)
+    );
     assert!(
         !std::path::Path::new(&format!("/proc/{child}")).exists(),
-        "the container's PID 1 is gone and reaped"
+        "the container's PID 1 (host PID {child}) is still there after the tool ended: the \
+         tool must wait for (reap) its child"
     );
 }
 
@@ -101,14 +141,33 @@ fn a_pid_1_with_a_handler_gets_the_signal_itself() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the tool");
-    let mut lines = BufReader::new(tool.stdout.take().expect("stdout")).lines();
-    assert_eq!(lines.next().and_then(|l| l.ok()).as_deref(), Some("ready"));
+    let lines = verdict::lines(tool.stdout.take().expect("stdout"));
+    let ready = verdict::next_line(&lines, PATIENCE);
+    if ready.as_deref() != Ok("ready") {
+        let _ = verdict::wait_within(&mut tool, Duration::ZERO);
+        panic!(
+            "waited for the shell inside to print \"ready\" and got {}: the tool must run \
+             its command",
+            ready.map_or_else(|e| e.to_string(), |l| format!("{l:?}"))
+        );
+    }
+    let child = child_running(tool.id(), "sh");
     kill(Pid::from_raw(tool.id() as i32), Signal::SIGTERM).expect("send SIGTERM");
-    assert_eq!(
-        lines.next().and_then(|l| l.ok()).as_deref(),
-        Some("got TERM")
+    let after = verdict::next_line(&lines, PATIENCE);
+    let status = verdict::wait_within(&mut tool, PATIENCE);
+    if status.is_none() {
+        // The tool was killed; the container's shell would loop on: end it too.
+        let _ = kill(child, Signal::SIGKILL);
+    }
+    let said = after.map_or_else(|e| e.to_string(), |l| format!("{l:?}"));
+    let ended =
+        status.map_or_else(|| "was still running 10 s later".into(), verdict::status);
+    assert!(
+        said == "\"got TERM\"" && status.and_then(|s| s.code()) == Some(7),
+        "after SIGTERM to the tool, the shell inside (PID 1, with a TERM trap) printed {said} \
+         and the tool {ended}: a PID 1 that catches the signal must get that signal itself \
+         (then its trap prints \"got TERM\" and exits 7), not SIGKILL"
     );
-    assert_eq!(tool.wait().expect("wait").code(), Some(7));
 }
 
 #[test]

@@ -20,9 +20,25 @@ fn the_hostname_inside_is_set_and_the_hosts_is_unchanged() {
     }
     let before = workbook::hostname::current().expect("host name");
     let out = common::run_bin(BIN, &["--hostname", "box", "--", "hostname"]);
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    assert_eq!(common::stdout(&out), "box\n");
-    assert_eq!(workbook::hostname::current().expect("host name"), before);
+    assert!(
+        out.status.success(),
+        "`02-uts-ipc --hostname box -- hostname` {} and said {}",
+        common::verdict::status(out.status),
+        common::verdict::first_line(&common::stderr(&out))
+    );
+    let inside = common::stdout(&out);
+    assert!(
+        inside.trim() == "box",
+        "inside, hostname printed {:?}: the name inside must be the one asked for, \"box\", \
+         set with sethostname(2) in the new UTS namespace",
+        inside.trim()
+    );
+    let after = workbook::hostname::current().expect("host name");
+    assert_eq!(
+        after, before,
+        "the host's name changed from {before:?} to {after:?}: sethostname must run in the \
+         child, inside its own UTS namespace"
+    );
 }
 
 #[test]
@@ -36,11 +52,17 @@ fn a_host_segment_is_invisible_inside() {
     let segment = SharedMemory::create(key).expect("create a host segment");
     assert!(ipc::visible_keys().expect("host table").contains(&key));
     let out = common::run_bin(BIN, &["--", "cat", "/proc/sysvipc/shm"]);
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "`02-uts-ipc -- cat /proc/sysvipc/shm` {} and said {}",
+        common::verdict::status(out.status),
+        common::verdict::first_line(&common::stderr(&out))
+    );
     let inside = ipc::parse_keys(&common::stdout(&out));
     assert!(
         !inside.contains(&key),
-        "inside sees the host's key: {inside:?}"
+        "inside, /proc/sysvipc/shm lists the host's segment {key:#x}: the child must be \
+         cloned with CLONE_NEWIPC"
     );
     drop(segment);
 }
@@ -86,7 +108,12 @@ fn the_demonstration_tells_both_sides() {
         return;
     }
     let out = common::run_bin(BIN, &[]);
-    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        out.status.success(),
+        "the demonstration (02-uts-ipc with no command) {} and said {}",
+        common::verdict::status(out.status),
+        common::verdict::first_line(&common::stderr(&out))
+    );
     let host = workbook::hostname::current().expect("host name");
     let text = common::stdout(&out).replace(&host, "<HOST>");
     common::assert_book_output("02-uts-ipc-demo", &text);

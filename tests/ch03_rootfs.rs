@@ -24,7 +24,7 @@ fn ls_lists_the_rootfs_and_the_host_mount_table_is_unchanged() {
     let before = mountinfo();
     let out = common::run_bin(BIN, &["--", "ls", "-a", "/"]);
     let after = mountinfo();
-    assert!(out.status.success(), "{}", common::stderr(&out));
+    common::verdict::succeeded(&out, "03-mount-rootfs -- ls -a /");
     let mut inside: Vec<String> = common::stdout(&out)
         .lines()
         .filter(|l| *l != "." && *l != "..")
@@ -36,8 +36,20 @@ fn ls_lists_the_rootfs_and_the_host_mount_table_is_unchanged() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     expected.sort();
-    assert_eq!(inside, expected, "/ inside is the rootfs");
-    assert_eq!(before, after, "the host's mount table changed");
+    assert_eq!(
+        inside,
+        expected,
+        "inside, `ls /` listed {} entries that are not the rootfs's {}: the child must switch \
+         its root to the rootfs",
+        inside.len(),
+        expected.len()
+    );
+    assert!(
+        before == after,
+        "the host's mount table changed ({}): what the child mounts must stay in its own \
+         private mount namespace",
+        common::verdict::mount_changes(&before, &after)
+    );
 }
 
 #[test]
@@ -57,18 +69,38 @@ fn proc_dev_and_sys_are_the_containers_own() {
              ls /dev/pts; touch /sys/x 2>&1 || true; touch /tmp/x && echo tmp-writable",
         ],
     );
-    assert!(out.status.success(), "{}", common::stderr(&out));
+    common::verdict::succeeded(&out, "03-mount-rootfs -- sh -c 'ls /proc; stat /dev/…'");
     let text = common::stdout(&out);
-    let lines: Vec<&str> = text.lines().collect();
+    let mut lines = text.lines();
+    let mut next = || lines.next().unwrap_or("(nothing)");
     // Only sh and ls are in this PID namespace's /proc.
-    assert_eq!(lines[0], "2", "{text}");
-    assert_eq!(&lines[1..4], ["1:3 666", "1:5 666", "1:9 666"], "{text}");
-    assert!(lines[4].contains("ptmx"), "a private devpts: {text}");
+    let procs = next();
+    assert_eq!(
+        procs, "2",
+        "inside, /proc listed {procs} processes, not 2 (sh and ls): /proc must be a new proc \
+         mount for the child's own PID namespace"
+    );
+    let devices = [next(), next(), next()];
+    assert_eq!(
+        devices,
+        ["1:3 666", "1:5 666", "1:9 666"],
+        "inside, /dev/null, /dev/zero and /dev/urandom are {devices:?} (major:minor mode), not \
+         1:3, 1:5 and 1:9 with mode 666: /dev must be the container's own tmpfs with its nodes"
+    );
+    let pts = next();
+    assert!(
+        pts.contains("ptmx"),
+        "inside, /dev/pts holds {pts:?} and no ptmx: /dev/pts must be a new devpts instance"
+    );
     assert!(
         text.contains("Read-only file system"),
-        "/sys is read-only: {text}"
+        "inside, touching /sys/x did not fail with \"Read-only file system\": /sys must be \
+         mounted read-only"
     );
-    assert!(text.contains("tmp-writable"), "{text}");
+    assert!(
+        text.contains("tmp-writable"),
+        "inside, /tmp is not writable: /tmp must be a tmpfs of its own"
+    );
 }
 
 /// The (device, inode) where the demonstration's chroot escape ended.
@@ -76,7 +108,9 @@ fn escape_end(text: &str) -> (u64, u64) {
     let line = text
         .lines()
         .find(|l| l.starts_with("It ended at device "))
-        .expect("the escape line");
+        .unwrap_or_else(|| {
+            panic!("the demonstration printed no \"It ended at device …\" line: it stopped early")
+        });
     let nums: Vec<u64> = line
         .split(|c: char| !c.is_ascii_digit())
         .filter(|s| !s.is_empty())
@@ -95,14 +129,22 @@ fn the_chroot_escape_fails_after_pivot_root() {
     let host_root = std::fs::metadata("/").expect("stat /");
     let before = mountinfo();
     let out = common::run_bin(BIN, &[]);
-    assert!(out.status.success(), "{}", common::stderr(&out));
+    common::verdict::succeeded(&out, "03-mount-rootfs (the demonstration)");
     let text = common::stdout(&out);
-    assert_ne!(
-        escape_end(&text),
-        (host_root.dev(), host_root.ino()),
-        "the escape reached the host's root: {text}"
+    assert!(
+        escape_end(&text) != (host_root.dev(), host_root.ino()),
+        "the demonstration's chroot escape climbed to the host's root (device {}, inode {}): \
+         after pivot_root the old root must be detached, so that no path leads back to it",
+        host_root.dev(),
+        host_root.ino()
     );
-    assert_eq!(before, mountinfo());
+    let after = mountinfo();
+    assert!(
+        before == after,
+        "the host's mount table changed ({}): the demonstration's mounts must stay in its \
+         own private mount namespace",
+        common::verdict::mount_changes(&before, &after)
+    );
     let rootfs = workbook::rootfs::default_rootfs().expect("rootfs");
     // The rootfs's own filesystem type (ext4 here, tmpfs in the VM) is the machine's
     // business.
@@ -244,6 +286,16 @@ fn a_rootfs_on_a_shared_mount_leaks_no_mount_to_the_host() {
         &["--rootfs", root.to_str().expect("utf-8"), "--", "true"],
     );
     let after = mounts_under(shared.0.path());
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    assert_eq!(after, before, "a mount of the child appeared on the host");
+    common::verdict::succeeded(&out, "03-mount-rootfs --rootfs ROOT -- true");
+    let leaked: Vec<_> = after.iter().filter(|m| !before.contains(m)).collect();
+    assert!(
+        leaked.is_empty(),
+        "{} mounts of the child appeared on the host under the shared mount (the first at \
+         {}): make every mount private, recursively, before mounting anything",
+        leaked.len(),
+        leaked
+            .first()
+            .and_then(|l| l.split(' ').nth(4))
+            .unwrap_or("?")
+    );
 }

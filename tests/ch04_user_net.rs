@@ -20,8 +20,22 @@ fn root_inside() {
         BIN,
         &["--", "sh", "-c", "id -u; id -g; cat /proc/self/setgroups"],
     );
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    assert_eq!(common::stdout(&out), "0\n0\ndeny\n");
+    common::verdict::succeeded(&out, "04-user-net -- sh -c 'id -u; id -g'");
+    let text = common::stdout(&out);
+    let got: Vec<&str> = text.lines().collect();
+    assert!(
+        got.first() == Some(&"0") && got.get(1) == Some(&"0"),
+        "inside, `id -u` and `id -g` print {} and {}, not 0 and 0: with the maps written, the \
+         child must set its group IDs and then its user IDs to 0 (setresgid, setresuid)",
+        got.first().unwrap_or(&"nothing"),
+        got.get(1).unwrap_or(&"nothing")
+    );
+    assert_eq!(
+        got.get(2),
+        Some(&"deny"),
+        "inside, /proc/self/setgroups reads {:?}: it must be \"deny\", written before gid_map",
+        got.get(2).unwrap_or(&"nothing")
+    );
 }
 
 #[test]
@@ -50,11 +64,21 @@ fn the_uid_map_reads_root_to_nobody() {
         BIN,
         &["--", "cat", "/proc/self/uid_map", "/proc/self/gid_map"],
     );
+    common::verdict::succeeded(
+        &out,
+        "04-user-net -- cat /proc/self/uid_map /proc/self/gid_map",
+    );
     let fields: Vec<String> = common::stdout(&out)
         .split_whitespace()
         .map(str::to_string)
         .collect();
-    assert_eq!(fields, ["0", "65534", "1", "0", "65534", "1"]);
+    assert_eq!(
+        fields,
+        ["0", "65534", "1", "0", "65534", "1"],
+        "inside, uid_map and gid_map read {:?}: each must map 0 inside to 65534 outside, one \
+         ID (\"0 65534 1\"), written once to /proc/PID/uid_map and gid_map",
+        fields.join(" ")
+    );
 }
 
 #[test]
@@ -65,10 +89,12 @@ fn only_lo_and_it_is_up() {
         return;
     }
     let out = common::run_bin(BIN, &["--", "cat", "/proc/net/dev"]);
-    assert!(out.status.success());
+    common::verdict::succeeded(&out, "04-user-net -- cat /proc/net/dev");
+    let inside = workbook::net::parse_interfaces(&common::stdout(&out));
     assert_eq!(
-        workbook::net::parse_interfaces(&common::stdout(&out)),
-        ["lo"]
+        inside,
+        ["lo"],
+        "inside, /proc/net/dev lists {inside:?}: a new network namespace has lo alone"
     );
     // Where the host has more than lo (not in the VM, which has no network card), the
     // namespace's list also differs from the host's.
@@ -88,7 +114,11 @@ fn only_lo_and_it_is_up() {
         .nth(1)
         .and_then(|s| s.split('>').next())
         .unwrap_or("");
-    assert!(flags.split(',').any(|f| f == "UP"), "lo is up: {text}");
+    assert!(
+        flags.split(',').any(|f| f == "UP"),
+        "inside, lo's flags are <{flags}>, without UP: set IFF_UP with SIOCSIFFLAGS, on top of \
+         the flags SIOCGIFFLAGS read"
+    );
 }
 
 #[test]

@@ -24,14 +24,10 @@ fn run(args: &[&str]) -> Output {
     common::run_bin(BIN, &all)
 }
 
+#[track_caller]
 fn ok(args: &[&str]) -> String {
     let out = run(args);
-    assert!(
-        out.status.success(),
-        "run {args:?}: {:?}\n{}",
-        out.status,
-        common::stderr(&out)
-    );
+    common::verdict::succeeded(&out, &format!("07-full-container run {}", args.join(" ")));
     common::stdout(&out)
 }
 
@@ -39,7 +35,7 @@ fn ok(args: &[&str]) -> String {
 fn status_field(text: &str, field: &str) -> String {
     text.lines()
         .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or_else(|| panic!("{field} in {text}"))
+        .unwrap_or_else(|| panic!("inside, /proc/self/status has no {field} line"))
         .trim()
         .to_string()
 }
@@ -123,20 +119,56 @@ fn capabilities_are_dockers_default_and_no_new_privs_and_seccomp_are_on() {
         )
     );
     assert_eq!(docker_default, "00000000a80425fb");
+    let bits = |hex: &str| u64::from_str_radix(hex, 16).unwrap_or(u64::MAX);
+    let numbers = |mask: u64| -> String {
+        let n: Vec<String> = (0..64)
+            .filter(|b| mask & (1 << b) != 0)
+            .map(|b| b.to_string())
+            .collect();
+        n.join(", ")
+    };
     for set in ["CapEff", "CapPrm", "CapBnd"] {
-        assert_eq!(status_field(&status, set), docker_default, "{set}");
+        let got = status_field(&status, set);
+        let (have, want) = (bits(&got), bits(&docker_default));
+        assert!(
+            have == want,
+            "inside, {set} is {got}, not Docker's {docker_default}{}{}: the bounding set \
+             loses every capability not kept (0 to the last, PR_CAPBSET_DROP), then effective \
+             and permitted are set to the kept ones",
+            if have & !want != 0 { format!("; extra: {}", numbers(have & !want)) } else { String::new() },
+            if want & !have != 0 { format!("; missing: {}", numbers(want & !have)) } else { String::new() },
+        );
     }
     // Nothing may pass through an exec by the inheritable or ambient sets (CVE-2022-24769):
     // a program with file-inheritable capabilities would otherwise gain them, even when a
     // non-root user runs it.
     for set in ["CapInh", "CapAmb"] {
-        assert_eq!(status_field(&status, set), "0000000000000000", "{set}");
+        let got = status_field(&status, set);
+        assert_eq!(
+            got, "0000000000000000",
+            "inside, {set} is {got}, not empty: nothing may pass to a program through the \
+             inheritable or ambient set (CVE-2022-24769)"
+        );
     }
     // The runtime holds off signals while it runs; the command must start with none
     // blocked.
-    assert_eq!(status_field(&status, "SigBlk"), "0000000000000000");
-    assert_eq!(status_field(&status, "NoNewPrivs"), "1");
-    assert_eq!(status_field(&status, "Seccomp"), "2");
+    let blocked = status_field(&status, "SigBlk");
+    assert_eq!(
+        blocked, "0000000000000000",
+        "inside, the command starts with signals blocked (SigBlk {blocked}): unblock them \
+         before exec"
+    );
+    let nnp = status_field(&status, "NoNewPrivs");
+    assert_eq!(
+        nnp, "1",
+        "inside, NoNewPrivs is {nnp}, not 1: set it with prctl(PR_SET_NO_NEW_PRIVS, 1), so \
+         that no exec can grant privileges again"
+    );
+    let seccomp = status_field(&status, "Seccomp");
+    assert_eq!(
+        seccomp, "2",
+        "inside, Seccomp is {seccomp}, not 2 (a filter): the filter must be installed last"
+    );
 }
 
 #[test]
@@ -155,12 +187,23 @@ fn seccomp_denies_new_user_namespaces_and_mount_with_eperm() {
     let text = common::stdout(&out);
     let err = common::stderr(&out);
     assert!(
+        text.contains("unshare="),
+        "the command never ran: `07-full-container run -- sh -c 'unshare -U true; mount …'` {} \
+         and said {}",
+        common::verdict::status(out.status),
+        common::verdict::first_line(&err)
+    );
+    assert!(
         text.contains("unshare=1") && text.contains("mount=1"),
-        "{text}"
+        "inside, `unshare -U` and `mount -t tmpfs` ended with {}: the seccomp filter must \
+         make both fail (status 1)",
+        text.split_whitespace().collect::<Vec<_>>().join(" and ")
     );
     assert!(
         err.contains("unshare(0x10000000): Operation not permitted"),
-        "{err}"
+        "inside, unshare(CLONE_NEWUSER) failed, but not with EPERM ({}): the filter answers \
+         EPERM",
+        common::verdict::first_line(&err)
     );
 }
 

@@ -46,8 +46,9 @@ impl Stack {
             self.p("upper"),
             self.p("work"),
         )
-        .unwrap();
-        Overlay::mount(&layers, &self.p("merged")).unwrap()
+        .unwrap_or_else(|e| panic!("the layers were refused: {e}"));
+        Overlay::mount(&layers, &self.p("merged"))
+            .unwrap_or_else(|e| panic!("mounting the overlay failed: {e}"))
     }
     fn merged(&self, rel: &str) -> PathBuf {
         self.p("merged").join(rel)
@@ -95,11 +96,29 @@ fn the_upper_layer_wins_over_every_lower_and_the_topmost_lower_over_the_rest() {
         .find(|l| l.contains(&*s.p("merged").to_string_lossy()))
         .unwrap();
     let l2_first = format!("lowerdir={}:{}", s.p("l2").display(), s.p("l1").display());
-    assert!(line.contains(&l2_first), "{line}");
-    assert_eq!(s.read_merged("all"), "upper");
-    assert_eq!(s.read_merged("lowers"), "l2");
-    assert_eq!(s.read_merged("bottom-two"), "l1");
-    assert_eq!(s.read_merged("only-bottom"), "l0");
+    let told = line
+        .split(',')
+        .find(|o| o.starts_with("lowerdir="))
+        .unwrap_or("no lowerdir")
+        .replace(&format!("{}/", s.dir.path().display()), "");
+    assert!(
+        line.contains(&l2_first),
+        "the kernel was told {told} for layers listed bottom first as l0, l1, l2: lowerdir= \
+         takes the topmost layer first (l2:l1:l0)"
+    );
+    for (file, want) in [
+        ("all", "upper"),
+        ("lowers", "l2"),
+        ("bottom-two", "l1"),
+        ("only-bottom", "l0"),
+    ] {
+        let got = s.read_merged(file);
+        assert_eq!(
+            got, want,
+            "merged/{file} shows {got}'s copy, not {want}'s: the upper layer wins, then the \
+             topmost lower"
+        );
+    }
     // And the inode the kernel reports is the winning layer's own file.
     let ino = |p: &Path| std::fs::metadata(p).unwrap().ino();
     assert_eq!(ino(&s.merged("lowers")), ino(&s.p("l2/lowers")));
@@ -233,8 +252,14 @@ fn layer_paths_with_colons_and_commas_mount_as_one_layer_each() {
         s.p("up:per,"),
         s.p("work"),
     )
-    .unwrap();
-    let m = Overlay::mount(&layers, &s.p("merged")).unwrap();
+    .unwrap_or_else(|e| panic!("the layers were refused: {e}"));
+    let m = Overlay::mount(&layers, &s.p("merged")).unwrap_or_else(|e| {
+        panic!(
+            "mounting layers named a:b,c, back\\slash and up:per, failed ({e}): the kernel \
+             splits the options at ',' and lowerdir= at ':', so every path must go through \
+             escape()"
+        )
+    });
     assert_eq!(s.read_merged("from-colon"), "colon");
     assert_eq!(s.read_merged("from-backslash"), "backslash");
     std::fs::write(s.merged("new"), "x").unwrap();
@@ -269,23 +294,56 @@ fn an_imported_layer_tar_hides_files_as_its_whiteouts_say() {
         .unwrap()
         .file("var/cache/new", 0o644, b"new")
         .unwrap();
-    let report =
-        unpack_layer(tar.finish().unwrap().as_slice(), &s.p("l1"), "test").unwrap();
-    assert_eq!((report.whiteouts, report.opaque_dirs), (1, 1));
+    let report = unpack_layer(tar.finish().unwrap().as_slice(), &s.p("l1"), "test")
+        .unwrap_or_else(|e| panic!("importing the layer tar failed: {e}"));
     // The tar form became the overlay form on disk...
-    let wh = std::fs::symlink_metadata(s.p("l1/etc/motd")).unwrap();
-    assert!(wh.file_type().is_char_device() && wh.rdev() == 0);
+    let wh = std::fs::symlink_metadata(s.p("l1/etc/motd"));
+    let is_whiteout = wh
+        .as_ref()
+        .is_ok_and(|m| m.file_type().is_char_device() && m.rdev() == 0);
+    assert!(
+        is_whiteout,
+        "after the import, l1/etc/motd is {}: the tar's etc/.wh.motd must become a 0/0 \
+         character device named motd, overlayfs's whiteout",
+        match &wh {
+            Err(_) => "missing".to_string(),
+            Ok(m) if m.file_type().is_char_device() => format!("device {:#x}", m.rdev()),
+            Ok(m) if m.is_dir() => "a directory".to_string(),
+            Ok(_) => "a plain file".to_string(),
+        }
+    );
+    let opaque = xattr::get(&s.p("l1/var/cache"), "trusted.overlay.opaque")
+        .ok()
+        .flatten();
     assert_eq!(
-        xattr::get(&s.p("l1/var/cache"), "trusted.overlay.opaque")
-            .unwrap()
-            .as_deref(),
-        Some(&b"y"[..])
+        opaque.as_deref(),
+        Some(&b"y"[..]),
+        "after the import, l1/var/cache has no trusted.overlay.opaque=y: the tar's \
+         var/cache/.wh..wh..opq must mark its directory opaque"
+    );
+    assert_eq!(
+        (report.whiteouts, report.opaque_dirs),
+        (1, 1),
+        "the import counted {} whiteouts and {} opaque dirs, not 1 and 1: count each in the \
+         report",
+        report.whiteouts,
+        report.opaque_dirs
     );
     assert!(!s.p("l1/etc/.wh.motd").exists() && !s.p("l1/var/cache/.wh..wh..opq").exists());
     // ...and the kernel honours it.
     let m = s.mount(&["l0", "l1"]);
-    assert_eq!(s.list_merged("etc"), ["hostname"]);
-    assert_eq!(s.list_merged("var/cache"), ["new"]);
+    let etc = s.list_merged("etc");
+    assert_eq!(
+        etc,
+        ["hostname"],
+        "merged/etc lists {etc:?}: the whiteout must hide the lower motd"
+    );
+    let cache = s.list_merged("var/cache");
+    assert_eq!(
+        cache,
+        ["new"],
+        "merged/var/cache lists {cache:?}: the opaque dir must hide the lower entries"
+    );
     s.finish(m);
 }
 

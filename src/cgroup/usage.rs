@@ -146,10 +146,19 @@ mod tests {
         assert_eq!(parse_single("max\n"), None);
         assert_eq!(parse_single("9223372036854771712\n"), None);
         assert_eq!(parse_single("33554432\n"), Some(33_554_432));
-        let events = "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n";
-        assert_eq!(parse_flat_keyed(events, "oom_kill"), Some(1));
-        assert_eq!(parse_flat_keyed(events, "oom"), Some(1));
-        assert_eq!(parse_flat_keyed(events, "max"), Some(12));
-        assert_eq!(parse_flat_keyed(events, "absent"), None);
+        let events = "low 0\nhigh 0\nmax 12\noom 2\noom_kill 1\noom_group_kill 0\n";
+        for (key, want) in [("oom_kill", Some(1)), ("oom", Some(2)), ("max", Some(12))] {
+            let got = parse_flat_keyed(events, key);
+            assert!(
+                got == want,
+                "in memory.events (lines \"KEY VALUE\"), the key {key:?} read {got:?}, not \
+                 {want:?}: find the line whose key is exactly {key:?} and parse its number"
+            );
+        }
+        let got = parse_flat_keyed(events, "absent");
+        assert_eq!(
+            got, None,
+            "a key that is not in the text read {got:?}, not None"
+        );
     }
 }

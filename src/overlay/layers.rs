@@ -350,15 +350,26 @@ mod tests {
         list.iter().map(PathBuf::from).collect()
     }
 
-    #[rstest]
-    #[case::two_lowers(&["/l/base", "/l/app"], "lowerdir=/l/app:/l/base")]
-    #[case::three_lowers(&["/l/0", "/l/1", "/l/2"], "lowerdir=/l/2:/l/1:/l/0")]
-    fn read_only_lowerdir_lists_the_topmost_first(
-        #[case] bottom_first: &[&str],
-        #[case] want: &str,
-    ) {
+    /// One test with its cases in order (not rstest cases, which run in parallel): the
+    /// first failure a check shows is always the same.
+    #[test]
+    fn read_only_lowerdir_lists_the_topmost_first() {
+        for (bottom_first, want) in [
+            (&["/l/base", "/l/app"][..], "lowerdir=/l/app:/l/base"),
+            (&["/l/0", "/l/1", "/l/2"][..], "lowerdir=/l/2:/l/1:/l/0"),
+        ] {
+            read_only_case(bottom_first, want);
+        }
+    }
+
+    fn read_only_case(bottom_first: &[&str], want: &str) {
         let layers = Layers::read_only(paths(bottom_first)).unwrap();
-        assert_eq!(layers.mount_options().unwrap(), want);
+        let got = layers.mount_options().unwrap();
+        assert!(
+            got == want,
+            "for layers listed bottom first as {bottom_first:?}, the options read {got:?}: \
+             lowerdir= takes the topmost layer first"
+        );
     }
 
     #[test]

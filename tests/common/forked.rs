@@ -33,7 +33,13 @@ pub fn errnos_in_a_child<const N: usize>(
     unsafe { libc::waitpid(pid, &mut status, 0) };
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "the child could not install the filter (status {status:#x})"
+        "the child could not install the filter ({})",
+        match (libc::WIFEXITED(status), libc::WEXITSTATUS(status)) {
+            (true, 100) => "its setup failed".to_string(),
+            // A setup may end the child with the errno of its failed call as the status.
+            (true, errno) => format!("{}", nix::errno::Errno::from_raw(errno)),
+            _ => format!("wait status {status:#x}"),
+        }
     );
     let mut buf = vec![0u8; 4 * N];
     let got = nix::unistd::read(&read, &mut buf).expect("read the answers");

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod forked;
 pub mod oci_image;
 pub mod symlink_attack;
+pub mod verdict;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,8 +1,11 @@
-//! exercises.toml, the one list of exercises: their ids, files, pages, tests and hints.
+//! exercises.toml, the one list of exercises: their ids, files, pages, tests, hints and the
+//! wrong answers that `prove` shows its tests catch. Read with the `toml` crate; unknown keys
+//! are refused, so a typo cannot silently drop a test.
 
 use std::path::{Path, PathBuf};
 
-use crate::toml::{self, Value};
+use serde::Deserialize;
+
 use crate::Fail;
 
 /// One exercise as exercises.toml describes it.
@@ -15,7 +18,39 @@ pub struct Exercise {
     /// The book page, relative to the repository root.
     pub chapter: String,
     pub tests: Vec<TestRef>,
-    pub hint: String,
+    /// The hints one by one, the gentlest first (`hint` as a list, or one string; each is
+    /// split again at lines `---` by `holes::hints`), for a graded `hint`.
+    pub hints: Vec<String>,
+    /// Plausible wrong answers; `prove` shows that each fails the check.
+    pub wrong: Vec<Wrong>,
+}
+
+/// A plausible wrong answer: the reference with `find` replaced by `replace` (once).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Wrong {
+    /// What the learner got wrong, in a few words ("no IPC_EXCL").
+    pub name: String,
+    pub find: String,
+    pub replace: String,
+}
+
+impl Wrong {
+    /// The reference body with this mistake in it, or why it cannot be made.
+    pub fn apply(&self, reference: &str) -> Result<String, String> {
+        match reference.matches(&self.find).count() {
+            1 => Ok(reference.replacen(&self.find, &self.replace, 1)),
+            0 => Err(format!(
+                "wrong answer \"{}\": its `find` text is not in the reference",
+                self.name
+            )),
+            n => Err(format!(
+                "wrong answer \"{}\": its `find` text is {n} times in the reference; \
+                 it must name one place",
+                self.name
+            )),
+        }
+    }
 }
 
 /// A `TARGET` or `TARGET::FILTER` entry of `tests`.
@@ -68,65 +103,110 @@ pub fn list_path(root: &Path) -> PathBuf {
     root.join("exercises.toml")
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    exercise: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    id: String,
+    title: String,
+    file: String,
+    chapter: String,
+    tests: Vec<String>,
+    hint: Hint,
+    #[serde(default)]
+    wrong: Vec<Wrong>,
+}
+
+/// `hint = "…"` or `hint = ["first", "then", …]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Hint {
+    One(String),
+    Graded(Vec<String>),
+}
+
 /// Reads and checks exercises.toml.
 pub fn load(root: &Path) -> Result<Vec<Exercise>, Fail> {
     let path = list_path(root);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Fail::tool(format!("cannot read {}: {e}", path.display())))?;
-    let tables =
-        toml::parse(&text).map_err(|e| Fail::tool(format!("exercises.toml, {e}")))?;
+    parse(&text)
+}
+
+/// Parses the text of exercises.toml.
+pub fn parse(text: &str) -> Result<Vec<Exercise>, Fail> {
+    let file: File = toml::from_str(text).map_err(|e| {
+        Fail::tool(format!(
+            "exercises.toml: {}",
+            e.to_string().trim_end().replace('\n', "\n  ")
+        ))
+    })?;
     let mut list: Vec<Exercise> = Vec::new();
-    for table in tables {
-        let at = format!("exercises.toml, line {}", table.line);
-        if table.name != "exercise" {
-            return Err(Fail::tool(format!(
-                "{at}: only [[exercise]] tables belong here"
-            )));
-        }
-        let text_key = |key: &str| match table.keys.get(key) {
-            Some(Value::Str(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-            _ => Err(Fail::tool(format!(
-                "{at}: the exercise needs `{key} = \"…\"`"
-            ))),
-        };
-        let id = text_key("id")?;
+    for entry in file.exercise {
+        let id = entry.id.trim().to_string();
+        let at = format!("exercises.toml, exercise \"{id}\"");
         if !is_exercise_id(&id) {
-            return Err(Fail::tool(format!(
-                "{at}: id \"{id}\" is not of the form NN.M"
-            )));
+            return Err(Fail::tool(format!("{at}: the id is not of the form NN.M")));
         }
         if list.iter().any(|e| e.id == id) {
-            return Err(Fail::tool(format!("{at}: exercise {id} is listed twice")));
+            return Err(Fail::tool(format!("{at} is listed twice")));
         }
-        let tests = match table.keys.get("tests") {
-            Some(Value::List(items)) if !items.is_empty() => items
-                .iter()
-                .map(|item| parse_test(item).ok_or(item))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|item| {
-                    Fail::tool(format!(
-                        "{at}: test \"{item}\" of exercise {id} is not TARGET or TARGET::FILTER"
-                    ))
-                })?,
-            _ => {
-                return Err(Fail::tool(format!(
-                    "{at}: exercise {id} needs `tests = [\"TARGET::FILTER\", …]`"
-                )))
+        let text_key = |key: &str, value: &str| {
+            if value.trim().is_empty() {
+                Err(Fail::tool(format!("{at} needs `{key} = \"…\"`")))
+            } else {
+                Ok(value.trim().to_string())
             }
         };
-        for key in table.keys.keys() {
-            if !["id", "title", "file", "chapter", "tests", "hint"].contains(&key.as_str())
+        if entry.tests.is_empty() {
+            return Err(Fail::tool(format!(
+                "{at} needs `tests = [\"TARGET::FILTER\", …]`"
+            )));
+        }
+        let tests = entry
+            .tests
+            .iter()
+            .map(|item| parse_test(item).ok_or(item))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|item| {
+                Fail::tool(format!(
+                    "{at}: test \"{item}\" is not TARGET or TARGET::FILTER"
+                ))
+            })?;
+        let hints: Vec<String> = match entry.hint {
+            Hint::One(text) => vec![text],
+            Hint::Graded(list) => list,
+        }
+        .into_iter()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .collect();
+        if hints.is_empty() {
+            return Err(Fail::tool(format!("{at} needs `hint = \"…\"`")));
+        }
+        for wrong in &entry.wrong {
+            if wrong.name.trim().is_empty()
+                || wrong.find.is_empty()
+                || wrong.find == wrong.replace
             {
                 return Err(Fail::tool(format!(
-                    "{at}: unknown key `{key}` in exercise {id}"
+                    "{at}: every wrong answer needs a name, a `find` text and a different \
+                     `replace` text"
                 )));
             }
         }
         list.push(Exercise {
-            title: text_key("title")?,
-            file: text_key("file")?,
-            chapter: text_key("chapter")?,
-            hint: text_key("hint")?,
+            title: text_key("title", &entry.title)?,
+            file: text_key("file", &entry.file)?,
+            chapter: text_key("chapter", &entry.chapter)?,
+            hints,
+            wrong: entry.wrong,
             tests,
             id,
         });
@@ -149,7 +229,7 @@ fn parse_test(item: &str) -> Option<TestRef> {
         && target
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        && filter.as_ref().map_or(true, |f| !f.is_empty());
+        && filter.as_ref().is_none_or(|f| !f.is_empty());
     ok.then(|| TestRef {
         target: target.to_string(),
         filter,
@@ -210,5 +290,64 @@ mod tests {
         );
         assert_eq!(parse_test("lib").map(|t| t.filter), Some(None));
         assert!(parse_test("::x").is_none() && parse_test("a b").is_none());
+    }
+
+    const ONE: &str = r#"
+[[exercise]]
+id = "02.2"
+title = "t"
+file = "src/ipc.rs"
+chapter = "book/src/02-uts-ipc.md"
+tests = ["ch02_uts_ipc::a"]
+hint = ["first", "then"]
+wrong = [
+    { name = "no IPC_EXCL", find = "IPC_CREAT | IPC_EXCL", replace = "IPC_CREAT" },
+]
+"#;
+
+    #[test]
+    fn the_list_parses_with_graded_hints_and_wrong_answers() {
+        let list = parse(ONE).expect("parses");
+        assert_eq!(list[0].hints, ["first", "then"]);
+        let wrong = &list[0].wrong[0];
+        assert_eq!(
+            wrong.apply("x(IPC_CREAT | IPC_EXCL | 0o600)").as_deref(),
+            Ok("x(IPC_CREAT | 0o600)")
+        );
+        assert!(wrong.apply("IPC_CREAT").is_err());
+    }
+
+    /// Every exercise of the repository's list has a wrong answer, and each applies to the
+    /// region as the source holds it (a `find` that drifted from the code fails here, in
+    /// seconds, not in `prove`).
+    #[test]
+    fn every_wrong_answer_applies_to_its_reference() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let all = load(&root).expect("exercises.toml loads");
+        let mut problems = Vec::new();
+        for exercise in &all {
+            if exercise.wrong.is_empty() {
+                problems.push(format!("{}: no wrong answer is listed", exercise.id));
+            }
+            let text = std::fs::read_to_string(root.join(&exercise.file)).expect("file");
+            let region = crate::markers::find(exercise, &text).expect("markers");
+            let body = crate::markers::body(&text, &region);
+            if crate::markers::is_cut(exercise, body) {
+                continue;
+            }
+            for wrong in &exercise.wrong {
+                if let Err(why) = wrong.apply(body) {
+                    problems.push(format!("{}: {why}", exercise.id));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_with_its_name() {
+        let text = ONE.replace("hint =", "hnit = \"x\"\nhint =");
+        let fail = parse(&text).expect_err("refused");
+        assert!(fail.to_string().contains("hnit"), "{fail}");
     }
 }

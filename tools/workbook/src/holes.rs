@@ -249,16 +249,19 @@ pub fn solution(root: &Path, exercise: &Exercise) -> Result<(), Fail> {
     Ok(())
 }
 
-/// The graded hints of an exercise: its `hint` text, split at lines `---`; the first is a
-/// nudge, the last nearly the answer.
+/// The graded hints of an exercise: its `hint` list, each text also split at lines `---`;
+/// the first is a nudge, the last nearly the answer.
 pub fn hints(exercise: &Exercise) -> Vec<String> {
     let mut out = vec![String::new()];
-    for line in exercise.hint.lines() {
-        if line.trim() == "---" {
-            out.push(String::new());
-        } else if let Some(last) = out.last_mut() {
-            last.push_str(line);
-            last.push('\n');
+    for hint in &exercise.hints {
+        out.push(String::new());
+        for line in hint.lines() {
+            if line.trim() == "---" {
+                out.push(String::new());
+            } else if let Some(last) = out.last_mut() {
+                last.push_str(line);
+                last.push('\n');
+            }
         }
     }
     out.into_iter()

@@ -14,7 +14,7 @@ mod report;
 mod runner;
 mod state;
 mod suite;
-mod toml;
+mod variant;
 mod watch;
 
 use std::path::{Path, PathBuf};

@@ -379,7 +379,8 @@ mod tests {
             file: "f.rs".into(),
             chapter: "book/src/01.md".into(),
             tests: vec![],
-            hint: "h".into(),
+            hints: vec!["h".into()],
+            wrong: vec![],
         }
     }
 

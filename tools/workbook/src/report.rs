@@ -73,17 +73,41 @@ fn first_panic(stdout: &str) -> Vec<String> {
                 break;
             }
             if !next.trim().is_empty() {
-                message.push(trim(next));
+                message.extend(wrap(next));
             }
         }
         // Long messages (a whole expected file) are cut to what fits on a screen.
-        if message.len() > 12 {
-            message.truncate(12);
+        if message.len() > 16 {
+            message.truncate(16);
             message.push("…".to_string());
         }
         out.push(format!("at {location}:"));
         out.extend(message);
         break;
+    }
+    out
+}
+
+/// A long line of a message wrapped at spaces into lines of at most 96 columns, never cut:
+/// the end of a sentence (the errno's text, what the step needs) is the part that teaches.
+fn wrap(line: &str) -> Vec<String> {
+    let line = line.trim_end();
+    let indent: String = line.chars().take_while(|c| *c == ' ').collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for word in line.split(' ').filter(|w| !w.is_empty()) {
+        if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > 96 {
+            out.push(std::mem::take(&mut current));
+        }
+        if current.is_empty() {
+            current.push_str(&indent);
+        } else {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    if !current.is_empty() || out.is_empty() {
+        out.push(current);
     }
     out
 }
@@ -131,6 +155,20 @@ mod tests {
                 " right: \"1\\n\""
             ]
         );
+    }
+
+    #[test]
+    fn a_long_message_is_wrapped_not_cut() {
+        let long = format!(
+            "{} Device or resource busy (os error 16)",
+            "word ".repeat(40)
+        );
+        let lines = wrap(&long);
+        assert!(lines.len() > 1 && lines.iter().all(|l| l.chars().count() <= 96));
+        assert!(lines
+            .last()
+            .unwrap()
+            .ends_with("Device or resource busy (os error 16)"));
     }
 
     #[test]

@@ -477,3 +477,79 @@ fn test_runs_the_suite_as_root_with_each_summary_and_a_total() {
     assert_eq!(out.status.code(), Some(125));
     assert!(common::stderr(&out).contains("after --"), "{}", text(&out));
 }
+
+/// Issue 23, item 1: an exercise is judged alone. 01.2 (double) calls 01.1 (add); with
+/// 01.1 still a hole, a right 01.2 passes its check, and with 01.2 wrong, a right 01.1
+/// passes too: each check builds a copy in which the other holds its reference.
+#[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
+fn each_exercise_is_judged_alone_whatever_the_other_holes_hold() {
+    if !privileged!() {
+        return;
+    }
+    let fake = Fake::new();
+    let lib = format!(
+        "{LIB}\n/// Twice a number.\npub fn double(a: u32) -> u32 {{\n    \
+         // exercise 01.2: double a number\n    add(a, a)\n    // end of exercise 01.2\n}}\n"
+    );
+    std::fs::write(fake.path("src/lib.rs"), &lib).expect("write lib");
+    let toml = format!(
+        "{TOML}\n[[exercise]]\nid = \"01.2\"\ntitle = \"double a number\"\nfile = \"src/lib.rs\"\n\
+         chapter = \"book/01.md\"\ntests = [\"doubles::three\"]\nhint = \"add\"\n"
+    );
+    std::fs::write(fake.path("exercises.toml"), toml).expect("write toml");
+    std::fs::write(
+        fake.path("tests/doubles.rs"),
+        "#[test]\nfn three() {\n    assert_eq!(fake::double(3), 6, \"3 doubled is 6\");\n}\n",
+    )
+    .expect("write test");
+    std::fs::write(fake.path(".gitignore"), "/target\n/.workbook\n").expect("gitignore");
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .current_dir(fake.dir.path())
+            .output()
+            .expect("run git");
+        assert!(out.status.success(), "git {args:?}: {}", text(&out));
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "fake"]);
+    assert!(fake.tool(&["start", "01"]).status.success());
+
+    // 01.2 written right, 01.1 still a todo!.
+    let cut = fake.read("src/lib.rs");
+    let cut_double = "    todo!(\"exercise 01.2: double a number (see chapter 1, \\\"Your turn\\\")\")\n";
+    assert!(cut.contains(cut_double), "{cut}");
+    std::fs::write(
+        fake.path("src/lib.rs"),
+        cut.replace(cut_double, "    add(a, a)\n"),
+    )
+    .expect("write");
+    let out = fake.tool(&["check", "01.2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        common::stdout(&out).contains("exercise 01.1 holds the reference in this check"),
+        "{}",
+        text(&out)
+    );
+    // Both at once: 01.1 fails on its own todo!, 01.2 passes.
+    let out = fake.tool(&["check", "01"]);
+    let stdout = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(stdout.contains("FAILED adds::two_and_two"), "{stdout}");
+    assert!(stdout.contains("ok     doubles::three"), "{stdout}");
+
+    // 01.1 right, 01.2 wrong: 01.1's check passes, 01.2's fails with its own message.
+    let lib = fake.read("src/lib.rs");
+    let lib = lib
+        .replace(CUT, "    a + b\n")
+        .replace("    add(a, a)\n", "    add(a, 1)\n");
+    std::fs::write(fake.path("src/lib.rs"), lib).expect("write");
+    let out = fake.tool(&["check", "01"]);
+    let stdout = common::stdout(&out);
+    assert!(stdout.contains("ok     adds::two_and_two"), "{stdout}");
+    assert!(stdout.contains("FAILED doubles::three"), "{stdout}");
+    assert!(stdout.contains("3 doubled is 6"), "{stdout}");
+}
