@@ -9,67 +9,33 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use common::oci_bundle::{cgroup_parent, copy_busybox, Bundle as OciBundle};
 use serde_json::{json, Value};
 use serial_test::serial;
 
 const OCI: &str = env!("CARGO_BIN_EXE_08-oci-runtime");
 const FULL: &str = env!("CARGO_BIN_EXE_07-full-container");
 
-/// The cgroup parent of this test process's OCI containers.
-fn cgroup_parent() -> String {
-    format!("wb-inroot-test-{}", std::process::id())
-}
-
-/// A bundle (a copy of the busybox rootfs and a config close to `runc spec`'s) in a temp
-/// dir, and a host directory of the test's own that the attacks aim at. The guard deletes
-/// the containers, the cgroup parent and both dirs.
+/// The shared bundle (tests/common/oci_bundle.rs) with this file's config, and a host
+/// directory of the test's own that the attacks aim at, removed after it.
 struct Bundle {
-    dir: tempfile::TempDir,
+    oci: OciBundle,
     host: tempfile::TempDir,
-    ids: Vec<String>,
 }
 
 impl Bundle {
     fn new(args: &[&str]) -> Bundle {
-        let dir = tempfile::tempdir().expect("temp dir");
-        copy_busybox(&dir.path().join("rootfs"));
-        let bundle = Bundle {
-            dir,
+        let oci = OciBundle::busybox();
+        oci.write_config(&base_config(args));
+        Bundle {
+            oci,
             host: tempfile::tempdir().expect("host temp dir"),
-            ids: Vec::new(),
-        };
-        bundle.write_config(&base_config(args));
-        bundle
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn rootfs(&self) -> PathBuf {
-        self.path().join("rootfs")
+        }
     }
 
     /// The host directory the attacks aim at.
     fn host(&self) -> &Path {
         self.host.path()
-    }
-
-    fn write_config(&self, config: &Value) {
-        let text = serde_json::to_string_pretty(config).expect("json");
-        std::fs::write(self.path().join("config.json"), text).expect("config.json");
-    }
-
-    fn config(&self) -> Value {
-        let text =
-            std::fs::read_to_string(self.path().join("config.json")).expect("config");
-        serde_json::from_str(&text).expect("json")
-    }
-
-    fn patch(&self, f: impl FnOnce(&mut Value)) {
-        let mut config = self.config();
-        f(&mut config);
-        self.write_config(&config);
     }
 
     /// `08-oci-runtime run` of container `id`.
@@ -78,15 +44,8 @@ impl Bundle {
         self.patch(|c| {
             c["linux"]["cgroupsPath"] = json!(format!("/{}/{id}", cgroup_parent()))
         });
-        Command::new(OCI)
-            .arg("--root")
-            .arg(self.path().join("state"))
-            .args(["run", "--bundle"])
-            .arg(self.path())
-            .arg(id)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run 08-oci-runtime")
+        let bundle = self.path().to_string_lossy().into_owned();
+        self.runtime(&["run", "--bundle", &bundle, id])
     }
 
     /// What the host directory holds now.
@@ -95,34 +54,17 @@ impl Bundle {
     }
 }
 
-impl Drop for Bundle {
-    fn drop(&mut self) {
-        for id in &self.ids {
-            let _ = Command::new(OCI)
-                .arg("--root")
-                .arg(self.path().join("state"))
-                .args(["delete", "--force", id])
-                .output();
-        }
-        let parent = cgroup_parent();
-        let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(&parent));
-        if let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") {
-            for entry in entries.flatten() {
-                let _ = std::fs::remove_dir(entry.path().join(&parent));
-            }
-        }
+impl std::ops::Deref for Bundle {
+    type Target = OciBundle;
+    fn deref(&self) -> &OciBundle {
+        &self.oci
     }
 }
 
-fn copy_busybox(to: &Path) {
-    let rootfs = workbook::rootfs::default_rootfs().expect("busybox rootfs");
-    let copy = Command::new("cp")
-        .arg("-a")
-        .arg(&rootfs)
-        .arg(to)
-        .status()
-        .expect("cp");
-    assert!(copy.success(), "copying the rootfs");
+impl std::ops::DerefMut for Bundle {
+    fn deref_mut(&mut self) -> &mut OciBundle {
+        &mut self.oci
+    }
 }
 
 fn listing(dir: &Path) -> Vec<String> {

@@ -17,39 +17,24 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use common::oci_bundle::{cgroup_parent, Bundle as Scene};
 use serde_json::json;
 use serial_test::serial;
 use workbook::security::oci_seccomp::OciSeccomp;
 
 const BIN: &str = env!("CARGO_BIN_EXE_08-oci-runtime");
 
-/// The cgroup parent of this test process's containers, removed on drop.
-fn cgroup_parent() -> String {
-    format!("wb-prop-test-{}", std::process::id())
-}
-
-/// A temp dir with a bundle (a copy of the busybox rootfs), a state root, a stand-in for
-/// another container's netns mount, and a volume; removes the test's cgroups on drop.
-struct Scene {
-    dir: tempfile::TempDir,
-}
-
+/// The shared bundle (tests/common/oci_bundle.rs) in the temp dir's `bundle/`, beside the
+/// runtime's state root, a stand-in for another container's netns mount, and a volume.
 impl Scene {
     fn new(propagation: &str, args: &[&str]) -> Scene {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let rootfs = workbook::rootfs::default_rootfs().expect("busybox rootfs");
-        std::fs::create_dir(dir.path().join("bundle")).expect("bundle dir");
-        let copy = Command::new("cp")
-            .arg("-a")
-            .arg(&rootfs)
-            .arg(dir.path().join("bundle/rootfs"))
-            .status()
-            .expect("cp");
-        assert!(copy.success(), "copying the rootfs");
+        let mut scene = Scene::busybox_in("bundle");
         for d in ["bundle/rootfs/vol", "netns-x", "vol/sub"] {
-            std::fs::create_dir_all(dir.path().join(d)).expect("mkdir");
+            std::fs::create_dir_all(scene.path().join(d)).expect("mkdir");
         }
-        let scene = Scene { dir };
+        // Deleted on drop from the host's namespace: a failed run can leave the init
+        // waiting on its FIFO.
+        scene.ids.push("prop".into());
         let caps = ["CAP_SYS_ADMIN", "CAP_KILL", "CAP_SETUID", "CAP_SETGID"];
         let config = json!({
             "ociVersion": "1.0.2",
@@ -77,34 +62,8 @@ impl Scene {
                 "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
             }
         });
-        let text = serde_json::to_string_pretty(&config).expect("json");
-        std::fs::write(scene.path().join("bundle/config.json"), text).expect("config.json");
+        scene.write_config(&config);
         scene
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for Scene {
-    fn drop(&mut self) {
-        // From the host's namespace: a failed run can leave the init waiting on its FIFO.
-        let _ = Command::new(BIN)
-            .arg("--root")
-            .arg(self.path().join("state"))
-            .args(["delete", "--force", "prop"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let parent = cgroup_parent();
-        let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(&parent));
-        if let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") {
-            for entry in entries.flatten() {
-                let _ = std::fs::remove_dir(entry.path().join(&parent));
-            }
-        }
     }
 }
 

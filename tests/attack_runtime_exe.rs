@@ -10,10 +10,10 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::oci_bundle::{cgroup_parent, Bundle as Lab};
 use serde_json::{json, Value};
 use serial_test::serial;
 use sha2::{Digest, Sha256};
@@ -23,85 +23,24 @@ const BIN: &str = env!("CARGO_BIN_EXE_08-oci-runtime");
 /// What the attacker appends; the host's binary must never hold it.
 const PWNED: &str = "#PWNED-by-container";
 
-/// A copy of the runtime, a bundle (busybox rootfs and config.json) and a state root in a
-/// temp dir; the guard deletes the containers made and the temp dir.
-struct Lab {
-    dir: tempfile::TempDir,
-    ids: Vec<String>,
-}
-
+/// The shared bundle (tests/common/oci_bundle.rs) with this file's config, run by a copy
+/// of the runtime in its temp dir; the drop deletes the containers made and the temp dir.
 impl Lab {
     fn new(args: &[&str], capabilities: &[String]) -> Lab {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::copy(BIN, dir.path().join("08-oci-runtime")).expect("copy the runtime");
-        let rootfs = workbook::rootfs::default_rootfs().expect("busybox rootfs");
-        let copy = Command::new("cp")
-            .arg("-a")
-            .arg(&rootfs)
-            .arg(dir.path().join("rootfs"))
-            .status()
-            .expect("cp");
-        assert!(copy.success(), "copying the rootfs");
-        let config = config(args, capabilities);
-        let text = serde_json::to_string_pretty(&config).expect("json");
-        std::fs::write(dir.path().join("config.json"), text).expect("config.json");
-        Lab {
-            dir,
-            ids: Vec::new(),
-        }
-    }
-
-    /// The runtime the attack runs against: the copy, never the build's own binary.
-    fn runtime_path(&self) -> PathBuf {
-        self.dir.path().join("08-oci-runtime")
-    }
-
-    fn rootfs(&self) -> PathBuf {
-        self.dir.path().join("rootfs")
+        let mut lab = Lab::busybox();
+        let copy = lab.path().join("08-oci-runtime");
+        std::fs::copy(BIN, &copy).expect("copy the runtime");
+        // The attack runs against the copy, never the build's own binary.
+        lab.use_runtime(copy);
+        // The container's processes inherit the runtime's stdio and keep pipes open.
+        lab.keep_output_in_files();
+        lab.write_config(&config(args, capabilities));
+        lab
     }
 
     fn digest(&self) -> Vec<u8> {
         let bytes = std::fs::read(self.runtime_path()).expect("read the runtime's copy");
         Sha256::digest(&bytes).to_vec()
-    }
-
-    /// Runs the copy with `--root` set; the output goes to files (the container's
-    /// processes inherit stdio and keep pipes open).
-    fn runtime(&self, args: &[&str]) -> Output {
-        let log = |name: &str| {
-            std::fs::File::create(self.dir.path().join(name)).expect("log file")
-        };
-        let status = Command::new(self.runtime_path())
-            .arg("--root")
-            .arg(self.dir.path().join("state"))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(log("out"))
-            .stderr(log("err"))
-            .status()
-            .expect("run the runtime's copy");
-        let read =
-            |name: &str| std::fs::read(self.dir.path().join(name)).unwrap_or_default();
-        Output {
-            status,
-            stdout: read("out"),
-            stderr: read("err"),
-        }
-    }
-
-    fn ok(&self, args: &[&str]) {
-        let out = self.runtime(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}",
-            common::stderr(&out)
-        );
-    }
-
-    fn create(&mut self, id: &str) {
-        self.ids.push(id.to_string());
-        let bundle = self.dir.path().to_string_lossy().into_owned();
-        self.ok(&["create", "--bundle", &bundle, id]);
     }
 
     /// Waits (up to `limit`) for the file `name` in the rootfs and returns its text.
@@ -118,29 +57,6 @@ impl Lab {
         }
         None
     }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for id in &self.ids {
-            let _ = self.runtime(&["delete", "--force", id]);
-        }
-        // The parent the cgroupsPath made, in every hierarchy (empty now).
-        if let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") {
-            for entry in entries.flatten() {
-                let _ = std::fs::remove_dir(entry.path().join(cgroup_parent()));
-            }
-        }
-        let _ = std::fs::remove_dir(
-            std::path::Path::new("/sys/fs/cgroup").join(cgroup_parent()),
-        );
-    }
-}
-
-/// The test's own cgroup parent (one container per lab lives below it): the runtime's
-/// default, `/workbook-oci`, would stay on the host after the test.
-fn cgroup_parent() -> String {
-    format!("wb-exe-test-{}", std::process::id())
 }
 
 /// The config: namespaces as `runc spec` has them, no cgroup limits, a cgroup below the

@@ -7,9 +7,11 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
+use common::oci_bundle::{cgroup_parent as parent, Bundle};
+use common::wait_until;
 use serde_json::{json, Value};
 use serial_test::serial;
 use workbook::cgroup::{CgroupFs, Controller, Layout};
@@ -17,11 +19,6 @@ use workbook::cgroup::{CgroupFs, Controller, Layout};
 const OCI: &str = env!("CARGO_BIN_EXE_08-oci-runtime");
 const FULL: &str = env!("CARGO_BIN_EXE_07-full-container");
 const CGROUPS: &str = env!("CARGO_BIN_EXE_05-cgroups");
-
-/// The cgroup name (below each hierarchy's root) of this test process's containers.
-fn parent() -> String {
-    format!("wb-atk-state-{}", std::process::id())
-}
 
 /// Every directory that is `rel` below the root of a hierarchy of this machine.
 fn all_dirs(rel: &str) -> Vec<PathBuf> {
@@ -54,100 +51,37 @@ fn alive(pid: u32) -> bool {
         .is_some_and(|r| !r.starts_with('Z') && !r.starts_with('X'))
 }
 
-/// A bundle, its state root, a host `sleep` or two, and the test's cgroups: the guard
-/// deletes the containers, kills the sleeps and the inits it was told of, removes every
-/// cgroup directory below the test's parent (deepest first) and the temp dir.
+/// The shared bundle (tests/common/oci_bundle.rs) with this file's config, a host `sleep`
+/// or two, and the inits it was told of: the guard deletes the containers, kills the
+/// sleeps and the inits, then the bundle's drop removes every cgroup directory below the
+/// test's parent (deepest first) and the temp dir.
 struct Guard {
-    dir: tempfile::TempDir,
-    ids: Vec<String>,
+    bundle: Bundle,
     sleeps: Vec<Child>,
     pids: Vec<i32>,
 }
 
 impl Guard {
     fn new(args: &[&str]) -> Guard {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let bundle = Bundle::busybox();
         // Open to every user, as /run is: the state's own modes must keep others out.
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+        std::fs::set_permissions(bundle.path(), std::fs::Permissions::from_mode(0o755))
             .expect("chmod the temp dir");
-        let rootfs = workbook::rootfs::default_rootfs().expect("busybox rootfs");
-        let copy = Command::new("cp")
-            .arg("-a")
-            .arg(&rootfs)
-            .arg(dir.path().join("rootfs"))
-            .status()
-            .expect("cp");
-        assert!(copy.success(), "copying the rootfs");
-        let guard = Guard {
-            dir,
-            ids: Vec::new(),
+        bundle.write_config(&config(args, &format!("/{}/ctr", parent())));
+        Guard {
+            bundle,
             sleeps: Vec::new(),
             pids: Vec::new(),
-        };
-        guard.write_config(&config(args, &format!("/{}/ctr", parent())));
-        guard
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn root(&self) -> PathBuf {
-        self.path().join("state")
-    }
-
-    fn write_config(&self, config: &Value) {
-        let text = serde_json::to_string_pretty(config).expect("json");
-        std::fs::write(self.path().join("config.json"), text).expect("config.json");
+        }
     }
 
     fn with_cgroup(&self, cgroups_path: &str) {
-        let text =
-            std::fs::read_to_string(self.path().join("config.json")).expect("config");
-        let mut config: Value = serde_json::from_str(&text).expect("json");
-        config["linux"]["cgroupsPath"] = json!(cgroups_path);
-        self.write_config(&config);
+        self.patch(|c| c["linux"]["cgroupsPath"] = json!(cgroups_path));
     }
 
-    fn runtime(&self, args: &[&str]) -> Output {
-        Command::new(OCI)
-            .arg("--root")
-            .arg(self.root())
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run 08-oci-runtime")
-    }
-
-    /// `create ID`: its pid on success, its stderr on failure. The init keeps create's
-    /// stdio open, so the output goes to files.
+    /// `create ID`: its pid on success, its stderr on failure.
     fn create(&mut self, id: &str) -> Result<i32, String> {
-        self.ids.push(id.to_string());
-        let pid_file = self.path().join(format!("{id}.pid"));
-        let err = self.path().join(format!("{id}.err"));
-        let status = Command::new(OCI)
-            .arg("--root")
-            .arg(self.root())
-            .arg("create")
-            .arg("--bundle")
-            .arg(self.path())
-            .arg("--pid-file")
-            .arg(&pid_file)
-            .arg(id)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&err).expect("err file"))
-            .status()
-            .expect("create");
-        let text = std::fs::read_to_string(&err).unwrap_or_default();
-        if !status.success() {
-            return Err(text);
-        }
-        let pid: i32 = std::fs::read_to_string(&pid_file)
-            .expect("pid file")
-            .trim()
-            .parse()
-            .expect("a pid");
+        let pid = self.bundle.try_create(id)?;
         self.pids.push(pid);
         Ok(pid)
     }
@@ -165,11 +99,16 @@ impl Guard {
     }
 }
 
+impl std::ops::Deref for Guard {
+    type Target = Bundle;
+    fn deref(&self) -> &Bundle {
+        &self.bundle
+    }
+}
+
 impl Drop for Guard {
     fn drop(&mut self) {
-        for id in &self.ids {
-            let _ = self.runtime(&["delete", "--force", id]);
-        }
+        self.bundle.delete_containers();
         for child in &mut self.sleeps {
             let _ = child.kill();
             let _ = child.wait();
@@ -180,28 +119,6 @@ impl Drop for Guard {
                 nix::sys::signal::Signal::SIGKILL,
             );
         }
-        for top in all_dirs(&parent()) {
-            remove_tree(&top);
-        }
-    }
-}
-
-/// Removes a cgroup directory and the ones below it, deepest first, waiting while the
-/// last killed process leaves.
-fn remove_tree(dir: &Path) {
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                remove_tree(&entry.path());
-            }
-        }
-    }
-    let start = Instant::now();
-    while dir.exists()
-        && std::fs::remove_dir(dir).is_err()
-        && start.elapsed() < Duration::from_secs(5)
-    {
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -228,17 +145,6 @@ fn config(args: &[&str], cgroups_path: &str) -> Value {
             "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
         }
     })
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 // --- item 6: a cgroupsPath that is not the container's -------------------------------

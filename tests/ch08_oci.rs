@@ -10,146 +10,22 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::oci_bundle::{cgroup_parent, Bundle};
+use common::wait_until as wait_for;
 use serde_json::{json, Value};
 use serial_test::serial;
 
 const BIN: &str = env!("CARGO_BIN_EXE_08-oci-runtime");
 
-/// A bundle in a temp dir, its state root, and the containers made from it: the guard
-/// deletes them (`delete --force`), removes the test's cgroup parent and the temp dir.
-struct Bundle {
-    dir: tempfile::TempDir,
-    ids: Vec<String>,
-}
-
-/// The cgroup parent of this test process's containers, below each hierarchy's root.
-fn cgroup_parent() -> String {
-    format!("wb-oci-test-{}", std::process::id())
-}
-
+/// This file's bundles: the shared one (tests/common/oci_bundle.rs) with [`base_config`].
 impl Bundle {
     fn new(args: &[&str]) -> Bundle {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let rootfs = workbook::rootfs::default_rootfs().expect("busybox rootfs");
-        let copy = Command::new("cp")
-            .arg("-a")
-            .arg(&rootfs)
-            .arg(dir.path().join("rootfs"))
-            .status()
-            .expect("cp");
-        assert!(copy.success(), "copying the rootfs");
-        let bundle = Bundle {
-            dir,
-            ids: Vec::new(),
-        };
+        let bundle = Bundle::busybox();
         bundle.write_config(&base_config(args));
         bundle
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn root(&self) -> PathBuf {
-        self.path().join("state")
-    }
-
-    fn rootfs(&self) -> PathBuf {
-        self.path().join("rootfs")
-    }
-
-    fn write_config(&self, config: &Value) {
-        let text = serde_json::to_string_pretty(config).expect("json");
-        std::fs::write(self.path().join("config.json"), text).expect("config.json");
-    }
-
-    fn config(&self) -> Value {
-        let text =
-            std::fs::read_to_string(self.path().join("config.json")).expect("config");
-        serde_json::from_str(&text).expect("json")
-    }
-
-    /// Runs the runtime with `--root` set.
-    fn runtime(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .arg("--root")
-            .arg(self.root())
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run 08-oci-runtime")
-    }
-
-    /// `create ID` with the bundle and a pid file; asserts success.
-    fn create(&mut self, id: &str) -> i32 {
-        self.ids.push(id.to_string());
-        let pid_file = self.path().join(format!("{id}.pid"));
-        // The container's init inherits create's stdio and keeps it open: pipes would
-        // never reach EOF, so the output goes to a file.
-        let log = self.path().join(format!("{id}.out"));
-        let status = Command::new(BIN)
-            .arg("--root")
-            .arg(self.root())
-            .arg("create")
-            .arg("--bundle")
-            .arg(self.path())
-            .arg("--pid-file")
-            .arg(&pid_file)
-            .arg(id)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log).expect("log"))
-            .stderr(
-                std::fs::File::create(self.path().join(format!("{id}.err"))).expect("log"),
-            )
-            .status()
-            .expect("create");
-        let err = std::fs::read_to_string(self.path().join(format!("{id}.err")))
-            .unwrap_or_default();
-        assert!(status.success(), "create failed: {err}");
-        let pid: i32 = std::fs::read_to_string(&pid_file)
-            .expect("pid file")
-            .trim()
-            .parse()
-            .expect("a pid");
-        pid
-    }
-
-    fn state(&self, id: &str) -> Value {
-        let out = self.runtime(&["state", id]);
-        assert!(
-            out.status.success(),
-            "state failed: {}",
-            common::stderr(&out)
-        );
-        serde_json::from_slice(&out.stdout).expect("state is JSON")
-    }
-
-    fn ok(&self, args: &[&str]) {
-        let out = self.runtime(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}",
-            common::stderr(&out)
-        );
-    }
-}
-
-impl Drop for Bundle {
-    fn drop(&mut self) {
-        for id in &self.ids {
-            let _ = self.runtime(&["delete", "--force", id]);
-        }
-        // The parents the containers' cgroupsPath made, in every hierarchy (empty now).
-        let parent = cgroup_parent();
-        let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(&parent));
-        if let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") {
-            for entry in entries.flatten() {
-                let _ = std::fs::remove_dir(entry.path().join(&parent));
-            }
-        }
     }
 }
 
@@ -201,17 +77,6 @@ fn base_config(args: &[&str]) -> Value {
 fn for_id(mut config: Value, id: &str) -> Value {
     config["linux"]["cgroupsPath"] = json!(format!("/{}/{id}", cgroup_parent()));
     config
-}
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn ns_inode(pid: Option<i32>, kind: &str) -> u64 {

@@ -8,6 +8,7 @@
 
 pub mod engine;
 pub mod forked;
+pub mod oci_bundle;
 pub mod oci_image;
 pub mod symlink_attack;
 pub mod verdict;
@@ -199,6 +200,18 @@ pub fn wait_until_dead(pid: i32) {
             "pid {pid} did not die"
         );
         std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Waits (at most 10 s, looking every 20 ms) until `done` says so; fails naming `what`.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
