@@ -70,18 +70,6 @@ impl IdMaps {
         ranges.iter().map(|r| r.to_string()).collect()
     }
 
-    /// [`IdMaps::write_for`] for a privileged writer (root on the host, as an OCI runtime
-    /// runs), which may write gid_map without denying setgroups(2): the container keeps
-    /// its supplementary groups (the spec's `additionalGids`).
-    pub fn write_for_keeping_setgroups(&self, pid: Pid) -> Result<()> {
-        for (file, ranges) in [("uid_map", &self.uids), ("gid_map", &self.gids)] {
-            let path = PathBuf::from(format!("/proc/{pid}/{file}"));
-            std::fs::write(&path, IdMaps::render(ranges))
-                .map_err(|e| Error::io(format!("writing {file:?}"), &path, e))?;
-        }
-        Ok(())
-    }
-
     // ANCHOR: write
     /// Writes the maps of process `pid`'s user namespace, from outside it: setgroups first,
     /// then uid_map, then gid_map. Each file can be written once.

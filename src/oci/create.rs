@@ -102,6 +102,19 @@ fn id_maps(spec: &Spec) -> Result<IdMaps> {
     })
 }
 
+/// The maps of the init's user namespace, written by a privileged writer (root on the host,
+/// as an OCI runtime runs): unlike chapter 4's unprivileged [`IdMaps::write_for`], it may
+/// write gid_map without denying setgroups(2), so the container keeps its supplementary
+/// groups (the spec's `additionalGids`).
+fn write_maps_keeping_setgroups(maps: &IdMaps, pid: Pid) -> Result<()> {
+    for (file, ranges) in [("uid_map", &maps.uids), ("gid_map", &maps.gids)] {
+        let path = PathBuf::from(format!("/proc/{pid}/{file}"));
+        std::fs::write(&path, IdMaps::render(ranges))
+            .map_err(|e| Error::io(format!("writing {file:?}"), &path, e))?;
+    }
+    Ok(())
+}
+
 /// A created container, for `run` to start and wait for.
 pub struct Created {
     pub state: StateDir,
@@ -294,7 +307,7 @@ fn spawn_init(
     undo.record = record.clone();
     state.save(record)?;
     if namespaces.new.contains(Namespace::User) {
-        id_maps(spec)?.write_for_keeping_setgroups(pid)?;
+        write_maps_keeping_setgroups(&id_maps(spec)?, pid)?;
     }
     if !plan_joins_itself {
         resources::attach(&record.cgroup_dirs, pid.as_raw())?;

@@ -24,12 +24,13 @@ use nix::mount::MsFlags;
 use nix::sys::stat::{makedev, mknodat, Mode, SFlag};
 use nix::unistd::{fchownat, unlinkat, UnlinkatFlags};
 
+use super::capabilities::{self, Sets};
 use super::config::{Device, Process, Spec};
 use super::mounts;
 use super::seccomp::Filter;
 use crate::namespace::Namespace;
 use crate::process::Rlimit;
-use crate::security::capabilities::{self, Capability, Sets};
+use crate::security::capabilities::{last_capability, Capability};
 use crate::{mount, Error, Result};
 
 /// What the child needs, prepared by the parent before the clone.
@@ -453,7 +454,7 @@ fn capability_sets(process: &Process) -> Result<Sets> {
                     "process.capabilities.{set} names an unknown capability {name}"
                 ))
             })?;
-            if c.number <= capabilities::last_capability() {
+            if c.number <= last_capability() {
                 m |= 1 << c.number;
             }
         }

@@ -16,6 +16,7 @@
 //! and pivot_root (3), cgroups (5), capabilities, no_new_privs, masked paths, the device
 //! allow-list (7).
 
+pub mod capabilities;
 pub mod config;
 pub mod console;
 pub mod create;
