@@ -8,7 +8,6 @@
 //! (user_namespaces(7)).
 
 use std::fmt;
-use std::path::PathBuf;
 
 use nix::unistd::{getgid, getuid, Pid};
 
@@ -75,6 +74,8 @@ impl IdMaps {
     /// then uid_map, then gid_map. Each file can be written once.
     pub fn write_for(&self, pid: Pid) -> Result<()> {
         // exercise 04.1: write setgroups, uid_map and gid_map in the kernel's order
+        use std::path::PathBuf;
+
         let write = |file: &str, text: &str| {
             let path = PathBuf::from(format!("/proc/{pid}/{file}"));
             std::fs::write(&path, text)
