@@ -124,31 +124,6 @@ pub fn drop_supplementary_groups() -> Result<()> {
     Ok(())
 }
 
-/// Explains, naming the sysctl, why this machine refuses user namespaces, if a known
-/// setting does. `None` when no such setting is found.
-pub fn user_namespace_restriction() -> Option<String> {
-    let read = |p: &str| {
-        std::fs::read_to_string(p)
-            .ok()
-            .map(|s| s.trim().to_string())
-    };
-    if read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
-        return Some("user namespaces are disabled on this machine (sysctl user.max_user_namespaces=0); raise it, e.g. sysctl -w user.max_user_namespaces=15000".into());
-    }
-    if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref()
-        == Some("1")
-        && !crate::privilege::has_cap_sys_admin()
-    {
-        return Some("AppArmor restricts unprivileged user namespaces here (sysctl kernel.apparmor_restrict_unprivileged_userns=1); run with sudo, or set it to 0 (the VM does)".into());
-    }
-    if read("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0")
-        && !crate::privilege::has_cap_sys_admin()
-    {
-        return Some("unprivileged user namespaces are disabled (sysctl kernel.unprivileged_userns_clone=0); run with sudo, or set it to 1".into());
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 use common::oci_bundle::{cgroup_parent, Bundle as Scene};
 use serde_json::json;
 use serial_test::serial;
-use workbook::security::oci_seccomp::OciSeccomp;
+use workbook::oci::seccomp::OciSeccomp;
 
 const BIN: &str = env!("CARGO_BIN_EXE_08-oci-runtime");
 

@@ -184,7 +184,7 @@ fn bridge_ports(name: &str) -> BTreeSet<String> {
 
 /// Every lease line of every bridge.
 fn leases() -> Vec<String> {
-    let Ok(dir) = std::fs::read_dir(workbook::net::attach::LEASE_DIR) else {
+    let Ok(dir) = std::fs::read_dir(workbook::container::network::attach::LEASE_DIR) else {
         return Vec::new();
     };
     let mut lines: Vec<String> = dir
@@ -913,8 +913,8 @@ fn a_device_that_is_not_a_bridge_is_refused_and_leaves_no_file() {
             Vec::<String>::new(),
             "--bridge {device} left files in its state dir"
         );
-        let lock =
-            Path::new(workbook::net::attach::LEASE_DIR).join(format!("{device}.lock"));
+        let lock = Path::new(workbook::container::network::attach::LEASE_DIR)
+            .join(format!("{device}.lock"));
         assert!(!lock.exists(), "--bridge {device} left {}", lock.display());
     }
     assert_nothing_left("after refused bridges");
@@ -971,7 +971,8 @@ fn own_network(bridge: &str, veth_prefix: &str) -> (BTreeSet<String>, Vec<String
         .into_iter()
         .filter(|v| v.starts_with(veth_prefix))
         .collect();
-    let path = Path::new(workbook::net::attach::LEASE_DIR).join(format!("{bridge}.leases"));
+    let path = Path::new(workbook::container::network::attach::LEASE_DIR)
+        .join(format!("{bridge}.leases"));
     let leases = std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
@@ -1018,7 +1019,7 @@ fn a_stale_lease_is_reclaimed_only_once_its_veth_is_gone() {
     impl Drop for LeaseFiles {
         fn drop(&mut self) {
             for ext in ["leases", "lock"] {
-                let dir = Path::new(workbook::net::attach::LEASE_DIR);
+                let dir = Path::new(workbook::container::network::attach::LEASE_DIR);
                 let _ = std::fs::remove_file(dir.join(format!("{BRIDGE}.{ext}")));
             }
         }
@@ -1052,9 +1053,10 @@ fn a_stale_lease_is_reclaimed_only_once_its_veth_is_gone() {
         .output()
         .expect("ip");
     assert!(out.status.success(), "{}", common::stderr(&out));
-    std::fs::create_dir_all(workbook::net::attach::LEASE_DIR).expect("lease dir");
-    let leases =
-        Path::new(workbook::net::attach::LEASE_DIR).join(format!("{BRIDGE}.leases"));
+    std::fs::create_dir_all(workbook::container::network::attach::LEASE_DIR)
+        .expect("lease dir");
+    let leases = Path::new(workbook::container::network::attach::LEASE_DIR)
+        .join(format!("{BRIDGE}.leases"));
     std::fs::write(&leases, format!("10.216.0.2 0 0 ghost {GHOST} -\n")).expect("lease");
     let text = address(&[]);
     assert!(

@@ -11,7 +11,7 @@
 mod common;
 
 use serial_test::serial;
-use workbook::security::oci_seccomp::OciSeccomp;
+use workbook::oci::seccomp::OciSeccomp;
 
 const PODMAN: &str = include_str!("fixtures/podman-seccomp.json");
 

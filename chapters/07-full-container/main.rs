@@ -12,14 +12,14 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use workbook::cgroup::{CpuQuota, Limits, MemoryLimit, PidsLimit};
 use workbook::container::image::Source;
+use workbook::container::network::bridge::{self, DEFAULT_BRIDGE};
+use workbook::container::network::subnet::DEFAULT_SUBNET;
+use workbook::container::network::{NetworkMode, NetworkOptions, PortMapping, Subnet};
 use workbook::container::run::{run, RunOptions};
 use workbook::container::spec::{EnvVar, Name, WorkDir};
 use workbook::container::{self as container, state};
 use workbook::hostname::Hostname;
 use workbook::image::store::ImageStore;
-use workbook::net::bridge::{self, DEFAULT_BRIDGE};
-use workbook::net::subnet::DEFAULT_SUBNET;
-use workbook::net::{NetworkMode, NetworkOptions, PortMapping, Subnet};
 use workbook::{cli, Result};
 
 const NAME: &str = "07-full-container";

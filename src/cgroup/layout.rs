@@ -19,6 +19,15 @@ use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
 
+/// The directory, in each hierarchy, that holds every cgroup this tool makes.
+///
+/// It is made when first needed and then stays, as runc's and systemd's parents do.
+/// Removing it when it looks empty races every other run: run B finds `workbook/` (EEXIST:
+/// fine), run A removes it as its own last cgroup goes, and B's mkdir of its leaf fails
+/// with ENOENT. With 100 runs at once that happened about once per 100; a cgroup directory
+/// costs the kernel little when no process is in it.
+pub const PARENT_NAME: &str = "workbook";
+
 /// The controllers this chapter uses. v1 calls them subsystems.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Controller {

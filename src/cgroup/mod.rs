@@ -20,10 +20,8 @@
 //! ([`v1::plan`], [`v2::plan`]), carries them out and returns a guard: dropping it kills
 //! what is left inside and removes the directories ([`cleanup`]).
 
-pub mod at_path;
 pub mod cleanup;
 pub mod devices;
-pub mod join;
 pub mod layout;
 pub mod limits;
 pub mod plan;
@@ -35,22 +33,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use devices::DeviceAllowList;
-pub use join::SelfJoin;
-pub use layout::{CgroupFs, Controller, Layout};
+pub use layout::{CgroupFs, Controller, Layout, PARENT_NAME};
 pub use limits::{CpuQuota, CpuWeight, Limits, MemoryLimit, PidsLimit};
 pub use plan::Plan;
 pub use usage::Usage;
 
 use crate::{Error, Result};
-
-/// The directory, in each hierarchy, that holds every cgroup this tool makes.
-///
-/// It is made when first needed and then stays, as runc's and systemd's parents do.
-/// Removing it when it looks empty races every other run: run B finds `workbook/` (EEXIST:
-/// fine), run A removes it as its own last cgroup goes, and B's mkdir of its leaf fails
-/// with ENOENT. With 100 runs at once that happened about once per 100; a cgroup directory
-/// costs the kernel little when no process is in it.
-pub const PARENT_NAME: &str = "workbook";
 
 /// Numbers the cgroups one process makes, so that their names never collide.
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -138,15 +126,6 @@ impl Cgroup {
         // end of exercise 05.3
     }
     // ANCHOR_END: attach
-
-    /// On cgroup v1, what lets a child move itself in without the grace period a move by
-    /// pid waits for (see [`join`]); `None` on v2, where the child is born inside.
-    pub fn self_join(&self) -> Result<Option<SelfJoin>> {
-        if self.uses_v2() {
-            return Ok(None);
-        }
-        SelfJoin::open(&self.dirs).map(Some)
-    }
 
     /// What the kernel counted so far.
     pub fn usage(&self) -> Usage {

@@ -9,11 +9,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::layout::{CgroupFs, Controller};
+use super::devices::DeviceAllowList;
+use super::layout::{CgroupFs, Controller, PARENT_NAME};
 use super::limits::Limits;
 use super::plan::{Plan, Step};
 use super::usage::{read_flat_keyed, read_single, Usage};
-use super::PARENT_NAME;
 use crate::{Error, Result};
 
 // ANCHOR: plan
@@ -58,7 +58,7 @@ pub fn plan(fs: &CgroupFs, leaf: &str, limits: &Limits) -> Result<Plan> {
         plan.parents.push(parent);
     }
     if let (Some(list), Some(dir)) = (&limits.devices, dir_of(Controller::Devices)) {
-        plan.steps.extend(list.v1_steps(&dir));
+        plan.steps.extend(device_steps(list, &dir));
     }
     plan.steps.extend(limit_files(dir_of, limits));
     // ANCHOR_END: plan_steps
@@ -68,7 +68,7 @@ pub fn plan(fs: &CgroupFs, leaf: &str, limits: &Limits) -> Result<Plan> {
 
 // ANCHOR: limit_files
 /// The limit files of a workload, each in the hierarchy of its controller (`at`).
-pub(super) fn limit_files(
+pub fn limit_files(
     at: impl Fn(Controller) -> Option<PathBuf>,
     limits: &Limits,
 ) -> Vec<Step> {
@@ -103,6 +103,18 @@ pub(super) fn limit_files(
     // end of exercise 05.2
 }
 // ANCHOR_END: limit_files
+
+/// The v1 `devices` controller's writes for the cgroup at `dir`: first `a` (all devices,
+/// every access) to `devices.deny`, which empties the list the new cgroup inherited from
+/// its parent (on the host: `a *:* rwm`, everything), then one write per rule to
+/// `devices.allow`. The kernel takes one rule per write(2).
+pub fn device_steps(list: &DeviceAllowList, dir: &Path) -> Vec<Step> {
+    let mut steps = vec![Step::write(dir.join("devices.deny"), "a")];
+    for rule in list.rules() {
+        steps.push(Step::write(dir.join("devices.allow"), rule.to_string()));
+    }
+    steps
+}
 
 fn rel(own: &Path) -> &Path {
     own.strip_prefix("/").unwrap_or(own)

@@ -13,11 +13,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::layout::Controller;
+use super::layout::{Controller, PARENT_NAME};
 use super::limits::Limits;
 use super::plan::{Plan, Step};
 use super::usage::{read_flat_keyed, read_single, Usage};
-use super::PARENT_NAME;
 use crate::{Error, Result};
 
 /// The v2 controllers a workload cgroup gets, when the machine has them.
@@ -107,7 +106,7 @@ pub fn plan(mount: &Path, own: &Path, leaf: &str, limits: &Limits) -> Result<Pla
 
 // ANCHOR: limit_files
 /// The limit files of one v2 cgroup: one file per limit.
-pub(super) fn limit_files(dir: &Path, limits: &Limits) -> Vec<Step> {
+pub fn limit_files(dir: &Path, limits: &Limits) -> Vec<Step> {
     // exercise 05.1: write the limits of a cgroup v2: one file per limit
     let mut steps = Vec::new();
     if let Some(memory) = limits.memory {

@@ -1,11 +1,20 @@
 //! The container: every building block of the earlier chapters, joined in the order the
 //! kernel requires.
 
+pub mod cgroup_join;
+pub mod cgroupfs;
+mod clone3;
 pub mod image;
+pub mod network;
+pub mod root;
 pub mod run;
 pub mod spec;
 pub mod state;
+mod timens;
 pub mod tty;
+
+pub use clone3::{spawn_in_cgroup, Born};
+pub use timens::spawn_timed;
 
 use crate::cgroup::{self, CgroupFs};
 use crate::Result;
@@ -33,7 +42,7 @@ pub fn cleanup_stale() -> Result<Cleaned> {
         Ok(fs) => cgroup::cleanup_stale(&fs)?,
         Err(_) => Vec::new(),
     };
-    let leases = crate::net::reclaim_stale()?
+    let leases = network::reclaim_stale()?
         .into_iter()
         .map(|e| format!("{} of {}", e.ip, e.name))
         .collect();

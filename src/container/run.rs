@@ -22,7 +22,11 @@ use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
+use super::cgroup_join::SelfJoin;
+use super::cgroupfs::CgroupView;
 use super::image::{self, Resolved, Source};
+use super::network::{self, NetworkMode};
+use super::root::FullRoot;
 use super::spec::{self, EnvVar, Name, WorkDir};
 use super::state::ContainerDir;
 use super::tty;
@@ -31,9 +35,7 @@ use crate::exit::Status;
 use crate::hostname::Hostname;
 use crate::idmap::{self, IdMaps};
 use crate::namespace::{Namespace, Namespaces};
-use crate::net::NetworkMode;
 use crate::overlay::Layers;
-use crate::rootfs::{CgroupView, FullRoot};
 use crate::{net, process, security, Error, Result};
 
 /// Everything `run` needs, checked when it was parsed.
@@ -48,7 +50,7 @@ pub struct RunOptions {
     pub rootless: bool,
     pub name: Option<Name>,
     pub command: Vec<String>,
-    pub network: net::NetworkOptions,
+    pub network: network::NetworkOptions,
     /// `-t`: the command gets a pty of its own, copied to and from the caller's terminal.
     pub tty: bool,
     /// The name of the binary that runs it, for its messages.
@@ -66,8 +68,8 @@ struct ChildPlan {
     /// Whether the child has a network namespace whose `lo` it brings up.
     loopback: bool,
     /// On cgroup v1, the cgroup's `tasks` files: the child moves itself in (see
-    /// `cgroup::join` for why not the parent).
-    join: Option<cgroup::SelfJoin>,
+    /// `super::cgroup_join` for why not the parent).
+    join: Option<SelfJoin>,
     /// With `-t`: the socket that takes the pty's master back, and the caller's size.
     terminal: Option<(UnixStream, Option<tty::Size>)>,
 }
@@ -102,22 +104,22 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     // Network options are checked (a --bridge that is not a bridge too) and host ports
     // bound before anything is made: a port in use is refused with nothing to undo.
     opts.network.check(opts.rootless).map_err(Error::Invalid)?;
-    net::preflight(&opts.network)?;
-    let ports = net::proxy::bind(&opts.network.ports)?;
+    network::preflight(&opts.network)?;
+    let ports = network::proxy::bind(&opts.network.ports)?;
     // ANCHOR: run_order
     let image = image::resolve(&opts.source)?;
     let name = opts.name.clone().unwrap_or_else(Name::generate);
     let workload = prepare(opts, &image, &name)?;
     // Declared before the directory and the cgroup, so dropped after them: the kernel
-    // deletes the veth with the namespace meanwhile (net::Attachment).
-    let network: Option<net::Attachment>;
+    // deletes the veth with the namespace meanwhile (network::Attachment).
+    let network: Option<network::Attachment>;
     let dir = ContainerDir::create(&name, &workload.command)?;
     let cgroup = make_cgroup(opts, &name)?;
     let mut plan = place(workload, opts, &image, &dir, cgroup.as_ref())?;
     let terminal = with_terminal(opts.tty, &mut plan)?;
-    // On cgroup v2 the child is born inside its cgroup (see process::spawn_in_cgroup).
+    // On cgroup v2 the child is born inside its cgroup (see super::spawn_in_cgroup).
     let cgroup_dir = cgroup.as_ref().and_then(Cgroup::v2_dir_fd);
-    let born = process::spawn_timed(
+    let born = super::spawn_timed(
         plan.namespaces,
         cgroup_dir.as_ref().map(AsFd::as_fd),
         || child_main(&plan),
@@ -141,7 +143,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     // ANCHOR: network_steps
     let pid = child.pid();
     network = match opts.network.mode {
-        NetworkMode::Bridge => Some(net::attach(&opts.network, pid, name.as_str())?),
+        NetworkMode::Bridge => Some(network::attach(&opts.network, pid, name.as_str())?),
         _ => None,
     };
     let _proxy = match &network {
@@ -247,7 +249,7 @@ fn place(
         workload,
         rootless: opts.rootless,
         loopback: opts.network.mode != NetworkMode::Host,
-        join: cgroup.map(Cgroup::self_join).transpose()?.flatten(),
+        join: cgroup.map(SelfJoin::for_cgroup).transpose()?.flatten(),
         terminal: None,
     })
 }

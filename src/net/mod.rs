@@ -1,12 +1,11 @@
-//! Networking: the namespace's own loopback device, and a way out through a bridge.
+//! Networking, chapter 4: the namespace's own loopback device, and a cable to the host.
 //!
 //! A new network namespace has its own devices, addresses, routes and ports, and holds just
 //! one device, `lo`, which starts *down*: even 127.0.0.1 does not work until it is brought
 //! up. We set IFF_UP with the same ioctl that `ip link set lo up` ends in.
 //!
-//! To reach a container from the host — and other containers — the runtime connects its
-//! namespace to a bridge on the host with a veth pair ([`attach`]), over rtnetlink
-//! ([`netlink`]): the protocol `ip` itself speaks. One idea per file:
+//! A veth pair is the cable between the container's namespace and the host, set up over
+//! rtnetlink ([`netlink`]): the protocol `ip` itself speaks. One idea per file:
 //!
 //! | file | what |
 //! | --- | --- |
@@ -14,34 +13,15 @@
 //! | `netns.rs` | a netlink socket inside another process's network namespace (setns) |
 //! | `link.rs` | devices: bridge, veth pair, master, up, delete |
 //! | `address.rs` | addresses, the default route, the host's routes |
-//! | `subnet.rs` | the bridge's subnet, parsed once |
-//! | `bridge.rs` | the host bridge, made once and kept |
 //! | `veth.rs` | the host end of a container's veth, deleted on drop |
-//! | `lease.rs` | which container holds which address, under a lock |
-//! | `nat.rs` | outbound masquerade, one nftables table per container |
-//! | `proxy.rs` | published ports: a TCP proxy in the runtime |
-//! | `mode.rs` | `--network none|bridge|host` and the options that go with it |
-//! | `attach.rs` | all of it for one container, undone on drop |
-//! | `unplug.rs` | the address given back once the kernel has deleted the veth |
+//!
+//! Chapter 7 plugs every container into a bridge with these parts: `container::network`.
 
 pub mod address;
-pub mod attach;
-pub mod bridge;
-pub mod lease;
 pub mod link;
-pub mod mode;
-pub mod nat;
 pub mod netlink;
 pub mod netns;
-pub mod proxy;
-pub mod subnet;
-mod unplug;
 pub mod veth;
-
-pub use attach::{attach, preflight, reclaim_stale, Attachment};
-pub use mode::{NetworkMode, NetworkOptions};
-pub use proxy::PortMapping;
-pub use subnet::Subnet;
 
 use std::path::Path;
 

@@ -231,9 +231,9 @@ fn init_plan(
     seccomp: Option<Filter>,
 ) -> Result<InitPlan> {
     // On cgroup v1 the init moves itself into its cgroup (no wait for a grace period; see
-    // cgroup::join); on v2 the parent moves it before the go-ahead.
+    // container::cgroup_join); on v2 the parent moves it before the go-ahead.
     let cgroup_join = (!cgroup.v2)
-        .then(|| crate::cgroup::SelfJoin::open(&cgroup.plan.dirs))
+        .then(|| crate::container::cgroup_join::SelfJoin::open(&cgroup.plan.dirs))
         .transpose()?;
     Ok(InitPlan {
         spec: spec.clone(),
@@ -290,7 +290,7 @@ fn spawn_init(
     }
     // The cgroup namespace is made by the init once it is in its cgroup: made here, its
     // root would be this runtime's cgroup (see InitPlan::new_cgroup).
-    let pid = match crate::process::fork_into(namespaces.new.without(Namespace::Cgroup))? {
+    let pid = match super::fork::fork_into(namespaces.new.without(Namespace::Cgroup))? {
         None => {
             drop((go_w, ready_r));
             child_main(
@@ -313,7 +313,7 @@ fn spawn_init(
         resources::attach(&record.cgroup_dirs, pid.as_raw())?;
     }
     if let Some(adj) = spec.process.as_ref().and_then(|p| p.oom_score_adj) {
-        crate::process::set_oom_score_adj(pid, adj)?;
+        super::rlimits::set_oom_score_adj(pid, adj)?;
     }
     let mut go = std::fs::File::from(go_w);
     let state_json = record.to_json(Status::Created).to_string();

@@ -75,7 +75,7 @@ pub fn destroy(state: &StateDir, record: &Record) -> Result<()> {
 /// empty and used it). While the init lived nobody could: `create` refuses a cgroup that
 /// holds one.
 fn taken_over(dirs: &[std::path::PathBuf]) -> bool {
-    use crate::cgroup::at_path::holds_processes;
+    use super::cgroup_path::holds_processes;
     let start = Instant::now();
     while dirs.iter().any(|d| holds_processes(d)) {
         if start.elapsed() > Duration::from_secs(1) {

@@ -97,7 +97,7 @@ pub fn exec(options: ExecOptions) -> Result<Option<exit::Status>> {
         .map_err(|e| Error::sys("pipe2", "creating the exec report pipe", e))?;
     let (go_r, go_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
         .map_err(|e| Error::sys("pipe2", "creating the exec release pipe", e))?;
-    let child = match crate::process::fork_into(crate::namespace::Namespaces::default())? {
+    let child = match super::fork::fork_into(crate::namespace::Namespaces::default())? {
         None => {
             drop((report_r, go_w));
             let mut go = std::fs::File::from(go_r);

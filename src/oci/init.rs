@@ -27,9 +27,9 @@ use nix::unistd::{fchownat, unlinkat, UnlinkatFlags};
 use super::capabilities::{self, Sets};
 use super::config::{Device, Process, Spec};
 use super::mounts;
+use super::rlimits::Rlimit;
 use super::seccomp::Filter;
 use crate::namespace::Namespace;
-use crate::process::Rlimit;
 use crate::security::capabilities::{last_capability, Capability};
 use crate::{mount, Error, Result};
 
@@ -48,7 +48,7 @@ pub struct InitPlan {
     pub new_cgroup: bool,
     pub cgroup_dirs: Vec<PathBuf>,
     /// On cgroup v1, the `tasks` files through which the init moves itself in.
-    pub cgroup_join: Option<crate::cgroup::SelfJoin>,
+    pub cgroup_join: Option<crate::container::cgroup_join::SelfJoin>,
     pub console: Option<UnixStream>,
     /// The exec FIFO, opened O_PATH: reopened for writing through /proc/self/fd after the
     /// pivot, when its path on the host is out of reach.

@@ -17,18 +17,21 @@
 //! allow-list (7).
 
 pub mod capabilities;
+pub mod cgroup_path;
 pub mod config;
 pub mod console;
 pub mod create;
 pub mod delete;
 pub mod exec;
 pub mod features;
+pub mod fork;
 pub mod hooks;
 pub mod init;
 pub mod lifecycle;
 pub mod mounts;
 pub mod propagation;
 pub mod resources;
+pub mod rlimits;
 pub mod sealed_exe;
 pub mod seccomp;
 pub mod signal;

@@ -3,11 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+use super::cgroup_path;
 use super::config::{Linux, Resources};
 use crate::cgroup::devices::{Access, DeviceKind, DeviceRule};
 use crate::cgroup::plan::{write_control, Plan};
 use crate::cgroup::{
-    at_path, CgroupFs, CpuQuota, CpuWeight, DeviceAllowList, Layout, Limits, MemoryLimit,
+    CgroupFs, CpuQuota, CpuWeight, DeviceAllowList, Layout, Limits, MemoryLimit,
 };
 use crate::{Error, Result};
 
@@ -15,7 +16,7 @@ use crate::{Error, Result};
 pub struct CgroupSetup {
     pub plan: Plan,
     pub v2: bool,
-    /// The directories of `plan.dirs` that this container makes (see [`at_path::claim`]).
+    /// The directories of `plan.dirs` that this container makes (see [`cgroup_path::claim`]).
     pub made: Vec<PathBuf>,
     /// `memory.swap` (memory + swap, in the spec's v1 meaning) to write after the plan.
     swap: Option<(u64, u64)>,
@@ -160,8 +161,8 @@ pub fn plan(fs: &CgroupFs, id: &str, linux: &Linux) -> Result<CgroupSetup> {
             path.display()
         )));
     }
-    let mut plan = at_path::plan_at(fs, &path, &limits)?;
-    let made = at_path::claim(&mut plan)?;
+    let mut plan = cgroup_path::plan_at(fs, &path, &limits)?;
+    let made = cgroup_path::claim(&mut plan)?;
     let v2 = fs.layout == Layout::Unified;
     Ok(CgroupSetup {
         plan,

@@ -21,18 +21,11 @@
 //! [`spawn_timed`] (chapter 7) adds the time namespace. All three hand their clone to the
 //! same `start`, which holds the pipes and the parent's signals.
 
-mod clone3;
 mod exec;
 mod held;
-mod limits;
-mod spawn;
-mod timens;
+pub mod spawn;
 mod wait;
 
-pub use clone3::{spawn_in_cgroup, Born};
 pub use exec::{exec, exec_command, find_in_path, DEFAULT_PATH};
 pub use held::HeldSignals;
-pub use limits::{set_oom_score_adj, Rlimit, RLIMITS};
-pub use spawn::fork_into;
 pub use spawn::{spawn, Child};
-pub use timens::spawn_timed;

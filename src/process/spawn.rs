@@ -38,7 +38,7 @@ where
     if namespaces.contains(Namespace::Time) {
         // clone(2) cannot take CLONE_NEWTIME (see `Namespace::clone_flag`).
         return Err(Error::Invalid(
-            "clone(2) cannot make a time namespace: use process::spawn_timed".into(),
+            "clone(2) cannot make a time namespace: use container::spawn_timed".into(),
         ));
     }
     start(namespaces, clone_like_fork, child_main)
@@ -49,7 +49,7 @@ where
 /// What every spawn does around the clone itself, which `clone` makes (from the flags of
 /// `namespaces`): the release and report pipes, and the parent's signals held so that
 /// none is lost before it waits. In the child it never returns.
-pub(super) fn start<F>(
+pub fn start<F>(
     namespaces: Namespaces,
     clone: impl FnOnce(CloneFlags) -> std::result::Result<Option<Pid>, Errno>,
     child_main: F,
@@ -89,9 +89,7 @@ where
 /// clone(2) with a NULL stack behaves like fork(2): the child runs on a copy of the
 /// parent's stack and returns from the same call. The flags add the new namespaces; SIGCHLD
 /// is the signal the parent gets when the child ends, as with fork.
-pub(super) fn clone_like_fork(
-    flags: CloneFlags,
-) -> std::result::Result<Option<Pid>, Errno> {
+pub fn clone_like_fork(flags: CloneFlags) -> std::result::Result<Option<Pid>, Errno> {
     // ANCHOR_END: clone_flags
     // ANCHOR: clone_call
     // exercise 01.1: clone into a new PID namespace
@@ -170,14 +168,14 @@ fn pipe() -> Result<(OwnedFd, OwnedFd)> {
 
 /// Turns a failed clone into advice: the common reasons are a missing privilege and a
 /// distribution that restricts user namespaces.
-fn explain_clone_error(namespaces: Namespaces, errno: nix::errno::Errno) -> Error {
+pub fn explain_clone_error(namespaces: Namespaces, errno: nix::errno::Errno) -> Error {
     use nix::errno::Errno;
     let kinds: Vec<&str> = namespaces.iter().map(|k| k.name()).collect();
     let what = format!("creating new namespaces ({})", kinds.join(", "));
     if namespaces.contains(Namespace::User)
         && matches!(errno, Errno::EPERM | Errno::ENOSPC | Errno::EACCES)
     {
-        if let Some(reason) = crate::idmap::user_namespace_restriction() {
+        if let Some(reason) = crate::privilege::user_namespace_restriction() {
             return Error::Unsupported(format!("{what} failed: {reason}"));
         }
     }
@@ -254,13 +252,4 @@ impl Drop for Child {
             self.mark_reaped();
         }
     }
-}
-
-/// clone(2) into new `namespaces` like fork(2), with nothing else: no pipes, no held
-/// signals, no death signal. For a runtime whose child must outlive it (an OCI `create`
-/// returns while the container's init waits); the caller makes its own pipes. Returns
-/// `None` in the child.
-pub fn fork_into(namespaces: Namespaces) -> Result<Option<Pid>> {
-    clone_like_fork(namespaces.clone_flags())
-        .map_err(|e| explain_clone_error(namespaces, e))
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use nix::mount::MsFlags;
 use nix::sys::stat::{makedev, mknod, Mode, SFlag};
 
-use super::mount_point;
+use super::mount_point::mount_point;
 use crate::{mount, Error, Result};
 
 /// Name, major, minor of the character devices the OCI spec asks every container to have.

@@ -14,17 +14,15 @@
 //! an optional read-only `/`.
 
 mod busybox;
-mod cgroupfs;
-mod devices;
+pub mod devices;
 pub mod escape;
-mod full;
+mod mount_point;
 mod pivot;
-mod pseudo;
+pub mod pseudo;
 
 pub use busybox::{cache_dir, default_rootfs, find_static_busybox};
-pub use cgroupfs::CgroupView;
 pub use devices::DEVICES;
-pub use full::FullRoot;
+pub use mount_point::{mount_point, not_a_plain_directory};
 pub use pivot::{chroot_into, pivot_into};
 
 use std::path::{Path, PathBuf};
@@ -97,37 +95,4 @@ fn switch(root: &Path, how: RootSwitch) -> Result<()> {
         RootSwitch::PivotRoot => pivot_into(root),
         RootSwitch::ChrootOnly => chroot_into(root),
     }
-}
-
-/// The mount point `name` (one component) under the new root, made if the rootfs lacks it
-/// (runc does the same). The image owns what is there: a symlink `proc -> /p` would carry
-/// the mount, and the masks built on the path, out of the root onto a host directory (issue
-/// 21; runc refuses a /proc or /sys that is not a plain directory for this reason). So the
-/// path is looked at without following its last component (lstat; mkdir never follows) and
-/// anything but a directory is refused.
-fn mount_point(root: &Path, name: &str) -> Result<PathBuf> {
-    let path = root.join(name);
-    match path.symlink_metadata() {
-        Ok(meta) if meta.is_dir() => Ok(path),
-        Ok(meta) => Err(not_a_plain_directory(
-            name,
-            &path,
-            meta.file_type().is_symlink(),
-        )),
-        Err(_) => std::fs::create_dir(&path)
-            .map(|()| path.clone())
-            .map_err(|e| Error::io("creating a mount point", &path, e)),
-    }
-}
-
-/// One sentence for a mount point the image made a symlink (or a file): where it points,
-/// and what to do.
-pub(crate) fn not_a_plain_directory(name: &str, path: &Path, link: bool) -> Error {
-    let what = match std::fs::read_link(path) {
-        Ok(target) if link => format!("a symlink to {}", target.display()),
-        _ => "not a directory".to_string(),
-    };
-    Error::Invalid(format!(
-        "the root filesystem's /{name} is {what}: the kernel's filesystems are mounted only on a plain directory, so that no link of the image leads them out of the root; make /{name} a directory in the image"
-    ))
 }

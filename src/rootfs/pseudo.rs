@@ -4,7 +4,7 @@ use std::path::Path;
 
 use nix::mount::MsFlags;
 
-use super::mount_point;
+use super::mount_point::mount_point;
 use crate::{mount, Result};
 
 const NO_SURPRISES: MsFlags = MsFlags::MS_NOSUID

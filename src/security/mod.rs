@@ -14,7 +14,6 @@
 //! ```
 
 pub mod capabilities;
-pub mod oci_seccomp;
 pub mod paths;
 pub mod seccomp;
 

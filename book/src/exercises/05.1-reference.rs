@@ -1,5 +1,5 @@
 /// The limit files of one v2 cgroup: one file per limit.
-pub(super) fn limit_files(dir: &Path, limits: &Limits) -> Vec<Step> {
+pub fn limit_files(dir: &Path, limits: &Limits) -> Vec<Step> {
     let mut steps = Vec::new();
     if let Some(memory) = limits.memory {
         steps.push(Step::write(

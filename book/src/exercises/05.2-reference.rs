@@ -1,5 +1,5 @@
 /// The limit files of a workload, each in the hierarchy of its controller (`at`).
-pub(super) fn limit_files(
+pub fn limit_files(
     at: impl Fn(Controller) -> Option<PathBuf>,
     limits: &Limits,
 ) -> Vec<Step> {

@@ -1,9 +1,6 @@
 //! The allow-list: every device access not named here is refused.
 
-use std::path::Path;
-
 use super::rule::{DeviceKind, DeviceRule};
-use crate::cgroup::plan::Step;
 
 /// An ordered list of allow rules. The kernel refuses every access that no rule allows,
 /// with EPERM, on open(2) and mknod(2) alike.
@@ -59,18 +56,4 @@ impl DeviceAllowList {
     ) -> bool {
         self.0.iter().any(|r| r.allows(kind, major, minor, access))
     }
-
-    // ANCHOR: v1
-    /// The v1 `devices` controller's writes for the cgroup at `dir`: first `a` (all
-    /// devices, every access) to `devices.deny`, which empties the list the new cgroup
-    /// inherited from its parent (on the host: `a *:* rwm`, everything), then one write
-    /// per rule to `devices.allow`. The kernel takes one rule per write(2).
-    pub fn v1_steps(&self, dir: &Path) -> Vec<Step> {
-        let mut steps = vec![Step::write(dir.join("devices.deny"), "a")];
-        for rule in &self.0 {
-            steps.push(Step::write(dir.join("devices.allow"), rule.to_string()));
-        }
-        steps
-    }
-    // ANCHOR_END: v1
 }

@@ -9,7 +9,7 @@
 //! does not allow.
 //!
 //! * cgroup v1: the `devices` controller, a list in files: write `a` to `devices.deny`,
-//!   then each allowed rule to `devices.allow` ([`DeviceAllowList::v1_steps`]).
+//!   then each allowed rule to `devices.allow` (`cgroup::v1::device_steps`).
 //! * cgroup v2: no files; a small eBPF program of type `BPF_PROG_TYPE_CGROUP_DEVICE`
 //!   attached to the cgroup's directory ([`program::build`], [`bpf::attach`]).
 //!

@@ -23,6 +23,7 @@
 //! TSYNC, LOG and SPEC_ALLOW.
 
 mod compile;
+mod filter;
 mod profile;
 mod syscalls;
 
@@ -30,6 +31,7 @@ use nix::errno::Errno;
 
 use crate::{Error, Result};
 
+pub use filter::{check, Filter, ENABLED};
 pub use syscalls::number as syscall_number;
 
 /// A profile compiled for this architecture, ready to install.

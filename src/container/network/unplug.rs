@@ -17,10 +17,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::attach::veth_gone;
 use super::lease::Lease;
-use super::link;
-use super::netlink::Netlink;
+use crate::net::link;
+use crate::net::netlink::Netlink;
 
 /// How long the kernel may take to delete the pair before we delete it ourselves (something
 /// else holds the namespace).
@@ -59,4 +58,9 @@ fn wait_until_gone(veth: &str) {
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(64));
     }
+}
+
+/// Whether the host has no device named `name` (a failed lookup counts as "still there").
+pub(super) fn veth_gone(host: &mut Netlink, name: &str) -> bool {
+    matches!(link::find(host, name), Ok(None))
 }

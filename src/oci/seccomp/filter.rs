@@ -1,8 +1,8 @@
 //! `linux.seccomp`: the engine's system call filter, compiled by
-//! [`crate::security::oci_seccomp`] in the parent (where allocating is safe) and installed
+//! [`OciSeccomp`] in the parent (where allocating is safe) and installed
 //! by the child just before exec.
 
-use crate::security::oci_seccomp::OciSeccomp;
+use super::OciSeccomp;
 use crate::Result;
 
 /// Whether this build can install `linux.seccomp` filters.

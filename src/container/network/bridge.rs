@@ -6,10 +6,10 @@
 //! needs it, and then stays, like Docker's `docker0`: it costs nothing idle, and removing
 //! it while another container starts would be a race. `ip link del wb0` removes it by hand.
 
-use super::address;
-use super::link::{self, MAX_NAME};
-use super::netlink::Netlink;
 use super::subnet::Subnet;
+use crate::net::address;
+use crate::net::link::{self, MAX_NAME};
+use crate::net::netlink::Netlink;
 use crate::{Error, Result};
 
 /// The default bridge name.

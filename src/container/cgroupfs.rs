@@ -9,7 +9,7 @@ use std::path::Path;
 
 use nix::mount::MsFlags;
 
-use super::mount_point;
+use crate::rootfs::mount_point;
 use crate::{mount, Result};
 
 /// Which cgroup filesystem(s) to mount.

@@ -13,8 +13,8 @@ use nix::errno::Errno;
 use nix::sched::CloneFlags;
 
 use super::clone3::{clone3, spawn_in_cgroup, Born};
-use super::spawn::start;
 use crate::namespace::{self, Namespace, Namespaces};
+use crate::process::spawn::start;
 use crate::{Error, Result};
 
 // ANCHOR: spawn_timed

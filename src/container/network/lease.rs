@@ -250,7 +250,7 @@ mod tests {
     #[test]
     fn a_dead_owner_is_stale_and_its_address_free_again() {
         let dir = tempfile::tempdir().unwrap();
-        let subnet: crate::net::Subnet = "10.9.0.1/29".parse().unwrap();
+        let subnet: super::super::Subnet = "10.9.0.1/29".parse().unwrap();
         let mut locked = lock(dir.path(), "wbt").unwrap();
         let ip = locked.first_free(subnet.container_addresses()).unwrap();
         assert_eq!(ip, Ipv4Addr::new(10, 9, 0, 2));

@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{cgroupfs, devices, pivot_into, pseudo, CgroupView};
+use super::cgroupfs::{self, CgroupView};
 use crate::overlay::{Layers, Overlay};
+use crate::rootfs::{devices, pivot_into, pseudo};
 use crate::{mount, security, Result};
 
 /// Everything [`FullRoot::enter`] needs, prepared by the parent before the clone.
@@ -20,7 +21,7 @@ pub struct FullRoot {
 
 // ANCHOR: enter_full
 impl FullRoot {
-    /// Run in the child, inside its new mount namespace: chapter 3's [`super::enter`], with
+    /// Run in the child, inside its new mount namespace: chapter 3's `rootfs::enter`, with
     /// the union in place of the bind mount, the cgroup tree, then (inside the new root)
     /// the masked paths of /proc and /sys, and a read-only `/` when asked.
     pub fn enter(&self) -> Result<()> {

@@ -19,12 +19,14 @@ use std::path::Path;
 
 use nix::unistd::Pid;
 
+use super::bridge;
 use super::lease::{self, Lease};
 use super::mode::NetworkOptions;
 use super::nat::{self, NatRule};
-use super::netlink::Netlink;
-use super::veth::{self, Veth};
-use super::{address, bridge, link, netns};
+use super::unplug::veth_gone;
+use crate::net::netlink::Netlink;
+use crate::net::veth::{self, Veth};
+use crate::net::{address, link, netns};
 use crate::{Error, Result};
 
 /// A container's place on the bridge. Dropping it unplugs the container: the NAT rule goes
@@ -179,11 +181,6 @@ pub fn attach(opts: &NetworkOptions, pid: Pid, name: &str) -> Result<Attachment>
     })
 }
 // ANCHOR_END: attach
-
-/// Whether the host has no device named `name` (a failed lookup counts as "still there").
-pub(super) fn veth_gone(host: &mut Netlink, name: &str) -> bool {
-    matches!(link::find(host, name), Ok(None))
-}
 
 /// Deletes the veth and the NAT rule of leases whose runs are gone.
 fn reclaim(host: &mut Netlink, stale: &[lease::LeaseRecord]) {

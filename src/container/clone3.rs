@@ -1,6 +1,6 @@
 //! A spawn into a cgroup: the child born inside it.
 //!
-//! [`super::spawn`] clones with clone(2), and chapter 5's parent then moves the child into
+//! [`crate::process::spawn`] clones with clone(2), and chapter 5's parent then moves the child into
 //! its cgroup before releasing it (a write to `cgroup.procs`). clone3(2) (Linux 5.3) takes a
 //! struct instead of registers, with room for more: `CLONE_INTO_CGROUP` (5.7) and an fd of a
 //! cgroup v2 directory, and the child is born there. It also takes `CLONE_NEWTIME`, which
@@ -12,9 +12,9 @@ use nix::errno::Errno;
 use nix::sched::CloneFlags;
 use nix::unistd::Pid;
 
-use super::spawn::{clone_like_fork, start, Child};
 use crate::error::syscall_result;
 use crate::namespace::Namespaces;
+use crate::process::spawn::{clone_like_fork, start, Child};
 use crate::Result;
 
 /// A child and where it was born.
@@ -26,7 +26,7 @@ pub struct Born {
 }
 
 // ANCHOR: spawn_in_cgroup
-/// [`super::spawn`], with the child born inside the cgroup v2 directory `cgroup` (an open
+/// [`crate::process::spawn`], with the child born inside the cgroup v2 directory `cgroup` (an open
 /// fd) when the kernel can; with no cgroup, or a kernel without clone3, a plain spawn.
 pub fn spawn_in_cgroup<F>(
     namespaces: Namespaces,

@@ -12,12 +12,13 @@
 //! (`cgroup_procs_write_start`; 0.1–0.2 ms here). The child is single-threaded until it
 //! execs, so moving its one thread moves the process, and what it forks later is born
 //! inside. cgroup v2 needs neither: clone3's `CLONE_INTO_CGROUP` makes the child in its
-//! cgroup ([`crate::process::spawn_timed`]).
+//! cgroup ([`super::spawn_timed`]).
 
 use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::cgroup::{Cgroup, Layout};
 use crate::{Error, Result};
 
 /// The `tasks` file of each of a v1 cgroup's directories, opened by the parent before the
@@ -28,6 +29,15 @@ pub struct SelfJoin {
 }
 
 impl SelfJoin {
+    /// On cgroup v1, what lets `cgroup`'s child move itself in without the grace period a
+    /// move by pid waits for; `None` on v2, where the child is born inside.
+    pub fn for_cgroup(cgroup: &Cgroup) -> Result<Option<SelfJoin>> {
+        if cgroup.layout() == Layout::Unified {
+            return Ok(None);
+        }
+        SelfJoin::open(cgroup.dirs()).map(Some)
+    }
+
     /// Opens `tasks` in each of `dirs` for writing.
     pub fn open(dirs: &[PathBuf]) -> Result<SelfJoin> {
         let tasks = dirs

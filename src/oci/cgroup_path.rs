@@ -1,6 +1,6 @@
 //! A cgroup at a path someone else chose: an OCI engine's `linux.cgroupsPath`.
 //!
-//! [`super::Cgroup::create`] names its own cgroups below `workbook/`; an engine instead says
+//! [`crate::cgroup::Cgroup::create`] names its own cgroups below `workbook/`; an engine instead says
 //! where the container's cgroup goes (podman: `/libpod_parent/libpod-<id>`, containerd:
 //! `/<namespace>/<id>`), so that its own tools find it. The path is taken from the root of
 //! each hierarchy, as runc's cgroupfs driver does for an absolute path; the directories
@@ -8,9 +8,10 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::layout::{CgroupFs, Controller, Layout};
-use super::limits::Limits;
-use super::plan::{Plan, Step};
+use crate::cgroup::layout::{CgroupFs, Controller, Layout};
+use crate::cgroup::limits::Limits;
+use crate::cgroup::plan::{Plan, Step};
+use crate::cgroup::{v1, v2};
 use crate::{Error, Result};
 
 /// The v2 controllers handed down to the cgroup, when the machine offers them.
@@ -48,11 +49,11 @@ pub fn plan_at(fs: &CgroupFs, path: &Path, limits: &Limits) -> Result<Plan> {
                     list: list.clone(),
                 });
             }
-            plan.steps.extend(super::v2::limit_files(&dir, limits));
+            plan.steps.extend(v2::limit_files(&dir, limits));
             plan.dirs.push(dir);
         }
         _ => {
-            for (asked, controller) in super::v2::needed(limits) {
+            for (asked, controller) in v2::needed(limits) {
                 if fs.v1_hierarchy(controller).is_none() {
                     return Err(Error::Unsupported(format!(
                         "{asked} needs the cgroup v1 '{}' controller, which is not mounted here",
@@ -73,9 +74,9 @@ pub fn plan_at(fs: &CgroupFs, path: &Path, limits: &Limits) -> Result<Plan> {
             };
             if let (Some(list), Some(dir)) = (&limits.devices, dir_of(Controller::Devices))
             {
-                plan.steps.extend(list.v1_steps(&dir));
+                plan.steps.extend(v1::device_steps(list, &dir));
             }
-            plan.steps.extend(super::v1::limit_files(dir_of, limits));
+            plan.steps.extend(v1::limit_files(dir_of, limits));
         }
     }
     Ok(plan)
@@ -121,7 +122,7 @@ fn not_ours(dir: &Path) -> Error {
 /// (`populated 1`); v1 is asked level by level, in `cgroup.procs` and `tasks` (a thread
 /// may sit in a cgroup its process is not in).
 pub fn holds_processes(dir: &Path) -> bool {
-    if super::v2::populated(dir) {
+    if v2::populated(dir) {
         return true;
     }
     let listed = |file: &str| {
