@@ -2,10 +2,10 @@
 //!
 //! Some of what a run leaves makes the kernel wait: a network device is deleted after RCU
 //! grace periods, and removing a directory on a disk mounted with `discard` waits for the
-//! TRIM of its block (0.1–0.6 ms each on the workbook's VM; a writable layer is six
-//! directories). Neither is in anybody's way once the container is gone: the layer's
-//! directory is private (0700) and named after the run that made it, and a lease stays
-//! taken until its device is gone. So the runtime hands such work to a small process of
+//! TRIM of its block (a writable layer is six directories; bench/README.md has the cost).
+//! Neither is in anybody's way once the container is gone: the layer's directory is
+//! private (0700) and named after the run that made it, and a lease stays taken until its
+//! device is gone. So the runtime hands such work to a small process of
 //! its own and exits with the command's status at once.
 //!
 //! The helper holds none of the runtime's descriptors (whoever reads the runtime's output

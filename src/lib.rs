@@ -7,7 +7,7 @@
 //! the pages of the book.
 //!
 //! A module imports only from its own level or below, with no circle (tests/module_levels.rs
-//! checks it): `container` → `image` → `rootfs`, `process` → `security`, `idmap` →
+//! checks it): `container`, `oci` → `image` → `rootfs`, `process` → `security`, `idmap` →
 //! `overlay`, `net`, `cgroup` → `mount`, `namespace`, `hostname`, `ipc`, `privilege`,
 //! `owner`, `background` → `error`, `exit`. `cli` is the binaries' shared `main`; the
 //! library never uses it.

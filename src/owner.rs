@@ -11,21 +11,10 @@ fn start_time(pid: i32) -> Option<u64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
-/// "<pid> <start time>" of this process. A run names five things after itself: the record
-/// is read from /proc once per process (a forked child, with a pid of its own, reads its
-/// own).
+/// "<pid> <start time>" of this process.
 pub fn owner_record() -> String {
-    static MINE: std::sync::Mutex<Option<(u32, String)>> = std::sync::Mutex::new(None);
     let pid = std::process::id();
-    let mut mine = MINE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    match &*mine {
-        Some((known, record)) if *known == pid => record.clone(),
-        _ => {
-            let record = format!("{pid} {}", start_time(pid as i32).unwrap_or(0));
-            *mine = Some((pid, record.clone()));
-            record
-        }
-    }
+    format!("{pid} {}", start_time(pid as i32).unwrap_or(0))
 }
 
 /// The same as one word, "<pid>-<start time>", for file names.

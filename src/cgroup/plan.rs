@@ -68,9 +68,7 @@ impl Plan {
         &self,
         mkdir: &mut dyn FnMut(&Path) -> std::io::Result<()>,
     ) -> Result<()> {
-        // Consecutive writes to one file (v1's `devices.allow`, a rule each) share one
-        // open: the kernel still parses each write(2) on its own.
-        let mut open: Option<(&Path, std::fs::File)> = None;
+        let mut last_open = None;
         for step in &self.steps {
             match step {
                 Step::Mkdir { path, exist_ok } => match mkdir(path) {
@@ -85,15 +83,7 @@ impl Plan {
                     file,
                     value,
                     required,
-                } => {
-                    if !matches!(&open, Some((path, _)) if path == file) {
-                        open = open_control(file, value, *required)?
-                            .map(|f| (file.as_path(), f));
-                    }
-                    if let Some((_, f)) = open.as_mut() {
-                        write_value(f, file, value)?;
-                    }
-                }
+                } => write_reusing_open(&mut last_open, file, value, *required)?,
                 Step::AttachDevices { dir, list } => devices::bpf::attach(dir, list)?,
             }
         }
@@ -108,6 +98,23 @@ pub fn write_control(file: &Path, value: &str, required: bool) -> Result<bool> {
     match open_control(file, value, required)? {
         Some(mut f) => write_value(&mut f, file, value).map(|()| true),
         None => Ok(false),
+    }
+}
+
+/// [`write_control`], with the file kept open in `last` for the next write: v1's device
+/// list is a dozen writes to one `devices.allow`, and the kernel parses each on its own.
+fn write_reusing_open<'p>(
+    last: &mut Option<(&'p Path, std::fs::File)>,
+    file: &'p Path,
+    value: &str,
+    required: bool,
+) -> Result<()> {
+    if !matches!(last, Some((path, _)) if *path == file) {
+        *last = open_control(file, value, required)?.map(|f| (file, f));
+    }
+    match last {
+        Some((_, f)) => write_value(f, file, value),
+        None => Ok(()),
     }
 }
 

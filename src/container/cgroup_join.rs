@@ -4,15 +4,15 @@
 //! while it moves, the kernel write-locks `cgroup_threadgroup_rwsem`, a per-CPU rwsem that
 //! every fork, exec and exit read-locks. Its readers are cheap because its writer pays: the
 //! writer waits for an RCU grace period (`rcu_sync_enter`) unless another writer came just
-//! before. That is 8–12 ms on the workbook's 2-CPU VM (`strace -T`), most of a run, and
-//! crun and runc pay it as well.
+//! before: most of a start on cgroup v1 (bench/README.md, "Where the time goes"), and crun
+//! and runc pay it as well.
 //!
 //! A thread that moves *itself*, by writing `0` to `tasks`, needs no such lock: it cannot
 //! exit or exec while it is in the write, so the kernel skips the global lock
-//! (`cgroup_procs_write_start`; 0.1–0.2 ms here). The child is single-threaded until it
-//! execs, so moving its one thread moves the process, and what it forks later is born
-//! inside. cgroup v2 needs neither: clone3's `CLONE_INTO_CGROUP` makes the child in its
-//! cgroup ([`super::spawn_timed`]).
+//! (`cgroup_procs_write_start`). The child is single-threaded until it execs, so moving
+//! its one thread moves the process, and what it forks later is born inside. cgroup v2
+//! needs neither: clone3's `CLONE_INTO_CGROUP` makes the child in its cgroup
+//! ([`super::spawn_timed`]).
 
 use std::fs::File;
 use std::io::Write;

@@ -74,7 +74,7 @@ struct CloneArgs {
 
 /// clone3(2), with CLONE_INTO_CGROUP when a cgroup is given: the child is born in the
 /// cgroup, so it never has to be moved. A move (a write to cgroup.procs) makes the kernel
-/// wait for an RCU grace period, a few milliseconds; being born there costs nothing extra.
+/// wait for an RCU grace period; being born there costs nothing extra.
 /// Unlike clone(2), clone3 also takes CLONE_NEWTIME. Like [`clone_like_fork`], no stack is
 /// given, so the child continues on a copy of ours.
 pub(super) fn clone3(

@@ -15,7 +15,8 @@
 //!                                              hostname; lo up; workdir; env;
 //!                                              no_new_privs, capabilities, seccomp; exec
 //! forward signals, wait ◀───────────────────── exits
-//! report an OOM kill; remove cgroup, upper dir, state
+//! report an OOM kill; remove cgroup, state
+//! (a helper removes the upper dir after the status is out)
 //! ```
 
 use std::os::fd::AsFd;
@@ -117,29 +118,17 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let cgroup = make_cgroup(opts, &name)?;
     let mut plan = place(workload, opts, &image, &dir, cgroup.as_ref())?;
     let terminal = with_terminal(opts.tty, &mut plan)?;
-    // On cgroup v2 the child is born inside its cgroup (see super::spawn_in_cgroup).
-    let cgroup_dir = cgroup.as_ref().and_then(Cgroup::v2_dir_fd);
-    let born = super::spawn_timed(
-        plan.namespaces,
-        cgroup_dir.as_ref().map(AsFd::as_fd),
-        || child_main(&plan),
-    )?;
-    let mut child = born.child;
+    // In its cgroup before release, without the grace period a move by pid waits for.
+    let mut child = spawn_in_cgroup_fast_or_attach(&mut plan, cgroup.as_ref())?;
     drop(plan.terminal.take()); // the child's end: closed, so a child that fails is seen
     if opts.rootless {
         IdMaps::root_as_caller().write_for(child.pid())?;
     }
-    // On v1 the child moves itself in, first thing once released (`ChildPlan::join`).
-    if let Some(cgroup) = cgroup
-        .as_ref()
-        .filter(|_| !born.in_cgroup && plan.join.is_none())
-    {
-        cgroup.attach(child.pid().as_raw())?;
-    }
     // ANCHOR_END: run_order
     // ANCHOR: network
     // The guards drop in reverse order: the proxy stops, the child is reaped, the cgroup
-    // and the state go, then the NAT rule, the veth and the lease.
+    // and the state go, then the NAT rule and the lease (the kernel deletes the veth with
+    // the child's network namespace; see net::unplug).
     // ANCHOR: network_steps
     let pid = child.pid();
     network = match opts.network.mode {
@@ -213,6 +202,29 @@ fn make_cgroup(opts: &RunOptions, name: &Name) -> Result<Option<Cgroup>> {
 }
 // ANCHOR_END: make_cgroup
 
+// ANCHOR: spawn_in_cgroup_fast_or_attach
+/// Clones the child into `plan`'s namespaces, in its cgroup before it is released, the
+/// cheapest way the kernel offers (`cgroup::join` says why a move by pid is not).
+fn spawn_in_cgroup_fast_or_attach(
+    plan: &mut ChildPlan,
+    cgroup: Option<&Cgroup>,
+) -> Result<process::Child> {
+    // cgroup v1: the child moves itself, writing `0` to `tasks`, first thing once released.
+    plan.join = cgroup.map(SelfJoin::for_cgroup).transpose()?.flatten();
+    // cgroup v2: born inside, with clone3's CLONE_INTO_CGROUP and the cgroup's directory.
+    let dir = cgroup.and_then(Cgroup::v2_dir_fd);
+    let plan: &ChildPlan = plan;
+    let born = super::spawn_timed(plan.namespaces, dir.as_ref().map(AsFd::as_fd), || {
+        child_main(plan)
+    })?;
+    // Neither (cgroup v2 on a kernel before 5.7): chapter 5's attach, by the parent.
+    if let Some(cgroup) = cgroup.filter(|_| !born.in_cgroup && plan.join.is_none()) {
+        cgroup.attach(born.child.pid().as_raw())?;
+    }
+    Ok(born.child)
+}
+// ANCHOR_END: spawn_in_cgroup_fast_or_attach
+
 /// The child's plan, from the workload and what exists only now: the container's
 /// directories (`upper` and `work`, its writable layer; the union is mounted on the shared
 /// mount point, see `state::mount_point`), its cgroup, and the namespaces to make.
@@ -249,8 +261,8 @@ fn place(
         workload,
         rootless: opts.rootless,
         loopback: opts.network.mode != NetworkMode::Host,
-        join: cgroup.map(SelfJoin::for_cgroup).transpose()?.flatten(),
-        terminal: None,
+        join: None,     // see spawn_in_cgroup_fast_or_attach
+        terminal: None, // see with_terminal
     })
 }
 

@@ -225,17 +225,23 @@ fn make_layer_dir(name: &Name) -> Result<PathBuf> {
 
 impl Drop for ContainerDir {
     /// The state directory goes now: it holds the name, and `ps` reads it. The writable
-    /// layer goes after the status is out ([`crate::background`]): nobody else can reach
-    /// it, and removing its six directories waits for the disk. Killed meanwhile, the
-    /// layer still names its owner, now dead, and `cleanup` or the next run removes it.
+    /// layer goes after the status is out.
     fn drop(&mut self) {
         if let Err(e) = remove_tree(&self.path) {
             eprintln!("warning: could not remove {}: {e}", self.path.display());
         }
         if let Some(layer) = self.layer.take() {
-            crate::background::finish_later(move || drop(remove_tree(&layer)));
+            remove_layer_after_the_status(layer);
         }
     }
+}
+
+/// Removes a writable layer in a detached process of ours ([`crate::background`]), so the
+/// status is not held up by its rmdirs, which wait for the disk. Nobody else can reach it
+/// meanwhile; if the process is killed, the layer still names its owner, now dead, and
+/// `cleanup` or the next run removes it.
+fn remove_layer_after_the_status(layer: PathBuf) {
+    crate::background::finish_later(move || drop(remove_tree(&layer)));
 }
 
 fn remove_tree(path: &Path) -> Result<()> {

@@ -134,10 +134,10 @@ impl Layers {
     /// every sync of the upper filesystem (`volatile`). Without it, the unmount when the
     /// container's mount namespace dies runs `sync_filesystem` on the upper layer's
     /// filesystem (all of it: the host's root, on most machines), and the container's last
-    /// process waits for the disk; on a busy 2-CPU machine that was 5–70 ms per run. What is
-    /// lost in a crash is a layer that would be removed anyway. (A volatile upper layer
-    /// cannot be mounted again after a crash: overlayfs leaves `work/incompat/volatile` to
-    /// refuse it. Ours never is.)
+    /// process waits for the disk (bench/README.md has how long). What is lost in a crash
+    /// is a layer that would be removed anyway. (A volatile upper layer cannot be mounted
+    /// again after a crash: overlayfs leaves `work/incompat/volatile` to refuse it. Ours
+    /// never is.)
     pub fn volatile(mut self) -> Self {
         self.volatile = true;
         self

@@ -62,9 +62,9 @@ impl Attachment {
 impl Drop for Attachment {
     fn drop(&mut self) {
         drop(self.nat.take());
-        // Deleting the veth here would make the runtime wait for RCU grace periods (10–30
-        // ms) before it could report the command's status; the kernel deletes the pair
-        // anyway when the namespace dies.
+        // Deleting the veth here would make the runtime wait for RCU grace periods before
+        // it could report the command's status; the kernel deletes the pair anyway when
+        // the namespace dies.
         if let (Some(veth), Some(lease)) = (self.veth.take(), self.lease.take()) {
             let name = veth.leave_to_kernel();
             super::unplug::release_when_gone(lease, &name);

@@ -1,10 +1,10 @@
 //! Giving a container's address back once the kernel has deleted its veth.
 //!
 //! Deleting a network device makes the process that asks wait for RCU grace periods
-//! (`netdev_run_todo` ends in `rcu_barrier`): 10–30 ms on a busy 2-CPU machine, several
-//! times a whole container run. The kernel deletes a veth pair anyway when the network
-//! namespace of one end dies, in a work queue (`cleanup_net`), moments after the container's
-//! last process is gone. So the runtime leaves the pair to it and reports the command's
+//! (`netdev_run_todo` ends in `rcu_barrier`), several times as long as a whole container
+//! run (bench/README.md). The kernel deletes a veth pair anyway when the network namespace
+//! of one end dies, in a work queue (`cleanup_net`), moments after the container's last
+//! process is gone. So the runtime leaves the pair to it and reports the command's
 //! status at once.
 //!
 //! The lease must outlive the device: while `wbv…` exists, its address and its name are
