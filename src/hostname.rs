@@ -80,7 +80,6 @@ impl Hostname {
         &self.0
     }
 
-    // ANCHOR: apply
     /// Sets it as the host name of the calling process's UTS namespace.
     pub fn apply(&self) -> Result<()> {
         // exercise 02.1: set the host name inside the new UTS namespace
@@ -93,7 +92,6 @@ impl Hostname {
         })
         // end of exercise 02.1
     }
-    // ANCHOR_END: apply
 }
 
 impl std::str::FromStr for Hostname {

@@ -69,7 +69,6 @@ impl IdMaps {
         ranges.iter().map(|r| r.to_string()).collect()
     }
 
-    // ANCHOR: write
     /// Writes the maps of process `pid`'s user namespace, from outside it: setgroups first,
     /// then uid_map, then gid_map. Each file can be written once.
     pub fn write_for(&self, pid: Pid) -> Result<()> {
@@ -86,10 +85,8 @@ impl IdMaps {
         write("gid_map", &IdMaps::render(&self.gids))
         // end of exercise 04.1
     }
-    // ANCHOR_END: write
 }
 
-// ANCHOR: become_root
 /// Run in the child after the maps are written: takes uid and gid 0 of the namespace.
 ///
 /// Creating a user namespace does not change a process's IDs. A child cloned by the host's
@@ -97,7 +94,6 @@ impl IdMaps {
 /// outside, and so shows as the overflow ID 65534 inside. setresuid(0)/setresgid(0) inside
 /// make it the namespace's root; its capabilities there are kept (the kernel clears them
 /// only when a process gives up the namespace's root uid).
-// ANCHOR: become_root_fn
 pub fn become_root() -> Result<()> {
     // exercise 04.2: become root of the user namespace
     use nix::unistd::{setresgid, setresuid, Gid, Uid};
@@ -109,8 +105,6 @@ pub fn become_root() -> Result<()> {
         .map_err(|e| Error::sys("setresuid", "becoming uid 0 of the user namespace", e))
     // end of exercise 04.2
 }
-// ANCHOR_END: become_root_fn
-// ANCHOR_END: become_root
 
 /// Run in the parent before the clone, when it is root: drops its supplementary groups.
 ///

@@ -14,7 +14,6 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
 use crate::{Error, Result};
 
-// ANCHOR: private
 /// Makes every mount of this namespace private: no mount event travels to or from the host.
 pub fn make_private() -> Result<()> {
     // exercise 03.1: make every mount private, so nothing you mount leaks to the host
@@ -35,7 +34,6 @@ pub fn make_private() -> Result<()> {
     })
     // end of exercise 03.1
 }
-// ANCHOR_END: private
 
 /// Bind-mounts `source` on `target` (recursively: mounts below `source` come along).
 pub fn bind(source: &Path, target: &Path) -> Result<()> {

@@ -166,7 +166,6 @@ pub fn inodes_of(pid: Option<Pid>) -> Result<Vec<(Namespace, u64)>> {
         .collect()
 }
 
-// ANCHOR: time
 /// Unshares a new time namespace for the children of the calling process, with its
 /// boot-time and monotonic clocks starting from (about) zero: `uptime` in a container then
 /// counts from the container's start, not the host's boot.
@@ -191,7 +190,6 @@ pub fn unshare_time_from_zero() -> Result<()> {
     std::fs::write(path, offsets)
         .map_err(|e| Error::io("setting the time namespace's offsets", path, e))
 }
-// ANCHOR_END: time
 
 /// Undoes [`unshare_time_from_zero`] for the children still to come, once the container's
 /// child is born: the parent's next children (threads, helper programs) are born in its own
@@ -209,7 +207,6 @@ pub fn restore_time_for_children() -> Result<()> {
         .map_err(|e| Error::sys("setns", "returning to our own time namespace", e))
 }
 
-// ANCHOR: join
 /// Joins the namespace of kind `kind` that the file `path` names (a `/proc/PID/ns/<kind>`
 /// file, or a bind mount of one, such as podman's `/run/netns/…`): setns(2).
 ///
@@ -224,4 +221,3 @@ pub fn join(kind: Namespace, path: &std::path::Path) -> Result<()> {
         Error::sys_path("setns", format!("joining the {kind} namespace"), path, e)
     })
 }
-// ANCHOR_END: join

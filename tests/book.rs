@@ -93,6 +93,68 @@ fn every_include_names_an_existing_file_and_anchor() {
     );
 }
 
+/// Every `ANCHOR: name` in the sources is included by some page: a marker no page uses
+/// is noise in the code a learner reads, and drifts from what it marked.
+#[test]
+fn every_anchor_is_used_by_a_page() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut used = std::collections::BTreeSet::new();
+    for (page, text) in all_pages() {
+        for include in text.split("{{#include ").skip(1) {
+            let spec = include.split("}}").next().expect("closing braces").trim();
+            if let Some((file, anchor)) = spec.rsplit_once(':') {
+                let path = page.parent().expect("page dir").join(file);
+                if let Ok(path) = path.canonicalize() {
+                    used.insert((path, anchor.to_string()));
+                }
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for dir in ["src", "chapters", "bench"] {
+        let mut stack = vec![root.join(dir)];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("source dir").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+    }
+    let mut unused = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let canonical = file.canonicalize().expect("canonical path");
+        for line in text.lines() {
+            let Some(i) = line.find("ANCHOR: ") else {
+                continue;
+            };
+            let name: String = line[i + "ANCHOR: ".len()..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+                .collect();
+            if !used.contains(&(canonical.clone(), name.clone())) {
+                let rel = file.strip_prefix(root).unwrap_or(&file);
+                unused.push(format!(
+                    "{}: anchor {name} is included by no page",
+                    rel.display()
+                ));
+            }
+        }
+    }
+    assert!(
+        unused.is_empty(),
+        "{} unused anchors:\n{}",
+        unused.len(),
+        unused.join("\n")
+    );
+}
+
 #[test]
 fn every_relative_link_resolves() {
     for (page, text) in all_pages() {

@@ -49,7 +49,6 @@ fn run() -> Result<ExitCode> {
     // ANCHOR_END: run
 }
 
-// ANCHOR: demo
 fn demonstrate(namespaces: Namespaces) -> Result<ExitCode> {
     let host_ns = Namespace::Pid.inode(None)?;
     let child = process::spawn(namespaces, || {
@@ -70,4 +69,3 @@ fn demonstrate(namespaces: Namespaces) -> Result<ExitCode> {
     );
     Ok(status.into())
 }
-// ANCHOR_END: demo

@@ -64,7 +64,6 @@ fn run() -> Result<ExitCode> {
         Some(setup) => setup,
         None => RootSetup::new(&rootfs::default_rootfs()?, switch)?,
     };
-    // ANCHOR: run
     let namespaces = Namespaces::of(&[Namespace::Mount, Namespace::Pid]);
     if args.command.is_empty() {
         return demonstrate(namespaces, &setup);
@@ -83,7 +82,6 @@ fn run() -> Result<ExitCode> {
         process::exec_command(&args.command)
     })?;
     Ok(child.wait()?.into())
-    // ANCHOR_END: run
 }
 
 fn demonstrate(namespaces: Namespaces, setup: &RootSetup) -> Result<ExitCode> {
@@ -105,7 +103,6 @@ fn demonstrate(namespaces: Namespaces, setup: &RootSetup) -> Result<ExitCode> {
     Ok(status.into())
 }
 
-// ANCHOR: inside
 fn show_inside(switch: RootSwitch, host_root: DirId) -> Result<u8> {
     let how = match switch {
         RootSwitch::PivotRoot => "pivot_root",
@@ -142,7 +139,6 @@ fn show_inside(switch: RootSwitch, host_root: DirId) -> Result<u8> {
     }
     Ok(0)
 }
-// ANCHOR_END: inside
 
 /// (mount point, filesystem type) of each entry of this process's mount table.
 fn mount_points() -> Result<Vec<(String, String)>> {

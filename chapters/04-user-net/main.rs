@@ -112,10 +112,8 @@ fn demonstrate(namespaces: Namespaces, maps: &IdMaps) -> Result<ExitCode> {
         );
         Ok(0)
     })?;
-    // ANCHOR: maps
     maps.write_for(child.pid())?;
     child.release()?;
-    // ANCHOR_END: maps
     let status = child.wait()?;
     let owner = std::fs::metadata(&file)
         .map_err(|e| Error::io("reading the file's owner", &file, e))?;
@@ -139,7 +137,6 @@ const PREFIX: u8 = 30;
 const VETH_DEMO: &str = "echo 'Inside, ip -4 -brief addr shows (name, address):'; ip -4 -brief addr | awk '{print \"  \" $1, $3}'; \
 echo 'Inside, busybox ping -c 1 10.204.0.1:'; busybox ping -c 1 -W 2 10.204.0.1 | grep -E 'transmitted' | sed 's/^/  /'";
 
-// ANCHOR: veth
 /// Runs `command` (or the demonstration) in the new namespaces, joined to the host by a
 /// veth pair that the parent creates and addresses before it releases the child.
 fn with_veth(
@@ -178,7 +175,6 @@ fn with_veth(
     child.release()?;
     Ok(child.wait()?.into())
 }
-// ANCHOR_END: veth
 
 /// Prints what `ip` shows of the host's end (iproute2 only reads here; the pair was made over
 /// netlink by the library).

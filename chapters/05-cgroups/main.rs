@@ -106,7 +106,6 @@ struct Run {
     usage: Usage,
 }
 
-// ANCHOR: run
 /// Creates the cgroup, starts the child held, attaches it, lets it run the command, waits,
 /// reads the kernel's figures and removes the cgroup (the guard removes it on every error path).
 fn run_in_cgroup(
@@ -136,9 +135,7 @@ fn run_in_cgroup(
     Ok(Run { status, usage })
     // ANCHOR_END: run_child
 }
-// ANCHOR_END: run
 
-// ANCHOR: demo
 fn demonstrate(fs: &CgroupFs) -> Result<ExitCode> {
     let me = "/proc/self/exe".to_string();
     println!("Layout: {}.", fs.layout.describe());
@@ -188,7 +185,6 @@ fn demonstrate(fs: &CgroupFs) -> Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
-// ANCHOR_END: demo
 
 /// The demonstration's workloads, run inside the cgroups by this same binary.
 fn workload(kind: &str) -> Result<ExitCode> {

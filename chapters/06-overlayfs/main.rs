@@ -71,7 +71,6 @@ fn run() -> Result<ExitCode> {
         }
     }
     privilege::require_cap_sys_admin(NAME, "to mount an overlay filesystem")?;
-    // ANCHOR: private
     // Everything this process mounts stays in a mount namespace of its own: if it is
     // killed, the kernel takes the mounts down with the namespace, and the host never sees
     // them.
@@ -80,7 +79,6 @@ fn run() -> Result<ExitCode> {
         .map_err(|e| Error::sys("unshare", "creating a mount namespace", e))?;
     mount::make_private()?;
     // ANCHOR_END: private_ns
-    // ANCHOR_END: private
     let mut lowers = Vec::new();
     let mut config = ImageConfig::default();
     if let Some(archive) = &args.image {
@@ -129,7 +127,6 @@ impl Scratch {
     }
 }
 
-// ANCHOR: run
 fn run_in(
     lowers: &[PathBuf],
     config: &ImageConfig,
@@ -166,7 +163,6 @@ fn run_in(
     merged.unmount()?; // the guard would do it too; this way a failure is reported
     Ok(status.into())
 }
-// ANCHOR_END: run
 
 fn demonstrate() -> Result<ExitCode> {
     let scratch = Scratch::new()?;
@@ -195,7 +191,6 @@ fn demonstrate() -> Result<ExitCode> {
     println!();
     print_table(merged.target(), &stack)?;
 
-    // ANCHOR: copy_up
     println!();
     println!("Writing etc/motd through the merged view (copy-up):");
     let lower_motd = lowers[1].join("etc/motd");
@@ -225,7 +220,6 @@ fn demonstrate() -> Result<ExitCode> {
         "  layer 0 etc/hostname is still there: {}",
         lowers[0].join("etc/hostname").exists()
     );
-    // ANCHOR_END: copy_up
     merged.unmount()?;
     Ok(ExitCode::SUCCESS)
 }
@@ -242,7 +236,6 @@ fn show_stack(lowers: &[PathBuf]) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-// ANCHOR: table
 /// For each path of any layer: where the overlay rule says it comes from, and what the kernel
 /// shows in the merged view (for files: the layer whose inode the merged file has).
 fn print_table(merged: &Path, stack: &[PathBuf]) -> Result<()> {
@@ -264,7 +257,6 @@ fn print_table(merged: &Path, stack: &[PathBuf]) -> Result<()> {
     }
     Ok(())
 }
-// ANCHOR_END: table
 
 fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io("reading", path, e))

@@ -95,7 +95,6 @@ struct RunArgs {
     /// a session of its own and cannot type into your terminal.
     #[arg(short = 't', long)]
     tty: bool,
-    // ANCHOR: network_args
     /// The network: `bridge` (its own eth0 on the host bridge, an address of the subnet,
     /// a default route; the default), `none` (only lo) or `host` (no network namespace:
     /// the host's devices and ports; unsafe). With --rootless the default is none.
@@ -119,7 +118,6 @@ struct RunArgs {
     /// The bridge's address and prefix length: the containers' gateway and subnet.
     #[arg(long, value_name = "ADDRESS/PREFIX", default_value = DEFAULT_SUBNET)]
     subnet: Subnet,
-    // ANCHOR_END: network_args
     /// The command and its arguments (default: the image's command).
     #[arg(trailing_var_arg = true, value_name = "CMD")]
     command: Vec<String>,
@@ -176,7 +174,6 @@ fn options(args: RunArgs) -> Result<RunOptions> {
     })
 }
 
-// ANCHOR: run
 fn run_container(options: RunOptions) -> Result<ExitCode> {
     let outcome = run(&options)?;
     if outcome.oom_killed {
@@ -190,7 +187,6 @@ fn run_container(options: RunOptions) -> Result<ExitCode> {
     }
     Ok(outcome.status.into())
 }
-// ANCHOR_END: run
 
 // ANCHOR: tour
 /// What the tour's container runs: its own tools, reporting what they see.

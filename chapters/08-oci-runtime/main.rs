@@ -260,7 +260,6 @@ fn create_options(cli: &Cli, args: &CreateArgs) -> Result<CreateOptions> {
     })
 }
 
-// ANCHOR: run
 /// `run`: create, start, wait (forwarding signals), delete.
 fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode> {
     if !args.detach {
@@ -282,7 +281,6 @@ fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode> {
     }
     Ok(status.into())
 }
-// ANCHOR_END: run
 
 /// `exec`: the process from --process, or from the arguments on top of the container's
 /// own process (its env, capabilities and no_new_privs).

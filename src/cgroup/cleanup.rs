@@ -25,7 +25,6 @@ pub fn procs(dir: &Path) -> Vec<i32> {
         .unwrap_or_default()
 }
 
-// ANCHOR: kill_wait
 /// Kills everything in the group and waits until it is empty.
 ///
 /// On v2 `cgroup.kill` does it in one step. On v1 we SIGKILL each pid in `cgroup.procs` and
@@ -67,7 +66,6 @@ pub fn kill_and_wait(dirs: &[PathBuf], v2: bool) -> Result<()> {
     }
 }
 // ANCHOR_END: kill_wait_fn
-// ANCHOR_END: kill_wait
 
 /// Removes an empty cgroup directory with `rmdir(2)` (`std::fs::remove_dir`). A cgroup
 /// directory holds only the kernel's control files, which rmdir accepts; `remove_dir_all`
@@ -99,7 +97,6 @@ pub fn owner_of(leaf: &str) -> Option<String> {
     (!name.is_empty()).then_some(owner)
 }
 
-// ANCHOR: stale
 /// Finds the cgroups under `parents` whose owner is gone (killed with SIGKILL, say), kills
 /// what is still inside and removes them. `parents` are the `workbook/` directories, one
 /// per hierarchy on v1; a leaf of the same name in each of them is one cgroup.
@@ -136,7 +133,6 @@ pub fn cleanup_stale(parents: &[PathBuf], v2: bool) -> Result<Vec<String>> {
     }
     Ok(stale)
 }
-// ANCHOR_END: stale
 
 #[cfg(test)]
 mod tests {

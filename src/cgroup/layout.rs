@@ -84,7 +84,6 @@ impl Layout {
     }
 }
 
-// ANCHOR: magic
 // ANCHOR: magic_consts
 /// `statfs(2)` f_type of a cgroup2 filesystem (linux/magic.h).
 pub const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
@@ -107,7 +106,6 @@ pub fn layout_from_magic(root: i64, unified: Option<i64>) -> Option<Layout> {
     }
 }
 // ANCHOR_END: magic_fn
-// ANCHOR_END: magic
 
 /// Where the kernel mounts cgroup filesystems by convention.
 pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";

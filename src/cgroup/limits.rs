@@ -12,7 +12,6 @@ use std::str::FromStr;
 
 use super::devices::DeviceAllowList;
 
-// ANCHOR: memory
 /// A hard memory limit in bytes (`--memory 64M`). Binary units: `K` = 1024 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryLimit(u64);
@@ -84,7 +83,6 @@ impl FromStr for MemoryLimit {
         Ok(limit)
     }
 }
-// ANCHOR_END: memory
 
 impl fmt::Display for MemoryLimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -107,7 +105,6 @@ pub fn human_bytes(bytes: u64) -> String {
     format!("{bytes} bytes")
 }
 
-// ANCHOR: cpu
 /// The scheduling period the CPU quota is spread over: 100 ms, the kernel's default.
 pub const CPU_PERIOD_US: u64 = 100_000;
 
@@ -188,7 +185,6 @@ impl fmt::Display for CpuQuota {
         )
     }
 }
-// ANCHOR_END: cpu
 
 /// Checking a quota against the machine, kept apart from the parsing above: parsing needs
 /// no machine, so its tests run anywhere.

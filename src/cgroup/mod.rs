@@ -58,7 +58,6 @@ fn kernel_mkdir(path: &Path) -> std::io::Result<()> {
     std::fs::create_dir(path)
 }
 
-// ANCHOR: create
 impl Cgroup {
     /// Makes a cgroup for a workload, named `<name>.<our pid>-<our start time>.<n>`, with
     /// `limits` applied.
@@ -109,9 +108,7 @@ impl Cgroup {
             _ => v1::plan(fs, leaf, limits),
         }
     }
-    // ANCHOR_END: create
 
-    // ANCHOR: attach
     /// Moves process `pid` into the cgroup: one write of its pid to `cgroup.procs` in each
     /// directory. Its threads move with it, and every child it forks from now on is born
     /// inside. Do it before the process runs the workload, so nothing escapes the limits.
@@ -125,7 +122,6 @@ impl Cgroup {
         Ok(())
         // end of exercise 05.3
     }
-    // ANCHOR_END: attach
 
     /// What the kernel counted so far.
     pub fn usage(&self) -> Usage {
@@ -190,7 +186,6 @@ impl Cgroup {
         self.layout == Layout::Unified
     }
 
-    // ANCHOR: remove
     /// Kills what is left inside, waits until the group is empty and removes its
     /// directories. The shared `workbook/` parents stay (see [`PARENT_NAME`]).
     pub fn remove(mut self) -> Result<()> {
@@ -208,7 +203,6 @@ impl Cgroup {
         }
         Ok(())
     }
-    // ANCHOR_END: remove
 
     /// Forgets the cgroup without removing it (for the fake-cgroupfs tests, whose
     /// directories are removed with their temp dir).
@@ -245,14 +239,12 @@ pub fn parents(fs: &CgroupFs) -> Vec<PathBuf> {
     }
 }
 
-// ANCHOR: cleanup_stale
 /// Removes the cgroups left by runs that were killed before they could clean up (SIGKILL
 /// runs no destructor): every `workbook/<name>.<pid>-<start>.<n>` whose owner is gone.
 /// Returns their names.
 pub fn cleanup_stale(fs: &CgroupFs) -> Result<Vec<String>> {
     cleanup::cleanup_stale(&parents(fs), fs.layout == Layout::Unified)
 }
-// ANCHOR_END: cleanup_stale
 
 // ANCHOR: namespace
 /// Gives the calling process a new cgroup namespace: its current cgroup becomes the `/` it

@@ -72,7 +72,6 @@ pub fn parse_flat_keyed(text: &str, key: &str) -> Option<u64> {
     // end of exercise 05.4
 }
 
-// ANCHOR: report
 impl Usage {
     /// Whether the kernel's OOM killer killed something in the cgroup.
     pub fn oom_killed(&self) -> bool {
@@ -135,7 +134,6 @@ impl Usage {
         out
     }
 }
-// ANCHOR_END: report
 
 #[cfg(test)]
 mod tests {

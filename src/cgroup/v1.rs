@@ -16,7 +16,6 @@ use super::plan::{Plan, Step};
 use super::usage::{read_flat_keyed, read_single, Usage};
 use crate::{Error, Result};
 
-// ANCHOR: plan
 /// The steps that make `<own>/workbook/<leaf>` in each v1 hierarchy we use.
 pub fn plan(fs: &CgroupFs, leaf: &str, limits: &Limits) -> Result<Plan> {
     for (asked, controller) in super::v2::needed(limits) {
@@ -64,9 +63,7 @@ pub fn plan(fs: &CgroupFs, leaf: &str, limits: &Limits) -> Result<Plan> {
     // ANCHOR_END: plan_steps
     Ok(plan)
 }
-// ANCHOR_END: plan
 
-// ANCHOR: limit_files
 /// The limit files of a workload, each in the hierarchy of its controller (`at`).
 pub fn limit_files(
     at: impl Fn(Controller) -> Option<PathBuf>,
@@ -102,7 +99,6 @@ pub fn limit_files(
     steps
     // end of exercise 05.2
 }
-// ANCHOR_END: limit_files
 
 /// The v1 `devices` controller's writes for the cgroup at `dir`: first `a` (all devices,
 /// every access) to `devices.deny`, which empties the list the new cgroup inherited from
@@ -133,7 +129,6 @@ pub fn memory_dir<'a>(fs: &CgroupFs, dirs: &'a [PathBuf]) -> Option<&'a Path> {
     dir_for(fs, dirs, Controller::Memory)
 }
 
-// ANCHOR: usage
 /// Reads what the kernel counted, each figure from its controller's hierarchy.
 pub fn usage(fs: &CgroupFs, dirs: &[PathBuf]) -> Usage {
     let mut u = Usage::default();
@@ -165,4 +160,3 @@ pub fn usage(fs: &CgroupFs, dirs: &[PathBuf]) -> Usage {
     }
     u
 }
-// ANCHOR_END: usage

@@ -44,7 +44,6 @@ pub fn parent_base(mount: &Path, own: &Path) -> PathBuf {
     }
 }
 
-// ANCHOR: plan
 /// The steps that make `<base>/workbook/<leaf>` with `limits` on a cgroup2 mount.
 pub fn plan(mount: &Path, own: &Path, leaf: &str, limits: &Limits) -> Result<Plan> {
     // Which controllers the hierarchy offers at all (the root lists them).
@@ -102,9 +101,7 @@ pub fn plan(mount: &Path, own: &Path, leaf: &str, limits: &Limits) -> Result<Pla
         steps,
     })
 }
-// ANCHOR_END: plan
 
-// ANCHOR: limit_files
 /// The limit files of one v2 cgroup: one file per limit.
 pub fn limit_files(dir: &Path, limits: &Limits) -> Vec<Step> {
     // exercise 05.1: write the limits of a cgroup v2: one file per limit
@@ -135,7 +132,6 @@ pub fn limit_files(dir: &Path, limits: &Limits) -> Vec<Step> {
     steps
     // end of exercise 05.1
 }
-// ANCHOR_END: limit_files
 
 /// Which controller each requested limit needs, with the option's name for messages.
 pub(crate) fn needed(limits: &Limits) -> Vec<(&'static str, Controller)> {
@@ -155,7 +151,6 @@ pub(crate) fn needed(limits: &Limits) -> Vec<(&'static str, Controller)> {
     out
 }
 
-// ANCHOR: usage
 /// Reads what the kernel counted for the cgroup at `dir`.
 pub fn usage(dir: &Path) -> Usage {
     let events = dir.join("memory.events");
@@ -179,9 +174,7 @@ pub fn usage(dir: &Path) -> Usage {
         pids_refused: read_flat_keyed(&dir.join("pids.events"), "max"),
     }
 }
-// ANCHOR_END: usage
 
-// ANCHOR: kill
 /// Kills every process in the cgroup at once: writing `1` to `cgroup.kill` (Linux 5.14+)
 /// makes the kernel SIGKILL the whole subtree, racing no fork. Returns false when the file
 /// is absent, and the caller falls back to signalling each pid as on v1.
@@ -195,4 +188,3 @@ pub fn kill_all(dir: &Path) -> Result<bool> {
 pub fn populated(dir: &Path) -> bool {
     read_flat_keyed(&dir.join("cgroup.events"), "populated").is_some_and(|p| p != 0)
 }
-// ANCHOR_END: kill

@@ -12,7 +12,7 @@
 //! (`cgroup_procs_write_start`). The child is single-threaded until it execs, so moving
 //! its one thread moves the process, and what it forks later is born inside. cgroup v2
 //! needs neither: clone3's `CLONE_INTO_CGROUP` makes the child in its cgroup
-//! ([`super::spawn_timed`]).
+//! ([`super::spawn_with_time_namespace`]).
 
 use std::fs::File;
 use std::io::Write;

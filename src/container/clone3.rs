@@ -4,7 +4,7 @@
 //! its cgroup before releasing it (a write to `cgroup.procs`). clone3(2) (Linux 5.3) takes a
 //! struct instead of registers, with room for more: `CLONE_INTO_CGROUP` (5.7) and an fd of a
 //! cgroup v2 directory, and the child is born there. It also takes `CLONE_NEWTIME`, which
-//! clone(2) cannot (chapter 7, [`super::spawn_timed`]).
+//! clone(2) cannot (chapter 7, [`super::spawn_with_time_namespace`]).
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -25,7 +25,6 @@ pub struct Born {
     pub in_cgroup: bool,
 }
 
-// ANCHOR: spawn_in_cgroup
 /// [`crate::process::spawn`], with the child born inside the cgroup v2 directory `cgroup` (an open
 /// fd) when the kernel can; with no cgroup, or a kernel without clone3, a plain spawn.
 pub fn spawn_in_cgroup<F>(
@@ -49,7 +48,6 @@ where
     let child = start(namespaces, clone, child_main)?;
     Ok(Born { child, in_cgroup })
 }
-// ANCHOR_END: spawn_in_cgroup
 
 /// From the kernel's `<linux/sched.h>`: a flag of clone3 only (it does not fit clone's
 /// int).

@@ -14,7 +14,7 @@ mod timens;
 pub mod tty;
 
 pub use clone3::{spawn_in_cgroup, Born};
-pub use timens::spawn_timed;
+pub use timens::spawn_with_time_namespace;
 
 use crate::cgroup::{self, CgroupFs};
 use crate::Result;
@@ -30,7 +30,6 @@ pub struct Cleaned {
     pub imports: Vec<String>,
 }
 
-// ANCHOR: cleanup
 /// Removes what runs killed with SIGKILL left behind: their state directories and writable
 /// layers, their cgroups, their network leases (with the veth, if the kernel has not
 /// deleted it with the namespace yet, and the NAT rule) and their half-done image imports.
@@ -57,7 +56,6 @@ pub fn cleanup_stale() -> Result<Cleaned> {
         imports,
     })
 }
-// ANCHOR_END: cleanup
 
 /// The same before a run, where a failure to clean an old run must not stop a new one;
 /// but not the leases: a bridged run reclaims its bridge's own under their lock (and only

@@ -214,9 +214,11 @@ fn spawn_in_cgroup_fast_or_attach(
     // cgroup v2: born inside, with clone3's CLONE_INTO_CGROUP and the cgroup's directory.
     let dir = cgroup.and_then(Cgroup::v2_dir_fd);
     let plan: &ChildPlan = plan;
-    let born = super::spawn_timed(plan.namespaces, dir.as_ref().map(AsFd::as_fd), || {
-        child_main(plan)
-    })?;
+    let born = super::spawn_with_time_namespace(
+        plan.namespaces,
+        dir.as_ref().map(AsFd::as_fd),
+        || child_main(plan),
+    )?;
     // Neither (cgroup v2 on a kernel before 5.7): chapter 5's attach, by the parent.
     if let Some(cgroup) = cgroup.filter(|_| !born.in_cgroup && plan.join.is_none()) {
         cgroup.attach(born.child.pid().as_raw())?;

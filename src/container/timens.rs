@@ -17,9 +17,9 @@ use crate::namespace::{self, Namespace, Namespaces};
 use crate::process::spawn::start;
 use crate::{Error, Result};
 
-// ANCHOR: spawn_timed
+// ANCHOR: spawn_with_time_namespace
 /// [`spawn_in_cgroup`], with the time namespace when `namespaces` asks for it.
-pub fn spawn_timed<F>(
+pub fn spawn_with_time_namespace<F>(
     namespaces: Namespaces,
     cgroup: Option<BorrowedFd<'_>>,
     child_main: F,
@@ -52,4 +52,4 @@ where
         Err(e) => Err(e),
     }
 }
-// ANCHOR_END: spawn_timed
+// ANCHOR_END: spawn_with_time_namespace

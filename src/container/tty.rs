@@ -48,7 +48,6 @@ pub fn caller_size() -> Option<Size> {
     })
 }
 
-// ANCHOR: attach
 /// Makes a new pty, sends its master over `socket`, and makes the slave this process's
 /// stdio and controlling terminal. Runs in the container, after the pivot (so the pty is
 /// the container's devpts's) and after setsid(2) (only a session leader without a
@@ -89,7 +88,6 @@ pub fn attach(socket: &UnixStream, size: Option<Size>) -> Result<()> {
     })?;
     Ok(())
 }
-// ANCHOR_END: attach
 
 /// TIOCSWINSZ: tells the terminal (and so the programs on it) its size.
 pub fn set_size(fd: BorrowedFd<'_>, size: Size) {

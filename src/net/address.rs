@@ -13,7 +13,6 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use super::netlink::Netlink;
 use crate::Result;
 
-// ANCHOR: address
 /// Gives device `index` the address `ip/prefix`. The kernel adds the route to the prefix's
 /// network through that device by itself (once the device is up). Returns false if the
 /// device had that address already.
@@ -29,7 +28,6 @@ pub fn add(nl: &mut Netlink, index: u32, ip: Ipv4Addr, prefix: u8) -> Result<boo
     let what = format!("adding the address {ip}/{prefix}");
     nl.create_unless_present(RouteNetlinkMessage::NewAddress(m), &what)
 }
-// ANCHOR_END: address
 
 /// The IPv4 addresses of device `index`, with their prefix lengths.
 pub fn of_device(nl: &mut Netlink, index: u32) -> Result<Vec<(Ipv4Addr, u8)>> {
@@ -53,7 +51,6 @@ pub fn of_device(nl: &mut Netlink, index: u32) -> Result<Vec<(Ipv4Addr, u8)>> {
     Ok(out)
 }
 
-// ANCHOR: route
 /// Adds the default route (0.0.0.0/0) through `gateway`, which must be reachable on a
 /// device that is up.
 pub fn add_default_route(nl: &mut Netlink, gateway: Ipv4Addr) -> Result<()> {
@@ -69,7 +66,6 @@ pub fn add_default_route(nl: &mut Netlink, gateway: Ipv4Addr) -> Result<()> {
     let what = format!("adding the default route via {gateway}");
     nl.create(RouteNetlinkMessage::NewRoute(m), &what)
 }
-// ANCHOR_END: route
 
 /// An IPv4 route of the host: its destination network and the device it leaves by.
 #[derive(Debug, Clone, PartialEq, Eq)]

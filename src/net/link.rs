@@ -91,7 +91,6 @@ pub fn find(nl: &mut Netlink, name: &str) -> Result<Option<Link>> {
     }
 }
 
-// ANCHOR: bridge
 /// Creates a bridge: a virtual switch in the host's namespace. Returns false if a device of
 /// that name exists already (another run made it).
 pub fn add_bridge(nl: &mut Netlink, name: &str) -> Result<bool> {
@@ -104,9 +103,7 @@ pub fn add_bridge(nl: &mut Netlink, name: &str) -> Result<bool> {
     let what = format!("creating the bridge {name}");
     nl.create_unless_present(RouteNetlinkMessage::NewLink(m), &what)
 }
-// ANCHOR_END: bridge
 
-// ANCHOR: veth
 /// Creates a veth pair: two devices joined like the ends of a cable. `host` stays in the
 /// caller's namespace; `peer` is born directly in the network namespace of process `pid`
 /// (IFLA_NET_NS_PID on the peer), so its name (`eth0`) never meets the host's own devices.
@@ -137,7 +134,6 @@ pub fn add_veth(
     let what = format!("creating the veth pair {host} (host) / {peer} (process {pid})");
     nl.create(RouteNetlinkMessage::NewLink(m), &what)
 }
-// ANCHOR_END: veth
 
 /// Makes device `index` a port of the bridge `master`.
 pub fn set_master(nl: &mut Netlink, index: u32, master: u32) -> Result<()> {

@@ -66,7 +66,6 @@ impl Drop for Veth {
     }
 }
 
-// ANCHOR: pair
 /// A veth pair straight between the host and the namespace of process `pid`, no bridge:
 /// `host` gets `host_ip`, the namespace's end (`eth0`) gets `inside_ip`, both with
 /// `prefix`, both up. Chapter 4 shows the idea with this; chapter 7 puts a bridge in
@@ -102,4 +101,3 @@ pub fn pair(
     Ok(veth)
     // ANCHOR_END: pair_steps
 }
-// ANCHOR_END: pair

@@ -16,16 +16,16 @@
 //! late means the child starts as `nobody`; a cgroup joined late means the first bytes and
 //! forks of the workload escape the limit.
 //!
-//! Each chapter's spawn is its own size: [`spawn`] (chapter 1) is clone(2) and the release
-//! pipe; [`spawn_in_cgroup`] has the child born in its cgroup with clone3(2); and
-//! [`spawn_timed`] (chapter 7) adds the time namespace. All three hand their clone to the
-//! same `start`, which holds the pipes and the parent's signals.
+//! This module is chapter 1's spawn: clone(2) and the release pipe ([`spawn`]). Chapter 7
+//! has the child born in its cgroup with clone3(2) and in a time namespace of its own
+//! (`container::spawn_with_time_namespace`); it hands its clone to the same [`spawn::start`],
+//! which holds the pipes and the parent's signals.
 
-mod exec;
+mod execve;
 mod held;
 pub mod spawn;
 mod wait;
 
-pub use exec::{exec, exec_command, find_in_path, DEFAULT_PATH};
+pub use execve::{exec, exec_command, find_in_path, DEFAULT_PATH};
 pub use held::HeldSignals;
 pub use spawn::{spawn, Child};

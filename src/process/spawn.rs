@@ -26,7 +26,6 @@ pub struct Child {
     reaped: bool,
 }
 
-// ANCHOR: spawn
 /// Clones a child into new `namespaces`. The child blocks until [`Child::release`]; then it
 /// runs `child_main` and exits with the code it returns (normally `child_main` ends in
 /// [`super::exec`] and never returns). An error that `child_main` returns is sent to the
@@ -38,12 +37,12 @@ where
     if namespaces.contains(Namespace::Time) {
         // clone(2) cannot take CLONE_NEWTIME (see `Namespace::clone_flag`).
         return Err(Error::Invalid(
-            "clone(2) cannot make a time namespace: use container::spawn_timed".into(),
+            "clone(2) cannot make a time namespace: use container::spawn_with_time_namespace"
+                .into(),
         ));
     }
     start(namespaces, clone_like_fork, child_main)
 }
-// ANCHOR_END: spawn
 
 // ANCHOR: start
 /// What every spawn does around the clone itself, which `clone` makes (from the flags of
@@ -85,13 +84,10 @@ where
 }
 // ANCHOR_END: start
 
-// ANCHOR: clone_flags
 /// clone(2) with a NULL stack behaves like fork(2): the child runs on a copy of the
 /// parent's stack and returns from the same call. The flags add the new namespaces; SIGCHLD
 /// is the signal the parent gets when the child ends, as with fork.
 pub fn clone_like_fork(flags: CloneFlags) -> std::result::Result<Option<Pid>, Errno> {
-    // ANCHOR_END: clone_flags
-    // ANCHOR: clone_call
     // exercise 01.1: clone into a new PID namespace
     use crate::error::syscall_result;
 
@@ -115,7 +111,6 @@ pub fn clone_like_fork(flags: CloneFlags) -> std::result::Result<Option<Pid>, Er
     }
     // end of exercise 01.1
 }
-// ANCHOR_END: clone_call
 
 // ANCHOR: child_side
 fn child_side<F>(release: OwnedFd, report: OwnedFd, child_main: F) -> !
@@ -193,7 +188,6 @@ impl Child {
         self.namespaces
     }
 
-    // ANCHOR: release
     /// Lets the child go on: everything the parent had to do from outside is done.
     pub fn release(&mut self) -> Result<()> {
         let Some(mut pipe) = self.release.take() else {
@@ -202,7 +196,6 @@ impl Child {
         pipe.write_all(&[1])
             .map_err(|e| Error::io_no_path("releasing the child", e))
     }
-    // ANCHOR_END: release
 
     /// The error the child sent before it could exec, if any.
     fn take_report(&mut self) -> Option<Error> {

@@ -102,7 +102,6 @@ fn is_static_elf(path: &Path) -> Option<bool> {
     Some(true)
 }
 
-// ANCHOR: default_rootfs
 /// The cached busybox root filesystem, built on first use.
 ///
 /// The cache key is the busybox binary's identity (device, inode, size, change time), so an
@@ -143,7 +142,6 @@ pub fn default_rootfs() -> Result<PathBuf> {
     }
     Ok(target)
 }
-// ANCHOR_END: default_rootfs
 
 /// Lays out the tree in `root`: directories, busybox, a link per applet, a few files in
 /// /etc.

@@ -70,7 +70,6 @@ impl RootSetup {
     }
 }
 
-// ANCHOR: enter
 /// Run in the child, inside its new mount namespace: makes `setup.root` the root of it.
 pub fn enter(setup: &RootSetup) -> Result<()> {
     // exercise 03.2: bind the rootfs on itself and mount the kernel's filesystems in it
@@ -87,7 +86,6 @@ pub fn enter(setup: &RootSetup) -> Result<()> {
     switch(root, setup.switch)
     // end of exercise 03.2
 }
-// ANCHOR_END: enter
 
 /// Makes `root` the root, the way `how` says.
 fn switch(root: &Path, how: RootSwitch) -> Result<()> {

@@ -11,7 +11,6 @@ use nix::unistd::{chdir, chroot};
 
 use crate::{Error, Result};
 
-// ANCHOR: pivot
 /// Makes `new_root` (already a mount point) the root, and detaches the old root.
 ///
 /// `pivot_root(".", ".")` stacks the old root on top of the new one at the same place, so
@@ -33,7 +32,6 @@ pub fn pivot_into(new_root: &Path) -> Result<()> {
         .map_err(|e| Error::sys_path("chdir", "going to the new /", Path::new("/"), e))
     // end of exercise 03.3
 }
-// ANCHOR_END: pivot
 
 /// Only changes this process's root directory: the chroot(1) way, shown for comparison.
 pub fn chroot_into(new_root: &Path) -> Result<()> {

@@ -69,7 +69,6 @@ fn bpf<T>(cmd: libc::c_int, attr: &mut T) -> std::result::Result<libc::c_long, E
     crate::error::syscall_result(rc)
 }
 
-// ANCHOR: load
 /// Hands the program to the kernel, whose verifier checks it (every path ends in `exit`, r0
 /// is 0 or 1, only the context is read). Returns the program's fd; on refusal, the error
 /// carries the verifier's log.
@@ -94,7 +93,6 @@ pub fn load(prog: &[Insn]) -> Result<OwnedFd> {
     // SAFETY: a successful BPF_PROG_LOAD returns a new fd that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
-// ANCHOR_END: load
 
 /// The error for a refused program, in one line: the last lines of the verifier's log (it
 /// traces every instruction; the end says what was wrong).
@@ -112,7 +110,6 @@ fn refused(errno: Errno, log: &[u8]) -> Error {
     Error::sys("bpf", what, errno)
 }
 
-// ANCHOR: attach
 /// Builds the program for `list`, loads it and attaches it to the cgroup v2 directory
 /// `dir`. From then on the kernel runs it for every process in the cgroup and below. The
 /// cgroup holds a reference to the attached program, so its fd is closed on return;
@@ -139,4 +136,3 @@ pub fn attach(dir: &Path, list: &DeviceAllowList) -> Result<()> {
     })?;
     Ok(())
 }
-// ANCHOR_END: attach

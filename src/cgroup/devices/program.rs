@@ -91,7 +91,6 @@ const ACCESS: u8 = 3;
 const MAJOR: u8 = 4;
 const MINOR: u8 = 5;
 
-// ANCHOR: program
 /// The program that allows what `list` allows and refuses everything else.
 pub fn build(list: &DeviceAllowList) -> Vec<Insn> {
     let mut prog = vec![
@@ -109,9 +108,7 @@ pub fn build(list: &DeviceAllowList) -> Vec<Insn> {
     prog.push(Insn::new(EXIT, 0, 0, 0, 0));
     prog
 }
-// ANCHOR_END: program
 
-// ANCHOR: rule_block
 /// One rule's block: compares that jump past the block on a mismatch, then `return 1`.
 fn rule_block(rule: &DeviceRule) -> Vec<Insn> {
     // (opcode, register, immediate); the jump offsets follow once the length is known.
@@ -143,7 +140,6 @@ fn rule_block(rule: &DeviceRule) -> Vec<Insn> {
     block.push(Insn::new(EXIT, 0, 0, 0, 0));
     block
 }
-// ANCHOR_END: rule_block
 
 #[cfg(test)]
 mod tests {

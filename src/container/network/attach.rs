@@ -88,7 +88,6 @@ pub fn preflight(opts: &NetworkOptions) -> Result<()> {
     Ok(())
 }
 
-// ANCHOR: attach
 /// Connects the (held) process `pid` to the bridge of `opts`, under the name `name`.
 pub fn attach(opts: &NetworkOptions, pid: Pid, name: &str) -> Result<Attachment> {
     let dir = Path::new(LEASE_DIR);
@@ -180,7 +179,6 @@ pub fn attach(opts: &NetworkOptions, pid: Pid, name: &str) -> Result<Attachment>
         veth_name: host_end,
     })
 }
-// ANCHOR_END: attach
 
 /// Deletes the veth and the NAT rule of leases whose runs are gone.
 fn reclaim(host: &mut Netlink, stale: &[lease::LeaseRecord]) {

@@ -33,7 +33,6 @@ pub fn check_name(name: &str) -> std::result::Result<String, String> {
     }
 }
 
-// ANCHOR: ensure
 /// Makes sure the bridge `name` exists, holds the subnet's gateway address and is up;
 /// returns its index. A new subnet must not overlap a route the host has already: packets
 /// for those addresses would go two ways.
@@ -64,7 +63,6 @@ pub fn ensure(nl: &mut Netlink, name: &str, subnet: &Subnet) -> Result<u32> {
     link::set_up(nl, index)?;
     Ok(index)
 }
-// ANCHOR_END: ensure
 
 /// The bridge `name` if the host has one; refuses a device of that name that is not a
 /// bridge (`--bridge lo`, `--bridge eth0`). A run checks this before it makes anything, so

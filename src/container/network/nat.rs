@@ -31,7 +31,6 @@ pub struct NatRule {
     ip: Ipv4Addr,
 }
 
-// ANCHOR: nat
 /// Installs the masquerade rule for packets from `ip` that leave the host by any device but
 /// the bridge (traffic between containers, and to the host, keeps its addresses).
 pub fn install(ip: Ipv4Addr, bridge: &str) -> Result<NatRule> {
@@ -52,7 +51,6 @@ pub fn install(ip: Ipv4Addr, bridge: &str) -> Result<NatRule> {
     )?;
     Ok(NatRule { ip })
 }
-// ANCHOR_END: nat
 
 /// Deletes the table of `ip` if it exists. Returns whether it did.
 pub fn remove(ip: Ipv4Addr) -> Result<bool> {

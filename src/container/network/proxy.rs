@@ -125,7 +125,6 @@ pub struct Proxy {
 /// Stack of a copying thread: its 16 KiB buffer and little else (the default is 2 MiB).
 const COPY_STACK: usize = 64 * 1024;
 
-// ANCHOR: proxy
 impl Bound {
     /// Starts forwarding every port to `target` (the container's address).
     pub fn start(self, target: Ipv4Addr) -> Result<Proxy> {
@@ -253,7 +252,6 @@ fn copy(mut from: &TcpStream, mut to: &TcpStream) {
     }
     let _ = to.shutdown(Shutdown::Write);
 }
-// ANCHOR_END: proxy
 
 impl Drop for Proxy {
     fn drop(&mut self) {

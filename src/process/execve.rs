@@ -74,7 +74,6 @@ pub fn exec_command(argv: &[String]) -> Result<u8> {
     match exec(argv)? {}
 }
 
-// ANCHOR: close_fds
 /// Marks every fd above 2 close-on-exec, so that none of them reaches the command.
 ///
 /// A process keeps every fd across fork and exec unless it is marked close-on-exec.
@@ -133,9 +132,7 @@ fn close_on_exec_above_stderr() -> Result<()> {
     }
     Ok(())
 }
-// ANCHOR_END: close_fds
 
-// ANCHOR: cwd_check
 /// Refuses to exec when the working directory lies outside the process's root.
 ///
 /// A working directory given as `/proc/self/fd/N` (by `-w`, or by an image's config) is
@@ -168,4 +165,3 @@ fn check_cwd_is_inside_root() -> Result<()> {
             .into(),
     ))
 }
-// ANCHOR_END: cwd_check
