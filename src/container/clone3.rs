@@ -25,16 +25,14 @@ pub struct Born {
     pub in_cgroup: bool,
 }
 
-/// [`crate::process::spawn`], with the child born inside the cgroup v2 directory `cgroup` (an open
-/// fd) when the kernel can; with no cgroup, or a kernel without clone3, a plain spawn.
-pub fn spawn_in_cgroup<F>(
+/// [`crate::process::spawn`], with the child born inside the cgroup v2 directory `cgroup`
+/// (an open fd) when the kernel can; with no cgroup, or a kernel without clone3, a plain
+/// spawn.
+pub fn spawn_in_cgroup(
     namespaces: Namespaces,
     cgroup: Option<BorrowedFd<'_>>,
-    child_main: F,
-) -> Result<Born>
-where
-    F: FnOnce() -> Result<u8>,
-{
+    child_main: impl FnOnce() -> Result<u8>,
+) -> Result<Born> {
     let mut in_cgroup = false;
     let clone = |flags| match cgroup.map(|fd| clone3(flags, Some(fd))) {
         Some(Ok(pid)) => {
