@@ -23,7 +23,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::config::{self, ImageConfig};
+use super::image_config::{self, ImageConfig};
 use super::tar_import::{damage, decompressed, digest_of, is_gzip, Budget};
 use crate::{Error, Result};
 
@@ -281,7 +281,7 @@ fn docker_plan(outer: &Outer) -> Result<ImportPlan> {
     };
     let config_bytes = outer.read(&manifest.config, "the image config")?;
     let id = verified_digest(&config_bytes, &manifest.config, &outer.name)?;
-    let (config, diff_ids) = config::parse(&config_bytes, &manifest.config)?;
+    let (config, diff_ids) = image_config::parse(&config_bytes, &manifest.config)?;
     let layers = pair_layers(
         &outer.name,
         &diff_ids,
@@ -334,7 +334,7 @@ fn oci_plan(outer: &Outer) -> Result<ImportPlan> {
     }
     let manifest: OciManifest = blob_json(outer, &top.digest, "the image manifest")?;
     let config_bytes = blob(outer, &manifest.config.digest, "the image config")?;
-    let (config, diff_ids) = config::parse(&config_bytes, &manifest.config.digest)?;
+    let (config, diff_ids) = image_config::parse(&config_bytes, &manifest.config.digest)?;
     for layer in &manifest.layers {
         if layer.media_type.contains("zstd") {
             return Err(Error::Unsupported(format!(

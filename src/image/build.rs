@@ -8,9 +8,9 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde_json::json;
 
-use super::config::ImageConfig;
+use super::image_config::ImageConfig;
 use super::tar_import::digest_of;
-use super::whiteout::{OPAQUE_MARKER, WHITEOUT_PREFIX};
+use super::tar_whiteout::{OPAQUE_MARKER, WHITEOUT_PREFIX};
 use crate::{Error, Result};
 
 /// A layer tar under construction. Entries are owned by root, as in an image.

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::build::LayerTar;
-use super::config::ImageConfig;
+use super::image_config::ImageConfig;
 use super::store::{Image, ImageStore};
 use super::tar_import::{digest_of, unpack_layer};
 use crate::{Error, Result};

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::archive::{self, check_digest, Outer};
-use super::config::ImageConfig;
+use super::image_config::ImageConfig;
 use super::tar_import::{decompressed, digest_of, unpack_layer_limited, Budget};
 use crate::owner;
 use crate::{Error, Result};

@@ -462,7 +462,7 @@ fn remove_existing(path: &Path, keep_dir: bool) -> Result<()> {
 /// a plain entry is left to the caller.
 fn marker_to_overlay(dest: &Path, rel: &Path, report: &mut Unpacked) -> Result<bool> {
     // exercise 06.2: convert a tar whiteout to the overlay form
-    use super::whiteout::{classify, TarPath};
+    use super::tar_whiteout::{classify, TarPath};
     use crate::overlay::whiteout::{make_opaque, make_whiteout};
 
     match classify(rel)? {
