@@ -9,7 +9,7 @@ use flate2::Compression;
 use serde_json::json;
 
 use super::image_config::ImageConfig;
-use super::tar_import::digest_of;
+use super::stream::digest_of;
 use super::tar_whiteout::{OPAQUE_MARKER, WHITEOUT_PREFIX};
 use crate::{Error, Result};
 
@@ -151,6 +151,21 @@ fn add(outer: &mut tar::Builder<impl Write>, name: &str, bytes: &[u8]) -> Result
     outer.append_data(&mut h, name, bytes).map_err(bad)
 }
 
+/// The start of an image archive of either layout: the config of an image made of
+/// `layers` (uncompressed, bottom first), its id (the config's digest), and the archive's
+/// outer tar, created at `path`.
+fn start_archive(
+    path: &Path,
+    layers: &[Vec<u8>],
+    config: &ImageConfig,
+) -> Result<(Vec<u8>, String, tar::Builder<std::fs::File>)> {
+    let config = config_json(layers, config);
+    let id = sha(&config);
+    let file = std::fs::File::create(path)
+        .map_err(|e| Error::io("writing the image archive", path, e))?;
+    Ok((config, id, tar::Builder::new(file)))
+}
+
 // ANCHOR: docker_save
 /// Writes a `docker save`-style archive (the classic layout: `<id>/layer.tar`,
 /// `<hex>.json`, `manifest.json`) holding one image made of `layers`, bottom first. Returns
@@ -161,12 +176,8 @@ pub fn write_docker_save(
     layers: &[Vec<u8>],
     config: &ImageConfig,
 ) -> Result<String> {
-    let config = config_json(layers, config);
-    let id = sha(&config);
+    let (config, id, mut outer) = start_archive(path, layers, config)?;
     let hex = id.trim_start_matches("sha256:");
-    let file = std::fs::File::create(path)
-        .map_err(|e| Error::io("writing the image archive", path, e))?;
-    let mut outer = tar::Builder::new(file);
     let mut names = Vec::new();
     for layer in layers {
         let name = format!("{}/layer.tar", sha(layer).trim_start_matches("sha256:"));
@@ -189,13 +200,9 @@ pub fn write_oci_layout(
     layers: &[Vec<u8>],
     config: &ImageConfig,
 ) -> Result<String> {
-    let config = config_json(layers, config);
-    let id = sha(&config);
-    let file = std::fs::File::create(path)
-        .map_err(|e| Error::io("writing the image archive", path, e))?;
-    let mut outer = tar::Builder::new(file);
     let blob_name =
         |digest: &str| format!("blobs/sha256/{}", digest.trim_start_matches("sha256:"));
+    let (config, id, mut outer) = start_archive(path, layers, config)?;
     let mut descriptors = Vec::new();
     for layer in layers {
         let blob = gzip(layer)?;
