@@ -23,8 +23,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::budget::Budget;
 use super::image_config::{self, ImageConfig};
-use super::tar_import::{damage, decompressed, digest_of, is_gzip, Budget};
+use super::stream::{damage, decompressed, digest_of, is_gzip};
 use crate::{Error, Result};
 
 /// The members of an archive, found once, read at will (a tar has no index of its own).

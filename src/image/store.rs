@@ -30,8 +30,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::archive::{self, check_digest, Outer};
+use super::budget::Budget;
 use super::image_config::ImageConfig;
-use super::tar_import::{decompressed, digest_of, unpack_layer_limited, Budget};
+use super::stream::{decompressed, digest_of};
+use super::tar_import::unpack_layer_limited;
 use crate::owner;
 use crate::{Error, Result};
 
