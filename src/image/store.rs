@@ -299,10 +299,10 @@ impl ImageStore {
     pub fn import_archive(&self, path: &Path) -> Result<Image> {
         let scratch = self.scratch_dir("archive")?;
         let outer = Outer::open(path, scratch.path(), self.max_unpacked)?;
-        let plan = archive::plan(&outer)?;
+        let manifest = archive::read_manifest(&outer)?;
         // Every layer must be there before the first is unpacked: a manifest naming a
         // missing layer is refused without touching the store.
-        let missing: Vec<_> = plan
+        let missing: Vec<_> = manifest
             .layers
             .iter()
             .filter(|l| !self.has_layer(&l.diff_id))
@@ -334,10 +334,10 @@ impl ImageStore {
             self.commit(layer)?;
         }
         self.save_image(
-            &plan.id,
-            plan.tags,
-            plan.layers.iter().map(|l| l.diff_id.clone()).collect(),
-            plan.config,
+            &manifest.id,
+            manifest.tags,
+            manifest.layers.iter().map(|l| l.diff_id.clone()).collect(),
+            manifest.config,
         )
     }
     // ANCHOR_END: import_archive
