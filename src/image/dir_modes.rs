@@ -1,10 +1,7 @@
-//! The modes of the directories an import made: applied last, and never by path.
-//!
-//! Last, so that a read-only directory can still be filled. Never by path, because a later
+//! The modes of the directories an import made, applied last and never by path: a later
 //! entry may have replaced a directory with a symlink to the host (`d/`, `d/secret/`, then
 //! `d -> /etc`), and a late `chmod("d/secret")` would follow it (a trap from real runtimes'
-//! CVEs). So each directory is reached by a walk with `O_NOFOLLOW` on every component from
-//! the layer's own directory fd, and changed only if it is still the inode the import made.
+//! CVEs).
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //!
 //! Two digests name a layer: the blob digest of the bytes as stored (compressed or not), which
 //! an OCI manifest lists, and the DiffID of the uncompressed tar, which the image config
-//! lists. One pass computes both: a [`Tee`] hashes whatever is read through it.
+//! lists. One pass computes both: a `Tee` hashes whatever is read through it.
 
 use std::cell::RefCell;
 use std::io::{self, BufRead, Read};

@@ -33,6 +33,8 @@ pub(super) struct Layer<'a> {
 /// Every entry costs at least this much (one tar block).
 const ENTRY_COST: u64 = 512;
 
+/// Writes one entry into the layer: its cost charged and its path checked first; a whiteout
+/// marker is converted, anything else made as the tar says, with its owner, xattrs and mode.
 pub(super) fn unpack_entry<R: Read>(
     entry: &mut tar::Entry<'_, R>,
     layer: &mut Layer<'_>,
