@@ -227,7 +227,6 @@ fn not_an_archive(name: &str) -> Error {
     ))
 }
 
-// ANCHOR: manifest
 /// What an archive's manifest and config say about its image, in either layout: its id,
 /// tags and config, and where each of its layers is, bottom first.
 #[derive(Debug, Clone)]
@@ -249,7 +248,6 @@ pub struct ManifestLayer {
     /// The digest of the blob as stored, when the manifest names it (OCI).
     pub blob_digest: Option<String>,
 }
-// ANCHOR_END: manifest
 
 /// Reads the manifest (docker save or OCI) and config of the archive.
 pub fn read_manifest(outer: &Outer) -> Result<Manifest> {

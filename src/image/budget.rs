@@ -10,7 +10,6 @@ use crate::{Error, Result};
 /// block for every entry (an empty file still costs a header, an inode and a directory
 /// entry: a million of them is a bomb too). Checked against the header *before* writing, so
 /// a header claiming a terabyte is refused with nothing written.
-// ANCHOR: budget
 #[derive(Debug, Clone)]
 pub struct Budget {
     limit: u64,
@@ -18,7 +17,6 @@ pub struct Budget {
     /// What the budget is for, in the refusal ("the image archive X").
     what: Option<String>,
 }
-// ANCHOR_END: budget
 
 /// The default limit on what one import unpacks: far above real images (a large CUDA image
 /// is 10 GiB unpacked), far below "fill the disk".
@@ -52,7 +50,6 @@ impl Budget {
         }
     }
 
-    // ANCHOR: charge
     /// Counts `bytes` of the layer `layer`; refuses once the total passes the limit.
     pub fn charge(&mut self, bytes: u64, layer: &str) -> Result<()> {
         self.used = self.used.saturating_add(bytes);
@@ -61,7 +58,6 @@ impl Budget {
         }
         Ok(())
     }
-    // ANCHOR_END: charge
 
     /// The one-sentence refusal (naming the budget's archive, else the layer).
     pub fn exceeded(&self, layer: &str) -> Error {

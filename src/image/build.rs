@@ -166,7 +166,6 @@ fn start_archive(
     Ok((config, id, tar::Builder::new(file)))
 }
 
-// ANCHOR: docker_save
 /// Writes a `docker save`-style archive (the classic layout: `<id>/layer.tar`,
 /// `<hex>.json`, `manifest.json`) holding one image made of `layers`, bottom first. Returns
 /// the image id.
@@ -191,7 +190,6 @@ pub fn write_docker_save(
     outer.into_inner().map_err(bad)?;
     Ok(id)
 }
-// ANCHOR_END: docker_save
 
 /// Writes an OCI image layout archive with gzip-compressed layers. Returns the image id.
 pub fn write_oci_layout(

@@ -20,7 +20,6 @@ pub(super) struct MadeDir {
     pub(super) ino: u64,
 }
 
-// ANCHOR: dir_modes
 /// Gives each directory the import made its mode, deepest first (a read-only directory
 /// would have refused its entries). Never by path: each directory is reached from the
 /// layer's fd with `O_NOFOLLOW` on every component, and changed only if it is still the
@@ -53,9 +52,7 @@ pub(super) fn apply_dir_modes(dest: &Path, dirs: &mut [MadeDir]) -> Result<()> {
     }
     Ok(())
 }
-// ANCHOR_END: dir_modes
 
-// ANCHOR: open_beneath
 /// Opens the directory `rel` below `root`, one component at a time with `O_NOFOLLOW`, so no
 /// symlink is ever followed (openat2's RESOLVE_NO_SYMLINKS, by hand, for any kernel).
 /// `None` when a component is no longer a directory.
@@ -80,4 +77,3 @@ fn open_beneath(root: &OwnedFd, rel: &Path) -> Result<Option<OwnedFd>> {
     }
     Ok(Some(cur))
 }
-// ANCHOR_END: open_beneath

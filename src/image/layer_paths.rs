@@ -14,7 +14,6 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::{Error, Result};
 
-// ANCHOR: sanitize
 /// The entry path as a plain relative path, or an error if it would leave the layer.
 pub fn sanitize(path: &Path, what: &str) -> Result<PathBuf> {
     let mut out = PathBuf::new();
@@ -75,7 +74,6 @@ pub(super) fn ensure_parents(dest: &Path, rel: &Path) -> Result<()> {
     }
     Ok(())
 }
-// ANCHOR_END: sanitize
 
 /// Removes what an earlier entry put at `path` (a later entry of a tar replaces an earlier
 /// one). Never follows a symlink: it removes the link itself.

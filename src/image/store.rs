@@ -128,7 +128,6 @@ impl ImageStore {
         self
     }
 
-    // ANCHOR: stale_imports
     /// Removes the scratch files and directories in `root/tmp` of importers that are dead
     /// (killed with SIGKILL); returns their names. A store that does not exist has none.
     pub fn remove_stale_imports(root: &Path) -> Result<Vec<String>> {
@@ -162,7 +161,6 @@ impl ImageStore {
         }
         Ok(removed)
     }
-    // ANCHOR_END: stale_imports
 
     /// A scratch directory in `tmp/` named after this importer:
     /// `<kind>-<pid>-<start>-XXXXXX`.
@@ -221,7 +219,6 @@ impl ImageStore {
         self.commit(staged)
     }
 
-    // ANCHOR: add_layer
     /// Unpacks a layer into a scratch directory and checks its digests. Any error drops the
     /// scratch directory, which removes the half-unpacked layer.
     fn stage(
@@ -255,9 +252,7 @@ impl ImageStore {
             diff_id: unpacked.diff_id,
         })
     }
-    // ANCHOR_END: add_layer
 
-    // ANCHOR: commit
     /// Moves a staged layer into place (rename is atomic: the layer appears whole or not).
     fn commit(&self, staged: Staged) -> Result<String> {
         let dest = self.layer_dir(&staged.diff_id)?;
@@ -271,7 +266,6 @@ impl ImageStore {
         })?;
         Ok(staged.diff_id)
     }
-    // ANCHOR_END: commit
 
     /// Imports one layer tar file (plain or gzip). The file is hashed first, so a layer
     /// already in the store is not unpacked again.
@@ -294,7 +288,6 @@ impl ImageStore {
         self.add_layer(open()?, &name, Some(&diff_id), None)
     }
 
-    // ANCHOR: import_archive
     /// Imports a whole image from a `docker save` archive or an OCI image layout archive.
     pub fn import_archive(&self, path: &Path) -> Result<Image> {
         let scratch = self.scratch_dir("archive")?;
@@ -340,7 +333,6 @@ impl ImageStore {
             manifest.config,
         )
     }
-    // ANCHOR_END: import_archive
 
     /// Records an image made of layers already in the store.
     pub fn save_image(

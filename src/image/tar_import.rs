@@ -94,7 +94,6 @@ pub fn unpack_layer_limited(
     Ok(report)
 }
 
-// ANCHOR: unpack
 fn unpack_tar(
     tar: &mut dyn Read,
     hasher: &RefCell<Sha256>,
@@ -126,4 +125,3 @@ fn unpack_tar(
     io::copy(&mut plain, &mut io::sink()).map_err(corrupt)?;
     apply_dir_modes(layer.dest, &mut layer.dirs)
 }
-// ANCHOR_END: unpack

@@ -66,7 +66,6 @@ pub fn classify(path: &Path) -> Result<TarPath> {
 }
 // ANCHOR_END: classify
 
-// ANCHOR: marker_to_overlay
 /// Gives a whiteout marker of the tar (`.wh.NAME`, `.wh..wh..opq`) its overlay form under
 /// `dest`: a 0/0 character device in place of the deleted name, the opaque xattr on the
 /// directory. Returns whether `rel` was a marker (AUFS bookkeeping counts, and is skipped);
@@ -99,7 +98,6 @@ pub fn marker_to_overlay(dest: &Path, rel: &Path, report: &mut Unpacked) -> Resu
     }
     // end of exercise 06.2
 }
-// ANCHOR_END: marker_to_overlay
 
 #[cfg(test)]
 mod tests {

@@ -14,7 +14,6 @@ use crate::{Error, Result};
 /// The kernel's limit on the number of lower layers of one overlay (`OVL_MAX_STACK`).
 pub const MAX_LOWER_LAYERS: usize = 500;
 
-// ANCHOR: layers
 /// An overlay stack: read-only lower layers and, optionally, a writable upper layer.
 ///
 /// Build it bottom first, as a Dockerfile reads: `Layers::new(vec![base, app], upper,
@@ -42,7 +41,6 @@ pub struct Upper {
     pub dir: PathBuf,
     pub work: PathBuf,
 }
-// ANCHOR_END: layers
 
 impl Layers {
     /// A stack with a writable upper layer (the case of a running container).

@@ -32,7 +32,6 @@ pub fn max_options_len() -> usize {
 pub const MAX_OPTIONS_LEN: usize = 4095;
 
 impl Layers {
-    // ANCHOR: options
     /// The option string for `mount -t overlay`, limited to what one `mount(2)` call passes
     /// on.
     pub fn mount_options(&self) -> Result<String> {
@@ -56,7 +55,6 @@ impl Layers {
         Ok(options)
     }
 
-    // ANCHOR: options_order
     /// The option string itself: lowerdir, then upperdir and workdir, then the flags.
     fn options(&self) -> Result<String> {
         // exercise 06.1: render the lowerdir option, topmost layer first
@@ -81,12 +79,9 @@ impl Layers {
         Ok(options)
         // end of exercise 06.1
     }
-    // ANCHOR_END: options_order
-    // ANCHOR_END: options
 }
 
 /// Escapes the characters the overlay option parser treats specially.
-// ANCHOR: escape
 pub fn escape(path: &Path) -> Result<String> {
     let Some(text) = path.to_str() else {
         return Err(Error::Invalid(format!(
@@ -112,7 +107,6 @@ pub fn escape(path: &Path) -> Result<String> {
     }
     Ok(out)
 }
-// ANCHOR_END: escape
 
 #[cfg(test)]
 mod tests {
