@@ -617,7 +617,7 @@ fn a_header_claiming_a_huge_size_is_refused_before_anything_is_written() {
         tar.as_slice(),
         &s.layer(),
         "huge",
-        &mut workbook::image::tar_import::Budget::new(1 << 30),
+        &mut workbook::image::budget::Budget::new(1 << 30),
     )
     .unwrap_err()
     .to_string();
@@ -637,7 +637,7 @@ fn many_empty_files_count_against_the_limit() {
         tar.finish().unwrap().as_slice(),
         &s.layer(),
         "many",
-        &mut workbook::image::tar_import::Budget::new(1 << 20),
+        &mut workbook::image::budget::Budget::new(1 << 20),
     )
     .unwrap_err()
     .to_string();

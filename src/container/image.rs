@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::image::config::ImageConfig;
+use crate::image::image_config::ImageConfig;
 use crate::image::store::ImageStore;
 use crate::{rootfs, Result};
 

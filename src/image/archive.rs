@@ -23,8 +23,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::config::{self, ImageConfig};
-use super::tar_import::{damage, decompressed, digest_of, is_gzip, Budget};
+use super::budget::Budget;
+use super::image_config::{self, ImageConfig};
+use super::stream::{damage, decompressed, digest_of, is_gzip};
 use crate::{Error, Result};
 
 /// The members of an archive, found once, read at will (a tar has no index of its own).
@@ -226,20 +227,20 @@ fn not_an_archive(name: &str) -> Error {
     ))
 }
 
-// ANCHOR: plan
-/// What importing an archive has to do: the image's config and its layers, bottom first.
+/// What an archive's manifest and config say about its image, in either layout: its id,
+/// tags and config, and where each of its layers is, bottom first.
 #[derive(Debug, Clone)]
-pub struct ImportPlan {
+pub struct Manifest {
     /// `sha256:HEX` of the config file: the image id.
     pub id: String,
     pub tags: Vec<String>,
     pub config: ImageConfig,
-    pub layers: Vec<PlannedLayer>,
+    pub layers: Vec<ManifestLayer>,
 }
 
-/// One layer to import: where it is in the archive and the digests it must have.
+/// One layer of the image: where it is in the archive and the digests it must have.
 #[derive(Debug, Clone)]
-pub struct PlannedLayer {
+pub struct ManifestLayer {
     /// The member of the archive holding the layer tar (plain or gzip).
     pub member: String,
     /// The digest of the uncompressed tar, from the config's `rootfs.diff_ids`.
@@ -247,14 +248,13 @@ pub struct PlannedLayer {
     /// The digest of the blob as stored, when the manifest names it (OCI).
     pub blob_digest: Option<String>,
 }
-// ANCHOR_END: plan
 
 /// Reads the manifest (docker save or OCI) and config of the archive.
-pub fn plan(outer: &Outer) -> Result<ImportPlan> {
+pub fn read_manifest(outer: &Outer) -> Result<Manifest> {
     if outer.has("manifest.json") {
-        docker_plan(outer)
+        read_docker_manifest(outer)
     } else if outer.has("index.json") {
-        oci_plan(outer)
+        read_oci_manifest(outer)
     } else {
         Err(Error::Invalid(format!(
             "the archive {} is neither a `docker save` archive (no manifest.json) nor an OCI image layout (no index.json)",
@@ -271,7 +271,7 @@ struct DockerManifest {
     layers: Vec<String>,
 }
 
-fn docker_plan(outer: &Outer) -> Result<ImportPlan> {
+fn read_docker_manifest(outer: &Outer) -> Result<Manifest> {
     let manifests: Vec<DockerManifest> = json(outer, "manifest.json", "its manifest")?;
     let Some(manifest) = manifests.into_iter().next() else {
         return Err(Error::Invalid(format!(
@@ -281,13 +281,13 @@ fn docker_plan(outer: &Outer) -> Result<ImportPlan> {
     };
     let config_bytes = outer.read(&manifest.config, "the image config")?;
     let id = verified_digest(&config_bytes, &manifest.config, &outer.name)?;
-    let (config, diff_ids) = config::parse(&config_bytes, &manifest.config)?;
+    let (config, diff_ids) = image_config::parse(&config_bytes, &manifest.config)?;
     let layers = pair_layers(
         &outer.name,
         &diff_ids,
         manifest.layers.into_iter().map(|m| (m, None)),
     )?;
-    Ok(ImportPlan {
+    Ok(Manifest {
         id,
         tags: manifest.repo_tags.unwrap_or_default(),
         config,
@@ -316,7 +316,7 @@ struct OciManifest {
     layers: Vec<Descriptor>,
 }
 
-fn oci_plan(outer: &Outer) -> Result<ImportPlan> {
+fn read_oci_manifest(outer: &Outer) -> Result<Manifest> {
     let index: OciIndex = json(outer, "index.json", "its index")?;
     let mut top = index.manifests.into_iter().next().ok_or_else(|| {
         Error::Invalid(format!("the index.json of {} lists no image", outer.name))
@@ -334,7 +334,7 @@ fn oci_plan(outer: &Outer) -> Result<ImportPlan> {
     }
     let manifest: OciManifest = blob_json(outer, &top.digest, "the image manifest")?;
     let config_bytes = blob(outer, &manifest.config.digest, "the image config")?;
-    let (config, diff_ids) = config::parse(&config_bytes, &manifest.config.digest)?;
+    let (config, diff_ids) = image_config::parse(&config_bytes, &manifest.config.digest)?;
     for layer in &manifest.layers {
         if layer.media_type.contains("zstd") {
             return Err(Error::Unsupported(format!(
@@ -349,7 +349,7 @@ fn oci_plan(outer: &Outer) -> Result<ImportPlan> {
         .map(|l| Ok((blob_path(&l.digest)?, Some(l.digest))))
         .collect::<Result<Vec<_>>>()?;
     let layers = pair_layers(&outer.name, &diff_ids, members.into_iter())?;
-    Ok(ImportPlan {
+    Ok(Manifest {
         id: manifest.config.digest,
         tags: tag.into_iter().collect(),
         config,
@@ -361,7 +361,7 @@ fn pair_layers(
     name: &str,
     diff_ids: &[String],
     members: impl ExactSizeIterator<Item = (String, Option<String>)>,
-) -> Result<Vec<PlannedLayer>> {
+) -> Result<Vec<ManifestLayer>> {
     if members.len() != diff_ids.len() {
         return Err(Error::Invalid(format!(
             "the image in {name} lists {} layers but its config has {} diff_ids",
@@ -373,7 +373,7 @@ fn pair_layers(
         .zip(diff_ids)
         .map(|((member, blob_digest), diff_id)| {
             check_digest(diff_id)?;
-            Ok(PlannedLayer {
+            Ok(ManifestLayer {
                 member,
                 diff_id: diff_id.clone(),
                 blob_digest,

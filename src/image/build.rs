@@ -8,9 +8,9 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde_json::json;
 
-use super::config::ImageConfig;
-use super::tar_import::digest_of;
-use super::whiteout::{OPAQUE_MARKER, WHITEOUT_PREFIX};
+use super::image_config::ImageConfig;
+use super::stream::digest_of;
+use super::tar_whiteout::{OPAQUE_MARKER, WHITEOUT_PREFIX};
 use crate::{Error, Result};
 
 /// A layer tar under construction. Entries are owned by root, as in an image.
@@ -151,7 +151,21 @@ fn add(outer: &mut tar::Builder<impl Write>, name: &str, bytes: &[u8]) -> Result
     outer.append_data(&mut h, name, bytes).map_err(bad)
 }
 
-// ANCHOR: docker_save
+/// The start of an image archive of either layout: the config of an image made of
+/// `layers` (uncompressed, bottom first), its id (the config's digest), and the archive's
+/// outer tar, created at `path`.
+fn start_archive(
+    path: &Path,
+    layers: &[Vec<u8>],
+    config: &ImageConfig,
+) -> Result<(Vec<u8>, String, tar::Builder<std::fs::File>)> {
+    let config = config_json(layers, config);
+    let id = sha(&config);
+    let file = std::fs::File::create(path)
+        .map_err(|e| Error::io("writing the image archive", path, e))?;
+    Ok((config, id, tar::Builder::new(file)))
+}
+
 /// Writes a `docker save`-style archive (the classic layout: `<id>/layer.tar`,
 /// `<hex>.json`, `manifest.json`) holding one image made of `layers`, bottom first. Returns
 /// the image id.
@@ -161,12 +175,8 @@ pub fn write_docker_save(
     layers: &[Vec<u8>],
     config: &ImageConfig,
 ) -> Result<String> {
-    let config = config_json(layers, config);
-    let id = sha(&config);
+    let (config, id, mut outer) = start_archive(path, layers, config)?;
     let hex = id.trim_start_matches("sha256:");
-    let file = std::fs::File::create(path)
-        .map_err(|e| Error::io("writing the image archive", path, e))?;
-    let mut outer = tar::Builder::new(file);
     let mut names = Vec::new();
     for layer in layers {
         let name = format!("{}/layer.tar", sha(layer).trim_start_matches("sha256:"));
@@ -180,7 +190,6 @@ pub fn write_docker_save(
     outer.into_inner().map_err(bad)?;
     Ok(id)
 }
-// ANCHOR_END: docker_save
 
 /// Writes an OCI image layout archive with gzip-compressed layers. Returns the image id.
 pub fn write_oci_layout(
@@ -189,13 +198,9 @@ pub fn write_oci_layout(
     layers: &[Vec<u8>],
     config: &ImageConfig,
 ) -> Result<String> {
-    let config = config_json(layers, config);
-    let id = sha(&config);
-    let file = std::fs::File::create(path)
-        .map_err(|e| Error::io("writing the image archive", path, e))?;
-    let mut outer = tar::Builder::new(file);
     let blob_name =
         |digest: &str| format!("blobs/sha256/{}", digest.trim_start_matches("sha256:"));
+    let (config, id, mut outer) = start_archive(path, layers, config)?;
     let mut descriptors = Vec::new();
     for layer in layers {
         let blob = gzip(layer)?;

@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use super::build::LayerTar;
-use super::config::ImageConfig;
+use super::image_config::ImageConfig;
 use super::store::{Image, ImageStore};
-use super::tar_import::{digest_of, unpack_layer};
+use super::stream::digest_of;
+use super::tar_import::unpack_layer;
 use crate::{Error, Result};
 
 // ANCHOR: layers

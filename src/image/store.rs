@@ -30,8 +30,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::archive::{self, check_digest, Outer};
-use super::config::ImageConfig;
-use super::tar_import::{decompressed, digest_of, unpack_layer_limited, Budget};
+use super::budget::Budget;
+use super::image_config::ImageConfig;
+use super::stream::{decompressed, digest_of};
+use super::tar_import::unpack_layer_limited;
 use crate::owner;
 use crate::{Error, Result};
 
@@ -126,7 +128,6 @@ impl ImageStore {
         self
     }
 
-    // ANCHOR: stale_imports
     /// Removes the scratch files and directories in `root/tmp` of importers that are dead
     /// (killed with SIGKILL); returns their names. A store that does not exist has none.
     pub fn remove_stale_imports(root: &Path) -> Result<Vec<String>> {
@@ -160,7 +161,6 @@ impl ImageStore {
         }
         Ok(removed)
     }
-    // ANCHOR_END: stale_imports
 
     /// A scratch directory in `tmp/` named after this importer:
     /// `<kind>-<pid>-<start>-XXXXXX`.
@@ -219,7 +219,6 @@ impl ImageStore {
         self.commit(staged)
     }
 
-    // ANCHOR: add_layer
     /// Unpacks a layer into a scratch directory and checks its digests. Any error drops the
     /// scratch directory, which removes the half-unpacked layer.
     fn stage(
@@ -253,9 +252,7 @@ impl ImageStore {
             diff_id: unpacked.diff_id,
         })
     }
-    // ANCHOR_END: add_layer
 
-    // ANCHOR: commit
     /// Moves a staged layer into place (rename is atomic: the layer appears whole or not).
     fn commit(&self, staged: Staged) -> Result<String> {
         let dest = self.layer_dir(&staged.diff_id)?;
@@ -269,7 +266,6 @@ impl ImageStore {
         })?;
         Ok(staged.diff_id)
     }
-    // ANCHOR_END: commit
 
     /// Imports one layer tar file (plain or gzip). The file is hashed first, so a layer
     /// already in the store is not unpacked again.
@@ -292,15 +288,14 @@ impl ImageStore {
         self.add_layer(open()?, &name, Some(&diff_id), None)
     }
 
-    // ANCHOR: import_archive
     /// Imports a whole image from a `docker save` archive or an OCI image layout archive.
     pub fn import_archive(&self, path: &Path) -> Result<Image> {
         let scratch = self.scratch_dir("archive")?;
         let outer = Outer::open(path, scratch.path(), self.max_unpacked)?;
-        let plan = archive::plan(&outer)?;
+        let manifest = archive::read_manifest(&outer)?;
         // Every layer must be there before the first is unpacked: a manifest naming a
         // missing layer is refused without touching the store.
-        let missing: Vec<_> = plan
+        let missing: Vec<_> = manifest
             .layers
             .iter()
             .filter(|l| !self.has_layer(&l.diff_id))
@@ -332,13 +327,12 @@ impl ImageStore {
             self.commit(layer)?;
         }
         self.save_image(
-            &plan.id,
-            plan.tags,
-            plan.layers.iter().map(|l| l.diff_id.clone()).collect(),
-            plan.config,
+            &manifest.id,
+            manifest.tags,
+            manifest.layers.iter().map(|l| l.diff_id.clone()).collect(),
+            manifest.config,
         )
     }
-    // ANCHOR_END: import_archive
 
     /// Records an image made of layers already in the store.
     pub fn save_image(

@@ -1,17 +1,11 @@
-//! The stack of layers, as a type, and the option string the kernel reads to mount it.
+//! The stack of layers, as a type: read-only lower layers, bottom first, and optionally a
+//! writable upper layer with its work dir.
 //!
-//! Three traps live in the option string, and this type is where they are handled once:
-//!
-//! 1. **Order.** `lowerdir=A:B:C` means A is the *topmost* lower layer and C the bottom
-//!    one. Dockerfiles, image manifests and this workbook's `--layer` list the layers
-//!    bottom first, so the list has to be reversed when it is rendered. Getting it wrong
-//!    mounts without an error and silently shows the wrong file.
-//! 2. **Separators.** `,` separates mount options and `:` separates lower layers. A path
-//!    that contains either must have it escaped with a backslash (and a backslash itself
-//!    doubled), or the kernel reads two paths where there was one.
-//! 3. **Size.** `mount(2)` copies at most one page of option text (4096 bytes here) and
-//!    drops the rest. A long stack of layers must be refused here, with a sentence, not cut
-//!    short by the kernel into a different stack.
+//! What can be checked from the paths alone is checked once, here, when the stack is built:
+//! every path absolute (the kernel would resolve a relative one against the mounting
+//! process's cwd, later and elsewhere), at most [`MAX_LOWER_LAYERS`] lowers, the upper and
+//! work dirs apart. The option string the kernel reads is in [`super::options`]; what only
+//! the filesystem can tell, in [`super::dir_checks`].
 
 use std::path::{Path, PathBuf};
 
@@ -20,20 +14,6 @@ use crate::{Error, Result};
 /// The kernel's limit on the number of lower layers of one overlay (`OVL_MAX_STACK`).
 pub const MAX_LOWER_LAYERS: usize = 500;
 
-/// The most option text one `mount(2)` call passes on: one page, less the terminating NUL.
-pub fn max_options_len() -> usize {
-    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
-        .ok()
-        .flatten()
-        .and_then(|p| usize::try_from(p).ok())
-        .unwrap_or(4096);
-    page - 1
-}
-
-/// The limit on a 4 KiB-page machine, for documentation and tests.
-pub const MAX_OPTIONS_LEN: usize = 4095;
-
-// ANCHOR: layers
 /// An overlay stack: read-only lower layers and, optionally, a writable upper layer.
 ///
 /// Build it bottom first, as a Dockerfile reads: `Layers::new(vec![base, app], upper,
@@ -41,16 +21,16 @@ pub const MAX_OPTIONS_LEN: usize = 4095;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layers {
     /// Read-only layers, bottom first (index 0 is the base).
-    lowers: Vec<PathBuf>,
+    pub(super) lowers: Vec<PathBuf>,
     /// The writable layer, if any.
-    upper: Option<Upper>,
+    pub(super) upper: Option<Upper>,
     /// Keep overlay's own metadata in `user.overlay.*` xattrs instead of
     /// `trusted.overlay.*`, which only root of the host may write: needed to mount inside a
     /// user namespace.
-    user_xattr: bool,
+    pub(super) user_xattr: bool,
     /// Skip every sync of the upper layer (`volatile`, Linux 5.10+): for a writable layer
     /// that is thrown away after the run.
-    volatile: bool,
+    pub(super) volatile: bool,
 }
 
 /// The writable layer: `dir` receives every change; `work` is the kernel's scratch
@@ -61,7 +41,6 @@ pub struct Upper {
     pub dir: PathBuf,
     pub work: PathBuf,
 }
-// ANCHOR_END: layers
 
 impl Layers {
     /// A stack with a writable upper layer (the case of a running container).
@@ -195,120 +174,7 @@ impl Layers {
     pub fn upper(&self) -> Option<&Upper> {
         self.upper.as_ref()
     }
-
-    // ANCHOR: options
-    /// The option string for `mount -t overlay`, limited to what one `mount(2)` call passes
-    /// on.
-    pub fn mount_options(&self) -> Result<String> {
-        self.mount_options_within(max_options_len())
-    }
-
-    /// The option string, refused when longer than `limit` bytes.
-    pub fn mount_options_within(&self, limit: usize) -> Result<String> {
-        let mut options = self.options()?;
-        if self.volatile && self.upper.is_some() {
-            options.push_str(",volatile");
-        }
-        if options.len() > limit {
-            return Err(Error::Invalid(format!(
-                "the overlay options for {} layers take {} bytes, more than the {limit} bytes one mount(2) call \
-                 passes to the kernel; use shorter layer paths or fewer layers",
-                self.lowers.len() + usize::from(self.upper.is_some()),
-                options.len()
-            )));
-        }
-        Ok(options)
-    }
-
-    // ANCHOR: options_order
-    /// The option string itself: lowerdir, then upperdir and workdir, then the flags.
-    fn options(&self) -> Result<String> {
-        // exercise 06.1: render the lowerdir option, topmost layer first
-        // The kernel reads lowerdir= topmost first: reverse our bottom-first list.
-        let lowers = self
-            .lowers
-            .iter()
-            .rev()
-            .map(|p| escape(p))
-            .collect::<Result<Vec<_>>>()?;
-        let mut options = format!("lowerdir={}", lowers.join(":"));
-        if let Some(upper) = &self.upper {
-            options.push_str(&format!(
-                ",upperdir={},workdir={}",
-                escape(&upper.dir)?,
-                escape(&upper.work)?
-            ));
-        }
-        if self.user_xattr {
-            options.push_str(",userxattr");
-        }
-        Ok(options)
-        // end of exercise 06.1
-    }
-    // ANCHOR_END: options_order
-    // ANCHOR_END: options
-
-    /// Checks what only the filesystem can tell: every layer is a directory, the upper and
-    /// work dirs are on the same filesystem, and the work dir is empty. The kernel checks
-    /// these too, but answers with a bare `EINVAL` and a line in `dmesg`; this says which
-    /// and why.
-    pub fn check_dirs(&self) -> Result<()> {
-        for (i, lower) in self.lowers.iter().enumerate() {
-            require_dir(lower, &format!("lower layer {i}"))?;
-        }
-        if let Some(upper) = &self.upper {
-            let up = require_dir(&upper.dir, "the upper layer")?;
-            let work = require_dir(&upper.work, "the work dir")?;
-            if up.st_dev != work.st_dev {
-                return Err(Error::Invalid(format!(
-                    "the upper dir {} and the work dir {} are on different filesystems; the kernel \
-                     renames copied-up files from one to the other, so put them side by side",
-                    upper.dir.display(),
-                    upper.work.display()
-                )));
-            }
-            let mut entries = std::fs::read_dir(&upper.work)
-                .map_err(|e| Error::io("listing the work dir", &upper.work, e))?;
-            if entries.next().is_some() {
-                return Err(Error::Invalid(format!(
-                    "the work dir {} is not empty; give the overlay a fresh, empty work dir \
-                     (one per mount; it must not be shared)",
-                    upper.work.display()
-                )));
-            }
-        }
-        Ok(())
-    }
 }
-
-/// Escapes the characters the overlay option parser treats specially.
-// ANCHOR: escape
-pub fn escape(path: &Path) -> Result<String> {
-    let Some(text) = path.to_str() else {
-        return Err(Error::Invalid(format!(
-            "the layer path {} is not UTF-8; rename it",
-            path.display()
-        )));
-    };
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            // The option string ends at the first NUL, and newlines would garble mountinfo.
-            '\0' | '\n' => {
-                return Err(Error::Invalid(format!(
-                    "the layer path {text:?} contains a NUL or newline, which no mount option can carry"
-                )))
-            }
-            '\\' | ':' | ',' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    Ok(out)
-}
-// ANCHOR_END: escape
 
 /// An absolute path without touching the filesystem (the mount happens elsewhere, later,
 /// and the kernel resolves relative option paths against whatever the mounting process's
@@ -321,26 +187,6 @@ fn absolute(path: &Path) -> Result<PathBuf> {
         .map_err(|e| Error::io("making the layer path absolute", path, e))
 }
 
-fn require_dir(path: &Path, role: &str) -> Result<nix::sys::stat::FileStat> {
-    match nix::sys::stat::stat(path) {
-        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => Ok(st),
-        Ok(_) => Err(Error::Invalid(format!(
-            "{role} {} is not a directory",
-            path.display()
-        ))),
-        Err(nix::errno::Errno::ENOENT) => Err(Error::Invalid(format!(
-            "{role} {} does not exist",
-            path.display()
-        ))),
-        Err(errno) => Err(Error::sys_path(
-            "stat",
-            format!("checking {role}"),
-            path,
-            errno,
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,61 +194,6 @@ mod tests {
 
     fn paths(list: &[&str]) -> Vec<PathBuf> {
         list.iter().map(PathBuf::from).collect()
-    }
-
-    /// One test with its cases in order (not rstest cases, which run in parallel): the
-    /// first failure a check shows is always the same.
-    #[test]
-    fn read_only_lowerdir_lists_the_topmost_first() {
-        for (bottom_first, want) in [
-            (&["/l/base", "/l/app"][..], "lowerdir=/l/app:/l/base"),
-            (&["/l/0", "/l/1", "/l/2"][..], "lowerdir=/l/2:/l/1:/l/0"),
-        ] {
-            read_only_case(bottom_first, want);
-        }
-    }
-
-    fn read_only_case(bottom_first: &[&str], want: &str) {
-        let layers = Layers::read_only(paths(bottom_first)).unwrap();
-        let got = layers.mount_options().unwrap();
-        assert!(
-            got == want,
-            "for layers listed bottom first as {bottom_first:?}, the options read {got:?}: \
-             lowerdir= takes the topmost layer first"
-        );
-    }
-
-    #[test]
-    fn upper_and_work_follow_the_lowers() {
-        let layers =
-            Layers::new(paths(&["/l/base", "/l/app"]), "/c/upper", "/c/work").unwrap();
-        assert_eq!(
-            layers.mount_options().unwrap(),
-            "lowerdir=/l/app:/l/base,upperdir=/c/upper,workdir=/c/work"
-        );
-    }
-
-    #[rstest]
-    #[case::colon("/l/a:b", r"/l/a\:b")]
-    #[case::comma("/l/a,b", r"/l/a\,b")]
-    #[case::backslash(r"/l/a\b", r"/l/a\\b")]
-    #[case::all(r"/x:,\", r"/x\:\,\\")]
-    #[case::plain("/l/plain dir", "/l/plain dir")]
-    fn separators_in_paths_are_escaped(#[case] path: &str, #[case] want: &str) {
-        assert_eq!(escape(Path::new(path)).unwrap(), want);
-        let layers = Layers::new(vec![PathBuf::from(path)], "/u", "/w").unwrap();
-        assert!(layers
-            .mount_options()
-            .unwrap()
-            .starts_with(&format!("lowerdir={want},")));
-    }
-
-    #[rstest]
-    #[case::newline("/l/a\nb", "newline")]
-    #[case::nul("/l/a\0b", "NUL")]
-    fn unrepresentable_paths_are_refused(#[case] path: &str, #[case] word: &str) {
-        let err = escape(Path::new(path)).unwrap_err().to_string();
-        assert!(err.contains(word), "{err}");
     }
 
     #[test]
@@ -422,36 +213,5 @@ mod tests {
     fn bad_stacks_are_refused(#[case] layers: Result<Layers>, #[case] word: &str) {
         let err = layers.unwrap_err().to_string();
         assert!(err.contains(word), "{err}");
-    }
-
-    #[test]
-    fn options_longer_than_a_page_are_refused_not_truncated() {
-        // 100 layers of 60-byte paths: about 6 KB of options, more than a page.
-        let lowers: Vec<PathBuf> = (0..100)
-            .map(|i| {
-                PathBuf::from(format!(
-                    "/var/lib/container-workbook/images/layers/sha256/{i:012}"
-                ))
-            })
-            .collect();
-        let layers = Layers::read_only(lowers).unwrap();
-        let err = layers
-            .mount_options_within(MAX_OPTIONS_LEN)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("100 layers") && err.contains("4095 bytes"),
-            "{err}"
-        );
-        // The same stack fits when the limit allows it: the refusal is about size only.
-        assert!(layers.mount_options_within(1 << 16).is_ok());
-    }
-
-    #[test]
-    fn the_page_limit_is_one_page_less_the_nul() {
-        let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
-            .unwrap()
-            .unwrap();
-        assert_eq!(max_options_len() as i64, page - 1);
     }
 }

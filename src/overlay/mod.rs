@@ -16,17 +16,23 @@
 //! unless a layer above says "deleted" (a whiteout) or "nothing below" (an opaque
 //! directory).
 //!
-//! - [`layers`]: the typed stack and the mount options the kernel reads.
+//! - [`layers`]: the typed stack.
+//! - [`options`]: the mount options the kernel reads (order, escaping, size).
+//! - [`dir_checks`]: what only the filesystem can tell (directories, one filesystem, an
+//!   empty work dir).
 //! - [`union`]: mounting the union, with a guard that always unmounts (through
 //!   [`crate::mount::unmount`]).
 //! - [`whiteout`]: the overlay form of "deleted" and "opaque".
 //! - [`provenance`]: which layer a path of the merged view comes from.
 
+pub mod dir_checks;
 pub mod layers;
+pub mod options;
 pub mod provenance;
 pub mod union;
 pub mod whiteout;
 pub mod xattr;
 
-pub use layers::{max_options_len, Layers, Upper, MAX_LOWER_LAYERS, MAX_OPTIONS_LEN};
+pub use layers::{Layers, Upper, MAX_LOWER_LAYERS};
+pub use options::{max_options_len, MAX_OPTIONS_LEN};
 pub use union::{Overlay, OverlayMount};

@@ -28,7 +28,6 @@ pub enum Source {
     Absent,
 }
 
-// ANCHOR: rule
 /// Applies the overlay lookup rule to `layers` (bottom first, the upper last if there is
 /// one).
 // ANCHOR: rule_fn
@@ -59,7 +58,6 @@ pub fn expected_source(layers: &[PathBuf], rel: &Path) -> Result<Source> {
     Ok(Source::Absent)
 }
 // ANCHOR_END: rule_fn
-// ANCHOR_END: rule
 
 /// What the kernel shows at `rel` in the merged view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

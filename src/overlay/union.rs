@@ -18,7 +18,6 @@ use crate::{Error, Result};
 /// The overlay filesystem type, as the kernel registers it (see /proc/filesystems).
 pub struct Overlay;
 
-// ANCHOR: mount
 impl Overlay {
     /// Mounts `layers` at `target` (an existing directory) and returns a guard that
     /// unmounts.
@@ -35,7 +34,6 @@ impl Overlay {
     }
     // ANCHOR_END: mount_fn
 }
-// ANCHOR_END: mount
 
 // ANCHOR: mount_stack
 /// mount(2) of an overlay stack: the type is `overlay`, the layers are all in `options`.

@@ -23,7 +23,6 @@ use crate::{Error, Result};
 /// The xattr that makes a directory opaque.
 pub const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 
-// ANCHOR: whiteout
 /// Marks `path` as deleted for the layers below: a character device 0/0.
 pub fn make_whiteout(path: &Path) -> Result<()> {
     mknod(path, SFlag::S_IFCHR, Mode::empty(), makedev(0, 0)).map_err(|e| {
@@ -35,7 +34,6 @@ pub fn make_whiteout(path: &Path) -> Result<()> {
 pub fn make_opaque(dir: &Path) -> Result<()> {
     xattr::set(dir, OPAQUE_XATTR, b"y")
 }
-// ANCHOR_END: whiteout
 
 /// Whether `path` (in a layer dir, not the merged view) is a whiteout.
 pub fn is_whiteout(path: &Path) -> bool {

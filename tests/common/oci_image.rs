@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use workbook::image::build::{write_docker_save, LayerTar};
-use workbook::image::config::ImageConfig;
+use workbook::image::image_config::ImageConfig;
 
 /// The tag the archive carries.
 pub const TAG: &str = "localhost/workbook-oci:test";

@@ -2,8 +2,8 @@
 /// `dest`: a 0/0 character device in place of the deleted name, the opaque xattr on the
 /// directory. Returns whether `rel` was a marker (AUFS bookkeeping counts, and is skipped);
 /// a plain entry is left to the caller.
-fn marker_to_overlay(dest: &Path, rel: &Path, report: &mut Unpacked) -> Result<bool> {
-    use super::whiteout::{classify, TarPath};
+pub fn marker_to_overlay(dest: &Path, rel: &Path, report: &mut Unpacked) -> Result<bool> {
+    use super::layer_paths::{ensure_parents, remove_existing};
     use crate::overlay::whiteout::{make_opaque, make_whiteout};
 
     match classify(rel)? {

@@ -1,5 +1,9 @@
 //! A unified diff of two short texts (a hole's region: tens of lines), as one hunk that
-//! shows the whole region: the longest common subsequence of lines, the rest `-` and `+`.
+//! shows the whole region. The `similar` crate finds the changes (Myers' algorithm, the one
+//! git uses); this file only prints them as `solution` shows them: every line of the region,
+//! unchanged ones with a space, yours with `-`, the reference's with `+`.
+
+use similar::{ChangeTag, TextDiff};
 
 /// The diff from `old` to `new`, both starting at line `first` (1-based) of `file`.
 pub fn unified(
@@ -9,19 +13,10 @@ pub fn unified(
     new: &str,
     labels: (&str, &str),
 ) -> String {
+    // Compared line by line without their line ends, as `str::lines` splits them: a last
+    // line with no newline still equals the same line with one.
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();
-    // lcs[i][j]: length of the longest common subsequence of a[i..] and b[j..].
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
     let mut out = format!(
         "--- {file} ({})\n+++ {file} ({})\n@@ -{first},{} +{first},{} @@\n",
         labels.0,
@@ -29,19 +24,15 @@ pub fn unified(
         a.len(),
         b.len()
     );
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            out.push_str(&format!(" {}\n", a[i]));
-            i += 1;
-            j += 1;
-        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            out.push_str(&format!("-{}\n", a[i]));
-            i += 1;
-        } else {
-            out.push_str(&format!("+{}\n", b[j]));
-            j += 1;
-        }
+    for change in TextDiff::from_slices(&a, &b).iter_all_changes() {
+        let sign = match change.tag() {
+            ChangeTag::Equal => ' ',
+            ChangeTag::Delete => '-',
+            ChangeTag::Insert => '+',
+        };
+        out.push(sign);
+        out.push_str(change.value());
+        out.push('\n');
     }
     out
 }
@@ -55,6 +46,15 @@ mod tests {
         assert_eq!(
             d,
             "--- f.rs (yours)\n+++ f.rs (reference)\n@@ -10,3 +10,3 @@\n a\n-x\n+b\n c\n"
+        );
+    }
+
+    #[test]
+    fn a_missing_last_newline_is_no_change() {
+        let d = super::unified("f.rs", 1, "a\nb", "a\nb\n", ("yours", "reference"));
+        assert_eq!(
+            d,
+            "--- f.rs (yours)\n+++ f.rs (reference)\n@@ -1,2 +1,2 @@\n a\n b\n"
         );
     }
 }

@@ -1,21 +1,21 @@
-//! The layer-tar form of "deleted" and "opaque", and what each becomes on disk.
+//! The layer-tar form of "deleted" and "opaque", and its conversion to the overlay form.
 //!
 //! A tar file cannot hold an overlay whiteout portably (a 0/0 device node does not survive
 //! every tool, and xattrs are optional), so the OCI image spec (inherited from Docker and
 //! AUFS) uses marker *names*:
 //!
-//! | in the layer tar         | means                                   | overlay form on
-//! import                 |
-//! |--------------------------|-----------------------------------------|----------------------------------------|
-//! | `dir/.wh.NAME`           | `dir/NAME` was deleted in this layer    | char device 0/0
-//! at `dir/NAME`          |
-//! | `dir/.wh..wh..opq`       | `dir` hides what lower layers have in it | xattr
-//! `trusted.overlay.opaque=y` on `dir` |
-//! | `dir/.wh..wh.ANYTHING`   | AUFS bookkeeping                        | ignored          
-//!                      |
+//! | in the layer tar       | means                     | overlay form on import     |
+//! |------------------------|---------------------------|----------------------------|
+//! | `dir/.wh.NAME`         | `dir/NAME` was deleted    | 0/0 char device `dir/NAME` |
+//! | `dir/.wh..wh..opq`     | `dir` hides what is below | opaque xattr on `dir`      |
+//! | `dir/.wh..wh.ANYTHING` | AUFS bookkeeping          | ignored                    |
+//!
+//! The opaque xattr is `trusted.overlay.opaque=y`. [`marker_to_overlay`] makes each form
+//! (exercise 06.2); the markers themselves are never written to disk.
 
 use std::path::{Path, PathBuf};
 
+use super::unpacked::Unpacked;
 use crate::{Error, Result};
 
 /// The prefix of every whiteout name in a layer tar.
@@ -65,6 +65,39 @@ pub fn classify(path: &Path) -> Result<TarPath> {
     }
 }
 // ANCHOR_END: classify
+
+/// Gives a whiteout marker of the tar (`.wh.NAME`, `.wh..wh..opq`) its overlay form under
+/// `dest`: a 0/0 character device in place of the deleted name, the opaque xattr on the
+/// directory. Returns whether `rel` was a marker (AUFS bookkeeping counts, and is skipped);
+/// a plain entry is left to the caller.
+pub fn marker_to_overlay(dest: &Path, rel: &Path, report: &mut Unpacked) -> Result<bool> {
+    // exercise 06.2: convert a tar whiteout to the overlay form
+    use super::layer_paths::{ensure_parents, remove_existing};
+    use crate::overlay::whiteout::{make_opaque, make_whiteout};
+
+    match classify(rel)? {
+        TarPath::Plain(_) => Ok(false),
+        TarPath::Ignored => Ok(true),
+        TarPath::Opaque(dir) => {
+            let target = dest.join(&dir);
+            if !dir.as_os_str().is_empty() {
+                ensure_parents(dest, &dir.join("x"))?;
+            }
+            make_opaque(&target)?;
+            report.opaque_dirs += 1;
+            Ok(true)
+        }
+        TarPath::Whiteout(deleted) => {
+            ensure_parents(dest, &deleted)?;
+            let target = dest.join(&deleted);
+            remove_existing(&target, false)?;
+            make_whiteout(&target)?;
+            report.whiteouts += 1;
+            Ok(true)
+        }
+    }
+    // end of exercise 06.2
+}
 
 #[cfg(test)]
 mod tests {
