@@ -1,4 +1,4 @@
-//! Who owns a thing on disk: "<pid> <start time>" of a process, which stays unique even
+//! Who owns a thing on disk: `<pid> <start time>` of a process, which stays unique even
 //! when the pid is reused (the start time then differs). A SIGKILLed process cannot remove
 //! what it made; whoever finds its record later can tell it is dead and remove it for it.
 
@@ -11,7 +11,7 @@ fn start_time(pid: i32) -> Option<u64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
-/// "<pid> <start time>" of this process.
+/// `<pid> <start time>` of this process.
 pub fn owner_record() -> String {
     let pid = std::process::id();
     format!("{pid} {}", start_time(pid as i32).unwrap_or(0))

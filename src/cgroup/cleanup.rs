@@ -87,7 +87,7 @@ pub fn rmdir(dir: &Path) -> Result<()> {
     }
 }
 
-/// The owner record ("<pid> <start time>", see [`crate::owner`]) written in a leaf name
+/// The owner record (`<pid> <start time>`, see [`crate::owner`]) written in a leaf name
 /// `<name>.<pid>-<start>.<n>`.
 pub fn owner_of(leaf: &str) -> Option<String> {
     let mut parts = leaf.rsplitn(3, '.');

@@ -17,7 +17,7 @@ use crate::{mount, Result};
 pub enum CgroupView {
     /// The unified hierarchy (cgroup v2).
     Unified,
-    /// One v1 hierarchy per controller, each at /sys/fs/cgroup/<controller>.
+    /// One v1 hierarchy per controller, each at `/sys/fs/cgroup/<controller>`.
     PerController(Vec<String>),
 }
 

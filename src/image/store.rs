@@ -16,7 +16,7 @@
 //! files and device nodes that are meant for the container, not for the host's other users.
 //!
 //! An importer killed with SIGKILL cannot remove its scratch directory. Each one's name
-//! holds its importer ("<pid>-<start time>", see [`crate::owner`]), so the next
+//! holds its importer (`<pid>-<start time>`, see [`crate::owner`]), so the next
 //! import and `cleanup` remove exactly those whose importer is dead: no guess from age, no
 //! lock to leak. All layers of an archive are unpacked before the first is moved into
 //! place, so an archive refused halfway (a bad digest, a tar bomb) leaves no layer behind

@@ -8,7 +8,7 @@
 //! cgroup attach use). The child needs no network code of its own but bringing `lo` up.
 //!
 //! setns(2) changes the calling *thread* only; the runtime calls this while it has one
-//! thread (before the proxy's threads start), and [`Return`] steps back on every path.
+//! thread (before the proxy's threads start), and `Return` steps back on every path.
 
 use std::fs::File;
 use std::os::fd::AsFd;

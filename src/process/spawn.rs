@@ -222,7 +222,7 @@ impl Child {
     }
 
     /// Waits for the child, forwarding SIGINT, SIGTERM, SIGHUP and SIGQUIT to it, and
-    /// returns how it ended. See [`super::wait`] for the rules of PID 1.
+    /// returns how it ended. See `process::wait` for the rules of PID 1.
     pub fn wait(mut self) -> Result<Status> {
         self.release()?;
         let is_init = self.namespaces.contains(Namespace::Pid);

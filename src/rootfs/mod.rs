@@ -9,7 +9,7 @@
 //! 4. pivot_into          swap roots, then detach the old one: no path leads back
 //! ```
 //!
-//! Chapter 7's [`FullRoot::enter`] takes the same steps with more between them: the union
+//! Chapter 7's `container::root::FullRoot::enter` takes the same steps with more between them: the union
 //! of layers instead of the bind mount, the container's cgroup tree, the masked paths, and
 //! an optional read-only `/`.
 

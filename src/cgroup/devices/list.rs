@@ -36,7 +36,7 @@ impl DeviceAllowList {
         DeviceAllowList(rules)
     }
 
-    /// Docker's default list (see [`DOCKER_DEFAULT`]).
+    /// Docker's default list (see `DOCKER_DEFAULT`).
     pub fn docker_default() -> DeviceAllowList {
         DeviceAllowList(DOCKER_DEFAULT.to_vec())
     }

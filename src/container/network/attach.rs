@@ -31,7 +31,7 @@ use crate::{Error, Result};
 
 /// A container's place on the bridge. Dropping it unplugs the container: the NAT rule goes
 /// first; the veth is left to the kernel, which deletes it with the container's network
-/// namespace; the address is given back once the veth is gone (see [`super::unplug`]).
+/// namespace; the address is given back once the veth is gone (see `unplug.rs`).
 /// Drop it after the container's last process has been reaped.
 #[derive(Debug)]
 pub struct Attachment {

@@ -35,7 +35,7 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseRecord {
     pub ip: Ipv4Addr,
-    /// "<pid> <start time>" of the runtime that holds it.
+    /// `<pid> <start time>` of the runtime that holds it.
     pub owner: String,
     pub name: String,
     pub veth: String,
