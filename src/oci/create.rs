@@ -22,6 +22,7 @@ use super::resources;
 use super::seccomp::Filter;
 use super::state::{now_rfc3339, proc_stat, Record, StateDir, Status};
 use crate::cgroup::CgroupFs;
+use crate::hostname::Hostname;
 use crate::idmap::{IdMaps, IdRange};
 use crate::namespace::{Namespace, Namespaces};
 use crate::{Error, Result};
@@ -245,6 +246,8 @@ fn init_plan(
             .filter(|(k, _)| *k != Namespace::Pid)
             .cloned()
             .collect(),
+        // Checked as chapter 2 checks one (RFC 1123), here before anything is made.
+        hostname: spec.hostname.as_deref().map(Hostname::parse).transpose()?,
         new_user: namespaces.new.contains(Namespace::User),
         new_uts: namespaces.new.contains(Namespace::Uts),
         new_mount: namespaces.new.contains(Namespace::Mount),

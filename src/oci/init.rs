@@ -28,6 +28,7 @@ use super::capabilities::{self, Sets};
 use super::config::{Device, Process, Spec};
 use super::mounts;
 use super::seccomp::Filter;
+use crate::hostname::Hostname;
 use crate::namespace::Namespace;
 use crate::process::Rlimit;
 use crate::security::capabilities::{last_capability, Capability};
@@ -39,6 +40,8 @@ pub struct InitPlan {
     pub rootfs: PathBuf,
     /// Namespaces to join by path (the PID namespace is joined by the parent).
     pub join: Vec<(Namespace, PathBuf)>,
+    /// The config's hostname, set by chapter 2's step.
+    pub hostname: Option<Hostname>,
     pub new_user: bool,
     pub new_uts: bool,
     pub new_mount: bool,
@@ -110,13 +113,8 @@ fn prepare(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
         crate::namespace::join(*kind, path)?;
     }
     if plan.new_user {
-        // Root of the new user namespace (the parent has written the maps).
-        nix::unistd::setresgid(0.into(), 0.into(), 0.into()).map_err(|e| {
-            Error::sys("setresgid", "becoming root in the user namespace", e)
-        })?;
-        nix::unistd::setresuid(0.into(), 0.into(), 0.into()).map_err(|e| {
-            Error::sys("setresuid", "becoming root in the user namespace", e)
-        })?;
+        // Root of the new user namespace (the parent has written the maps): exercise 04.2.
+        crate::idmap::become_root()?;
     }
     // In the cgroup now (moved by the parent before the go-ahead, or by itself above), and
     // root of its user namespace, which will own the cgroup namespace.
@@ -124,15 +122,13 @@ fn prepare(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
         crate::cgroup::unshare_namespace()?;
     }
     nix::unistd::setsid().map_err(|e| Error::sys("setsid", "starting a new session", e))?;
-    if let Some(name) = &plan.spec.hostname {
+    if let Some(name) = &plan.hostname {
         if !plan.new_uts {
             return Err(Error::Invalid(
                 "config.json sets a hostname without a uts namespace of its own".into(),
             ));
         }
-        nix::unistd::sethostname(name).map_err(|e| {
-            Error::sys("sethostname", format!("setting the hostname {name}"), e)
-        })?;
+        name.apply()?; // exercise 02.1
     }
     if plan.new_mount {
         make_root(plan, ready)?;
@@ -397,11 +393,10 @@ pub fn finish_process(process: &Process, seccomp: Option<&Filter>) -> Result<()>
         filter.install()?;
     }
     let sets = capability_sets(process)?;
-    capabilities::drop_bounding(sets.bounding)?;
     capabilities::keep_across_setuid(true)?;
     set_user(process)?;
     capabilities::keep_across_setuid(false)?;
-    capabilities::apply_sets(&sets)?;
+    capabilities::restrict(&sets)?;
     if process.no_new_privileges {
         crate::security::set_no_new_privs()?;
         if let Some(filter) = seccomp {
