@@ -5,7 +5,7 @@
 //! narrows the other sets to the config's.
 
 use crate::error::syscall_result;
-use crate::security::capabilities;
+use crate::security::capabilities::{self, Capability};
 use crate::{Error, Result};
 
 /// The five sets of a process, as masks (bit N = capability N).
@@ -18,6 +18,64 @@ pub struct Sets {
     pub ambient: u64,
 }
 
+/// Every capability's name, at its number (linux/capability.h, up to Linux 5.9's
+/// CAP_CHECKPOINT_RESTORE), as the OCI runtime spec names them.
+pub const NAMES: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// The capability called `name` (`CAP_NET_ADMIN`), if the table knows it.
+pub fn named(name: &str) -> Option<Capability> {
+    NAMES.iter().position(|n| *n == name).map(numbered)
+}
+
+fn numbered(number: usize) -> Capability {
+    Capability {
+        name: NAMES[number],
+        number: number as u32,
+    }
+}
+
 /// Cuts the calling process's capabilities down to `sets`, after its change of user.
 /// Chapter 7's [`capabilities::restrict_to`] (exercise 07.2) drops the bounding set and
 /// leaves effective = permitted = bounding, inheritable and ambient empty; the config's
@@ -27,9 +85,9 @@ pub fn restrict(sets: &Sets) -> Result<()> {
     // Dropping from the bounding set needs CAP_SETPCAP in the effective set, which a
     // change of uid away from 0 emptied.
     raise_effective()?;
-    let keep: Vec<_> = capabilities::ALL
-        .into_iter()
-        .filter(|c| sets.bounding & (1 << c.number) != 0)
+    let keep: Vec<_> = (0..NAMES.len())
+        .filter(|n| sets.bounding & (1 << n) != 0)
+        .map(numbered)
         .collect();
     capabilities::restrict_to(&keep)?;
     apply_sets(&Sets {

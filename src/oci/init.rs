@@ -31,7 +31,7 @@ use super::seccomp::Filter;
 use crate::hostname::Hostname;
 use crate::namespace::Namespace;
 use crate::process::Rlimit;
-use crate::security::capabilities::{last_capability, Capability};
+use crate::security::capabilities::last_capability;
 use crate::{mount, Error, Result};
 
 /// What the child needs, prepared by the parent before the clone.
@@ -254,13 +254,7 @@ fn default_dev(root: &Path) -> Result<()> {
     // The links go into /dev as the container will see it: `root.join("dev/…")` followed
     // an image's `dev -> /host/dir` and made them on the host (issue 21).
     let dev = mounts::open_in_root(root, Path::new("/dev"), mounts::Make::Nothing)?;
-    for (link, target) in [
-        ("ptmx", "pts/ptmx"),
-        ("fd", "/proc/self/fd"),
-        ("stdin", "/proc/self/fd/0"),
-        ("stdout", "/proc/self/fd/1"),
-        ("stderr", "/proc/self/fd/2"),
-    ] {
+    for (link, target) in crate::rootfs::LINKS {
         // symlinkat(2) never follows its last component: an existing entry is kept.
         match nix::unistd::symlinkat(target, &dev, link) {
             Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
@@ -444,7 +438,7 @@ fn capability_sets(process: &Process) -> Result<Sets> {
     let mask = |names: &[String], set: &str| -> Result<u64> {
         let mut m = 0u64;
         for name in names {
-            let c: Capability = Capability::named(name).ok_or_else(|| {
+            let c = capabilities::named(name).ok_or_else(|| {
                 Error::Invalid(format!(
                     "process.capabilities.{set} names an unknown capability {name}"
                 ))

@@ -31,8 +31,9 @@ mod wait;
 
 pub use clone3::{spawn_in_cgroup, Born};
 pub use exec::{exec, exec_command, find_in_path, DEFAULT_PATH};
-pub use held::HeldSignals;
+pub use held::{parent_signals, HeldSignals};
 pub use limits::{set_oom_score_adj, Rlimit, RLIMITS};
 pub use spawn::fork_into;
 pub use spawn::{spawn, Child};
 pub use timens::spawn_timed;
+pub use wait::wait_forwarding_set;

@@ -23,7 +23,7 @@ mod pseudo;
 
 pub use busybox::{cache_dir, default_rootfs, find_static_busybox};
 pub use cgroupfs::CgroupView;
-pub use devices::DEVICES;
+pub use devices::{DEVICES, LINKS};
 pub use full::FullRoot;
 pub use pivot::{chroot_into, pivot_into};
 
