@@ -2,6 +2,7 @@
 //! kernel requires.
 
 pub mod image;
+pub mod init;
 pub mod run;
 pub mod spec;
 pub mod state;

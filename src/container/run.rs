@@ -18,11 +18,12 @@
 //! report an OOM kill; remove cgroup, upper dir, state
 //! ```
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use super::image::{self, Resolved, Source};
+use super::init;
 use super::spec::{self, EnvVar, Name, WorkDir};
 use super::state::ContainerDir;
 use super::tty;
@@ -70,6 +71,8 @@ struct ChildPlan {
     join: Option<cgroup::SelfJoin>,
     /// With `-t`: the socket that takes the pty's master back, and the caller's size.
     terminal: Option<(UnixStream, Option<tty::Size>)>,
+    /// Rootless, in the child: the image's layers, open while the overlay is mounted.
+    lower_fds: Vec<OwnedFd>,
 }
 
 /// What runs inside, checked before anything is made.
@@ -120,7 +123,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let born = process::spawn_timed(
         plan.namespaces,
         cgroup_dir.as_ref().map(AsFd::as_fd),
-        || child_main(&plan),
+        || child_main(&mut plan),
     )?;
     let mut child = born.child;
     drop(plan.terminal.take()); // the child's end: closed, so a child that fails is seen
@@ -249,6 +252,7 @@ fn place(
         loopback: opts.network.mode != NetworkMode::Host,
         join: cgroup.map(Cgroup::self_join).transpose()?.flatten(),
         terminal: None,
+        lower_fds: Vec::new(),
     })
 }
 
@@ -335,50 +339,61 @@ fn grant_upper_to_mapped_root(dir: &ContainerDir) -> Result<()> {
 }
 
 // ANCHOR: child
-/// The child's side, from the release to exec.
-fn child_main(plan: &ChildPlan) -> Result<u8> {
-    let mut root = std::borrow::Cow::Borrowed(&plan.root);
-    let mut _lower_fds = Vec::new();
-    if plan.rootless {
-        let (by_fd, fds) = plan.root.layers.reopened_by_fd()?;
-        _lower_fds = fds;
-        root.to_mut().layers = by_fd;
-        idmap::become_root()?;
+/// The child's side, from the release to exec: chapter 7's kind of container, whose steps
+/// [`init::init`] takes in the kernel's order.
+fn child_main(plan: &mut ChildPlan) -> Result<u8> {
+    match init::init(plan)? {}
+}
+
+impl init::Init for ChildPlan {
+    fn cgroup_join(&self) -> Option<&cgroup::SelfJoin> {
+        self.join.as_ref()
     }
-    // ANCHOR: child_steps
-    // Into our cgroup first (on v1; on v2 we were born there), then make it our cgroup
-    // namespace's root.
-    if let Some(join) = &plan.join {
-        join.join()?;
+
+    /// Rootless: the image's layers are reopened while the child is still the caller (the
+    /// overlay takes them by fd), then it becomes root of its user namespace.
+    fn enter_namespaces(&mut self) -> Result<()> {
+        if self.rootless {
+            let (by_fd, fds) = self.root.layers.reopened_by_fd()?;
+            self.root.layers = by_fd;
+            self.lower_fds = fds;
+            idmap::become_root()?;
+        }
+        Ok(())
     }
-    cgroup::unshare_namespace()?;
-    root.enter()?;
-    if let Some((socket, size)) = &plan.terminal {
-        tty::attach(socket, *size)?; // after the pivot: a pty of the container's devpts
+
+    fn new_cgroup_namespace(&self) -> bool {
+        true
     }
-    let work = &plan.workload;
-    work.hostname.apply()?;
-    if plan.loopback {
-        net::loopback_up()?;
+
+    fn enter_root(&self) -> Result<()> {
+        self.root.enter()
     }
-    enter_workdir(&work.workdir, root.read_only)?;
-    set_environment(&work.env);
-    let program = &work.command[0];
-    let path = work
-        .env
-        .iter()
-        .find(|v| v.key == "PATH")
-        .map_or(process::DEFAULT_PATH, |v| v.value.as_str());
-    if process::find_in_path(Path::new("/"), program, path).is_none() {
-        return Err(Error::Command {
-            program: program.clone(),
-            reason: "not found in the image".into(),
-            code: 127,
-        });
+
+    fn terminal(&self) -> Option<(&UnixStream, Option<tty::Size>)> {
+        self.terminal.as_ref().map(|(socket, size)| (socket, *size))
     }
-    security::harden()?;
-    process::exec_command(&work.command)
-    // ANCHOR_END: child_steps
+
+    fn hostname(&self) -> Option<&Hostname> {
+        Some(&self.workload.hostname)
+    }
+
+    fn set_up_process(&self) -> Result<()> {
+        if self.loopback {
+            net::loopback_up()?;
+        }
+        enter_workdir(&self.workload.workdir, self.root.read_only)?;
+        set_environment(&self.workload.env);
+        Ok(())
+    }
+
+    fn command(&self) -> &[String] {
+        &self.workload.command
+    }
+
+    fn harden(&self) -> Result<()> {
+        security::harden()
+    }
 }
 // ANCHOR_END: child
 
