@@ -108,10 +108,11 @@ fn all_capabilities() -> Vec<String> {
         .find_map(|l| l.strip_prefix("CapBnd:"))
         .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
         .expect("CapBnd in /proc/self/status");
-    workbook::security::capabilities::ALL
+    workbook::oci::capabilities::NAMES
         .iter()
-        .filter(|c| c.number < 64 && mask & (1 << c.number) != 0)
-        .map(|c| c.name.to_string())
+        .enumerate()
+        .filter(|(number, _)| mask & (1 << number) != 0)
+        .map(|(_, name)| name.to_string())
         .collect()
 }
 

@@ -5,6 +5,7 @@ pub mod cgroup_join;
 pub mod cgroupfs;
 mod clone3;
 pub mod image;
+pub mod init;
 pub mod network;
 pub mod root;
 pub mod run;

@@ -19,13 +19,14 @@
 //! (a helper removes the upper dir after the status is out)
 //! ```
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use super::cgroup_join::SelfJoin;
 use super::cgroupfs::CgroupView;
 use super::image::{self, Resolved, Source};
+use super::init;
 use super::network::{self, NetworkMode};
 use super::root::FullRoot;
 use super::spec::{self, EnvVar, Name, WorkDir};
@@ -73,6 +74,8 @@ struct ChildPlan {
     join: Option<SelfJoin>,
     /// With `-t`: the socket that takes the pty's master back, and the caller's size.
     terminal: Option<(UnixStream, Option<tty::Size>)>,
+    /// Rootless, in the child: the image's layers, open while the overlay is mounted.
+    lower_fds: Vec<OwnedFd>,
 }
 
 /// What runs inside, checked before anything is made.
@@ -213,11 +216,10 @@ fn spawn_in_cgroup_fast_or_attach(
     plan.join = cgroup.map(SelfJoin::for_cgroup).transpose()?.flatten();
     // cgroup v2: born inside, with clone3's CLONE_INTO_CGROUP and the cgroup's directory.
     let dir = cgroup.and_then(Cgroup::v2_dir_fd);
-    let plan: &ChildPlan = plan;
     let born = super::spawn_with_time_namespace(
         plan.namespaces,
         dir.as_ref().map(AsFd::as_fd),
-        || child_main(plan),
+        || child_main(&mut *plan),
     )?;
     // Neither (cgroup v2 on a kernel before 5.7): chapter 5's attach, by the parent.
     if let Some(cgroup) = cgroup.filter(|_| !born.in_cgroup && plan.join.is_none()) {
@@ -351,50 +353,61 @@ fn grant_upper_to_mapped_root(dir: &ContainerDir) -> Result<()> {
 }
 
 // ANCHOR: child
-/// The child's side, from the release to exec.
-fn child_main(plan: &ChildPlan) -> Result<u8> {
-    let mut root = std::borrow::Cow::Borrowed(&plan.root);
-    let mut _lower_fds = Vec::new();
-    if plan.rootless {
-        let (by_fd, fds) = plan.root.layers.reopened_by_fd()?;
-        _lower_fds = fds;
-        root.to_mut().layers = by_fd;
-        idmap::become_root()?;
+/// The child's side, from the release to exec: chapter 7's kind of container, whose steps
+/// [`init::init`] takes in the kernel's order.
+fn child_main(plan: &mut ChildPlan) -> Result<u8> {
+    match init::init(plan)? {}
+}
+
+impl init::Init for ChildPlan {
+    fn cgroup_join(&self) -> Option<&SelfJoin> {
+        self.join.as_ref()
     }
-    // ANCHOR: child_steps
-    // Into our cgroup first (on v1; on v2 we were born there), then make it our cgroup
-    // namespace's root.
-    if let Some(join) = &plan.join {
-        join.join()?;
+
+    /// Rootless: the image's layers are reopened while the child is still the caller (the
+    /// overlay takes them by fd), then it becomes root of its user namespace.
+    fn enter_namespaces(&mut self) -> Result<()> {
+        if self.rootless {
+            let (by_fd, fds) = self.root.layers.reopened_by_fd()?;
+            self.root.layers = by_fd;
+            self.lower_fds = fds;
+            idmap::become_root()?;
+        }
+        Ok(())
     }
-    cgroup::unshare_namespace()?;
-    root.enter()?;
-    if let Some((socket, size)) = &plan.terminal {
-        tty::attach(socket, *size)?; // after the pivot: a pty of the container's devpts
+
+    fn new_cgroup_namespace(&self) -> bool {
+        true
     }
-    let work = &plan.workload;
-    work.hostname.apply()?;
-    if plan.loopback {
-        net::loopback_up()?;
+
+    fn enter_root(&self) -> Result<()> {
+        self.root.enter()
     }
-    enter_workdir(&work.workdir, root.read_only)?;
-    set_environment(&work.env);
-    let program = &work.command[0];
-    let path = work
-        .env
-        .iter()
-        .find(|v| v.key == "PATH")
-        .map_or(process::DEFAULT_PATH, |v| v.value.as_str());
-    if process::find_in_path(Path::new("/"), program, path).is_none() {
-        return Err(Error::Command {
-            program: program.clone(),
-            reason: "not found in the image".into(),
-            code: 127,
-        });
+
+    fn terminal(&self) -> Option<(&UnixStream, Option<tty::Size>)> {
+        self.terminal.as_ref().map(|(socket, size)| (socket, *size))
     }
-    security::harden()?;
-    process::exec_command(&work.command)
-    // ANCHOR_END: child_steps
+
+    fn hostname(&self) -> Option<&Hostname> {
+        Some(&self.workload.hostname)
+    }
+
+    fn set_up_process(&self) -> Result<()> {
+        if self.loopback {
+            net::loopback_up()?;
+        }
+        enter_workdir(&self.workload.workdir, self.root.read_only)?;
+        set_environment(&self.workload.env);
+        Ok(())
+    }
+
+    fn command(&self) -> &[String] {
+        &self.workload.command
+    }
+
+    fn harden(&self) -> Result<()> {
+        security::harden()
+    }
 }
 // ANCHOR_END: child
 

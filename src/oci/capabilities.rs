@@ -1,10 +1,11 @@
 //! The capability sets an OCI config gives, each set of its own: chapter 7's
-//! `restrict_to` cuts all of them to one list, while a config names five sets and may
-//! change the uid between the bounding set and the others, so they are applied in steps:
-//! [`drop_bounding`], [`keep_across_setuid`] around the change of user, [`apply_sets`].
+//! `restrict_to` cuts all of them to one list, while a config names five sets and a user
+//! to become. So the user changes first ([`keep_across_setuid`] around it keeps the
+//! permitted set), then [`restrict`] runs chapter 7's step with the bounding set and
+//! narrows the other sets to the config's.
 
 use crate::error::syscall_result;
-use crate::security::capabilities;
+use crate::security::capabilities::{self, Capability};
 use crate::{Error, Result};
 
 /// The five sets of a process, as masks (bit N = capability N).
@@ -17,23 +18,105 @@ pub struct Sets {
     pub ambient: u64,
 }
 
-/// Drops from the bounding set every capability outside `keep`. It needs CAP_SETPCAP in
-/// the effective set, so it comes before a change of uid (which empties the effective
-/// set) and before [`apply_sets`].
-pub fn drop_bounding(keep: u64) -> Result<()> {
-    for number in 0..=capabilities::last_capability() {
-        if keep & (1 << number) == 0 {
-            // SAFETY: prctl with integer arguments only.
-            let n = number as libc::c_ulong;
-            syscall_result(unsafe { libc::prctl(libc::PR_CAPBSET_DROP, n, 0, 0, 0) })
-                .map_err(|e| {
-                    let what =
-                        format!("dropping capability {number} from the bounding set");
-                    Error::sys("prctl(PR_CAPBSET_DROP)", what, e)
-                })?;
-        }
+/// Every capability's name, at its number (linux/capability.h, up to Linux 5.9's
+/// CAP_CHECKPOINT_RESTORE), as the OCI runtime spec names them.
+pub const NAMES: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// The capability called `name` (`CAP_NET_ADMIN`), if the table knows it.
+pub fn named(name: &str) -> Option<Capability> {
+    NAMES.iter().position(|n| *n == name).map(numbered)
+}
+
+fn numbered(number: usize) -> Capability {
+    Capability {
+        name: NAMES[number],
+        number: number as u32,
     }
-    Ok(())
+}
+
+/// Cuts the calling process's capabilities down to `sets`, after its change of user.
+/// Chapter 7's [`capabilities::restrict_to`] (exercise 07.2) drops the bounding set and
+/// leaves effective = permitted = bounding, inheritable and ambient empty; the config's
+/// other sets then narrow that ([`apply_sets`]). A permitted capability outside the
+/// bounding set is left out: execve(2) would take it away anyway.
+pub fn restrict(sets: &Sets) -> Result<()> {
+    // Dropping from the bounding set needs CAP_SETPCAP in the effective set, which a
+    // change of uid away from 0 emptied.
+    raise_effective()?;
+    let keep: Vec<_> = (0..NAMES.len())
+        .filter(|n| sets.bounding & (1 << n) != 0)
+        .map(numbered)
+        .collect();
+    capabilities::restrict_to(&keep)?;
+    apply_sets(&Sets {
+        effective: sets.effective & sets.bounding,
+        permitted: sets.permitted & sets.bounding,
+        ..*sets
+    })
+}
+
+/// Makes the effective set the permitted set again, as capget(2) reads them.
+fn raise_effective() -> Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    let mut header = Header {
+        version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3: two 32-bit halves per set
+        pid: 0,
+    };
+    // Per half: effective, permitted, inheritable.
+    let mut data = [[0u32; 3]; 2];
+    // SAFETY: header and data have the layout capget(2) expects and outlive the call.
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
+    syscall_result(rc)
+        .map_err(|e| Error::sys("capget", "reading the capability sets", e))?;
+    let whole = |i: usize| u64::from(data[0][i]) | u64::from(data[1][i]) << 32;
+    let (permitted, inheritable) = (whole(1), whole(2));
+    capabilities::set_sets(permitted, permitted, inheritable)
 }
 
 /// Gives the calling process the effective, permitted and inheritable sets of `sets` in one

@@ -20,15 +20,12 @@ pub fn connect(socket: &Path) -> Result<UnixStream> {
         .map_err(|e| Error::io("connecting to the console socket", socket, e))
 }
 
-// ANCHOR: console
-/// Makes the pty, sends its master over `socket`, and makes the slave this process's
-/// stdio and controlling terminal. Runs in the container, after the pivot and setsid(2).
-/// Chapter 7's `run -t` does the same with the runtime at the other end of the socket.
-pub fn attach(socket: &UnixStream, size: Option<ConsoleSize>) -> Result<()> {
-    let size = size.map(|s| tty::Size {
+/// The config's console size in the terms of chapter 7's pty, which the init makes after
+/// the pivot and setsid(2), and whose master goes over the socket: chapter 7's `run -t`
+/// does the same with the runtime at the other end.
+pub fn size(size: Option<ConsoleSize>) -> Option<tty::Size> {
+    size.map(|s| tty::Size {
         rows: s.height,
         cols: s.width,
-    });
-    tty::attach(socket, size)
+    })
 }
-// ANCHOR_END: console

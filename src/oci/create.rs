@@ -22,6 +22,7 @@ use super::resources;
 use super::seccomp::Filter;
 use super::state::{now_rfc3339, proc_stat, Record, StateDir, Status};
 use crate::cgroup::CgroupFs;
+use crate::hostname::Hostname;
 use crate::idmap::{IdMaps, IdRange};
 use crate::namespace::{Namespace, Namespaces};
 use crate::{Error, Result};
@@ -230,6 +231,13 @@ fn init_plan(
     fifo: OwnedFd,
     seccomp: Option<Filter>,
 ) -> Result<InitPlan> {
+    // Checked as chapter 2 checks one (RFC 1123), here before anything is made.
+    let hostname = spec.hostname.as_deref().map(Hostname::parse).transpose()?;
+    if hostname.is_some() && !namespaces.new.contains(Namespace::Uts) {
+        return Err(Error::Invalid(
+            "config.json sets a hostname without a uts namespace of its own".into(),
+        ));
+    }
     // On cgroup v1 the init moves itself into its cgroup (no wait for a grace period; see
     // container::cgroup_join); on v2 the parent moves it before the go-ahead.
     let cgroup_join = (!cgroup.v2)
@@ -245,8 +253,8 @@ fn init_plan(
             .filter(|(k, _)| *k != Namespace::Pid)
             .cloned()
             .collect(),
+        hostname,
         new_user: namespaces.new.contains(Namespace::User),
-        new_uts: namespaces.new.contains(Namespace::Uts),
         new_mount: namespaces.new.contains(Namespace::Mount),
         new_cgroup: namespaces.new.contains(Namespace::Cgroup),
         cgroup_dirs: cgroup.plan.dirs.clone(),

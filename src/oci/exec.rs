@@ -13,7 +13,11 @@ use nix::unistd::Pid;
 use super::config::Process;
 use super::seccomp::Filter;
 use super::state::{StateDir, Status};
+use crate::container::cgroup_join::SelfJoin;
+use crate::container::init::{self, Init};
+use crate::container::tty;
 use crate::exit;
+use crate::hostname::Hostname;
 use crate::namespace::Namespace;
 use crate::{Error, Result};
 
@@ -156,7 +160,7 @@ pub fn exec(options: ExecOptions) -> Result<Option<exit::Status>> {
 }
 // ANCHOR_END: exec
 
-/// In the child: the namespaces, a session (and the pty), then the process's settings.
+/// In the child: chapter 7's init, with the container's namespaces joined instead of made.
 fn child_side(
     process: &Process,
     namespaces: &[(Namespace, OwnedFd)],
@@ -164,25 +168,81 @@ fn child_side(
     seccomp: Option<&Filter>,
 ) -> Result<std::convert::Infallible> {
     super::wait::unblock_all();
-    for (kind, fd) in namespaces {
-        if *kind == Namespace::Pid {
-            continue;
+    init::init(&mut Joined {
+        process,
+        namespaces,
+        console,
+        seccomp,
+    })
+}
+
+/// Chapter 8's kind of container for `exec`: a process that joins a running container's
+/// namespaces (its cgroup is the parent's to join, its root the mount namespace's).
+struct Joined<'a> {
+    process: &'a Process,
+    namespaces: &'a [(Namespace, OwnedFd)],
+    console: Option<&'a std::os::unix::net::UnixStream>,
+    seccomp: Option<&'a Filter>,
+}
+
+impl Init for Joined<'_> {
+    fn cgroup_join(&self) -> Option<&SelfJoin> {
+        None
+    }
+
+    /// The container's namespaces but the PID one (the parent joined that before the
+    /// fork), and a session of its own, with a terminal or without: the caller's terminal
+    /// must not be the process's controlling terminal (TIOCSTI), nor the caller's group its
+    /// own (`kill 0`), as runc exec does.
+    fn enter_namespaces(&mut self) -> Result<()> {
+        for (kind, fd) in self.namespaces {
+            if *kind == Namespace::Pid {
+                continue;
+            }
+            nix::sched::setns(fd.as_fd(), kind.clone_flag()).map_err(|e| {
+                Error::sys(
+                    "setns",
+                    format!("joining the container's {kind} namespace"),
+                    e,
+                )
+            })?;
         }
-        nix::sched::setns(fd.as_fd(), kind.clone_flag()).map_err(|e| {
-            Error::sys(
-                "setns",
-                format!("joining the container's {kind} namespace"),
-                e,
-            )
-        })?;
+        nix::unistd::setsid()
+            .map_err(|e| Error::sys("setsid", "starting a new session", e))?;
+        Ok(())
     }
-    // A session of its own, with a terminal or without: the caller's terminal must not be
-    // the process's controlling terminal (TIOCSTI), nor the caller's group its own (`kill
-    // 0`), as runc exec does.
-    nix::unistd::setsid().map_err(|e| Error::sys("setsid", "starting a new session", e))?;
-    if let Some(socket) = console {
-        super::console::attach(socket, process.console_size)?;
+
+    fn new_cgroup_namespace(&self) -> bool {
+        false
     }
-    super::init::finish_process(process, seccomp)?;
-    crate::process::exec(&process.args)
+
+    /// Joining the mount namespace made its root ours.
+    fn enter_root(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn terminal(&self) -> Option<(&std::os::unix::net::UnixStream, Option<tty::Size>)> {
+        let size = super::console::size(self.process.console_size);
+        self.console.map(|socket| (socket, size))
+    }
+
+    fn hostname(&self) -> Option<&Hostname> {
+        None
+    }
+
+    fn set_up_process(&self) -> Result<()> {
+        super::init::set_up_process(self.process)
+    }
+
+    fn command(&self) -> &[String] {
+        &self.process.args
+    }
+
+    fn not_found(&self) -> &'static str {
+        super::init::NOT_FOUND
+    }
+
+    fn harden(&self) -> Result<()> {
+        super::init::harden(self.process, self.seccomp)
+    }
 }

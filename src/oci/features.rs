@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::security::capabilities;
+use super::capabilities;
 
 /// The mount options [`super::mounts::parse_options`] understands.
 const MOUNT_OPTIONS: [&str; 33] = [
@@ -45,7 +45,7 @@ const MOUNT_OPTIONS: [&str; 33] = [
 // ANCHOR: features
 /// The features document.
 pub fn features() -> Value {
-    let caps: Vec<&str> = capabilities::ALL.iter().map(|c| c.name).collect();
+    let caps: &[&str] = &capabilities::NAMES;
     let mount_options: &[&str] = &MOUNT_OPTIONS;
     json!({
         "ociVersionMin": "1.0.0",

@@ -1,11 +1,13 @@
-//! The container's side of `create`: what the child does between clone(2) and exec(2).
+//! The container's side of `create`: chapter 7's init (`container::init`), its steps
+//! filled from config.json, with the go-ahead before it and the wait for `start` at its
+//! end.
 //!
 //! ```text
 //!  wait for the parent (uid maps, cgroup)   ◀── "go"
-//!  on cgroup v1, move into the cgroup; join namespaces given by path
-//!  a cgroup namespace, once in the cgroup; setsid, hostname
+//!  on cgroup v1, move into the cgroup; join namespaces given by path; setsid
+//!  a cgroup namespace, once in the cgroup
 //!  mounts, devices, pivot_root; sysctl, read-only and masked paths inside the root
-//!  pty, rlimits, cwd, env, user, capabilities, no_new_privs, seccomp
+//!  pty, hostname, rlimits, cwd, env, user, capabilities, no_new_privs, seccomp
 //!  tell the parent "ready"                   ──▶ create returns
 //!  open the exec FIFO for writing: blocks until `start` opens it to read
 //!  startContainer hooks, exec the program
@@ -14,6 +16,7 @@
 //! The runtime is single-threaded, so the child may allocate (no other thread can hold the
 //! allocator's lock at the clone).
 
+use std::cell::RefCell;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -29,8 +32,12 @@ use super::config::{Device, Process, Spec};
 use super::mounts;
 use super::rlimits::Rlimit;
 use super::seccomp::Filter;
+use crate::container::cgroup_join::SelfJoin;
+use crate::container::init::{self, Init};
+use crate::container::tty;
+use crate::hostname::Hostname;
 use crate::namespace::Namespace;
-use crate::security::capabilities::{last_capability, Capability};
+use crate::security::capabilities::last_capability;
 use crate::{mount, Error, Result};
 
 /// What the child needs, prepared by the parent before the clone.
@@ -39,8 +46,9 @@ pub struct InitPlan {
     pub rootfs: PathBuf,
     /// Namespaces to join by path (the PID namespace is joined by the parent).
     pub join: Vec<(Namespace, PathBuf)>,
+    /// The config's hostname, set by chapter 2's step.
+    pub hostname: Option<Hostname>,
     pub new_user: bool,
-    pub new_uts: bool,
     pub new_mount: bool,
     /// A cgroup namespace of its own, made by the init itself once it is in its cgroup:
     /// its root is the cgroup the process is in when it is made, which must be the
@@ -64,7 +72,7 @@ pub struct InitPlan {
 // ANCHOR: init
 /// The child's whole life. `go` brings the parent's go-ahead (the state JSON); `ready`
 /// carries "ok" or the error back. Never returns.
-pub fn child_main(plan: InitPlan, mut go: std::fs::File, mut ready: std::fs::File) -> ! {
+pub fn child_main(plan: InitPlan, mut go: std::fs::File, ready: std::fs::File) -> ! {
     // Until it reports ready, the child dies with the runtime: nothing half-made survives.
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
@@ -78,79 +86,126 @@ pub fn child_main(plan: InitPlan, mut go: std::fs::File, mut ready: std::fs::Fil
     }
     drop(go);
     let plan = InitPlan { state_json, ..plan };
-    let error = match prepare(&plan, &mut ready) {
-        Ok(()) => {
-            // SAFETY: as above: from now on the container outlives `create`.
-            unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0) };
-            let _ = ready.write_all(b"ok");
-            drop(ready);
-            match wait_and_exec(&plan) {
+    let error = match plan.spec.process() {
+        Ok(process) => {
+            let mut created = Created {
+                plan: &plan,
+                process,
+                ready: RefCell::new(Some(ready)),
+            };
+            let error = match init::init(&mut created) {
                 Ok(never) => match never {},
-                Err(e) => {
-                    let _ = writeln!(std::io::stderr(), "08-oci-runtime init: {e}");
-                    unsafe { libc::_exit(e.exit_code() as i32) }
+                Err(e) => e,
+            };
+            match created.ready.take() {
+                Some(ready) => (error, ready),
+                None => {
+                    // After "ok": `create` has returned, so the error goes to stderr.
+                    let _ = writeln!(std::io::stderr(), "08-oci-runtime init: {error}");
+                    // SAFETY: as above.
+                    unsafe { libc::_exit(error.exit_code() as i32) }
                 }
             }
         }
-        Err(e) => e,
+        Err(error) => (error, ready),
     };
+    let (error, mut ready) = error;
     let _ = ready.write_all(error.to_string().as_bytes());
     // SAFETY: as above.
     unsafe { libc::_exit(125) }
 }
 // ANCHOR_END: init
 
-/// Everything up to the point where only the release is missing.
-fn prepare(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
-    let process = plan.spec.process()?;
-    if let Some(join) = &plan.cgroup_join {
-        join.join()?;
+/// Chapter 8's kind of container for `create`: the config's steps, filled into chapter
+/// 7's init, and the pipe on which it tells `create` that it is ready.
+struct Created<'a> {
+    plan: &'a InitPlan,
+    process: &'a Process,
+    /// Taken when the child says "ok", just before it waits for `start`.
+    ready: RefCell<Option<std::fs::File>>,
+}
+
+impl Init for Created<'_> {
+    fn cgroup_join(&self) -> Option<&SelfJoin> {
+        self.plan.cgroup_join.as_ref()
     }
-    for (kind, path) in &plan.join {
-        crate::namespace::join(*kind, path)?;
+
+    /// In the cgroup now (moved by the parent before the go-ahead, or by itself), the
+    /// namespaces given by path, root of a new user namespace (which will own the cgroup
+    /// namespace), and a session of its own.
+    fn enter_namespaces(&mut self) -> Result<()> {
+        for (kind, path) in &self.plan.join {
+            crate::namespace::join(*kind, path)?;
+        }
+        if self.plan.new_user {
+            // The parent has written the maps: exercise 04.2.
+            crate::idmap::become_root()?;
+        }
+        nix::unistd::setsid()
+            .map_err(|e| Error::sys("setsid", "starting a new session", e))?;
+        Ok(())
     }
-    if plan.new_user {
-        // Root of the new user namespace (the parent has written the maps).
-        nix::unistd::setresgid(0.into(), 0.into(), 0.into()).map_err(|e| {
-            Error::sys("setresgid", "becoming root in the user namespace", e)
-        })?;
-        nix::unistd::setresuid(0.into(), 0.into(), 0.into()).map_err(|e| {
-            Error::sys("setresuid", "becoming root in the user namespace", e)
-        })?;
+
+    fn new_cgroup_namespace(&self) -> bool {
+        self.plan.new_cgroup
     }
-    // In the cgroup now (moved by the parent before the go-ahead, or by itself above), and
-    // root of its user namespace, which will own the cgroup namespace.
-    if plan.new_cgroup {
-        crate::cgroup::unshare_namespace()?;
-    }
-    nix::unistd::setsid().map_err(|e| Error::sys("setsid", "starting a new session", e))?;
-    if let Some(name) = &plan.spec.hostname {
-        if !plan.new_uts {
-            return Err(Error::Invalid(
-                "config.json sets a hostname without a uts namespace of its own".into(),
+
+    fn enter_root(&self) -> Result<()> {
+        if !self.plan.new_mount {
+            return Err(Error::Unsupported(
+                "config.json has no mount namespace: this runtime never changes the host's mounts".into(),
             ));
         }
-        nix::unistd::sethostname(name).map_err(|e| {
-            Error::sys("sethostname", format!("setting the hostname {name}"), e)
-        })?;
+        match self.ready.borrow().as_ref() {
+            Some(ready) => make_root(self.plan, ready),
+            None => Err(Error::Invalid("the ready pipe was closed too early".into())),
+        }
     }
-    if plan.new_mount {
-        make_root(plan, ready)?;
-    } else {
-        return Err(Error::Unsupported(
-            "config.json has no mount namespace: this runtime never changes the host's mounts".into(),
-        ));
+
+    fn terminal(&self) -> Option<(&UnixStream, Option<tty::Size>)> {
+        let size = super::console::size(self.process.console_size);
+        self.plan.console.as_ref().map(|socket| (socket, size))
     }
-    if let Some(socket) = &plan.console {
-        super::console::attach(socket, process.console_size)?;
+
+    fn hostname(&self) -> Option<&Hostname> {
+        self.plan.hostname.as_ref()
     }
-    finish_process(process, plan.seccomp.as_ref())
+
+    fn set_up_process(&self) -> Result<()> {
+        set_up_process(self.process)
+    }
+
+    fn command(&self) -> &[String] {
+        &self.process.args
+    }
+
+    fn not_found(&self) -> &'static str {
+        NOT_FOUND
+    }
+
+    fn harden(&self) -> Result<()> {
+        harden(self.process, self.plan.seccomp.as_ref())
+    }
+
+    /// "ok" to `create`, which returns; then the wait for `start`.
+    fn before_exec(&self) -> Result<()> {
+        // SAFETY: prctl with integer arguments only: from now on the container outlives
+        // `create`.
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0) };
+        if let Some(mut ready) = self.ready.take() {
+            let _ = ready.write_all(b"ok");
+        }
+        wait_for_start(self.plan)
+    }
 }
+
+/// runc's words for a program missing from `$PATH`, which engines turn into exit 127.
+pub const NOT_FOUND: &str = "executable file not found in $PATH";
 
 // ANCHOR: make_root
 /// The root: private (or the config's propagation), the rootfs bound on itself, the
 /// config's mounts in order, /dev's nodes, pivot_root, then sysctls and masked paths.
-fn make_root(plan: &InitPlan, ready: &mut std::fs::File) -> Result<()> {
+fn make_root(plan: &InitPlan, mut ready: &std::fs::File) -> Result<()> {
     let linux = plan.spec.linux.clone().unwrap_or_default();
     let root = &plan.rootfs;
     // runc's default is rslave: host mounts still reach the container, none go back.
@@ -258,13 +313,7 @@ fn default_dev(root: &Path) -> Result<()> {
     // The links go into /dev as the container will see it: `root.join("dev/…")` followed
     // an image's `dev -> /host/dir` and made them on the host (issue 21).
     let dev = mounts::open_in_root(root, Path::new("/dev"), mounts::Make::Nothing)?;
-    for (link, target) in [
-        ("ptmx", "pts/ptmx"),
-        ("fd", "/proc/self/fd"),
-        ("stdin", "/proc/self/fd/0"),
-        ("stdout", "/proc/self/fd/1"),
-        ("stderr", "/proc/self/fd/2"),
-    ] {
+    for (link, target) in crate::rootfs::LINKS {
         // symlinkat(2) never follows its last component: an existing entry is kept.
         match nix::unistd::symlinkat(target, &dev, link) {
             Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
@@ -357,13 +406,9 @@ fn make_device(root: &Path, device: &Device) -> Result<()> {
     .map_err(|e| Error::sys_path("fchownat", "setting a device node's owner", &path, e))
 }
 
-// ANCHOR: finish_process
-/// The process's own settings, in the order the kernel needs: rlimits (raising one needs
-/// CAP_SYS_RESOURCE), cwd, env, the user (with the permitted set kept across setuid), the
-/// five capability sets, no_new_privs, and the seccomp filter last (before no_new_privs it
-/// would need CAP_SYS_ADMIN, which the capability step may have dropped: then it goes
-/// first, as runc orders it).
-pub fn finish_process(process: &Process, seccomp: Option<&Filter>) -> Result<()> {
+/// The process's own surroundings: rlimits (raising one needs CAP_SYS_RESOURCE, so before
+/// the capabilities go), cwd, env.
+pub fn set_up_process(process: &Process) -> Result<()> {
     for limit in &process.rlimits {
         Rlimit::named(&limit.kind, limit.soft, limit.hard)
             .ok_or_else(|| {
@@ -380,16 +425,14 @@ pub fn finish_process(process: &Process, seccomp: Option<&Filter>) -> Result<()>
         )
     })?;
     set_env(&process.env);
-    let path =
-        std::env::var("PATH").unwrap_or_else(|_| crate::process::DEFAULT_PATH.into());
-    let program = &process.args[0];
-    if crate::process::find_in_path(Path::new("/"), program, &path).is_none() {
-        return Err(Error::Command {
-            program: program.clone(),
-            reason: "executable file not found in $PATH".into(),
-            code: 127,
-        });
-    }
+    Ok(())
+}
+
+/// The hardening, in the order the kernel needs: the user (with the permitted set kept
+/// across setuid), the five capability sets through chapter 7's step, no_new_privs, and
+/// the seccomp filter last (before no_new_privs it would need CAP_SYS_ADMIN, which the
+/// capability step may have dropped: then it goes first, as runc orders it).
+pub fn harden(process: &Process, seccomp: Option<&Filter>) -> Result<()> {
     if let Some(mask) = process.user.umask {
         nix::sys::stat::umask(Mode::from_bits_truncate(mask));
     }
@@ -397,11 +440,10 @@ pub fn finish_process(process: &Process, seccomp: Option<&Filter>) -> Result<()>
         filter.install()?;
     }
     let sets = capability_sets(process)?;
-    capabilities::drop_bounding(sets.bounding)?;
     capabilities::keep_across_setuid(true)?;
     set_user(process)?;
     capabilities::keep_across_setuid(false)?;
-    capabilities::apply_sets(&sets)?;
+    capabilities::restrict(&sets)?;
     if process.no_new_privileges {
         crate::security::set_no_new_privs()?;
         if let Some(filter) = seccomp {
@@ -410,7 +452,6 @@ pub fn finish_process(process: &Process, seccomp: Option<&Filter>) -> Result<()>
     }
     Ok(())
 }
-// ANCHOR_END: finish_process
 
 /// Replaces the environment with the config's `KEY=value` list.
 fn set_env(env: &[String]) {
@@ -449,7 +490,7 @@ fn capability_sets(process: &Process) -> Result<Sets> {
     let mask = |names: &[String], set: &str| -> Result<u64> {
         let mut m = 0u64;
         for name in names {
-            let c: Capability = Capability::named(name).ok_or_else(|| {
+            let c = capabilities::named(name).ok_or_else(|| {
                 Error::Invalid(format!(
                     "process.capabilities.{set} names an unknown capability {name}"
                 ))
@@ -473,8 +514,8 @@ fn capability_sets(process: &Process) -> Result<Sets> {
 /// Waits for `start`: opening a FIFO for writing blocks until someone opens it for
 /// reading. The FIFO's path is on the host, out of reach since the pivot, so it is reopened
 /// through the O_PATH fd the child inherited (/proc/self/fd/N, as runc does). Then the
-/// startContainer hooks, and exec.
-fn wait_and_exec(plan: &InitPlan) -> Result<std::convert::Infallible> {
+/// startContainer hooks; chapter 7's init then execs.
+fn wait_for_start(plan: &InitPlan) -> Result<()> {
     if let Some(fifo) = &plan.fifo {
         let path = PathBuf::from(format!("/proc/self/fd/{}", fifo.as_raw_fd()));
         let mut file = std::fs::OpenOptions::new()
@@ -491,7 +532,6 @@ fn wait_and_exec(plan: &InitPlan) -> Result<std::convert::Infallible> {
             .map_err(|e| Error::io("answering on the exec FIFO", &path, e))?;
     }
     let hooks = &plan.spec.hooks.start_container;
-    super::hooks::run_all("startContainer", hooks, &plan.state_json)?;
-    crate::process::exec(&plan.spec.process()?.args)
+    super::hooks::run_all("startContainer", hooks, &plan.state_json)
 }
 // ANCHOR_END: exec_fifo

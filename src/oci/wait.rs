@@ -1,26 +1,18 @@
-//! Waiting in the foreground (`run`, `exec` without `--detach`): reap the process and pass
-//! on the signals the runtime receives meanwhile.
+//! Waiting in the foreground (`run`, `exec` without `--detach`): chapter 1's wait, which
+//! reaps the process and passes on the signals the runtime receives meanwhile, with three
+//! more signals passed on, as runc does: SIGUSR1, SIGUSR2 and SIGWINCH (a resized
+//! terminal).
 
-use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
 use nix::unistd::Pid;
 
 use crate::exit::Status;
-use crate::{Error, Result};
+use crate::{process, Error, Result};
 
 /// The signals forwarded, and SIGCHLD, which wakes the wait.
 fn signals() -> SigSet {
-    let mut set = SigSet::empty();
-    for s in [
-        Signal::SIGINT,
-        Signal::SIGTERM,
-        Signal::SIGHUP,
-        Signal::SIGQUIT,
-        Signal::SIGCHLD,
-        Signal::SIGUSR1,
-        Signal::SIGUSR2,
-        Signal::SIGWINCH,
-    ] {
+    let mut set = process::parent_signals();
+    for s in [Signal::SIGUSR1, Signal::SIGUSR2, Signal::SIGWINCH] {
         set.add(s);
     }
     set
@@ -38,32 +30,9 @@ pub fn unblock_all() {
     let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
 }
 
-/// Waits for `pid`, forwarding signals to it, and returns how it ended.
+/// Waits for `pid`, forwarding signals to it, and returns how it ended. Each signal goes
+/// to the process as it is (`is_init` false), as runc passes them on: a PID 1 without a
+/// handler drops it.
 pub fn wait_forwarding(pid: Pid) -> Result<Status> {
-    let set = signals();
-    loop {
-        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) => {}
-            Ok(status) => {
-                if let Some(ended) = Status::from_wait(status) {
-                    return Ok(ended);
-                }
-                continue;
-            }
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => {
-                return Err(Error::sys(
-                    "waitpid",
-                    "waiting for the container's process",
-                    e,
-                ))
-            }
-        }
-        let signal = set
-            .wait()
-            .map_err(|e| Error::sys("sigwait", "waiting for a signal", e))?;
-        if signal != Signal::SIGCHLD {
-            let _ = kill(pid, signal);
-        }
-    }
+    process::wait_forwarding_set(pid, false, &signals())
 }

@@ -26,7 +26,7 @@ pub(super) fn ending_signals() -> SigSet {
 
 /// The signals the parent takes over while it has a child: it blocks them so that none is
 /// lost between clone(2) and the moment it waits, and receives them with sigwait(2).
-pub(super) fn parent_signals() -> SigSet {
+pub fn parent_signals() -> SigSet {
     let mut set = ending_signals();
     set.add(Signal::SIGCHLD);
     set

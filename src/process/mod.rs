@@ -27,5 +27,6 @@ pub mod spawn;
 mod wait;
 
 pub use execve::{exec, exec_command, find_in_path, DEFAULT_PATH};
-pub use held::HeldSignals;
+pub use held::{parent_signals, HeldSignals};
 pub use spawn::{spawn, Child};
+pub use wait::wait_forwarding_set;

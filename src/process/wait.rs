@@ -10,7 +10,7 @@
 //! it would be ignored, and we send SIGKILL instead, reporting the status of the signal
 //! that was meant (130 for Ctrl-C).
 
-use nix::sys::signal::Signal;
+use nix::sys::signal::{SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 
 use super::held::parent_signals;
@@ -20,7 +20,16 @@ use crate::{Error, Result};
 /// Waits until the child `pid` has ended and is reaped, forwarding the signals the parent
 /// receives meanwhile; `is_init` says whether it is PID 1 of a new PID namespace.
 pub(super) fn wait_forwarding(pid: nix::unistd::Pid, is_init: bool) -> Result<Status> {
-    let signals = parent_signals();
+    wait_forwarding_set(pid, is_init, &parent_signals())
+}
+
+/// [`wait_forwarding`] passing on `signals` (SIGCHLD among them, which only wakes the
+/// wait), which the caller has blocked: for a runtime that forwards more than these four.
+pub fn wait_forwarding_set(
+    pid: nix::unistd::Pid,
+    is_init: bool,
+    signals: &SigSet,
+) -> Result<Status> {
     let mut meant: Option<Signal> = None;
     loop {
         match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {

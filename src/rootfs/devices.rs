@@ -23,6 +23,16 @@ pub const DEVICES: [(&str, u64, u64); 6] = [
     ("tty", 5, 0),
 ];
 
+/// The links every /dev has: the pty multiplexer of its own devpts, and the process's
+/// file descriptors by name.
+pub const LINKS: [(&str, &str); 5] = [
+    ("ptmx", "pts/ptmx"),
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+];
+
 // ANCHOR: dev
 /// Mounts the minimal /dev under `root`.
 pub fn mount_dev(root: &Path) -> Result<()> {
@@ -49,13 +59,7 @@ pub fn mount_dev(root: &Path) -> Result<()> {
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
         Some("mode=1777,size=65536k"),
     )?;
-    for (link, target) in [
-        ("ptmx", "pts/ptmx"),
-        ("fd", "/proc/self/fd"),
-        ("stdin", "/proc/self/fd/0"),
-        ("stdout", "/proc/self/fd/1"),
-        ("stderr", "/proc/self/fd/2"),
-    ] {
+    for (link, target) in LINKS {
         let path = dev.join(link);
         std::os::unix::fs::symlink(target, &path)
             .map_err(|e| Error::io("creating a /dev symlink", &path, e))?;

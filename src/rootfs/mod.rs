@@ -21,7 +21,7 @@ mod pivot;
 pub mod pseudo;
 
 pub use busybox::{cache_dir, default_rootfs, find_static_busybox};
-pub use devices::DEVICES;
+pub use devices::{DEVICES, LINKS};
 pub use mount_point::{mount_point, not_a_plain_directory};
 pub use pivot::{chroot_into, pivot_into};
 

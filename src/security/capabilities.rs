@@ -97,59 +97,6 @@ pub fn restrict_to(keep: &[Capability]) -> Result<()> {
 }
 // ANCHOR_END: restrict
 
-/// Every capability by name and number (linux/capability.h, up to Linux 5.9's
-/// CAP_CHECKPOINT_RESTORE), as the OCI runtime spec names them.
-pub const ALL: [Capability; 41] = [
-    cap("CAP_CHOWN", 0),
-    cap("CAP_DAC_OVERRIDE", 1),
-    cap("CAP_DAC_READ_SEARCH", 2),
-    cap("CAP_FOWNER", 3),
-    cap("CAP_FSETID", 4),
-    cap("CAP_KILL", 5),
-    cap("CAP_SETGID", 6),
-    cap("CAP_SETUID", 7),
-    cap("CAP_SETPCAP", 8),
-    cap("CAP_LINUX_IMMUTABLE", 9),
-    cap("CAP_NET_BIND_SERVICE", 10),
-    cap("CAP_NET_BROADCAST", 11),
-    cap("CAP_NET_ADMIN", 12),
-    cap("CAP_NET_RAW", 13),
-    cap("CAP_IPC_LOCK", 14),
-    cap("CAP_IPC_OWNER", 15),
-    cap("CAP_SYS_MODULE", 16),
-    cap("CAP_SYS_RAWIO", 17),
-    cap("CAP_SYS_CHROOT", 18),
-    cap("CAP_SYS_PTRACE", 19),
-    cap("CAP_SYS_PACCT", 20),
-    cap("CAP_SYS_ADMIN", 21),
-    cap("CAP_SYS_BOOT", 22),
-    cap("CAP_SYS_NICE", 23),
-    cap("CAP_SYS_RESOURCE", 24),
-    cap("CAP_SYS_TIME", 25),
-    cap("CAP_SYS_TTY_CONFIG", 26),
-    cap("CAP_MKNOD", 27),
-    cap("CAP_LEASE", 28),
-    cap("CAP_AUDIT_WRITE", 29),
-    cap("CAP_AUDIT_CONTROL", 30),
-    cap("CAP_SETFCAP", 31),
-    cap("CAP_MAC_OVERRIDE", 32),
-    cap("CAP_MAC_ADMIN", 33),
-    cap("CAP_SYSLOG", 34),
-    cap("CAP_WAKE_ALARM", 35),
-    cap("CAP_BLOCK_SUSPEND", 36),
-    cap("CAP_AUDIT_READ", 37),
-    cap("CAP_PERFMON", 38),
-    cap("CAP_BPF", 39),
-    cap("CAP_CHECKPOINT_RESTORE", 40),
-];
-
-impl Capability {
-    /// The capability called `name` (`CAP_NET_ADMIN`), if the table knows it.
-    pub fn named(name: &str) -> Option<Capability> {
-        ALL.iter().copied().find(|c| c.name == name)
-    }
-}
-
 /// capset(2) with the version-3 (64-bit) layout: two 32-bit halves per set.
 pub(crate) fn set_sets(effective: u64, permitted: u64, inheritable: u64) -> Result<()> {
     #[repr(C)]

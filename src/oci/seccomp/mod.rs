@@ -7,8 +7,9 @@
 //! - [`OciSeccomp::from_json`], in the runtime before the clone: parse, look the names up,
 //!   compile to BPF with seccompiler (a maintained builder: a large filter by hand is where
 //!   jump offsets go wrong). Everything that allocates happens here.
-//! - [`OciSeccomp::install`], in the child right before exec: only seccomp(2) calls on
-//!   programs that already exist, so it allocates nothing on its way to success.
+//! - [`OciSeccomp::install`], in the child right before exec: chapter 7's install (or
+//!   seccomp(2), for a flag) on programs that already exist, so it allocates nothing on
+//!   its way to success.
 //!
 //! Architectures: the filter is built for the architecture the runtime was built for, and
 //! its first instructions check `seccomp_data.arch`. A profile may list others (podman lists
@@ -29,6 +30,7 @@ mod syscalls;
 
 use nix::errno::Errno;
 
+use crate::security::seccomp;
 use crate::{Error, Result};
 
 pub use filter::{check, Filter, ENABLED};
@@ -78,9 +80,13 @@ impl OciSeccomp {
     }
 
     /// Installs the filters on the calling thread (and, through exec, on the program). The
-    /// kernel requires no_new_privs or CAP_SYS_ADMIN first. Allocates only to describe an
-    /// error; [`OciSeccomp::install_raw`] does not even then.
+    /// kernel requires no_new_privs or CAP_SYS_ADMIN first. Without flags each program goes
+    /// in through chapter 7's [`seccomp::install`] (exercise 07.3); only a flag, which
+    /// prctl(2) cannot carry, needs seccomp(2) itself.
     pub fn install(&self) -> Result<()> {
+        if self.flags == 0 {
+            return self.programs.iter().try_for_each(|p| seccomp::install(p));
+        }
         self.install_raw().map_err(|errno| {
             Error::sys(
                 "seccomp(SECCOMP_SET_MODE_FILTER)",
@@ -90,25 +96,11 @@ impl OciSeccomp {
         })
     }
 
-    /// [`OciSeccomp::install`] with the bare errno, for a child that must not allocate.
+    /// Installs the filters through seccomp(2) with the profile's flags, returning the bare
+    /// errno: for a forked child of a threaded test, which must not allocate even to fail.
     pub fn install_raw(&self) -> std::result::Result<(), Errno> {
         for program in &self.programs {
-            let prog = libc::sock_fprog {
-                len: program.len() as u16,
-                filter: program.as_ptr() as *mut libc::sock_filter,
-            };
-            // SAFETY: prog points at a program that outlives the call; the kernel copies it.
-            let rc = unsafe {
-                libc::syscall(
-                    libc::SYS_seccomp,
-                    libc::SECCOMP_SET_MODE_FILTER,
-                    self.flags,
-                    &prog as *const libc::sock_fprog,
-                )
-            };
-            if rc != 0 {
-                return Err(Errno::last());
-            }
+            install_with_flags(program, self.flags)?;
         }
         Ok(())
     }
@@ -126,6 +118,26 @@ impl OciSeccomp {
     /// The profile's names that this architecture has no number for (skipped).
     pub fn skipped_names(&self) -> &[String] {
         &self.skipped
+    }
+}
+
+/// seccomp(2) with `flags` (TSYNC, LOG, SPEC_ALLOW), which prctl(PR_SET_SECCOMP) has no
+/// argument for; otherwise the same call as chapter 7's.
+fn install_with_flags(
+    program: &[libc::sock_filter],
+    flags: libc::c_ulong,
+) -> std::result::Result<(), Errno> {
+    let prog = libc::sock_fprog {
+        len: program.len() as u16,
+        filter: program.as_ptr() as *mut libc::sock_filter,
+    };
+    let mode = libc::SECCOMP_SET_MODE_FILTER;
+    // SAFETY: prog points at `program`, which outlives the call; the kernel copies it.
+    let rc = unsafe { libc::syscall(libc::SYS_seccomp, mode, flags, &prog) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Errno::last())
     }
 }
 
