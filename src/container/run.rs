@@ -32,7 +32,7 @@ use super::root::FullRoot;
 use super::spec::{self, EnvVar, Name, WorkDir};
 use super::state::ContainerDir;
 use super::tty;
-use crate::cgroup::{self, Cgroup, CgroupFs, DeviceAllowList, Layout, Limits};
+use crate::cgroup::{Cgroup, CgroupFs, DeviceAllowList, Layout, Limits};
 use crate::exit::Status;
 use crate::hostname::Hostname;
 use crate::idmap::{self, IdMaps};
@@ -93,7 +93,6 @@ pub struct Outcome {
     pub oom_killed: bool,
 }
 
-// ANCHOR: run
 /// Runs a container and waits for it. Everything it made is removed before it returns, on
 /// every path: the guards `child`, `cgroup` and `dir` are dropped in that order, and a
 /// signal that arrives meanwhile waits until `_held` lets go, last.
@@ -128,7 +127,6 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
         IdMaps::root_as_caller().write_for(child.pid())?;
     }
     // ANCHOR_END: run_order
-    // ANCHOR: network
     // The guards drop in reverse order: the proxy stops, the child is reaped, the cgroup
     // and the state go, then the NAT rule and the lease (the kernel deletes the veth with
     // the child's network namespace; see net::unplug).
@@ -146,7 +144,6 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
         None => None,
     };
     // ANCHOR_END: network_steps
-    // ANCHOR_END: network
     // ANCHOR: run_end
     dir.record_init(child.pid().as_raw())?;
     child.release()?;
@@ -166,7 +163,6 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     Ok(Outcome { status, oom_killed })
     // ANCHOR_END: run_end
 }
-// ANCHOR_END: run
 
 /// A test hook: with `WORKBOOK_PANIC_AFTER_START` set, the runtime panics with a running
 /// container, and the unwinding guards must still kill it and remove everything
@@ -177,7 +173,6 @@ fn panic_if_asked() {
     }
 }
 
-// ANCHOR: make_cgroup
 /// The container's cgroup, with the limits asked for and Docker's device allow-list.
 ///
 /// A rootless run without limits makes none (a user usually may not), and so has no
@@ -203,7 +198,6 @@ fn make_cgroup(opts: &RunOptions, name: &Name) -> Result<Option<Cgroup>> {
     };
     Cgroup::create(name.as_str(), &limits).map(Some)
 }
-// ANCHOR_END: make_cgroup
 
 // ANCHOR: spawn_in_cgroup_fast_or_attach
 /// Clones the child into `plan`'s namespaces, in its cgroup before it is released, the
@@ -267,6 +261,7 @@ fn place(
         loopback: opts.network.mode != NetworkMode::Host,
         join: None,     // see spawn_in_cgroup_fast_or_attach
         terminal: None, // see with_terminal
+        lower_fds: Vec::new(),
     })
 }
 
@@ -352,7 +347,6 @@ fn grant_upper_to_mapped_root(dir: &ContainerDir) -> Result<()> {
     Ok(())
 }
 
-// ANCHOR: child
 /// The child's side, from the release to exec: chapter 7's kind of container, whose steps
 /// [`init::init`] takes in the kernel's order.
 fn child_main(plan: &mut ChildPlan) -> Result<u8> {
@@ -409,7 +403,6 @@ impl init::Init for ChildPlan {
         security::harden()
     }
 }
-// ANCHOR_END: child
 
 fn enter_workdir(dir: &Path, read_only: bool) -> Result<()> {
     if !read_only {

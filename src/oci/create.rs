@@ -359,7 +359,6 @@ fn spawn_init(
     }
 }
 
-// ANCHOR: init_death
 /// Why the init ended without a word: it is still our child, so its status says. A signal
 /// is named with its likely sender: SIGSYS comes from a seccomp filter (the init's own last
 /// calls, such as the write of "ok", go through the config's filter), SIGKILL from the OOM
@@ -393,7 +392,6 @@ fn init_death(status: WaitStatus, spec: &Spec, cgroup_dirs: &[PathBuf]) -> Strin
         _ => "the container's init ended before it was ready".into(),
     }
 }
-// ANCHOR_END: init_death
 
 /// The init's status once it has ended, waiting up to `patience` (it closed the pipe: it
 /// ends at once, or has); `None` while it lives.
@@ -439,7 +437,6 @@ fn read_answer(ready: &mut std::fs::File) -> String {
     String::from_utf8_lossy(&answer).into_owned()
 }
 
-// ANCHOR: create_hooks
 /// prestart and createRuntime in the runtime's namespaces, createContainer in the
 /// container's (its mount namespace sees the mounts, not yet the pivot), each with the
 /// state on stdin.
@@ -467,7 +464,6 @@ fn create_hooks(spec: &Spec, record: &Record, pid: Pid) -> Result<()> {
     }
     Ok(())
 }
-// ANCHOR_END: create_hooks
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(OFlag::O_CLOEXEC)

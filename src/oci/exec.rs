@@ -42,7 +42,6 @@ const ORDER: [Namespace; 7] = [
     Namespace::Mount,
 ];
 
-// ANCHOR: exec
 /// Runs `options.process` in the container; returns its status, or `None` when detached.
 pub fn exec(options: ExecOptions) -> Result<Option<exit::Status>> {
     let record = options.state.load()?;
@@ -158,7 +157,6 @@ pub fn exec(options: ExecOptions) -> Result<Option<exit::Status>> {
     }
     super::wait::wait_forwarding(child).map(Some)
 }
-// ANCHOR_END: exec
 
 /// In the child: chapter 7's init, with the container's namespaces joined instead of made.
 fn child_side(

@@ -42,7 +42,6 @@ const MOUNT_OPTIONS: [&str; 33] = [
     "tmpcopyup",
 ];
 
-// ANCHOR: features
 /// The features document.
 pub fn features() -> Value {
     let caps: &[&str] = &capabilities::NAMES;
@@ -63,4 +62,3 @@ pub fn features() -> Value {
         "annotations": { "org.opencontainers.runc.version": "none: container-workbook's 08-oci-runtime" }
     })
 }
-// ANCHOR_END: features

@@ -69,7 +69,6 @@ pub struct InitPlan {
     pub resume: Option<std::fs::File>,
 }
 
-// ANCHOR: init
 /// The child's whole life. `go` brings the parent's go-ahead (the state JSON); `ready`
 /// carries "ok" or the error back. Never returns.
 pub fn child_main(plan: InitPlan, mut go: std::fs::File, ready: std::fs::File) -> ! {
@@ -114,7 +113,6 @@ pub fn child_main(plan: InitPlan, mut go: std::fs::File, ready: std::fs::File) -
     // SAFETY: as above.
     unsafe { libc::_exit(125) }
 }
-// ANCHOR_END: init
 
 /// Chapter 8's kind of container for `create`: the config's steps, filled into chapter
 /// 7's init, and the pipe on which it tells `create` that it is ready.
@@ -202,7 +200,6 @@ impl Init for Created<'_> {
 /// runc's words for a program missing from `$PATH`, which engines turn into exit 127.
 pub const NOT_FOUND: &str = "executable file not found in $PATH";
 
-// ANCHOR: make_root
 /// The root: private (or the config's propagation), the rootfs bound on itself, the
 /// config's mounts in order, /dev's nodes, pivot_root, then sysctls and masked paths.
 fn make_root(plan: &InitPlan, mut ready: &std::fs::File) -> Result<()> {
@@ -262,7 +259,6 @@ fn make_root(plan: &InitPlan, mut ready: &std::fs::File) -> Result<()> {
     }
     Ok(())
 }
-// ANCHOR_END: make_root
 
 /// After the pivot, as runc does it: the sysctls, through the container's own /proc, then
 /// the read-only and masked paths. `/` is now the container's root and the host's is

@@ -58,7 +58,6 @@ pub fn wait_forwarding_set(
     }
 }
 
-// ANCHOR: forward
 /// Passes `signal` on to the child `pid`. Returns the signal when the child, being PID 1
 /// without a handler for it, had to be ended with SIGKILL instead.
 fn forward(pid: nix::unistd::Pid, signal: Signal, is_init: bool) -> Option<Signal> {
@@ -75,7 +74,6 @@ fn forward(pid: nix::unistd::Pid, signal: Signal, is_init: bool) -> Option<Signa
     }
     // end of exercise 01.2
 }
-// ANCHOR_END: forward
 
 /// Whether process `pid` has a handler for `signal` (its bit is set in `SigCgt`).
 pub fn catches(pid: nix::unistd::Pid, signal: Signal) -> bool {

@@ -60,7 +60,6 @@ pub fn last_capability() -> u32 {
         .unwrap_or(40)
 }
 
-// ANCHOR: restrict
 /// Reduces the bounding, permitted and effective sets of the calling process to `keep`, and
 /// empties the inheritable and ambient sets: nothing passes through exec by them.
 pub fn restrict_to(keep: &[Capability]) -> Result<()> {
@@ -95,7 +94,6 @@ pub fn restrict_to(keep: &[Capability]) -> Result<()> {
     set_sets(keep_mask, keep_mask, 0)
     // end of exercise 07.2
 }
-// ANCHOR_END: restrict
 
 /// capset(2) with the version-3 (64-bit) layout: two 32-bit halves per set.
 pub(crate) fn set_sets(effective: u64, permitted: u64, inheritable: u64) -> Result<()> {
