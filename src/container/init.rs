@@ -39,7 +39,7 @@ pub trait Init {
     /// What root may no longer do: no_new_privs, capabilities, seccomp last.
     fn harden(&self) -> Result<()>;
     /// Anything between the hardening and exec (chapter 8 waits there for `start`).
-    fn before_exec(&self) -> Result<()> {
+    fn before_exec(&mut self) -> Result<()> {
         Ok(())
     }
 }
@@ -47,8 +47,8 @@ pub trait Init {
 // ANCHOR: child_steps
 /// The child's side, from the release to exec.
 pub fn init(kind: &mut impl Init) -> Result<Infallible> {
-    // Into our cgroup first (on v1; on v2 we were born there), then make it our cgroup
-    // namespace's root.
+    // Into our cgroup first (on v1; on v2 we were born there): the cgroup namespace,
+    // made once the user namespace is ours, has it as its root.
     if let Some(join) = kind.cgroup_join() {
         join.join()?;
     }
@@ -64,20 +64,26 @@ pub fn init(kind: &mut impl Init) -> Result<Infallible> {
         name.apply()?;
     }
     kind.set_up_process()?;
-    let command = kind.command();
+    check_in_path(kind.command(), kind.not_found())?;
+    kind.harden()?;
+    kind.before_exec()?;
+    process::exec(kind.command())
+}
+// ANCHOR_END: child_steps
+
+/// Refuses a command that the container's `$PATH` (set by now) does not hold, with exit
+/// status 127 as a shell gives, while the error can still reach the runtime.
+fn check_in_path(command: &[String], not_found: &str) -> Result<()> {
     let Some(program) = command.first() else {
         return Err(Error::Invalid("no command was given to run".into()));
     };
     let path = std::env::var("PATH").unwrap_or_else(|_| process::DEFAULT_PATH.into());
-    if process::find_in_path(Path::new("/"), program, &path).is_none() {
-        return Err(Error::Command {
+    match process::find_in_path(Path::new("/"), program, &path) {
+        Some(_) => Ok(()),
+        None => Err(Error::Command {
             program: program.clone(),
-            reason: kind.not_found().into(),
+            reason: not_found.into(),
             code: 127,
-        });
+        }),
     }
-    kind.harden()?;
-    kind.before_exec()?;
-    process::exec(command)
 }
-// ANCHOR_END: child_steps

@@ -16,7 +16,6 @@
 //! The runtime is single-threaded, so the child may allocate (no other thread can hold the
 //! allocator's lock at the clone).
 
-use std::cell::RefCell;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -85,32 +84,34 @@ pub fn child_main(plan: InitPlan, mut go: std::fs::File, ready: std::fs::File) -
     }
     drop(go);
     let plan = InitPlan { state_json, ..plan };
-    let error = match plan.spec.process() {
-        Ok(process) => {
-            let mut created = Created {
-                plan: &plan,
-                process,
-                ready: RefCell::new(Some(ready)),
-            };
-            let error = match init::init(&mut created) {
-                Ok(never) => match never {},
-                Err(e) => e,
-            };
-            match created.ready.take() {
-                Some(ready) => (error, ready),
-                None => {
-                    // After "ok": `create` has returned, so the error goes to stderr.
-                    let _ = writeln!(std::io::stderr(), "08-oci-runtime init: {error}");
-                    // SAFETY: as above.
-                    unsafe { libc::_exit(error.exit_code() as i32) }
-                }
-            }
-        }
-        Err(error) => (error, ready),
+    let process = match plan.spec.process() {
+        Ok(process) => process,
+        Err(error) => report_to_create(ready, &error),
     };
-    let (error, mut ready) = error;
+    let mut created = Created {
+        plan: &plan,
+        process,
+        ready: Some(ready),
+    };
+    let error = match init::init(&mut created) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    match created.ready {
+        Some(ready) => report_to_create(ready, &error),
+        None => {
+            // After "ok": `create` has returned, so the error goes to stderr.
+            let _ = writeln!(std::io::stderr(), "08-oci-runtime init: {error}");
+            // SAFETY: as above.
+            unsafe { libc::_exit(error.exit_code() as i32) }
+        }
+    }
+}
+
+/// Before "ok": the error goes back to `create`, which reports it.
+fn report_to_create(mut ready: std::fs::File, error: &Error) -> ! {
     let _ = ready.write_all(error.to_string().as_bytes());
-    // SAFETY: as above.
+    // SAFETY: _exit runs no destructor of the parent's state.
     unsafe { libc::_exit(125) }
 }
 
@@ -120,7 +121,7 @@ struct Created<'a> {
     plan: &'a InitPlan,
     process: &'a Process,
     /// Taken when the child says "ok", just before it waits for `start`.
-    ready: RefCell<Option<std::fs::File>>,
+    ready: Option<std::fs::File>,
 }
 
 impl Init for Created<'_> {
@@ -154,7 +155,7 @@ impl Init for Created<'_> {
                 "config.json has no mount namespace: this runtime never changes the host's mounts".into(),
             ));
         }
-        match self.ready.borrow().as_ref() {
+        match &self.ready {
             Some(ready) => make_root(self.plan, ready),
             None => Err(Error::Invalid("the ready pipe was closed too early".into())),
         }
@@ -186,7 +187,7 @@ impl Init for Created<'_> {
     }
 
     /// "ok" to `create`, which returns; then the wait for `start`.
-    fn before_exec(&self) -> Result<()> {
+    fn before_exec(&mut self) -> Result<()> {
         // SAFETY: prctl with integer arguments only: from now on the container outlives
         // `create`.
         unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0) };
