@@ -64,6 +64,18 @@ impl Hostname {
         Ok(Hostname(name.to_string()))
     }
 
+    /// A name whose giver answers for it (an engine's config.json), taken as the kernel
+    /// takes it: at most 64 bytes, without NUL. runc sets such a name unchecked, and so
+    /// does chapter 8; the checks above are for names a user types.
+    pub fn as_given(name: &str) -> Result<Hostname> {
+        if name.len() > MAX_LEN || name.contains('\0') {
+            return Err(Error::Invalid(format!(
+                "the hostname {name:?} is longer than {MAX_LEN} bytes or holds a NUL byte, which the kernel refuses"
+            )));
+        }
+        Ok(Hostname(name.to_string()))
+    }
+
     /// A host name made from a container's name, which may hold `_` and end in `-`: those
     /// become and lose `-`, and the result is cut to one label of at most 63 characters.
     pub fn from_container_name(name: &str) -> Result<Hostname> {

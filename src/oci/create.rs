@@ -231,8 +231,11 @@ fn init_plan(
     fifo: OwnedFd,
     seccomp: Option<Filter>,
 ) -> Result<InitPlan> {
-    // Checked as chapter 2 checks one (RFC 1123), here before anything is made.
-    let hostname = spec.hostname.as_deref().map(Hostname::parse).transpose()?;
+    let hostname = spec
+        .hostname
+        .as_deref()
+        .map(Hostname::as_given)
+        .transpose()?;
     if hostname.is_some() && !namespaces.new.contains(Namespace::Uts) {
         return Err(Error::Invalid(
             "config.json sets a hostname without a uts namespace of its own".into(),
