@@ -694,7 +694,28 @@ fn hybrid_without_a_v1_hugetlb_uses_the_cgroup2_mount_and_a_missing_weight_is_re
             "no {file} = {value}: {got:#?}"
         );
     }
+    // Two controllers there: one directory, both handed down together.
+    std::fs::write(machine.path("unified/cgroup.controllers"), "io hugetlb\n")
+        .expect("controllers");
+    let both = json!({
+        "hugepageLimits": [{"pageSize": "2MB", "limit": 0}],
+        "blockIO": {"throttleWriteBpsDevice": [{"major": 8, "minor": 0, "rate": 4096}]}
+    });
+    let setup = plan_on(&fs, &machine.host(), "ctr", &linux(both)).expect("plan");
+    assert_eq!(setup.plan.dirs.len(), 2, "{:?}", setup.plan.dirs);
+    let got = writes(&setup.plan.steps);
+    for (file, value) in [
+        (at("cgroup.subtree_control"), "+io +hugetlb"),
+        (at("engine/ctr/io.max"), "8:0 wbps=4096"),
+    ] {
+        assert!(
+            got.contains(&(file.clone(), value.to_string())),
+            "no {file} = {value}: {got:#?}"
+        );
+    }
     // No blkio hierarchy, so no I/O weight; a weight without a kernel file is refused.
+    std::fs::write(machine.path("unified/cgroup.controllers"), "hugetlb\n")
+        .expect("controllers");
     let weight = json!({"blockIO": {"weight": 500}});
     let err = plan_on(&fs, &machine.host(), "ctr", &linux(weight))
         .err()

@@ -1,7 +1,7 @@
 //! `linux.resources.devices` and `linux.devices`: chapter 7's device allow-list, from the
 //! config's rules.
 
-use super::super::config::Resources;
+use super::super::config::{Device, Resources};
 use crate::cgroup::devices::{Access, DeviceKind, DeviceRule};
 use crate::cgroup::DeviceAllowList;
 use crate::{Error, Result};
@@ -65,4 +65,23 @@ fn parse_access(text: &str) -> Option<Access> {
         access = Some(access.map_or(bit, |a| a.union(bit)));
     }
     access
+}
+
+/// `list` with every device node of `linux.devices` allowed: the container may open the
+/// nodes its config makes.
+pub(super) fn with_nodes(list: &DeviceAllowList, nodes: &[Device]) -> DeviceAllowList {
+    let mut rules = list.rules().to_vec();
+    for device in nodes {
+        let kind = match device.kind.as_str() {
+            "b" => DeviceKind::Block,
+            _ => DeviceKind::Char,
+        };
+        rules.push(DeviceRule {
+            kind,
+            major: Some(device.major as u32),
+            minor: Some(device.minor as u32),
+            access: Access::ALL,
+        });
+    }
+    DeviceAllowList::new(rules)
 }

@@ -5,22 +5,20 @@
 //! ([`hugetlb`]).
 
 mod blkio;
-mod cpuset;
+pub mod cpuset;
 mod devices;
 pub mod dirs;
 mod hugetlb;
+mod join;
 mod memory;
 
 use std::path::{Path, PathBuf};
 
 use super::cgroup_path;
 use super::config::{Linux, Resources};
-use crate::cgroup::devices::{Access, DeviceKind, DeviceRule};
 use crate::cgroup::layout::CgroupMount;
 use crate::cgroup::plan::{write_control, Plan, Step};
-use crate::cgroup::{
-    v1, v2, CgroupFs, CpuQuota, CpuWeight, DeviceAllowList, Layout, Limits, MemoryLimit,
-};
+use crate::cgroup::{v1, v2, CgroupFs, CpuQuota, CpuWeight, Layout, Limits, MemoryLimit};
 use crate::{Error, Result};
 use dirs::{At, Dirs};
 
@@ -171,20 +169,7 @@ pub fn plan_on(fs: &CgroupFs, host: &Host, id: &str, linux: &Linux) -> Result<Cg
     let resources = linux.resources.clone().unwrap_or_default();
     let mut limits = limits(&resources)?;
     if let Some(list) = &mut limits.devices {
-        let mut rules = list.rules().to_vec();
-        for device in &linux.devices {
-            let kind = match device.kind.as_str() {
-                "b" => DeviceKind::Block,
-                _ => DeviceKind::Char,
-            };
-            rules.push(DeviceRule {
-                kind,
-                major: Some(device.major as u32),
-                minor: Some(device.minor as u32),
-                access: Access::ALL,
-            });
-        }
-        *list = DeviceAllowList::new(rules);
+        *list = devices::with_nodes(list, &linux.devices);
     }
     let path = linux
         .cgroups_path
@@ -199,88 +184,12 @@ pub fn plan_on(fs: &CgroupFs, host: &Host, id: &str, linux: &Linux) -> Result<Cg
     let mut plan = cgroup_path::plan_at(fs, &path, &limits)?;
     let v2 = fs.layout == Layout::Unified;
     if !v2 {
-        join_v1_hierarchies(&mut plan, fs, host, &resources)?;
+        join::other_v1_hierarchies(&mut plan, fs, host, &resources)?;
     }
     let dirs = Dirs::of(&plan.dirs, &host.mounts)?;
     plan.steps.extend(other_steps(&resources, &dirs, host)?);
     let made = cgroup_path::claim(&mut plan)?;
     Ok(CgroupSetup { plan, v2, made })
-}
-
-/// v1: chapter 5's plan makes the container's directory in the hierarchies of memory,
-/// cpu, pids and devices; the cpuset, blkio and hugetlb hierarchies are joined here when
-/// the config asks for their limits. A controller that no v1 hierarchy carries may be on
-/// the cgroup2 mount of a hybrid layout (hugetlb on some hosts): the container then gets a
-/// directory there too, with the controller handed down to it.
-fn join_v1_hierarchies(
-    plan: &mut Plan,
-    fs: &CgroupFs,
-    host: &Host,
-    r: &Resources,
-) -> Result<()> {
-    let Some(first) = plan.dirs.first().cloned() else {
-        return Ok(());
-    };
-    let rel = dirs::relative_in(&first, &host.mounts)?;
-    let wanted = [
-        ("cpuset", cpuset::asked(r.cpu.as_ref())),
-        ("blkio", blkio::asked(r.block_io.as_ref())),
-        ("hugetlb", !r.hugepage_limits.is_empty()),
-    ];
-    for (name, _) in wanted.iter().filter(|(_, asked)| *asked) {
-        if Dirs::of(&plan.dirs, &host.mounts)?
-            .at(name)
-            .is_some_and(|a| !a.v2)
-        {
-            continue;
-        }
-        if let Some(mount) = dirs::v1_mount(&host.mounts, name) {
-            let mut at = mount.mount_point.clone();
-            for part in rel.components() {
-                at.push(part);
-                plan.steps.push(Step::mkdir(at.clone(), true));
-            }
-            plan.dirs.push(at);
-        } else if let Some(dir) = unified_dir_with(plan, fs, &rel, name)? {
-            plan.dirs.push(dir);
-        }
-    }
-    // However it was joined, a v1 cpuset directory must be filled before a task can enter.
-    if let Some(mount) = dirs::v1_mount(&host.mounts, "cpuset") {
-        if let Some(dir) = plan.dirs.iter().find(|d| d.starts_with(&mount.mount_point)) {
-            plan.steps
-                .extend(cpuset::fill_v1_levels(&mount.mount_point, dir));
-        }
-    }
-    Ok(())
-}
-
-/// Hybrid layout: the steps that make `rel` on the cgroup2 mount with `controller` handed
-/// down level by level, when that mount offers it; `None` when it does not.
-fn unified_dir_with(
-    plan: &mut Plan,
-    fs: &CgroupFs,
-    rel: &Path,
-    controller: &str,
-) -> Result<Option<PathBuf>> {
-    let Some((mount, _)) = &fs.unified else {
-        return Ok(None);
-    };
-    let offered =
-        std::fs::read_to_string(mount.join("cgroup.controllers")).unwrap_or_default();
-    if !offered.split_whitespace().any(|c| c == controller) {
-        return Ok(None);
-    }
-    let mut at = mount.clone();
-    for part in rel.components() {
-        plan.steps.push(Step::write(
-            at.join("cgroup.subtree_control"),
-            format!("+{controller}"),
-        ));
-        at.push(part);
-        plan.steps.push(Step::mkdir(at.clone(), true));
-    }
-    Ok(Some(at))
 }
 
 impl CgroupSetup {
