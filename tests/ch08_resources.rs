@@ -52,7 +52,11 @@ fn kernel_values(
         .trim()
         .parse()
         .expect("a PID from inspect");
-    Ok(knobs
+    let dirs: Vec<PathBuf> = knobs
+        .iter()
+        .map(|(controller, _, _)| cgroup_file(pid, controller, "", ""))
+        .collect();
+    let values = knobs
         .iter()
         .map(|(controller, v1_file, v2_file)| {
             let name = if v2() { (*v2_file)? } else { (*v1_file)? };
@@ -62,7 +66,15 @@ fn kernel_values(
                 .ok()
                 .map(|t| t.trim().to_string())
         })
-        .collect())
+        .collect();
+    // The runtime's delete removes every directory it made for the container (podman's
+    // path names it), those of the hierarchies joined for these limits too.
+    let rm = podman.cmd(&["rm", "-f", "-t", "0", &id]);
+    assert!(rm.status.success(), "podman rm: {}", stderr(&rm));
+    for dir in dirs.iter().filter(|d| d.to_string_lossy().contains(&id)) {
+        assert!(!dir.exists(), "{} is left after podman rm", dir.display());
+    }
+    Ok(values)
 }
 
 /// [`kernel_values`] under chapter 8's runtime and under runc, asserted equal; returns
@@ -428,6 +440,8 @@ fn kubelets_hugepage_limits_of_zero_reach_the_hugetlb_cgroup() {
             }
         }
     }
+    bundle.delete_containers();
+    assert!(!dir.exists(), "delete left {}", dir.display());
 }
 
 #[test]
