@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use super::super::config::Resources;
 use super::dirs::{self, Dirs};
-use super::{blkio, cpuset, Host};
+use super::host::Host;
+use super::{blkio, cpuset};
 use crate::cgroup::plan::{Plan, Step};
 use crate::cgroup::CgroupFs;
 use crate::Result;

@@ -8,6 +8,7 @@ mod blkio;
 pub mod cpuset;
 mod devices;
 pub mod dirs;
+mod host;
 mod hugetlb;
 mod join;
 mod memory;
@@ -16,11 +17,11 @@ use std::path::{Path, PathBuf};
 
 use super::cgroup_path;
 use super::config::{Linux, Resources};
-use crate::cgroup::layout::CgroupMount;
 use crate::cgroup::plan::{write_control, Plan, Step};
 use crate::cgroup::{v1, v2, CgroupFs, CpuQuota, CpuWeight, Layout, Limits, MemoryLimit};
 use crate::{Error, Result};
 use dirs::{At, Dirs};
+pub use host::Host;
 
 /// The container's cgroup, planned.
 pub struct CgroupSetup {
@@ -28,28 +29,6 @@ pub struct CgroupSetup {
     pub v2: bool,
     /// The directories of `plan.dirs` that this container makes (see [`cgroup_path::claim`]).
     pub made: Vec<PathBuf>,
-}
-
-/// What of the machine the plan depends on beyond [`CgroupFs`], read once; the
-/// fake-cgroupfs tests make their own.
-#[derive(Debug, Clone, Default)]
-pub struct Host {
-    /// The cgroup lines of /proc/self/mountinfo: where cpuset, blkio and hugetlb are.
-    pub mounts: Vec<CgroupMount>,
-    /// The huge page sizes, as the hugetlb files name them (`2MB`).
-    pub page_sizes: Vec<String>,
-    /// Whether the BFQ I/O scheduler is there (the only one with cgroup weights).
-    pub bfq: bool,
-}
-
-impl Host {
-    pub fn detect() -> Result<Host> {
-        Ok(Host {
-            mounts: dirs::cgroup_mounts()?,
-            page_sizes: hugetlb::page_sizes(),
-            bfq: blkio::bfq_available(),
-        })
-    }
 }
 
 /// Where the cgroup goes when config.json does not say: `/workbook-oci/<id>`.
