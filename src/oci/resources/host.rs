@@ -5,7 +5,7 @@ use super::{blkio, dirs, hugetlb};
 use crate::cgroup::layout::CgroupMount;
 use crate::Result;
 
-/// What of the machine the plan depends on beyond [`CgroupFs`], read once; the
+/// What of the machine the plan depends on beyond `CgroupFs`, read once; the
 /// fake-cgroupfs tests make their own.
 #[derive(Debug, Clone, Default)]
 pub struct Host {
