@@ -17,7 +17,7 @@ pub fn owner_record() -> String {
     format!("{pid} {}", start_time(pid as i32).unwrap_or(0))
 }
 
-/// The same as one word, "<pid>-<start time>", for file names.
+/// The same as one word, `<pid>-<start time>`, for file names.
 pub fn owner_tag() -> String {
     owner_record().replace(' ', "-")
 }
@@ -35,7 +35,7 @@ pub fn owner_alive(text: &str) -> bool {
     }
 }
 
-/// The owner named at the start of `rest` ("<pid>-<start>-anything"), if it has one.
+/// The owner named at the start of `rest` (`<pid>-<start>-anything`), if it has one.
 pub fn owner_in_name(rest: &str) -> Option<String> {
     let mut parts = rest.splitn(3, '-');
     let (pid, started) = (parts.next()?, parts.next()?);

@@ -396,12 +396,12 @@ fn an_unsupported_field_is_refused_by_name_and_nothing_is_left() {
             json!({"process": {"apparmorProfile": "docker-default"}}),
         ),
         (
-            "blockIO",
-            json!({"linux": {"resources": {"blockIO": {"weight": 10}}}}),
+            "rdma",
+            json!({"linux": {"resources": {"rdma": {"mlx5_1": {"hcaHandles": 3}}}}}),
         ),
         (
-            "hugepageLimits",
-            json!({"linux": {"resources": {"hugepageLimits": [{"pageSize": "2MB", "limit": 2097152}]}}}),
+            "unified",
+            json!({"linux": {"resources": {"unified": {"io.weight": "50"}}}}),
         ),
         (
             "time",

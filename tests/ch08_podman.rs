@@ -11,119 +11,13 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::engine::{self, assert_ok, CgroupParent, Holder, LoggingRuntime, Pty};
-use common::oci_image::{self, TestImage, GONE, TAG, UPPER_MSG};
+use common::engine::{self, assert_ok, LoggingRuntime, Pty};
+use common::oci_image::{GONE, UPPER_MSG};
+use common::podman::Podman;
 use common::{stderr, stdout};
 use serial_test::serial;
-
-/// A podman with its own storage, config and namespaces; everything removed on drop.
-struct Podman {
-    // Dropped in this order, after Drop::drop removed the containers.
-    holder: Holder,
-    cgroup: CgroupParent,
-    dir: tempfile::TempDir,
-    _image: TestImage,
-    runtime: PathBuf,
-}
-
-impl Podman {
-    /// Sets podman up and loads the test image.
-    fn new() -> Podman {
-        Podman::with_runtime(engine::runtime())
-    }
-
-    fn with_runtime(runtime: PathBuf) -> Podman {
-        engine::require(&["podman", "conmon"], "podman");
-        let dir = tempfile::Builder::new()
-            .prefix("workbook-podman-")
-            .tempdir()
-            .expect("temp dir");
-        std::fs::write(
-            dir.path().join("containers.conf"),
-            "[containers]\n\
-             default_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n\
-             [engine]\n\
-             cgroup_manager = \"cgroupfs\"\n\
-             events_logger = \"file\"\n",
-        )
-        .expect("write containers.conf");
-        let podman = Podman {
-            runtime,
-            cgroup: CgroupParent::new("podman"),
-            holder: Holder::start(),
-            _image: oci_image::build(),
-            dir,
-        };
-        let archive = podman._image.archive();
-        let load = podman.cmd(&["load", "-i", archive.to_str().expect("utf-8 path")]);
-        assert!(load.status.success(), "podman load: {}", stderr(&load));
-        podman
-    }
-
-    fn command(&self) -> Command {
-        let d = self.dir.path();
-        let mut cmd = self.holder.command("podman");
-        cmd.env("CONTAINERS_CONF", d.join("containers.conf"))
-            .arg("--root")
-            .arg(d.join("root"))
-            .arg("--runroot")
-            .arg(d.join("runroot"))
-            .arg("--tmpdir")
-            .arg(d.join("tmp"))
-            .arg("--network-config-dir")
-            .arg(d.join("networks"))
-            .arg("--runtime")
-            .arg(&self.runtime);
-        cmd
-    }
-
-    fn cmd(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().expect("run podman")
-    }
-
-    /// `podman run --cgroup-parent OURS OPTIONS… IMAGE COMMAND…`.
-    fn run(&self, options: &[&str], command: &[&str]) -> Output {
-        let mut cmd = self.command();
-        self.run_args(&mut cmd, options, command);
-        cmd.output().expect("run podman run")
-    }
-
-    fn run_args(&self, cmd: &mut Command, options: &[&str], command: &[&str]) {
-        cmd.arg("run")
-            .arg("--cgroup-parent")
-            .arg(format!("/{}", self.cgroup.name))
-            .args(options)
-            .arg(TAG)
-            .args(command);
-    }
-
-    /// Starts `sleep` detached; returns the container's id and its init's host PID.
-    fn detached_sleep(&self) -> (String, i32) {
-        let out = self.run(&["-d"], &["sleep", "1000"]);
-        assert!(out.status.success(), "run -d: {}", stderr(&out));
-        let id = stdout(&out).trim().to_string();
-        let pid = self.cmd(&["inspect", "--format", "{{.State.Pid}}", &id]);
-        let pid: i32 = stdout(&pid).trim().parse().expect("a PID from inspect");
-        assert!(pid > 0);
-        (id, pid)
-    }
-
-    fn containers(&self) -> String {
-        stdout(&self.cmd(&["ps", "-a", "--format", "{{.ID}} {{.Status}}"]))
-    }
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["rm", "-af", "-t", "0"]);
-        let _ = self.cmd(&["rmi", "-af"]);
-        // The holder (dropped after this) takes the network, the mounts and /run with it;
-        // the cgroup parent is removed by its own guard; the temp dir by its own.
-    }
-}
 
 #[test]
 #[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]

@@ -38,12 +38,18 @@ impl SelfJoin {
         SelfJoin::open(cgroup.dirs()).map(Some)
     }
 
-    /// Opens `tasks` in each of `dirs` for writing.
+    /// Opens `tasks` (a cgroup2 directory's `cgroup.procs`) in each of `dirs` for writing.
     pub fn open(dirs: &[PathBuf]) -> Result<SelfJoin> {
         let tasks = dirs
             .iter()
             .map(|dir| {
-                let path = dir.join("tasks");
+                // A cgroup2 directory among them (the hybrid layout's, for a controller
+                // no v1 hierarchy carries) has no `tasks`; its cgroup.procs takes 0 too.
+                let tasks = dir.join("tasks");
+                let path = match tasks.exists() {
+                    true => tasks,
+                    false => dir.join("cgroup.procs"),
+                };
                 std::fs::OpenOptions::new()
                     .write(true)
                     .open(&path)

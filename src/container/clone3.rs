@@ -1,6 +1,6 @@
 //! A spawn into a cgroup: the child born inside it.
 //!
-//! [`crate::process::spawn`] clones with clone(2), and chapter 5's parent then moves the child into
+//! [`crate::process::spawn()`] clones with clone(2), and chapter 5's parent then moves the child into
 //! its cgroup before releasing it (a write to `cgroup.procs`). clone3(2) (Linux 5.3) takes a
 //! struct instead of registers, with room for more: `CLONE_INTO_CGROUP` (5.7) and an fd of a
 //! cgroup v2 directory, and the child is born there. It also takes `CLONE_NEWTIME`, which
@@ -25,7 +25,7 @@ pub struct Born {
     pub in_cgroup: bool,
 }
 
-/// [`crate::process::spawn`], with the child born inside the cgroup v2 directory `cgroup`
+/// [`crate::process::spawn()`], with the child born inside the cgroup v2 directory `cgroup`
 /// (an open fd) when the kernel can; with no cgroup, or a kernel without clone3, a plain
 /// spawn.
 pub fn spawn_in_cgroup(

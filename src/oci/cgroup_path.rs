@@ -14,8 +14,9 @@ use crate::cgroup::plan::{Plan, Step};
 use crate::cgroup::{v1, v2};
 use crate::{Error, Result};
 
-/// The v2 controllers handed down to the cgroup, when the machine offers them.
-const WANTED_V2: [Controller; 3] = [Controller::Memory, Controller::Cpu, Controller::Pids];
+/// The v2 controllers handed down to the cgroup, when the machine offers them: chapter 5's,
+/// then those of the limits engines add (see [`super::resources`]).
+const WANTED_V2: [&str; 6] = ["memory", "cpu", "pids", "cpuset", "io", "hugetlb"];
 
 // ANCHOR: plan_at
 /// The steps that make the cgroup `path` (e.g. `/libpod_parent/libpod-1234`) with
@@ -138,7 +139,7 @@ pub fn holds_processes(dir: &Path) -> bool {
     })
 }
 
-/// `+memory +cpu +pids`, as far as the hierarchy at `mount` offers them.
+/// `+memory +cpu +pids …`, as far as the hierarchy at `mount` offers them.
 fn enable_line(mount: &Path) -> Result<String> {
     let file = mount.join("cgroup.controllers");
     let offered =
@@ -146,8 +147,8 @@ fn enable_line(mount: &Path) -> Result<String> {
     let offered: Vec<&str> = offered.split_whitespace().collect();
     Ok(WANTED_V2
         .iter()
-        .filter(|c| offered.contains(&c.name()))
-        .map(|c| format!("+{}", c.name()))
+        .filter(|c| offered.contains(c))
+        .map(|c| format!("+{c}"))
         .collect::<Vec<_>>()
         .join(" "))
 }
@@ -205,7 +206,7 @@ mod tests {
         };
         let plan = plan_at(&fs, Path::new("/engine/ctr"), &limits()).unwrap();
         assert_eq!(plan.dirs, vec![mount.join("engine/ctr")]);
-        let enable = "+memory +cpu +pids";
+        let enable = "+memory +cpu +pids +cpuset +io";
         assert_eq!(
             plan.steps,
             vec![

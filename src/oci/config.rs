@@ -209,11 +209,59 @@ pub struct Resources {
     pub memory: Option<Memory>,
     pub cpu: Option<Cpu>,
     pub pids: Option<Pids>,
-    /// Accepted only empty (engines send `[]` and `{}`); anything in them is refused.
+    #[serde(rename = "blockIO")]
+    pub block_io: Option<BlockIo>,
     #[serde(default)]
-    pub hugepage_limits: Vec<serde_json::Value>,
+    pub hugepage_limits: Vec<HugepageLimit>,
+    /// Accepted only empty (engines send `{}`); anything in it is refused.
     #[serde(default)]
     pub unified: BTreeMap<String, String>,
+}
+
+/// `linux.resources.blockIO`: I/O weights and throttles, per cgroup or per device.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BlockIo {
+    pub weight: Option<u16>,
+    pub leaf_weight: Option<u16>,
+    #[serde(default)]
+    pub weight_device: Vec<WeightDevice>,
+    #[serde(default)]
+    pub throttle_read_bps_device: Vec<ThrottleDevice>,
+    #[serde(default)]
+    pub throttle_write_bps_device: Vec<ThrottleDevice>,
+    #[serde(default, rename = "throttleReadIOPSDevice")]
+    pub throttle_read_iops_device: Vec<ThrottleDevice>,
+    #[serde(default, rename = "throttleWriteIOPSDevice")]
+    pub throttle_write_iops_device: Vec<ThrottleDevice>,
+}
+
+/// The weight of one block device.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WeightDevice {
+    pub major: i64,
+    pub minor: i64,
+    pub weight: Option<u16>,
+    pub leaf_weight: Option<u16>,
+}
+
+/// A rate limit (bytes or operations per second) on one block device.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleDevice {
+    pub major: i64,
+    pub minor: i64,
+    pub rate: u64,
+}
+
+/// The most memory of one huge page size the cgroup may use (`pageSize` as the kernel
+/// names it in the hugetlb files: `2MB`, `1GB`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HugepageLimit {
+    pub page_size: String,
+    pub limit: u64,
 }
 
 /// One rule of the device cgroup.
@@ -234,7 +282,8 @@ pub struct Memory {
     pub limit: Option<i64>,
     pub swap: Option<i64>,
     pub reservation: Option<i64>,
-    pub swappiness: Option<u64>,
+    /// `-1` (what Docker sent for "unset") is taken as unset, as runc does.
+    pub swappiness: Option<i64>,
     pub kernel: Option<i64>,
     #[serde(rename = "kernelTCP")]
     pub kernel_tcp: Option<i64>,
@@ -325,12 +374,6 @@ impl Spec {
             return refuse("linux.mountLabel", "SELinux labels are not implemented");
         }
         if let Some(r) = &linux.resources {
-            if !r.hugepage_limits.is_empty() {
-                return refuse(
-                    "linux.resources.hugepageLimits",
-                    "the hugetlb controller is not used",
-                );
-            }
             if !r.unified.is_empty() {
                 return refuse(
                     "linux.resources.unified",
@@ -338,37 +381,14 @@ impl Spec {
                 );
             }
             if let Some(m) = &r.memory {
-                if m.reservation.is_some_and(|v| v > 0) {
-                    return refuse(
-                        "linux.resources.memory.reservation",
-                        "soft limits are not implemented",
-                    );
-                }
                 if m.kernel.is_some() || m.kernel_tcp.is_some() {
                     return refuse(
                         "linux.resources.memory.kernel/kernelTCP",
                         "kernel memory limits are deprecated and not implemented",
                     );
                 }
-                if m.swappiness.is_some() {
-                    return refuse("linux.resources.memory.swappiness", "not implemented");
-                }
-                if m.disable_oom_killer == Some(true) {
-                    return refuse(
-                        "linux.resources.memory.disableOOMKiller",
-                        "not implemented",
-                    );
-                }
             }
             if let Some(c) = &r.cpu {
-                if c.cpus.as_deref().is_some_and(|s| !s.is_empty())
-                    || c.mems.as_deref().is_some_and(|s| !s.is_empty())
-                {
-                    return refuse(
-                        "linux.resources.cpu.cpus/mems",
-                        "the cpuset controller is not used",
-                    );
-                }
                 if c.realtime_runtime.is_some_and(|v| v != 0)
                     || c.realtime_period.is_some_and(|v| v != 0)
                 {

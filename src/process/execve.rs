@@ -68,7 +68,7 @@ pub fn exec(argv: &[String]) -> Result<Infallible> {
     })
 }
 
-/// Runs `argv` in the child, as the last step of a [`super::spawn`] closure: [`exec`],
+/// Runs `argv` in the child, as the last step of a [`super::spawn()`] closure: [`exec`],
 /// whose error is the closure's. Never returns on success.
 pub fn exec_command(argv: &[String]) -> Result<u8> {
     match exec(argv)? {}

@@ -16,7 +16,7 @@
 //! late means the child starts as `nobody`; a cgroup joined late means the first bytes and
 //! forks of the workload escape the limit.
 //!
-//! This module is chapter 1's spawn: clone(2) and the release pipe ([`spawn`]). Chapter 7
+//! This module is chapter 1's spawn: clone(2) and the release pipe ([`spawn()`]). Chapter 7
 //! has the child born in its cgroup with clone3(2) and in a time namespace of its own
 //! (`container::spawn_with_time_namespace`); it hands its clone to the same [`spawn::start`],
 //! which holds the pipes and the parent's signals.

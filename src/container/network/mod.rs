@@ -2,7 +2,7 @@
 //! published ports, built on chapter 4's netlink, links and veth pairs ([`crate::net`]).
 //!
 //! The runtime connects the container's namespace to a bridge on the host with a veth pair
-//! ([`attach`]). One idea per file:
+//! ([`attach()`]). One idea per file:
 //!
 //! | file | what |
 //! | --- | --- |
