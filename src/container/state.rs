@@ -193,7 +193,6 @@ impl ContainerDir {
     }
 }
 
-// ANCHOR: layer_dir
 /// Makes `<data root>/containers/<pid>-<start>-<name>/{upper,work}`: on disk, never on
 /// the tmpfs of `/run`, and named after this process, so that only it ever makes it.
 /// Mode 0700: what the container writes (setuid files too) is out of other users' reach.
@@ -221,7 +220,6 @@ fn make_layer_dir(name: &Name) -> Result<PathBuf> {
     }
     Ok(layer)
 }
-// ANCHOR_END: layer_dir
 
 impl Drop for ContainerDir {
     /// The state directory goes now: it holds the name, and `ps` reads it. The writable

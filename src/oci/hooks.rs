@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use super::config::Hook;
 use crate::{Error, Result};
 
-// ANCHOR: run_hook
 /// Runs one hook with `state` on its stdin and waits for it, at most `timeout` seconds
 /// when it has one (then it is killed). A hook that fails is an error.
 pub fn run_hook(stage: &str, hook: &Hook, state: &str) -> Result<()> {
@@ -97,7 +96,6 @@ pub fn run_hook_in(
         std::thread::sleep(Duration::from_millis(5));
     }
 }
-// ANCHOR_END: run_hook
 
 /// Runs the hooks of one stage in order; the first failure stops them.
 pub fn run_all(stage: &str, hooks: &[Hook], state: &str) -> Result<()> {

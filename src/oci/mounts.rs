@@ -40,7 +40,6 @@ impl Default for Options {
     }
 }
 
-// ANCHOR: options
 /// Sorts the options of one entry, as mount(8) reads them.
 pub fn parse_options(options: &[String]) -> Result<Options> {
     let mut o = Options::default();
@@ -99,7 +98,6 @@ pub fn parse_options(options: &[String]) -> Result<Options> {
     }
     Ok(o)
 }
-// ANCHOR_END: options
 
 /// The propagation flag of `private`, `rshared`, … (the `r` makes it recursive).
 pub fn propagation(name: &str) -> Result<MsFlags> {
@@ -130,7 +128,6 @@ pub enum Make {
     File,
 }
 
-// ANCHOR: open_in_root
 /// An `O_PATH` fd of what `path` (a path inside the container) names under `root`,
 /// following symlinks as the container would see them: an absolute link target starts
 /// again at the root, and `..` never climbs above it. Joining naively
@@ -212,7 +209,6 @@ pub fn open_in_root(root: &Path, path: &Path, make: Make) -> Result<OwnedFd> {
     }
     Ok(dirs.pop().unwrap_or(root_fd))
 }
-// ANCHOR_END: open_in_root
 
 /// The path through which the kernel reaches what `fd` holds: mount(2) and open(2) on it
 /// act on that very object, wherever its name now leads.
@@ -247,7 +243,6 @@ fn components_reversed(path: &Path) -> Vec<std::ffi::OsString> {
         .collect()
 }
 
-// ANCHOR: mount_entry
 /// Mounts one entry under `root`. `cgroup_dirs` are the container's own cgroup
 /// directories, which a `cgroup` entry shows (see [`mount_cgroup`]).
 pub fn mount_entry(root: &Path, entry: &Mount, cgroup_dirs: &[PathBuf]) -> Result<()> {
@@ -370,7 +365,6 @@ pub fn mount_entry(root: &Path, entry: &Mount, cgroup_dirs: &[PathBuf]) -> Resul
     }
     Ok(())
 }
-// ANCHOR_END: mount_entry
 
 /// Copies the tree `from` into the directory `to`: files, directories and symlinks, with
 /// their modes and owners (podman's `--read-only` asks for it on /tmp, /run, /var/tmp).

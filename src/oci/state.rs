@@ -107,7 +107,6 @@ impl StateDir {
         Ok(StateDir { dir: root.join(id) })
     }
 
-    // ANCHOR: make_state
     /// Makes the directory; an existing one means the id is taken. The record holds the
     /// hooks' environment (tokens, say), so the root is made 0700 and each container's
     /// directory 0700 too, as runc does: a `--root` that exists already (made by an admin,
@@ -133,7 +132,6 @@ impl StateDir {
             )),
         }
     }
-    // ANCHOR_END: make_state
 
     pub fn fifo(&self) -> PathBuf {
         self.dir.join("exec.fifo")

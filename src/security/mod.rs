@@ -35,7 +35,6 @@ pub fn set_no_new_privs() -> Result<()> {
     // end of exercise 07.1
 }
 
-// ANCHOR: harden
 /// Runs the hardening steps 2–4 in the child, right before exec (step 1 belongs to the
 /// rootfs setup, while /proc is being mounted).
 // ANCHOR: harden_fn
@@ -45,4 +44,3 @@ pub fn harden() -> Result<()> {
     seccomp::install_default_filter()
 }
 // ANCHOR_END: harden_fn
-// ANCHOR_END: harden

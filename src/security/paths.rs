@@ -39,7 +39,6 @@ pub const READ_ONLY: [&str; 5] = [
     "/proc/sysrq-trigger", // one byte reboots the machine or crashes the kernel
 ];
 
-// ANCHOR: mask
 /// Masks and write-protects the paths above. Called after the pivot, when `/` is the
 /// container's root and the host's is detached: every path, `..` and the image's symlinks
 /// included, then resolves inside the container. Built under the new root before the pivot
@@ -49,7 +48,6 @@ pub const READ_ONLY: [&str; 5] = [
 pub fn protect() -> Result<()> {
     protect_paths(&MASKED, &READ_ONLY)
 }
-// ANCHOR_END: mask
 
 /// [`protect`] with the lists given (an OCI config's `maskedPaths` and `readonlyPaths`)
 /// instead of the defaults. A path the root lacks is skipped, as runc does. A masked file

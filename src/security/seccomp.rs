@@ -113,7 +113,6 @@ fn jump(code: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
     }
 }
 
-// ANCHOR: program
 /// Compiles `rules` into a BPF program.
 pub fn compile(rules: &[Rule]) -> Vec<libc::sock_filter> {
     use libc::{
@@ -157,7 +156,6 @@ pub fn compile(rules: &[Rule]) -> Vec<libc::sock_filter> {
     p.push(allow);
     p
 }
-// ANCHOR_END: program
 
 /// Installs the default filter on the calling thread (and, through exec, on the command).
 /// The kernel requires no_new_privs (or CAP_SYS_ADMIN) first.
