@@ -87,19 +87,29 @@ pub fn state_json(state: &StateDir) -> Result<String> {
 
 // ANCHOR: kill
 /// `kill ID SIGNAL`: the signal to the init, or with `all` to every process in the
-/// container's cgroup (read from cgroup.procs, as the kernel lists them).
+/// container's cgroup (read from cgroup.procs, as the kernel lists them). As runc does,
+/// `all` freezes the cgroup while it signals, so that no process forks past the list,
+/// and thaws it after (a paused container too); a SIGKILL to the init of a paused
+/// container thaws it, since a frozen task takes the kill only once it runs.
 pub fn kill(state: &StateDir, signal: Signal, all: bool) -> Result<()> {
     let record = state.load()?;
     let status = record.status(state);
     if all {
+        let freezer = super::pause::Freezer::of(&record);
+        if let Some(f) = &freezer {
+            let _ = f.freeze();
+        }
         for dir in &record.cgroup_dirs {
             for pid in crate::cgroup::cleanup::procs(dir) {
                 let _ = send(Pid::from_raw(pid), signal);
             }
         }
+        if let Some(f) = &freezer {
+            let _ = f.thaw();
+        }
         return Ok(());
     }
-    if !matches!(status, Status::Created | Status::Running) {
+    if !matches!(status, Status::Created | Status::Running | Status::Paused) {
         return Err(Error::Invalid(format!(
             "container '{}' is not running",
             record.id
@@ -112,7 +122,11 @@ pub fn kill(state: &StateDir, signal: Signal, all: bool) -> Result<()> {
             format!("sending {} to the container's init", signal.as_str()),
             e,
         )
-    })
+    })?;
+    if status == Status::Paused && signal == Signal::SIGKILL {
+        super::pause::thaw_if_frozen(&record);
+    }
+    Ok(())
 }
 // ANCHOR_END: kill
 

@@ -161,7 +161,8 @@ pub fn plan(fs: &CgroupFs, id: &str, linux: &Linux) -> Result<CgroupSetup> {
             path.display()
         )));
     }
-    let mut plan = cgroup_path::plan_at(fs, &path, &limits)?;
+    let others = cgroup_path::host_other_v1_mounts(fs)?;
+    let mut plan = cgroup_path::plan_at(fs, &others, &path, &limits)?;
     let made = cgroup_path::claim(&mut plan)?;
     let v2 = fs.layout == Layout::Unified;
     Ok(CgroupSetup {
@@ -178,6 +179,7 @@ impl CgroupSetup {
     pub fn apply(&self, made_now: &mut Vec<PathBuf>) -> Result<()> {
         self.plan.execute(&mut |p: &Path| {
             std::fs::create_dir(p)?;
+            cgroup_path::inherit_cpuset(p)?;
             if self.made.iter().any(|m| m == p) {
                 made_now.push(p.to_path_buf());
             }
