@@ -557,3 +557,144 @@ fn the_container_joins_every_v1_hierarchy_the_host_mounts_as_runc_does() {
     }
     assert_eq!(seen[1], seen[0], "the hierarchies: ours, then runc's");
 }
+
+/// What the counting loop of process `pid` wrote last, read through its root.
+fn count_of(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/root/tmp/count"))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The runtime under test, then runc: an engine scenario run with each.
+fn runtimes() -> [(&'static str, PathBuf); 2] {
+    [
+        ("08-oci-runtime", common::engine::runtime()),
+        ("runc", PathBuf::from(RUNC)),
+    ]
+}
+
+#[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
+#[serial]
+fn podman_pause_and_unpause_freeze_the_container_as_with_runc() {
+    if !privileged!() {
+        return;
+    }
+    use common::engine::assert_ok;
+    for (who, runtime) in runtimes() {
+        let podman = common::podman::Podman::with_runtime(runtime);
+        let (id, pid) = podman.detached(&[], &["sh", "-c", COUNTING]);
+        wait_until("the loop to count", || count_of(pid) > 2);
+        assert_ok(&podman.cmd(&["pause", &id]), "podman pause");
+        assert_eq!(
+            freezer(pid),
+            frozen_word(),
+            "{who}: the freezer after podman pause"
+        );
+        let status = podman.cmd(&["inspect", "--format", "{{.State.Status}}", &id]);
+        assert_eq!(common::stdout(&status).trim(), "paused", "{who}");
+        let before = count_of(pid);
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(
+            count_of(pid),
+            before,
+            "{who}: the count advanced while paused"
+        );
+        assert_ok(&podman.cmd(&["unpause", &id]), "podman unpause");
+        wait_until("the count to advance", || count_of(pid) > before);
+        // rm -f of a paused container: podman kills it through the runtime.
+        assert_ok(&podman.cmd(&["pause", &id]), "podman pause");
+        assert_ok(&podman.cmd(&["rm", "-f", "-t", "0", &id]), "podman rm -f");
+        common::wait_until_dead(pid);
+    }
+}
+
+#[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
+#[serial]
+fn podman_update_cpus_rewrites_the_cpu_quota_as_with_runc() {
+    if !privileged!() {
+        return;
+    }
+    use common::engine::assert_ok;
+    let mut seen = Vec::new();
+    for (who, runtime) in runtimes() {
+        let podman = common::podman::Podman::with_runtime(runtime);
+        let (id, pid) =
+            podman.detached(&["--cpus", "0.5", "--memory", "64m"], &["sleep", "1000"]);
+        assert_ok(
+            &podman.cmd(&["update", "--cpus", "1.5", &id]),
+            "podman update --cpus",
+        );
+        let cpu = limits(pid).1;
+        assert_ok(
+            &podman.cmd(&["update", "--memory", "128m", &id]),
+            "podman update --memory",
+        );
+        let memory = limits(pid).0;
+        println!("{who}: cpu {cpu}, memory {memory}");
+        seen.push((cpu, memory));
+    }
+    assert_eq!(seen[0].1, (128u64 << 20).to_string());
+    assert_eq!(seen[0], seen[1], "ours, then runc's");
+}
+
+#[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
+#[serial]
+fn ctr_task_pause_resume_and_ps_go_through_the_shim_as_with_runc() {
+    if !privileged!() {
+        return;
+    }
+    use common::engine::assert_ok;
+    for (who, runtime) in runtimes() {
+        let ctr = common::containerd::Containerd::with_runtime(runtime);
+        let out = ctr.run(
+            &["-d"],
+            "wb-count",
+            &["sh", "-c", &format!("{COUNTING} & wait")],
+        );
+        assert_ok(&out, "ctr run -d");
+        let ps = |ctr: &common::containerd::Containerd| -> BTreeSet<i32> {
+            let out = assert_ok(&ctr.ctr(&["tasks", "ps", "wb-count"]), "ctr tasks ps");
+            out.lines()
+                .skip(1)
+                .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+                .collect()
+        };
+        wait_until("two processes", || ps(&ctr).len() == 2);
+        let pids = ps(&ctr);
+        let pid = *pids.iter().next().unwrap();
+        let procs = cgroup_file(pid, "pids", "cgroup.procs", "cgroup.procs");
+        let kernel: BTreeSet<i32> =
+            read(&procs).lines().map(|l| l.parse().unwrap()).collect();
+        assert_eq!(pids, kernel, "{who}: ctr tasks ps against cgroup.procs");
+        wait_until("the loop to count", || count_of(pid) > 2);
+        assert_ok(&ctr.ctr(&["tasks", "pause", "wb-count"]), "ctr tasks pause");
+        assert_eq!(
+            freezer(pid),
+            frozen_word(),
+            "{who}: the freezer after ctr tasks pause"
+        );
+        let list = assert_ok(&ctr.ctr(&["tasks", "list"]), "ctr tasks list");
+        assert!(list.contains("PAUSED"), "{who}: {list}");
+        let before = count_of(pid);
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(
+            count_of(pid),
+            before,
+            "{who}: the count advanced while paused"
+        );
+        assert_ok(
+            &ctr.ctr(&["tasks", "resume", "wb-count"]),
+            "ctr tasks resume",
+        );
+        wait_until("the count to advance", || count_of(pid) > before);
+        assert_ok(
+            &ctr.ctr(&["tasks", "kill", "--signal", "SIGKILL", "wb-count"]),
+            "ctr tasks kill",
+        );
+        ctr.delete_stopped("wb-count");
+    }
+}

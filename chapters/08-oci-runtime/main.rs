@@ -84,6 +84,15 @@ enum Command {
     Exec(Box<ExecArgs>),
     /// Print what this runtime supports, as JSON (the spec's features document).
     Features,
+    /// The commands engines call on a running container: pause, resume, update, ps, events.
+    #[command(flatten)]
+    Engine(EngineCommand),
+}
+// ANCHOR_END: commands
+
+/// The commands beyond the life cycle: each reads or writes the container's cgroup.
+#[derive(Subcommand, Debug)]
+enum EngineCommand {
     /// Freeze every process of a created or running container (the cgroup freezer).
     ///
     /// Returns once the kernel says every task has stopped (v1 `freezer.state` FROZEN, v2
@@ -112,7 +121,6 @@ enum Command {
     /// when the OOM killer struck in the cgroup.
     Events(EventsArgs),
 }
-// ANCHOR_END: commands
 
 /// runc's `update` flags; `--resources` (the `linux.resources` JSON that engines send)
 /// replaces them all.
@@ -350,13 +358,17 @@ fn body(cli: &Cli, log: &Log) -> Result<ExitCode> {
         }
         Command::Run(args) => run(cli, args),
         Command::Exec(args) => exec_command(cli, args),
-        Command::Pause { id } => pause::pause(&state(id)?).map(|()| ExitCode::SUCCESS),
-        Command::Resume { id } => pause::resume(&state(id)?).map(|()| ExitCode::SUCCESS),
-        Command::Update(args) => {
+        Command::Engine(EngineCommand::Pause { id }) => {
+            pause::pause(&state(id)?).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Engine(EngineCommand::Resume { id }) => {
+            pause::resume(&state(id)?).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Engine(EngineCommand::Update(args)) => {
             let resources = update_resources(args)?;
             update::update(&state(&args.id)?, &resources).map(|()| ExitCode::SUCCESS)
         }
-        Command::Ps(args) => {
+        Command::Engine(EngineCommand::Ps(args)) => {
             let pids = ps::pids(&state(&args.id)?)?;
             match args.format {
                 PsFormat::Json => println!("{}", ps::json(&pids)),
@@ -364,7 +376,9 @@ fn body(cli: &Cli, log: &Log) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Events(args) => events_command(&state(&args.id)?, args),
+        Command::Engine(EngineCommand::Events(args)) => {
+            events_command(&state(&args.id)?, args)
+        }
         Command::Features => {
             let text = serde_json::to_string_pretty(&features::features())
                 .map_err(|e| Error::Invalid(format!("cannot encode the features: {e}")))?;

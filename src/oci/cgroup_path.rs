@@ -33,7 +33,6 @@ const ALSO_JOINED: [&str; 10] = [
     "name=systemd",
 ];
 
-// ANCHOR: other_v1_mounts
 /// The mount points of the v1 hierarchies in `mountinfo` that the container joins
 /// besides the library's own (those of `fs.v1`, which carry a controller of
 /// [`Controller::ALL`]): those of [`ALSO_JOINED`], each hierarchy once (one may be
@@ -59,7 +58,6 @@ pub fn other_v1_mounts(fs: &CgroupFs, mountinfo: &str) -> Vec<PathBuf> {
     }
     out
 }
-// ANCHOR_END: other_v1_mounts
 
 /// [`other_v1_mounts`] of this machine; none on cgroup v2.
 pub fn host_other_v1_mounts(fs: &CgroupFs) -> Result<Vec<PathBuf>> {
@@ -71,7 +69,6 @@ pub fn host_other_v1_mounts(fs: &CgroupFs) -> Result<Vec<PathBuf>> {
     Ok(other_v1_mounts(fs, &text))
 }
 
-// ANCHOR: inherit_cpuset
 /// Copies `cpuset.cpus` and `cpuset.mems` down from the parent into the new v1 cpuset
 /// cgroup `dir` where they are empty, as runc does: the kernel makes a cpuset cgroup with
 /// neither, and refuses to move a task into one that has no CPU or memory node to run
@@ -91,7 +88,6 @@ pub fn inherit_cpuset(dir: &Path) -> std::io::Result<()> {
     }
     Ok(())
 }
-// ANCHOR_END: inherit_cpuset
 
 // ANCHOR: plan_at
 /// The steps that make the cgroup `path` (e.g. `/libpod_parent/libpod-1234`) with

@@ -116,7 +116,6 @@ fn put_nonzero(map: &mut Map<String, Value>, key: &str, value: Option<u64>) {
     }
 }
 
-// ANCHOR: stats
 /// The `data` object of a stats event.
 pub fn stats(record: &Record) -> Value {
     let at = |file: &str| find(record, file);
@@ -131,7 +130,6 @@ pub fn stats(record: &Record) -> Value {
         "network_interfaces": null,
     })
 }
-// ANCHOR_END: stats
 
 fn cpu(record: &Record, at: &dyn Fn(&str) -> Option<PathBuf>) -> Value {
     let mut usage = Map::new();

@@ -29,6 +29,7 @@ pub mod events;
 pub mod exec;
 pub mod features;
 pub mod fork;
+pub mod freezer;
 pub mod hooks;
 pub mod init;
 pub mod lifecycle;

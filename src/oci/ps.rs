@@ -38,7 +38,6 @@ pub fn json(pids: &[i32]) -> String {
     serde_json::Value::from(pids.to_vec()).to_string()
 }
 
-// ANCHOR: table
 /// `ps` as a table: the host's `ps` run with `ps_args` (`-ef` when none), its header and
 /// the lines of the container's pids, as runc does (the PID column is found by name).
 pub fn table(pids: &[i32], ps_args: &[String]) -> Result<String> {
@@ -83,7 +82,6 @@ pub fn table(pids: &[i32], ps_args: &[String]) -> Result<String> {
     }
     Ok(table)
 }
-// ANCHOR_END: table
 
 #[cfg(test)]
 mod tests {

@@ -240,7 +240,9 @@ impl Record {
         if self.creating {
             return Status::Creating;
         }
-        if super::pause::Freezer::of(self).is_some_and(|f| f.is_frozen()) {
+        if super::freezer::Freezer::of(&self.cgroup_dirs, self.cgroup_v2)
+            .is_some_and(|f| f.is_frozen())
+        {
             return Status::Paused;
         }
         if state.fifo().exists() {

@@ -30,7 +30,6 @@ pub fn update(state: &StateDir, resources: &Resources) -> Result<()> {
     apply(resources, &record.cgroup_dirs, &CgroupFs::detect()?)
 }
 
-// ANCHOR: apply
 /// Writes `resources` into the cgroup `dirs` (one on v2, one per hierarchy on v1), through
 /// the translation `create` uses ([`super::resources::limits`]), minus what an update
 /// handles differently: the device list (left alone), the CPU quota and period (each
@@ -88,7 +87,6 @@ pub fn apply(resources: &Resources, dirs: &[PathBuf], fs: &CgroupFs) -> Result<(
     };
     plan.execute(&mut |_| Ok(()))
 }
-// ANCHOR_END: apply
 
 /// `memory.limit = -1`: no limit (and on v1 no memory + swap limit either, written first:
 /// memsw may never be below the memory limit).

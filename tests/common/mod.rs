@@ -6,10 +6,12 @@
 // share this module, are another package that neither sets nor declares it.
 #![allow(unexpected_cfgs)]
 
+pub mod containerd;
 pub mod engine;
 pub mod forked;
 pub mod oci_bundle;
 pub mod oci_image;
+pub mod podman;
 pub mod symlink_attack;
 pub mod verdict;
 
