@@ -211,7 +211,7 @@ fn cpuset(at: &dyn Fn(&str) -> Option<PathBuf>) -> Value {
             map.insert(key.into(), cpu_list(&text).into());
         }
     }
-    // v1's flags, one number a file.
+    // v1's flags, one number a file; runc prints them (as 0) where there are none.
     for flag in [
         "cpu_exclusive",
         "mem_hardwall",
@@ -226,9 +226,7 @@ fn cpuset(at: &dyn Fn(&str) -> Option<PathBuf>) -> Value {
         let value = at(&format!("cpuset.{flag}"))
             .and_then(|f| read(&f))
             .and_then(|t| t.trim().parse::<i64>().ok());
-        if let Some(v) = value {
-            map.insert(flag.into(), v.into());
-        }
+        map.insert(flag.into(), value.unwrap_or(0).into());
     }
     Value::Object(map)
 }

@@ -63,6 +63,9 @@ pub fn apply(resources: &Resources, dirs: &[PathBuf], fs: &CgroupFs) -> Result<(
         if let (Some(swap), Some(limit)) = (swap, limits.memory) {
             with_swap(&mut steps, swap, limit.bytes());
         }
+        if wants(resources.memory.as_ref().and_then(|m| m.swap)) {
+            unlimited_swap(&mut steps, dir, v2);
+        }
         if !v2 {
             order_v1_memory(&mut steps, dir);
         }
@@ -110,6 +113,31 @@ fn with_swap(steps: &mut [Step], swap: u64, memory: u64) {
                 *value = swap.saturating_sub(memory).to_string();
             }
         }
+    }
+}
+
+/// `memory.swap = -1`: swap without limit (v1: no memory + swap limit).
+fn unlimited_swap(steps: &mut Vec<Step>, dir: &Path, v2: bool) {
+    let (file, value) = if v2 {
+        ("memory.swap.max", "max")
+    } else {
+        ("memory.memsw.limit_in_bytes", "-1")
+    };
+    let file = dir.join(file);
+    let mut found = false;
+    for step in steps.iter_mut() {
+        if let Step::Write {
+            file: f, value: v, ..
+        } = step
+        {
+            if *f == file {
+                *v = value.to_string();
+                found = true;
+            }
+        }
+    }
+    if !found {
+        steps.push(Step::write_if_present(file, value));
     }
 }
 
@@ -400,6 +428,37 @@ mod tests {
         assert_eq!(read(&dirs[1], "cpu.cfs_quota_us"), "25000");
         assert_eq!(read(&dirs[1], "cpu.cfs_period_us"), "");
         assert_eq!(read(&dirs[2], "pids.max"), "max");
+    }
+
+    #[test]
+    fn v2_writes_one_directory_and_minus_one_means_max() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("ctr");
+        std::fs::create_dir(&d).unwrap();
+        for (f, v) in [
+            ("memory.max", "67108864\n"),
+            ("memory.swap.max", "0\n"),
+            ("pids.max", "32\n"),
+            ("cpu.max", "50000 100000\n"),
+        ] {
+            std::fs::write(d.join(f), v).unwrap();
+        }
+        let fs = CgroupFs {
+            layout: Layout::Unified,
+            unified: Some((dir.path().to_path_buf(), PathBuf::from("/"))),
+            v1: Vec::new(),
+        };
+        let r = parse_resources(
+            r#"{"memory": {"limit": 134217728, "swap": -1}, "cpu": {"quota": 150000}, "pids": {"limit": -1}}"#,
+        )
+        .unwrap();
+        apply(&r, std::slice::from_ref(&d), &fs).unwrap();
+        // The fake files keep what followed the new bytes; the kernel's would not.
+        let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap();
+        assert!(read("memory.max").starts_with("134217728"));
+        assert!(read("memory.swap.max").starts_with("max"));
+        assert!(read("pids.max").starts_with("max"));
+        assert!(read("cpu.max").starts_with("150000 100000"));
     }
 
     #[test]
