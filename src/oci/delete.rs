@@ -57,7 +57,8 @@ pub fn destroy(state: &StateDir, record: &Record) -> Result<()> {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
     }
-    // After the kill, as runc does: thawed first, the init could run on a little.
+    // A frozen task takes its SIGKILL only once it runs: thawed after the kill, as runc
+    // does (thawed before it, the init would run on a little).
     super::pause::thaw_if_frozen(record);
     if was_alive {
         wait_gone(record);
