@@ -21,6 +21,9 @@ fn help_explains(#[case] name: &str, #[case] bin: &str) {
 #[rstest]
 #[case("create")]
 #[case("exec")]
+#[case("update")]
+#[case("ps")]
+#[case("events")]
 fn oci_command_help_explains_every_option(#[case] command: &str) {
     let out = common::run_bin(env!("CARGO_BIN_EXE_08-oci-runtime"), &[command, "--help"]);
     assert!(out.status.success());

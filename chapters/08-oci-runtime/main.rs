@@ -14,7 +14,9 @@ use workbook::oci::config::{Process, Spec, User};
 use workbook::oci::create::{create, CreateOptions};
 use workbook::oci::exec::{exec, ExecOptions};
 use workbook::oci::state::{StateDir, DEFAULT_ROOT};
-use workbook::oci::{delete, features, lifecycle, sealed_exe, signal, wait};
+use workbook::oci::{
+    delete, events, features, lifecycle, pause, ps, sealed_exe, signal, update, wait,
+};
 use workbook::{Error, Result};
 
 const NAME: &str = "08-oci-runtime";
@@ -82,8 +84,133 @@ enum Command {
     Exec(Box<ExecArgs>),
     /// Print what this runtime supports, as JSON (the spec's features document).
     Features,
+    /// The commands engines call on a running container: pause, resume, update, ps, events.
+    #[command(flatten)]
+    Engine(EngineCommand),
 }
 // ANCHOR_END: commands
+
+/// The commands beyond the life cycle: each reads or writes the container's cgroup.
+#[derive(Subcommand, Debug)]
+enum EngineCommand {
+    /// Freeze every process of a created or running container (the cgroup freezer).
+    ///
+    /// Returns once the kernel says every task has stopped (v1 `freezer.state` FROZEN, v2
+    /// `frozen 1` in cgroup.events); `state` then says "paused".
+    Pause {
+        /// The container's id.
+        id: String,
+    },
+    /// Thaw a paused container: its processes go on where they stopped.
+    Resume {
+        /// The container's id.
+        id: String,
+    },
+    /// Rewrite the limits of a running container's cgroup (memory, CPU, pids).
+    ///
+    /// The new values come as `linux.resources` JSON (--resources, as engines send them)
+    /// or as flags; a value left out, or 0, keeps the current limit, and the device list
+    /// is not touched. What `create` refuses in config.json, update refuses too.
+    Update(Box<UpdateArgs>),
+    /// List the processes in the container's cgroup (their host pids).
+    Ps(PsArgs),
+    /// Print what the container's cgroup counted (CPU, memory, pids, I/O) as JSON lines.
+    ///
+    /// Each line is `{"type":"stats","id":ID,"data":{…}}` in runc's shape; without
+    /// --stats, one every --interval until the container stops, and `{"type":"oom",…}`
+    /// when the OOM killer struck in the cgroup.
+    Events(EventsArgs),
+}
+
+/// runc's `update` flags; `--resources` (the `linux.resources` JSON that engines send)
+/// replaces them all.
+#[derive(Args, Debug)]
+struct UpdateArgs {
+    /// A file of `linux.resources` JSON, or `-` for stdin; the other flags are then ignored.
+    #[arg(long, short = 'r')]
+    resources: Option<PathBuf>,
+    /// The memory limit in bytes (128m, 1g; -1: none).
+    #[arg(long, allow_hyphen_values = true)]
+    memory: Option<String>,
+    /// The limit of memory + swap, in bytes (-1: unlimited swap).
+    #[arg(long, allow_hyphen_values = true)]
+    memory_swap: Option<String>,
+    /// A soft limit (refused: not implemented).
+    #[arg(long)]
+    memory_reservation: Option<String>,
+    /// Kernel memory limits: obsolete, ignored with a warning as runc does.
+    #[arg(long, hide = true)]
+    kernel_memory: Option<String>,
+    #[arg(long, hide = true)]
+    kernel_memory_tcp: Option<String>,
+    /// CPU time allowed per period, in microseconds (-1: none).
+    #[arg(long, allow_hyphen_values = true)]
+    cpu_quota: Option<i64>,
+    /// The period of the quota, in microseconds.
+    #[arg(long)]
+    cpu_period: Option<u64>,
+    /// CPU shares, the weight against other cgroups.
+    #[arg(long, alias = "cpu-shares")]
+    cpu_share: Option<u64>,
+    /// Real-time CPU runtime (refused: not implemented).
+    #[arg(long)]
+    cpu_rt_runtime: Option<i64>,
+    /// Real-time CPU period (refused: not implemented).
+    #[arg(long)]
+    cpu_rt_period: Option<u64>,
+    /// The CPUs the container may run on (linux.resources.cpu.cpus).
+    #[arg(long)]
+    cpuset_cpus: Option<String>,
+    /// The memory nodes the container may use (linux.resources.cpu.mems).
+    #[arg(long)]
+    cpuset_mems: Option<String>,
+    /// The block I/O weight, 10 to 1000 (linux.resources.blockIO.weight).
+    #[arg(long)]
+    blkio_weight: Option<u16>,
+    /// The most processes at once (-1: none).
+    #[arg(long, allow_hyphen_values = true)]
+    pids_limit: Option<i64>,
+    /// Intel RDT (refused: not supported).
+    #[arg(long)]
+    l3_cache_schema: Option<String>,
+    /// Intel RDT (refused: not supported).
+    #[arg(long)]
+    mem_bw_schema: Option<String>,
+    /// The container's id.
+    id: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum PsFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug)]
+#[command(override_usage = "08-oci-runtime ps [OPTIONS] <ID> [PS_OPTIONS...]")]
+struct PsArgs {
+    /// `table`: the host's `ps` (with PS_OPTIONS, default -ef) for those pids; `json`: an
+    /// array of pids.
+    #[arg(long, short = 'f', value_enum, default_value_t = PsFormat::Table)]
+    format: PsFormat,
+    /// The container's id.
+    id: String,
+    /// Options for the host's `ps` in the table form.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    ps_options: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct EventsArgs {
+    /// Print the stats once and exit.
+    #[arg(long)]
+    stats: bool,
+    /// How often to print the stats until the container stops (5s, 200ms, 1m).
+    #[arg(long, default_value = "5s")]
+    interval: String,
+    /// The container's id.
+    id: String,
+}
 
 #[derive(Args, Debug)]
 struct CreateArgs {
@@ -231,6 +358,27 @@ fn body(cli: &Cli, log: &Log) -> Result<ExitCode> {
         }
         Command::Run(args) => run(cli, args),
         Command::Exec(args) => exec_command(cli, args),
+        Command::Engine(EngineCommand::Pause { id }) => {
+            pause::pause(&state(id)?).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Engine(EngineCommand::Resume { id }) => {
+            pause::resume(&state(id)?).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Engine(EngineCommand::Update(args)) => {
+            let resources = update_resources(args)?;
+            update::update(&state(&args.id)?, &resources).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Engine(EngineCommand::Ps(args)) => {
+            let pids = ps::pids(&state(&args.id)?)?;
+            match args.format {
+                PsFormat::Json => println!("{}", ps::json(&pids)),
+                PsFormat::Table => print!("{}", ps::table(&pids, &args.ps_options)?),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Engine(EngineCommand::Events(args)) => {
+            events_command(&state(&args.id)?, args)
+        }
         Command::Features => {
             let text = serde_json::to_string_pretty(&features::features())
                 .map_err(|e| Error::Invalid(format!("cannot encode the features: {e}")))?;
@@ -326,6 +474,53 @@ fn exec_command(cli: &Cli, args: &ExecArgs) -> Result<ExitCode> {
         Some(status) => status.into(),
         None => ExitCode::SUCCESS,
     })
+}
+
+/// The resources of `update`: the JSON of --resources, or the flags.
+fn update_resources(args: &UpdateArgs) -> Result<workbook::oci::config::Resources> {
+    if let Some(path) = &args.resources {
+        return update::read_resources(path);
+    }
+    if args.l3_cache_schema.is_some() || args.mem_bw_schema.is_some() {
+        return Err(Error::Unsupported(
+            "--l3-cache-schema and --mem-bw-schema are not supported: this runtime has no Intel RDT".into(),
+        ));
+    }
+    if args.kernel_memory.is_some() || args.kernel_memory_tcp.is_some() {
+        eprintln!("warning: kernel memory settings are ignored (the kernel dropped them)");
+    }
+    update::Flags {
+        memory: args.memory.clone(),
+        memory_reservation: args.memory_reservation.clone(),
+        memory_swap: args.memory_swap.clone(),
+        cpu_shares: args.cpu_share,
+        cpu_quota: args.cpu_quota,
+        cpu_period: args.cpu_period,
+        cpu_rt_runtime: args.cpu_rt_runtime,
+        cpu_rt_period: args.cpu_rt_period,
+        cpuset_cpus: args.cpuset_cpus.clone(),
+        cpuset_mems: args.cpuset_mems.clone(),
+        blkio_weight: args.blkio_weight,
+        pids_limit: args.pids_limit,
+    }
+    .resources()
+}
+
+/// `events`: one stats line with --stats, else a line every --interval until the
+/// container stops.
+fn events_command(state: &StateDir, args: &EventsArgs) -> Result<ExitCode> {
+    let interval = events::parse_duration(&args.interval)?;
+    if args.stats {
+        println!("{}", events::stats_event(state)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = std::io::stdout();
+    events::watch(state, interval, &mut |event| {
+        writeln!(out, "{event}")
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::io_no_path("writing an event to stdout", e))
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn parse_user(text: &str) -> Result<User> {

@@ -18,10 +18,87 @@ use crate::{Error, Result};
 /// then those of the limits engines add (see [`super::resources`]).
 const WANTED_V2: [&str; 6] = ["memory", "cpu", "pids", "cpuset", "io", "hugetlb"];
 
-// ANCHOR: plan_at
+/// The v1 hierarchies runc's cgroupfs driver joins beside those of the limits: a
+/// container in the host's `freezer` cgroup could not be paused, one in the host's
+/// `name=systemd` cgroup would be counted as part of the service that started the engine.
+const ALSO_JOINED: [&str; 10] = [
+    "cpuset",
+    "blkio",
+    "hugetlb",
+    "net_cls",
+    "net_prio",
+    "perf_event",
+    "freezer",
+    "rdma",
+    "misc",
+    "name=systemd",
+];
+
+/// The mount points of the v1 hierarchies in `mountinfo` that the container joins
+/// besides the library's own (those of `fs.v1`, which carry a controller of
+/// [`Controller::ALL`]): those of [`ALSO_JOINED`], each hierarchy once (one may be
+/// mounted twice; its controllers name it, since a controller is in one hierarchy only).
+pub fn other_v1_mounts(fs: &CgroupFs, mountinfo: &str) -> Vec<PathBuf> {
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    let mut out = Vec::new();
+    for m in crate::cgroup::layout::parse_mountinfo(mountinfo) {
+        let ours = |o: &str| Controller::ALL.iter().any(|c| c.name() == o);
+        let names: Vec<String> = m
+            .options
+            .into_iter()
+            .filter(|o| ALSO_JOINED.contains(&o.as_str()) || ours(o))
+            .collect();
+        let joined = m.fstype == "cgroup" && !names.is_empty();
+        let known = names.iter().any(|o| ours(o))
+            || fs.v1.iter().any(|h| h.mount == m.mount_point)
+            || seen.contains(&names);
+        if joined && !known {
+            seen.push(names);
+            out.push(m.mount_point);
+        }
+    }
+    out
+}
+
+/// [`other_v1_mounts`] of this machine; none on cgroup v2.
+pub fn host_other_v1_mounts(fs: &CgroupFs) -> Result<Vec<PathBuf>> {
+    if fs.layout == Layout::Unified {
+        return Ok(Vec::new());
+    }
+    let file = Path::new("/proc/self/mountinfo");
+    let text = std::fs::read_to_string(file).map_err(|e| Error::io("reading", file, e))?;
+    Ok(other_v1_mounts(fs, &text))
+}
+
+/// Copies `cpuset.cpus` and `cpuset.mems` down from the parent into the new v1 cpuset
+/// cgroup `dir` where they are empty, as runc does: the kernel makes a cpuset cgroup with
+/// neither, and refuses to move a task into one that has no CPU or memory node to run
+/// it on (ENOSPC). Any other directory is left as it is.
+pub fn inherit_cpuset(dir: &Path) -> std::io::Result<()> {
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let own = dir.join(file);
+        match std::fs::read_to_string(&own) {
+            Ok(text) if text.trim().is_empty() => {}
+            _ => continue,
+        }
+        let Some(parent) = dir.parent() else {
+            continue;
+        };
+        let value = std::fs::read_to_string(parent.join(file))?;
+        std::fs::write(&own, value.trim())?;
+    }
+    Ok(())
+}
+
 /// The steps that make the cgroup `path` (e.g. `/libpod_parent/libpod-1234`) with
-/// `limits`: one directory per v1 hierarchy, or one on v2.
-pub fn plan_at(fs: &CgroupFs, path: &Path, limits: &Limits) -> Result<Plan> {
+/// `limits`: one directory per v1 hierarchy (those of `fs` and the `others` it joins
+/// too), or one on v2.
+pub fn plan_at(
+    fs: &CgroupFs,
+    others: &[PathBuf],
+    path: &Path,
+    limits: &Limits,
+) -> Result<Plan> {
     let rel = relative(path)?;
     let mut plan = Plan {
         dirs: Vec::new(),
@@ -62,8 +139,8 @@ pub fn plan_at(fs: &CgroupFs, path: &Path, limits: &Limits) -> Result<Plan> {
                     )));
                 }
             }
-            for h in &fs.v1 {
-                let mut at = h.mount.clone();
+            for mount in fs.v1.iter().map(|h| &h.mount).chain(others) {
+                let mut at = mount.clone();
                 for part in rel.components() {
                     at = at.join(part);
                     plan.steps.push(Step::mkdir(at.clone(), true));
@@ -82,7 +159,6 @@ pub fn plan_at(fs: &CgroupFs, path: &Path, limits: &Limits) -> Result<Plan> {
     }
     Ok(plan)
 }
-// ANCHOR_END: plan_at
 
 // ANCHOR: claim
 /// Claims the cgroup of `plan` for one container, before anything is made: a directory
@@ -204,7 +280,7 @@ mod tests {
             unified: Some((mount.clone(), PathBuf::from("/"))),
             v1: Vec::new(),
         };
-        let plan = plan_at(&fs, Path::new("/engine/ctr"), &limits()).unwrap();
+        let plan = plan_at(&fs, &[], Path::new("/engine/ctr"), &limits()).unwrap();
         assert_eq!(plan.dirs, vec![mount.join("engine/ctr")]);
         let enable = "+memory +cpu +pids +cpuset +io";
         assert_eq!(
@@ -233,7 +309,7 @@ mod tests {
             unified: None,
             v1: vec![h(Controller::Memory, "memory"), h(Controller::Pids, "pids")],
         };
-        let plan = plan_at(&fs, Path::new("/engine/ctr"), &limits()).unwrap();
+        let plan = plan_at(&fs, &[], Path::new("/engine/ctr"), &limits()).unwrap();
         assert_eq!(
             plan.dirs,
             vec![
@@ -249,6 +325,55 @@ mod tests {
             PathBuf::from("/cg/pids/engine/ctr/pids.max"),
             "32"
         )));
+    }
+
+    #[test]
+    fn v1_joins_every_hierarchy_runc_joins_once_and_not_cgroup2() {
+        let mountinfo = "\
+32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
+34 31 0:31 / /sys/fs/cgroup/cpuset rw - cgroup cgroup rw,cpuset
+35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+37 31 0:34 / /sys/fs/cgroup/freezer rw - cgroup cgroup rw,freezer
+38 31 0:35 / /sys/fs/cgroup/net_cls,net_prio rw - cgroup cgroup rw,net_cls,net_prio
+40 31 0:37 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+42 31 0:39 / /sys/fs/cgroup/elogind rw - cgroup cgroup rw,name=elogind
+43 31 0:34 / /mnt/freezer-again rw - cgroup cgroup rw,freezer
+";
+        let fs = CgroupFs::from_tables(Layout::Hybrid, mountinfo, "").unwrap();
+        let others = other_v1_mounts(&fs, mountinfo);
+        let names: Vec<&str> = others
+            .iter()
+            .map(|p| p.to_str().unwrap().trim_start_matches("/sys/fs/cgroup/"))
+            .collect();
+        // cpu,cpuacct and memory are the library's own; a named hierarchy other than
+        // systemd's is not runc's; the second freezer mount is the same hierarchy.
+        assert_eq!(names, ["cpuset", "freezer", "net_cls,net_prio", "systemd"]);
+    }
+
+    #[test]
+    fn a_new_cpuset_cgroup_gets_its_parents_cpus_and_mems() {
+        let dir = tempfile::tempdir().unwrap();
+        let child = dir.path().join("ctr");
+        std::fs::create_dir(&child).unwrap();
+        std::fs::write(dir.path().join("cpuset.cpus"), "0-1\n").unwrap();
+        std::fs::write(dir.path().join("cpuset.mems"), "0\n").unwrap();
+        std::fs::write(child.join("cpuset.cpus"), "\n").unwrap();
+        std::fs::write(child.join("cpuset.mems"), "0\n").unwrap();
+        inherit_cpuset(&child).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(child.join("cpuset.cpus")).unwrap(),
+            "0-1"
+        );
+        assert_eq!(
+            std::fs::read_to_string(child.join("cpuset.mems")).unwrap(),
+            "0\n"
+        );
+        // Not a cpuset cgroup: nothing written.
+        let other = dir.path().join("memory");
+        std::fs::create_dir(&other).unwrap();
+        inherit_cpuset(&other).unwrap();
+        assert!(!other.join("cpuset.cpus").exists());
     }
 
     #[test]

@@ -26,10 +26,11 @@ pub fn delete(state: &StateDir, force: bool) -> Result<()> {
         Err(e) => return Err(e),
     };
     let status = record.status(state);
-    if status == Status::Running && !force {
+    if matches!(status, Status::Running | Status::Paused) && !force {
         return Err(Error::Invalid(format!(
-            "container '{}' is running: stop it first, or use delete --force",
-            record.id
+            "container '{}' is {}: stop it first, or use delete --force",
+            record.id,
+            status.as_str()
         )));
     }
     let was_created = status != Status::Creating;
@@ -54,8 +55,13 @@ pub fn destroy(state: &StateDir, record: &Record) -> Result<()> {
     if was_alive {
         if let Some(pid) = record.pid {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            wait_gone(record);
         }
+    }
+    // A frozen task takes its SIGKILL only once it runs: thawed after the kill, as runc
+    // does (thawed before it, the init would run on a little).
+    super::pause::thaw_if_frozen(record);
+    if was_alive {
+        wait_gone(record);
     }
     let dirs = record.own_cgroup_dirs();
     if !was_alive && record.own_pid_namespace && taken_over(dirs) {

@@ -87,19 +87,16 @@ pub fn state_json(state: &StateDir) -> Result<String> {
 
 // ANCHOR: kill
 /// `kill ID SIGNAL`: the signal to the init, or with `all` to every process in the
-/// container's cgroup (read from cgroup.procs, as the kernel lists them).
+/// container's cgroup ([`signal_all`]). A SIGKILL to the init of a paused container thaws
+/// it, as runc does: a frozen task takes the kill only once it runs.
 pub fn kill(state: &StateDir, signal: Signal, all: bool) -> Result<()> {
     let record = state.load()?;
     let status = record.status(state);
     if all {
-        for dir in &record.cgroup_dirs {
-            for pid in crate::cgroup::cleanup::procs(dir) {
-                let _ = send(Pid::from_raw(pid), signal);
-            }
-        }
+        signal_all(&record, signal);
         return Ok(());
     }
-    if !matches!(status, Status::Created | Status::Running) {
+    if !matches!(status, Status::Created | Status::Running | Status::Paused) {
         return Err(Error::Invalid(format!(
             "container '{}' is not running",
             record.id
@@ -112,9 +109,32 @@ pub fn kill(state: &StateDir, signal: Signal, all: bool) -> Result<()> {
             format!("sending {} to the container's init", signal.as_str()),
             e,
         )
-    })
+    })?;
+    if status == Status::Paused && signal == Signal::SIGKILL {
+        super::pause::thaw_if_frozen(&record);
+    }
+    Ok(())
 }
 // ANCHOR_END: kill
+
+/// `kill --all`: `signal` to every process in the container's cgroup, read from
+/// cgroup.procs as the kernel lists them. As runc does, the cgroup is frozen while the
+/// signals go out, so that no process forks past the list, and thawed after (a paused
+/// container too).
+fn signal_all(record: &super::state::Record, signal: Signal) {
+    let freezer = super::freezer::Freezer::of(&record.cgroup_dirs, record.cgroup_v2);
+    if let Some(f) = &freezer {
+        let _ = f.freeze();
+    }
+    for dir in &record.cgroup_dirs {
+        for pid in crate::cgroup::cleanup::procs(dir) {
+            let _ = send(Pid::from_raw(pid), signal);
+        }
+    }
+    if let Some(f) = &freezer {
+        let _ = f.thaw();
+    }
+}
 
 /// Waits until the init is gone, up to `timeout`.
 pub fn wait_stopped(state: &StateDir, timeout: Duration) -> bool {

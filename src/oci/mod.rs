@@ -10,6 +10,9 @@
 //!  state ID                 JSON: created, running or stopped, and the pid
 //!  kill ID SIGNAL           a signal to the init (or --all: the whole cgroup)
 //!  delete ID                cgroup and state removed
+//!  pause ID, resume ID      the cgroup frozen, thawed
+//!  update ID                the cgroup's limits rewritten
+//!  ps ID, events ID         the cgroup's pids, what it counted
 //! ```
 //!
 //! Which earlier chapter each part of config.json reaches: namespaces (1, 2, 4), mounts
@@ -22,18 +25,23 @@ pub mod config;
 pub mod console;
 pub mod create;
 pub mod delete;
+pub mod events;
 pub mod exec;
 pub mod features;
 pub mod fork;
+pub mod freezer;
 pub mod hooks;
 pub mod init;
 pub mod lifecycle;
 pub mod mounts;
+pub mod pause;
 pub mod propagation;
+pub mod ps;
 pub mod resources;
 pub mod rlimits;
 pub mod sealed_exe;
 pub mod seccomp;
 pub mod signal;
 pub mod state;
+pub mod update;
 pub mod wait;

@@ -63,6 +63,8 @@ pub enum Status {
     Creating,
     Created,
     Running,
+    /// Alive, its cgroup frozen (`pause`).
+    Paused,
     Stopped,
 }
 
@@ -72,6 +74,7 @@ impl Status {
             Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -223,7 +226,8 @@ impl Record {
     }
 
     /// The status, from the process itself: alive and still waiting on the FIFO is
-    /// `created`, alive past it `running`, gone `stopped`.
+    /// `created`, alive past it `running`, gone `stopped`; alive in a frozen cgroup is
+    /// `paused`, whichever it was before.
     pub fn status(&self, state: &StateDir) -> Status {
         if self.creating && self.pid.is_none() {
             return Status::Creating;
@@ -233,6 +237,11 @@ impl Record {
         }
         if self.creating {
             return Status::Creating;
+        }
+        if super::freezer::Freezer::of(&self.cgroup_dirs, self.cgroup_v2)
+            .is_some_and(|f| f.is_frozen())
+        {
+            return Status::Paused;
         }
         if state.fifo().exists() {
             Status::Created

@@ -6,6 +6,7 @@
 // share this module, are another package that neither sets nor declares it.
 #![allow(unexpected_cfgs)]
 
+pub mod containerd;
 pub mod engine;
 pub mod forked;
 pub mod oci_bundle;

@@ -1,9 +1,9 @@
 //! v1: the hierarchies a container joins beyond chapter 5's.
 //!
 //! [`cgroup_path::plan_at`](super::cgroup_path::plan_at) makes the container's directory
-//! in the hierarchies of memory, cpu, cpuacct, pids and devices. The cpuset, blkio and
-//! hugetlb hierarchies are joined here when the config asks for their limits: a limit
-//! binds only the tasks of the hierarchy's cgroup it is written in.
+//! in every v1 hierarchy the host mounts, as runc does. What it cannot give is a
+//! controller no v1 hierarchy carries: hugetlb, on some hybrid hosts, is offered only by
+//! the cgroup2 mount, and the container then gets a directory there too (below).
 
 use std::path::{Path, PathBuf};
 

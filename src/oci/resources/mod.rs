@@ -103,7 +103,7 @@ pub fn resource_steps(
 }
 
 /// The writes of the controllers beyond chapter 5's.
-fn other_steps(r: &Resources, at: &Dirs, host: &Host) -> Result<Vec<Step>> {
+pub fn other_steps(r: &Resources, at: &Dirs, host: &Host) -> Result<Vec<Step>> {
     let need = |v1_name: &str, what: &str| -> Result<At> {
         at.at(v1_name).ok_or_else(|| {
             Error::Unsupported(format!(
@@ -160,7 +160,8 @@ pub fn plan_on(fs: &CgroupFs, host: &Host, id: &str, linux: &Linux) -> Result<Cg
             path.display()
         )));
     }
-    let mut plan = cgroup_path::plan_at(fs, &path, &limits)?;
+    let others = cgroup_path::host_other_v1_mounts(fs)?;
+    let mut plan = cgroup_path::plan_at(fs, &others, &path, &limits)?;
     let v2 = fs.layout == Layout::Unified;
     if !v2 {
         join::other_v1_hierarchies(&mut plan, fs, host, &resources)?;
@@ -177,6 +178,7 @@ impl CgroupSetup {
     pub fn apply(&self, made_now: &mut Vec<PathBuf>) -> Result<()> {
         self.plan.execute(&mut |p: &Path| {
             std::fs::create_dir(p)?;
+            cgroup_path::inherit_cpuset(p)?;
             if self.made.iter().any(|m| m == p) {
                 made_now.push(p.to_path_buf());
             }
