@@ -41,7 +41,7 @@ fn status_field(text: &str, field: &str) -> String {
 }
 
 fn container_dir(name: &str) -> PathBuf {
-    workbook::container::state::containers_dir().join(name)
+    workbook::container::host_files::containers_dir().join(name)
 }
 
 /// cgroup directories of ours named after `name` anywhere in the cgroup tree.

@@ -45,8 +45,8 @@ fn host_state() -> String {
     text.push_str(&cgroups.join("\n"));
     // The state on /run and the writable layers on disk.
     let mut state: Vec<String> = [
-        workbook::container::state::containers_dir(),
-        workbook::container::state::data_root().join("containers"),
+        workbook::container::host_files::containers_dir(),
+        workbook::container::host_files::data_root().join("containers"),
     ]
     .iter()
     .flat_map(|dir| std::fs::read_dir(dir).into_iter().flatten())
@@ -75,7 +75,7 @@ fn start(name: &str, command: &[&str], panic: bool) -> Child {
 /// The container's init pid on the host, once it runs `sleep`.
 fn init_running_sleep(name: &str) -> i32 {
     let deadline = Instant::now() + Duration::from_secs(10);
-    let state = workbook::container::state::containers_dir()
+    let state = workbook::container::host_files::containers_dir()
         .join(name)
         .join("init");
     loop {

@@ -229,7 +229,7 @@ fn assert_nothing_left(context: &str) {
 
 /// The address `ps` records for container `name`.
 fn address_of(name: &str) -> Ipv4Addr {
-    let path = workbook::container::state::containers_dir()
+    let path = workbook::container::host_files::containers_dir()
         .join(name)
         .join("address");
     std::fs::read_to_string(&path)
@@ -548,7 +548,7 @@ fn after_sigkill_cleanup_gives_back_the_lease_and_the_nat_rule() {
     ]);
     let ip = address_of("net-killed");
     let init: i32 = std::fs::read_to_string(
-        workbook::container::state::containers_dir().join("net-killed/init"),
+        workbook::container::host_files::containers_dir().join("net-killed/init"),
     )
     .expect("init")
     .trim()

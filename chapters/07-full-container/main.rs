@@ -17,7 +17,7 @@ use workbook::container::network::subnet::DEFAULT_SUBNET;
 use workbook::container::network::{NetworkMode, NetworkOptions, PortMapping, Subnet};
 use workbook::container::run::{run, RunOptions};
 use workbook::container::spec::{EnvVar, Name, WorkDir};
-use workbook::container::{self as container, state};
+use workbook::container::{self as container, host_files};
 use workbook::hostname::Hostname;
 use workbook::image::store::ImageStore;
 use workbook::{cli, Result};
@@ -258,7 +258,7 @@ fn images() -> Result<ExitCode> {
 
 fn ps() -> Result<ExitCode> {
     println!("{:<28} {:>8}  {:<15}  COMMAND", "NAME", "PID", "ADDRESS");
-    for entry in state::list().into_iter().filter(|e| e.alive) {
+    for entry in host_files::list().into_iter().filter(|e| e.alive) {
         let pid = entry.init.map_or("-".to_string(), |p| p.to_string());
         let address = entry.address.as_deref().unwrap_or("-");
         println!(

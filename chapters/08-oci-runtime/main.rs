@@ -15,7 +15,7 @@ use workbook::oci::create::{create, CreateOptions};
 use workbook::oci::exec::{exec, ExecOptions};
 use workbook::oci::state::{StateDir, DEFAULT_ROOT};
 use workbook::oci::{
-    delete, events, features, lifecycle, pause, ps, sealed_exe, signal, update, wait,
+    delete, events, features, foreground, lifecycle, pause, ps, sealed_exe, signal, update,
 };
 use workbook::{Error, Result};
 
@@ -411,7 +411,7 @@ fn create_options(cli: &Cli, args: &CreateArgs) -> Result<CreateOptions> {
 /// `run`: create, start, wait (forwarding signals), delete.
 fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode> {
     if !args.detach {
-        wait::block()?;
+        foreground::block()?;
     }
     let created = create(&create_options(cli, &args.create)?)?;
     let state = created.state;
@@ -423,7 +423,7 @@ fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let pid = nix::unistd::Pid::from_raw(created.record.pid.unwrap_or(0));
-    let status = wait::wait_forwarding(pid)?;
+    let status = foreground::wait_forwarding(pid)?;
     if !args.keep {
         delete::delete(&state, true)?;
     }

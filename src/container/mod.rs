@@ -4,13 +4,13 @@
 pub mod cgroup_join;
 pub mod cgroupfs;
 mod clone3;
+pub mod host_files;
 pub mod image;
 pub mod init;
 pub mod network;
 pub mod root;
 pub mod run;
 pub mod spec;
-pub mod state;
 mod timens;
 pub mod tty;
 
@@ -37,7 +37,7 @@ pub struct Cleaned {
 /// Mounts need no cleaning: each container's mounts live in its own mount namespace, which
 /// the kernel destroyed with its last process. The bridge stays (see `net::bridge`).
 pub fn cleanup_stale() -> Result<Cleaned> {
-    let containers = state::remove_stale()?;
+    let containers = host_files::remove_stale()?;
     let cgroups = match CgroupFs::detect() {
         Ok(fs) => cgroup::cleanup_stale(&fs)?,
         Err(_) => Vec::new(),
@@ -68,7 +68,7 @@ pub fn cleanup_stale_quietly(cgroupfs: Option<&CgroupFs>) {
         Some(fs) => Ok(fs.clone()),
         None => CgroupFs::detect(),
     };
-    let result = state::remove_stale().and_then(|_| match detected {
+    let result = host_files::remove_stale().and_then(|_| match detected {
         Ok(fs) => cgroup::cleanup_stale(&fs).map(drop),
         Err(_) => Ok(()),
     });

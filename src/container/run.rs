@@ -25,12 +25,12 @@ use std::path::{Path, PathBuf};
 
 use super::cgroup_join::SelfJoin;
 use super::cgroupfs::CgroupView;
+use super::host_files::ContainerDir;
 use super::image::{self, Resolved, Source};
 use super::init;
 use super::network::{self, NetworkMode};
 use super::root::FullRoot;
 use super::spec::{self, EnvVar, Name, WorkDir};
-use super::state::ContainerDir;
 use super::tty;
 use crate::cgroup::{Cgroup, CgroupFs, DeviceAllowList, Layout, Limits};
 use crate::exit::Status;
@@ -61,7 +61,7 @@ pub struct RunOptions {
 
 /// What the child needs, prepared by the parent before the clone (so that the child,
 /// between clone and exec, mostly follows data instead of computing it).
-struct ChildPlan {
+struct ChildSetup {
     root: FullRoot,
     /// The new namespaces (the cgroup namespace is made by the child itself, later).
     namespaces: Namespaces,
@@ -112,13 +112,17 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     // ANCHOR: run_order
     let image = image::resolve(&opts.source)?;
     let name = opts.name.clone().unwrap_or_else(Name::generate);
-    let workload = prepare(opts, &image, &name)?;
+    let workload = workload_of(opts, &image, &name)?;
     // Declared before the directory and the cgroup, so dropped after them: the kernel
     // deletes the veth with the namespace meanwhile (network::Attachment).
     let network: Option<network::Attachment>;
     let dir = ContainerDir::create(&name, &workload.command)?;
+    if opts.rootless {
+        idmap::drop_supplementary_groups()?;
+        grant_upper_to_mapped_root(&dir)?;
+    }
     let cgroup = make_cgroup(opts, &name)?;
-    let mut plan = place(workload, opts, &image, &dir, cgroup.as_ref())?;
+    let mut plan = child_setup(workload, opts, &image, &dir, cgroup.as_ref())?;
     let terminal = with_terminal(opts.tty, &mut plan)?;
     // In its cgroup before release, without the grace period a move by pid waits for.
     let mut child = spawn_in_cgroup_fast_or_attach(&mut plan, cgroup.as_ref())?;
@@ -203,7 +207,7 @@ fn make_cgroup(opts: &RunOptions, name: &Name) -> Result<Option<Cgroup>> {
 /// Clones the child into `plan`'s namespaces, in its cgroup before it is released, the
 /// cheapest way the kernel offers (`cgroup::join` says why a move by pid is not).
 fn spawn_in_cgroup_fast_or_attach(
-    plan: &mut ChildPlan,
+    plan: &mut ChildSetup,
     cgroup: Option<&Cgroup>,
 ) -> Result<process::Child> {
     // cgroup v1: the child moves itself, writing `0` to `tasks`, first thing once released.
@@ -223,16 +227,16 @@ fn spawn_in_cgroup_fast_or_attach(
 }
 // ANCHOR_END: spawn_in_cgroup_fast_or_attach
 
-/// The child's plan, from the workload and what exists only now: the container's
+/// What the child needs, from the workload and what exists only now: the container's
 /// directories (`upper` and `work`, its writable layer; the union is mounted on the shared
-/// mount point, see `state::mount_point`), its cgroup, and the namespaces to make.
-fn place(
+/// mount point, see `host_files::mount_point`), its cgroup, and the namespaces to make.
+fn child_setup(
     workload: Workload,
     opts: &RunOptions,
     image: &Resolved,
     dir: &ContainerDir,
     cgroup: Option<&Cgroup>,
-) -> Result<ChildPlan> {
+) -> Result<ChildSetup> {
     // The writable layer is deleted after the run: no sync of it is worth waiting for.
     let mut layers =
         Layers::new(image.lowers.clone(), dir.sub("upper"), dir.sub("work"))?.volatile();
@@ -242,18 +246,16 @@ fn place(
     }
     if opts.rootless {
         layers = layers.in_user_namespace();
-        idmap::drop_supplementary_groups()?;
-        grant_upper_to_mapped_root(dir)?;
     } else {
         namespaces = namespaces.without(Namespace::User);
     }
     let root = FullRoot {
         layers,
-        merged: super::state::mount_point()?,
+        merged: super::host_files::mount_point()?,
         cgroupfs: cgroup.map(|c| view_of(c.fs())),
         read_only: opts.read_only,
     };
-    Ok(ChildPlan {
+    Ok(ChildSetup {
         root,
         namespaces,
         workload,
@@ -267,7 +269,7 @@ fn place(
 
 /// With `-t`, a socket pair: the child's end goes into `plan` with the caller's window
 /// size, ours is returned (see `container::tty`).
-fn with_terminal(tty: bool, plan: &mut ChildPlan) -> Result<Option<UnixStream>> {
+fn with_terminal(tty: bool, plan: &mut ChildSetup) -> Result<Option<UnixStream>> {
     if !tty {
         return Ok(None);
     }
@@ -277,8 +279,9 @@ fn with_terminal(tty: bool, plan: &mut ChildPlan) -> Result<Option<UnixStream>> 
     Ok(Some(ours))
 }
 
-/// Checks and assembles what will run inside.
-fn prepare(opts: &RunOptions, image: &Resolved, name: &Name) -> Result<Workload> {
+/// The command, environment, working directory and hostname, from the options and the
+/// image's defaults.
+fn workload_of(opts: &RunOptions, image: &Resolved, name: &Name) -> Result<Workload> {
     let hostname = match &opts.hostname {
         Some(h) => h.clone(),
         None => Hostname::from_container_name(name.as_str())?,
@@ -349,11 +352,11 @@ fn grant_upper_to_mapped_root(dir: &ContainerDir) -> Result<()> {
 
 /// The child's side, from the release to exec: chapter 7's kind of container, whose steps
 /// [`init::init`] takes in the kernel's order.
-fn child_main(plan: &mut ChildPlan) -> Result<u8> {
+fn child_main(plan: &mut ChildSetup) -> Result<u8> {
     match init::init(plan)? {}
 }
 
-impl init::Init for ChildPlan {
+impl init::Init for ChildSetup {
     fn cgroup_join(&self) -> Option<&SelfJoin> {
         self.join.as_ref()
     }

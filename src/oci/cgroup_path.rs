@@ -8,7 +8,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::cgroup::layout::{CgroupFs, Controller, Layout};
+use crate::cgroup::layout::{CgroupFs, CgroupMount, Controller, Layout};
 use crate::cgroup::limits::Limits;
 use crate::cgroup::plan::{Plan, Step};
 use crate::cgroup::{v1, v2};
@@ -38,10 +38,13 @@ const ALSO_JOINED: [&str; 10] = [
 /// besides the library's own (those of `fs.v1`, which carry a controller of
 /// [`Controller::ALL`]): those of [`ALSO_JOINED`], each hierarchy once (one may be
 /// mounted twice; its controllers name it, since a controller is in one hierarchy only).
-pub fn other_v1_mounts(fs: &CgroupFs, mountinfo: &str) -> Vec<PathBuf> {
+pub fn other_v1_mounts(fs: &CgroupFs, mounts: &[CgroupMount]) -> Vec<PathBuf> {
     let mut seen: Vec<Vec<String>> = Vec::new();
     let mut out = Vec::new();
-    for m in crate::cgroup::layout::parse_mountinfo(mountinfo) {
+    if fs.layout == Layout::Unified {
+        return out;
+    }
+    for m in mounts.iter().cloned() {
         let ours = |o: &str| Controller::ALL.iter().any(|c| c.name() == o);
         let names: Vec<String> = m
             .options
@@ -58,16 +61,6 @@ pub fn other_v1_mounts(fs: &CgroupFs, mountinfo: &str) -> Vec<PathBuf> {
         }
     }
     out
-}
-
-/// [`other_v1_mounts`] of this machine; none on cgroup v2.
-pub fn host_other_v1_mounts(fs: &CgroupFs) -> Result<Vec<PathBuf>> {
-    if fs.layout == Layout::Unified {
-        return Ok(Vec::new());
-    }
-    let file = Path::new("/proc/self/mountinfo");
-    let text = std::fs::read_to_string(file).map_err(|e| Error::io("reading", file, e))?;
-    Ok(other_v1_mounts(fs, &text))
 }
 
 /// Copies `cpuset.cpus` and `cpuset.mems` down from the parent into the new v1 cpuset
@@ -341,7 +334,8 @@ mod tests {
 43 31 0:34 / /mnt/freezer-again rw - cgroup cgroup rw,freezer
 ";
         let fs = CgroupFs::from_tables(Layout::Hybrid, mountinfo, "").unwrap();
-        let others = other_v1_mounts(&fs, mountinfo);
+        let mounts = crate::cgroup::layout::parse_mountinfo(mountinfo);
+        let others = other_v1_mounts(&fs, &mounts);
         let names: Vec<&str> = others
             .iter()
             .map(|p| p.to_str().unwrap().trim_start_matches("/sys/fs/cgroup/"))

@@ -17,7 +17,7 @@ use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
 use super::config::Spec;
-use super::init::{child_main, InitPlan};
+use super::created::{child_main, InitSetup};
 use super::resources;
 use super::seccomp::Filter;
 use super::state::{now_rfc3339, proc_stat, Record, StateDir, Status};
@@ -37,7 +37,7 @@ pub struct CreateOptions {
 }
 
 /// The namespaces of config.json: which to make, which to join.
-struct NamespacePlan {
+struct NamespaceSetup {
     new: Namespaces,
     join: Vec<(Namespace, PathBuf)>,
 }
@@ -60,8 +60,8 @@ fn namespace_kind(name: &str) -> Result<Namespace> {
     })
 }
 
-fn namespace_plan(spec: &Spec) -> Result<NamespacePlan> {
-    let mut plan = NamespacePlan {
+fn namespace_plan(spec: &Spec) -> Result<NamespaceSetup> {
+    let mut plan = NamespaceSetup {
         new: Namespaces::default(),
         join: Vec::new(),
     };
@@ -225,12 +225,12 @@ fn make_fifo(state: &StateDir) -> Result<OwnedFd> {
 fn init_plan(
     spec: &Spec,
     rootfs: PathBuf,
-    namespaces: &NamespacePlan,
+    namespaces: &NamespaceSetup,
     cgroup: &resources::CgroupSetup,
     console: Option<std::os::unix::net::UnixStream>,
     fifo: OwnedFd,
     seccomp: Option<Filter>,
-) -> Result<InitPlan> {
+) -> Result<InitSetup> {
     let hostname = spec
         .hostname
         .as_deref()
@@ -246,7 +246,7 @@ fn init_plan(
     let cgroup_join = (!cgroup.v2)
         .then(|| crate::container::cgroup_join::SelfJoin::open(&cgroup.plan.dirs))
         .transpose()?;
-    Ok(InitPlan {
+    Ok(InitSetup {
         spec: spec.clone(),
         rootfs,
         // The PID namespace is joined by the parent (see spawn_init).
@@ -272,8 +272,8 @@ fn init_plan(
 
 /// Clones the init, does the parent's part, and waits for "ready".
 fn spawn_init(
-    plan: InitPlan,
-    namespaces: &NamespacePlan,
+    plan: InitSetup,
+    namespaces: &NamespaceSetup,
     spec: &Spec,
     record: &mut Record,
     state: &StateDir,
@@ -300,7 +300,7 @@ fn spawn_init(
         }
     }
     // The cgroup namespace is made by the init once it is in its cgroup: made here, its
-    // root would be this runtime's cgroup (see InitPlan::new_cgroup).
+    // root would be this runtime's cgroup (see InitSetup::new_cgroup).
     let pid = match super::fork::fork_into(namespaces.new.without(Namespace::Cgroup))? {
         None => {
             drop((go_w, ready_r));

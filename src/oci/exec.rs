@@ -86,7 +86,7 @@ pub fn exec(options: ExecOptions) -> Result<Option<exit::Status>> {
         _ => None,
     };
     if !options.detach {
-        super::wait::block()?;
+        super::foreground::block()?;
     }
     // The PID namespace takes effect for our children: join it before the fork.
     for (kind, fd) in &namespaces {
@@ -155,7 +155,7 @@ pub fn exec(options: ExecOptions) -> Result<Option<exit::Status>> {
     if options.detach {
         return Ok(None);
     }
-    super::wait::wait_forwarding(child).map(Some)
+    super::foreground::wait_forwarding(child).map(Some)
 }
 
 /// In the child: chapter 7's init, with the container's namespaces joined instead of made.
@@ -165,7 +165,7 @@ fn child_side(
     console: Option<&std::os::unix::net::UnixStream>,
     seccomp: Option<&Filter>,
 ) -> Result<std::convert::Infallible> {
-    super::wait::unblock_all();
+    super::foreground::unblock_all();
     init::init(&mut Joined {
         process,
         namespaces,
@@ -229,7 +229,7 @@ impl Init for Joined<'_> {
     }
 
     fn set_up_process(&self) -> Result<()> {
-        super::init::set_up_process(self.process)
+        super::created::set_up_process(self.process)
     }
 
     fn command(&self) -> &[String] {
@@ -237,10 +237,10 @@ impl Init for Joined<'_> {
     }
 
     fn not_found(&self) -> &'static str {
-        super::init::NOT_FOUND
+        super::created::NOT_FOUND
     }
 
     fn harden(&self) -> Result<()> {
-        super::init::harden(self.process, self.seccomp)
+        super::created::harden(self.process, self.seccomp)
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::capabilities;
+use super::capability_sets;
 
 /// The mount options [`super::mounts::parse_options`] understands.
 const MOUNT_OPTIONS: [&str; 33] = [
@@ -44,7 +44,7 @@ const MOUNT_OPTIONS: [&str; 33] = [
 
 /// The features document.
 pub fn features() -> Value {
-    let caps: &[&str] = &capabilities::NAMES;
+    let caps: &[&str] = &capability_sets::NAMES;
     let mount_options: &[&str] = &MOUNT_OPTIONS;
     json!({
         "ociVersionMin": "1.0.0",

@@ -19,19 +19,20 @@
 //! and pivot_root (3), cgroups (5), capabilities, no_new_privs, masked paths, the device
 //! allow-list (7).
 
-pub mod capabilities;
+pub mod capability_sets;
 pub mod cgroup_path;
 pub mod config;
 pub mod console;
 pub mod create;
+pub mod created;
 pub mod delete;
 pub mod events;
 pub mod exec;
 pub mod features;
+pub mod foreground;
 pub mod fork;
 pub mod freezer;
 pub mod hooks;
-pub mod init;
 pub mod lifecycle;
 pub mod mounts;
 pub mod pause;
@@ -44,4 +45,3 @@ pub mod seccomp;
 pub mod signal;
 pub mod state;
 pub mod update;
-pub mod wait;

@@ -90,23 +90,34 @@ pub fn apply(resources: &Resources, dirs: &[PathBuf], fs: &CgroupFs) -> Result<(
     }
     // cpuset, blkio, hugetlb, and memory's reservation, swappiness and OOM killer: as at
     // create, in the hierarchies the container joined for them.
-    let host = Host::detect()?;
     let mut beyond = rest.clone();
     if let Some(m) = beyond.memory.as_mut() {
         // The limit and the swap are written above, as an update keeps them.
         (m.limit, m.swap) = (None, None);
     }
-    steps.extend(super::resources::other_steps(
-        &beyond,
-        &Dirs::of(dirs, &host.mounts)?,
-        &host,
-    )?);
+    if asks_beyond_chapter_5(&beyond) {
+        let host = Host::detect()?;
+        let at = Dirs::of(dirs, &host.mounts)?;
+        steps.extend(super::resources::other_steps(&beyond, &at, &host)?);
+    }
     let plan = Plan {
         dirs: Vec::new(),
         parents: Vec::new(),
         steps,
     };
     plan.execute(&mut |_| Ok(()))
+}
+
+/// Whether `r` asks for a controller or a memory knob beyond chapter 5's limits.
+fn asks_beyond_chapter_5(r: &Resources) -> bool {
+    let memory = r.memory.as_ref().is_some_and(|m| {
+        m.reservation.is_some() || m.swappiness.is_some() || m.disable_oom_killer.is_some()
+    });
+    let cpuset = r
+        .cpu
+        .as_ref()
+        .is_some_and(|c| c.cpus.is_some() || c.mems.is_some());
+    memory || cpuset || r.block_io.is_some() || !r.hugepage_limits.is_empty()
 }
 
 /// `memory.limit = -1`: no limit (and on v1 no memory + swap limit either, written first:

@@ -242,7 +242,7 @@ pub fn assert_refused(out: &Output, args: &[&str], code: i32, message: &str) {
 
 /// How many containers have state on the host (live or stale).
 pub fn container_states() -> usize {
-    std::fs::read_dir(workbook::container::state::containers_dir())
+    std::fs::read_dir(workbook::container::host_files::containers_dir())
         .map(|d| d.count())
         .unwrap_or(0)
 }

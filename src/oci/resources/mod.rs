@@ -6,7 +6,7 @@
 
 mod blkio;
 pub mod cpuset;
-mod devices;
+mod device_rules;
 pub mod dirs;
 mod host;
 mod hugetlb;
@@ -69,7 +69,7 @@ pub fn limits(resources: &Resources) -> Result<Limits> {
                 .map_err(|e| bad("pids.limit", e))?,
         );
     }
-    limits.devices = Some(devices::device_list(resources)?);
+    limits.devices = Some(device_rules::device_list(resources)?);
     Ok(limits)
 }
 
@@ -148,7 +148,7 @@ pub fn plan_on(fs: &CgroupFs, host: &Host, id: &str, linux: &Linux) -> Result<Cg
     let resources = linux.resources.clone().unwrap_or_default();
     let mut limits = limits(&resources)?;
     if let Some(list) = &mut limits.devices {
-        *list = devices::with_nodes(list, &linux.devices);
+        *list = device_rules::with_nodes(list, &linux.devices);
     }
     let path = linux
         .cgroups_path
@@ -160,7 +160,7 @@ pub fn plan_on(fs: &CgroupFs, host: &Host, id: &str, linux: &Linux) -> Result<Cg
             path.display()
         )));
     }
-    let others = cgroup_path::host_other_v1_mounts(fs)?;
+    let others = cgroup_path::other_v1_mounts(fs, &host.mounts);
     let mut plan = cgroup_path::plan_at(fs, &others, &path, &limits)?;
     let v2 = fs.layout == Layout::Unified;
     if !v2 {

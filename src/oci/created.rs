@@ -26,7 +26,7 @@ use nix::mount::MsFlags;
 use nix::sys::stat::{makedev, mknodat, Mode, SFlag};
 use nix::unistd::{fchownat, unlinkat, UnlinkatFlags};
 
-use super::capabilities::{self, Sets};
+use super::capability_sets::{self, Sets};
 use super::config::{Device, Process, Spec};
 use super::mounts;
 use super::rlimits::Rlimit;
@@ -40,7 +40,7 @@ use crate::security::capabilities::last_capability;
 use crate::{mount, Error, Result};
 
 /// What the child needs, prepared by the parent before the clone.
-pub struct InitPlan {
+pub struct InitSetup {
     pub spec: Spec,
     pub rootfs: PathBuf,
     /// Namespaces to join by path (the PID namespace is joined by the parent).
@@ -70,11 +70,11 @@ pub struct InitPlan {
 
 /// The child's whole life. `go` brings the parent's go-ahead (the state JSON); `ready`
 /// carries "ok" or the error back. Never returns.
-pub fn child_main(plan: InitPlan, mut go: std::fs::File, ready: std::fs::File) -> ! {
+pub fn child_main(plan: InitSetup, mut go: std::fs::File, ready: std::fs::File) -> ! {
     // Until it reports ready, the child dies with the runtime: nothing half-made survives.
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
-    super::wait::unblock_all();
+    super::foreground::unblock_all();
     // The go-ahead is the container's state, which only the parent can write: the pid as
     // the host sees it (ours, in the new PID namespace, is 1).
     let mut state_json = String::new();
@@ -83,7 +83,7 @@ pub fn child_main(plan: InitPlan, mut go: std::fs::File, ready: std::fs::File) -
         unsafe { libc::_exit(125) };
     }
     drop(go);
-    let plan = InitPlan { state_json, ..plan };
+    let plan = InitSetup { state_json, ..plan };
     let process = match plan.spec.process() {
         Ok(process) => process,
         Err(error) => report_to_create(ready, &error),
@@ -118,7 +118,7 @@ fn report_to_create(mut ready: std::fs::File, error: &Error) -> ! {
 /// Chapter 8's kind of container for `create`: the config's steps, filled into chapter
 /// 7's init, and the pipe on which it tells `create` that it is ready.
 struct Created<'a> {
-    plan: &'a InitPlan,
+    plan: &'a InitSetup,
     process: &'a Process,
     /// Taken when the child says "ok", just before it waits for `start`.
     ready: Option<std::fs::File>,
@@ -203,7 +203,7 @@ pub const NOT_FOUND: &str = "executable file not found in $PATH";
 
 /// The root: private (or the config's propagation), the rootfs bound on itself, the
 /// config's mounts in order, /dev's nodes, pivot_root, then sysctls and masked paths.
-fn make_root(plan: &InitPlan, mut ready: &std::fs::File) -> Result<()> {
+fn make_root(plan: &InitSetup, mut ready: &std::fs::File) -> Result<()> {
     let linux = plan.spec.linux.clone().unwrap_or_default();
     let root = &plan.rootfs;
     // runc's default is rslave: host mounts still reach the container, none go back.
@@ -437,10 +437,10 @@ pub fn harden(process: &Process, seccomp: Option<&Filter>) -> Result<()> {
         filter.install()?;
     }
     let sets = capability_sets(process)?;
-    capabilities::keep_across_setuid(true)?;
+    capability_sets::keep_across_setuid(true)?;
     set_user(process)?;
-    capabilities::keep_across_setuid(false)?;
-    capabilities::restrict(&sets)?;
+    capability_sets::keep_across_setuid(false)?;
+    capability_sets::restrict(&sets)?;
     if process.no_new_privileges {
         crate::security::set_no_new_privs()?;
         if let Some(filter) = seccomp {
@@ -487,7 +487,7 @@ fn capability_sets(process: &Process) -> Result<Sets> {
     let mask = |names: &[String], set: &str| -> Result<u64> {
         let mut m = 0u64;
         for name in names {
-            let c = capabilities::named(name).ok_or_else(|| {
+            let c = capability_sets::named(name).ok_or_else(|| {
                 Error::Invalid(format!(
                     "process.capabilities.{set} names an unknown capability {name}"
                 ))
@@ -512,7 +512,7 @@ fn capability_sets(process: &Process) -> Result<Sets> {
 /// reading. The FIFO's path is on the host, out of reach since the pivot, so it is reopened
 /// through the O_PATH fd the child inherited (/proc/self/fd/N, as runc does). Then the
 /// startContainer hooks; chapter 7's init then execs.
-fn wait_for_start(plan: &InitPlan) -> Result<()> {
+fn wait_for_start(plan: &InitSetup) -> Result<()> {
     if let Some(fifo) = &plan.fifo {
         let path = PathBuf::from(format!("/proc/self/fd/{}", fifo.as_raw_fd()));
         let mut file = std::fs::OpenOptions::new()
