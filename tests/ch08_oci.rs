@@ -403,10 +403,6 @@ fn an_unsupported_field_is_refused_by_name_and_nothing_is_left() {
             "unified",
             json!({"linux": {"resources": {"unified": {"io.weight": "50"}}}}),
         ),
-        (
-            "time",
-            json!({"linux": {"namespaces": [{"type": "mount"}, {"type": "time"}]}}),
-        ),
     ] {
         let mut config = bundle.config();
         merge(&mut config, &patch);

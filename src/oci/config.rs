@@ -21,6 +21,8 @@ pub struct Spec {
     pub process: Option<Process>,
     pub root: Option<Root>,
     pub hostname: Option<String>,
+    /// The NIS domain name, set in the container's UTS namespace (see [`super::uts`]).
+    pub domainname: Option<String>,
     #[serde(default)]
     pub mounts: Vec<Mount>,
     #[serde(default)]
@@ -50,6 +52,10 @@ pub struct Process {
     pub oom_score_adj: Option<i32>,
     pub apparmor_profile: Option<String>,
     pub selinux_label: Option<String>,
+    /// personality(2), ioprio_set(2), sched_setattr(2): see [`super::process_attrs`].
+    pub personality: Option<super::process_attrs::Personality>,
+    pub io_priority: Option<super::process_attrs::IoPriority>,
+    pub scheduler: Option<super::process_attrs::Scheduler>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -165,6 +171,13 @@ pub struct Linux {
     pub sysctl: BTreeMap<String, String>,
     pub seccomp: Option<serde_json::Value>,
     pub mount_label: Option<String>,
+    /// The clocks of a time namespace of its own: see [`super::time_namespace`].
+    #[serde(default)]
+    pub time_offsets: super::time_namespace::Offsets,
+    /// Accepted only where the host can do it: see [`super::host_features`].
+    pub intel_rdt: Option<serde_json::Value>,
+    #[serde(default)]
+    pub net_devices: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -402,7 +415,52 @@ impl Spec {
         for key in linux.sysctl.keys() {
             linux.check_sysctl(key)?;
         }
+        self.check_uts(&linux)?;
+        let time = linux.namespaces.iter().find(|n| n.kind == "time");
+        let time = time.map(|n| n.path.as_deref().filter(|p| !p.as_os_str().is_empty()));
+        super::time_namespace::check(&linux.time_offsets, time)?;
+        super::host_features::check(linux.intel_rdt.as_ref(), &linux.net_devices)?;
         // linux.seccomp is compiled (and refused when it cannot be) by `create`, once.
+        Ok(())
+    }
+}
+
+impl Spec {
+    /// The hostname and the domainname need a UTS namespace of the container's own, new
+    /// or joined by path (as runc's validator asks), and never the runtime's own: the
+    /// host's, where every process on the machine would see the change.
+    fn check_uts(&self, linux: &Linux) -> Result<()> {
+        let uts = linux.namespaces.iter().find(|n| n.kind == "uts");
+        let joined = uts
+            .and_then(|n| n.path.as_deref())
+            .filter(|p| !p.as_os_str().is_empty());
+        let asked = |f: &Option<String>| f.as_deref().is_some_and(|s| !s.is_empty());
+        for (field, set) in [
+            ("hostname", asked(&self.hostname)),
+            ("domainname", asked(&self.domainname)),
+        ] {
+            if !set {
+                continue;
+            }
+            if uts.is_none() {
+                return Err(Error::Invalid(format!(
+                    "config.json sets a {field} without a uts namespace of its own: add {{\"type\": \"uts\"}} to linux.namespaces"
+                )));
+            }
+            if let Some(path) = joined.filter(|p| is_the_runtimes_namespace("uts", p)) {
+                return Err(Error::Invalid(format!(
+                    "config.json sets a {field}, but linux.namespaces joins {}, the host's uts namespace, so it would change the host's",
+                    path.display()
+                )));
+            }
+        }
+        if let Some(name) = self.domainname.as_deref() {
+            if name.len() > 64 || name.contains('\0') {
+                return Err(Error::Invalid(format!(
+                    "config.json's domainname {name:?} is longer than the kernel's 64 bytes or holds a NUL"
+                )));
+            }
+        }
         Ok(())
     }
 }
@@ -495,21 +553,25 @@ impl Process {
                 "process.args is empty: there is nothing to run".into(),
             ));
         }
-        if self
-            .apparmor_profile
-            .as_deref()
-            .is_some_and(|p| !p.is_empty())
-        {
-            return Err(Error::Unsupported(
-                "config.json asks for process.apparmorProfile, which this runtime does not support (no AppArmor)".into(),
-            ));
+        super::lsm::check(self.labels())?;
+        super::process_attrs::check(self.attrs())
+    }
+
+    /// `apparmorProfile` and `selinuxLabel`, for [`super::lsm`].
+    pub fn labels(&self) -> super::lsm::Labels<'_> {
+        super::lsm::Labels {
+            apparmor_profile: self.apparmor_profile.as_deref(),
+            selinux_label: self.selinux_label.as_deref(),
         }
-        if self.selinux_label.as_deref().is_some_and(|p| !p.is_empty()) {
-            return Err(Error::Unsupported(
-                "config.json asks for process.selinuxLabel, which this runtime does not support (no SELinux)".into(),
-            ));
+    }
+
+    /// `personality`, `ioPriority` and `scheduler`, for [`super::process_attrs`].
+    pub fn attrs(&self) -> super::process_attrs::Attrs<'_> {
+        super::process_attrs::Attrs {
+            personality: self.personality.as_ref(),
+            io_priority: self.io_priority.as_ref(),
+            scheduler: self.scheduler.as_ref(),
         }
-        Ok(())
     }
 
     /// Parses a `process.json` given to `exec --process`.

@@ -52,6 +52,7 @@ fn namespace_kind(name: &str) -> Result<Namespace> {
         "uts" => Namespace::Uts,
         "user" => Namespace::User,
         "cgroup" => Namespace::Cgroup,
+        "time" => Namespace::Time,
         other => {
             return Err(Error::Unsupported(format!(
                 "config.json asks for a namespace of type '{other}', which this runtime does not support"
@@ -236,11 +237,6 @@ fn init_plan(
         .as_deref()
         .map(Hostname::as_given)
         .transpose()?;
-    if hostname.is_some() && !namespaces.new.contains(Namespace::Uts) {
-        return Err(Error::Invalid(
-            "config.json sets a hostname without a uts namespace of its own".into(),
-        ));
-    }
     // On cgroup v1 the init moves itself into its cgroup (no wait for a grace period; see
     // container::cgroup_join); on v2 the parent moves it before the go-ahead.
     let cgroup_join = (!cgroup.v2)
@@ -249,11 +245,11 @@ fn init_plan(
     Ok(InitSetup {
         spec: spec.clone(),
         rootfs,
-        // The PID namespace is joined by the parent (see spawn_init).
+        // The PID and time namespaces are joined by the parent (see spawn_init).
         join: namespaces
             .join
             .iter()
-            .filter(|(k, _)| *k != Namespace::Pid)
+            .filter(|(k, _)| !matches!(k, Namespace::Pid | Namespace::Time))
             .cloned()
             .collect(),
         hostname,
@@ -301,7 +297,10 @@ fn spawn_init(
     }
     // The cgroup namespace is made by the init once it is in its cgroup: made here, its
     // root would be this runtime's cgroup (see InitSetup::new_cgroup).
-    let pid = match super::fork::fork_into(namespaces.new.without(Namespace::Cgroup))? {
+    let new = namespaces.new.without(Namespace::Cgroup);
+    let offsets = spec.linux.as_ref().map(|l| l.time_offsets.clone());
+    let offsets = offsets.unwrap_or_default();
+    let pid = match super::time_namespace::fork_into(new, &namespaces.join, &offsets)? {
         None => {
             drop((go_w, ready_r));
             child_main(

@@ -149,8 +149,11 @@ impl Init for Created<'_> {
         self.plan.new_cgroup
     }
 
+    /// In a new mount namespace, or one joined by path (a pod's sandbox's, as runc does):
+    /// never in the host's.
     fn enter_root(&self) -> Result<()> {
-        if !self.plan.new_mount {
+        let joined = self.plan.join.iter().any(|(k, _)| *k == Namespace::Mount);
+        if !self.plan.new_mount && !joined {
             return Err(Error::Unsupported(
                 "config.json has no mount namespace: this runtime never changes the host's mounts".into(),
             ));
@@ -171,6 +174,7 @@ impl Init for Created<'_> {
     }
 
     fn set_up_process(&self) -> Result<()> {
+        super::uts::set_domainname(self.plan.spec.domainname.as_deref())?;
         set_up_process(self.process)
     }
 
@@ -422,7 +426,9 @@ pub fn set_up_process(process: &Process) -> Result<()> {
         )
     })?;
     set_env(&process.env);
-    Ok(())
+    super::process_attrs::apply(process.attrs())?;
+    // The profile and label take effect at the execve: written last, before the hardening.
+    super::lsm::apply(process.labels())
 }
 
 /// The hardening, in the order the kernel needs: the user (with the permitted set kept

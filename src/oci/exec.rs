@@ -32,8 +32,9 @@ pub struct ExecOptions {
 
 /// The namespaces to join, in order: user first (the others are joined with its powers),
 /// mount last (after it, the host's /proc is gone).
-const ORDER: [Namespace; 7] = [
+const ORDER: [Namespace; 8] = [
     Namespace::User,
+    Namespace::Time,
     Namespace::Ipc,
     Namespace::Uts,
     Namespace::Net,
@@ -88,11 +89,15 @@ pub fn exec(options: ExecOptions) -> Result<Option<exit::Status>> {
     if !options.detach {
         super::foreground::block()?;
     }
-    // The PID namespace takes effect for our children: join it before the fork.
+    // The PID and time namespaces take effect for our children: join them before the fork.
     for (kind, fd) in &namespaces {
-        if *kind == Namespace::Pid {
+        if matches!(kind, Namespace::Pid | Namespace::Time) {
             nix::sched::setns(fd.as_fd(), kind.clone_flag()).map_err(|e| {
-                Error::sys("setns", "joining the container's pid namespace", e)
+                Error::sys(
+                    "setns",
+                    format!("joining the container's {kind} namespace"),
+                    e,
+                )
             })?;
         }
     }
@@ -188,13 +193,13 @@ impl Init for Joined<'_> {
         None
     }
 
-    /// The container's namespaces but the PID one (the parent joined that before the
-    /// fork), and a session of its own, with a terminal or without: the caller's terminal
+    /// The container's namespaces but the PID and time ones (the parent joined those
+    /// before the fork), and a session of its own, with a terminal or without: the caller's terminal
     /// must not be the process's controlling terminal (TIOCSTI), nor the caller's group its
     /// own (`kill 0`), as runc exec does.
     fn enter_namespaces(&mut self) -> Result<()> {
         for (kind, fd) in self.namespaces {
-            if *kind == Namespace::Pid {
+            if matches!(kind, Namespace::Pid | Namespace::Time) {
                 continue;
             }
             nix::sched::setns(fd.as_fd(), kind.clone_flag()).map_err(|e| {

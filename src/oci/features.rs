@@ -1,6 +1,8 @@
 //! `features`: what this runtime implements, as JSON in the shape runc 1.1 prints (the
 //! runtime spec's features.md), so that an engine can ask before it sends a config.
 
+use std::path::Path;
+
 use serde_json::{json, Value};
 
 use super::capability_sets;
@@ -52,12 +54,14 @@ pub fn features() -> Value {
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": mount_options,
         "linux": {
-            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": caps,
             "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false },
             "seccomp": { "enabled": super::seccomp::ENABLED },
-            "apparmor": { "enabled": false },
-            "selinux": { "enabled": false }
+            // A profile or label is applied where the host has the module on, refused
+            // where it is off (see super::lsm).
+            "apparmor": { "enabled": super::lsm::apparmor_enabled(Path::new("/sys")) },
+            "selinux": { "enabled": super::lsm::selinux_enabled(Path::new("/sys")) }
         },
         "annotations": { "org.opencontainers.runc.version": "none: container-workbook's 08-oci-runtime" }
     })

@@ -1,0 +1,362 @@
+//! Privileged: the config.json fields runc accepts that this runtime once refused (issue
+//! 24 items 10 and 12), each read back from the kernel: the domain name in the container's
+//! UTS namespace, /proc/PID/personality, the I/O priority (ioprio_get), the scheduling
+//! policy and nice value, the clocks of a time namespace (/proc/uptime inside and out),
+//! and namespaces joined by path (a holder's mount and UTS namespaces). Where the host
+//! cannot do what a field asks (no resctrl, no AppArmor, no SELinux), the refusal is one
+//! sentence naming the field.
+
+mod common;
+
+use std::os::unix::fs::MetadataExt;
+use std::process::{Command, Stdio};
+
+use common::oci_bundle::{cgroup_parent, Bundle};
+use common::wait_until as wait_for;
+use serde_json::{json, Value};
+use serial_test::serial;
+
+/// A config close to `runc spec`'s, with the cgroupsPath of container `id`.
+fn config(id: &str, args: &[&str]) -> Value {
+    json!({
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0},
+            "args": args,
+            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+            "cwd": "/",
+            "noNewPrivileges": true
+        },
+        "root": {"path": "rootfs", "readonly": false},
+        "hostname": "fields",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}
+        ],
+        "linux": {
+            "cgroupsPath": format!("/{}/{id}", cgroup_parent()),
+            "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
+        }
+    })
+}
+
+/// A bundle whose config runs `sleep 60` as container `id`, changed by `patch`.
+fn bundle_with(id: &str, patch: impl FnOnce(&mut Value)) -> Bundle {
+    let bundle = Bundle::busybox();
+    let mut config = config(id, &["sleep", "60"]);
+    patch(&mut config);
+    bundle.write_config(&config);
+    bundle
+}
+
+fn ns_inode(pid: &str, kind: &str) -> u64 {
+    std::fs::metadata(format!("/proc/{pid}/ns/{kind}"))
+        .expect("ns file")
+        .ino()
+}
+
+/// `cat FILE` run by nsenter in the namespaces `flags` (e.g. `-u`) of `pid`: what the
+/// kernel shows a process there.
+fn cat_in(pid: i32, flags: &str, file: &str) -> String {
+    let out = Command::new("nsenter")
+        .args(["-t", &pid.to_string(), flags, "cat", file])
+        .stdin(Stdio::null())
+        .output()
+        .expect("nsenter");
+    assert!(out.status.success(), "nsenter: {}", common::stderr(&out));
+    common::stdout(&out).trim().to_string()
+}
+
+/// A create that must fail: its one-line error.
+fn refusal(bundle: &mut Bundle, id: &str) -> String {
+    let err = bundle
+        .try_create(id)
+        .expect_err("the runtime accepted the config");
+    assert_eq!(err.trim().lines().count(), 1, "not one sentence: {err}");
+    assert!(
+        !bundle.root().join(id).exists(),
+        "a refused create left its state"
+    );
+    err
+}
+
+#[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
+#[serial]
+fn the_domainname_is_set_in_the_containers_own_uts_namespace() {
+    if !privileged!() {
+        return;
+    }
+    let mut bundle = bundle_with("domain", |c| c["domainname"] = json!("example.org"));
+    let pid = bundle.create("domain");
+    assert_eq!(
+        cat_in(pid, "-u", "/proc/sys/kernel/domainname"),
+        "example.org"
+    );
+    let host = std::fs::read_to_string("/proc/sys/kernel/domainname").unwrap();
+    assert_ne!(host.trim(), "example.org", "the host's domain name changed");
+    // One bundle at a time: each removes the shared cgroup parent when dropped.
+    drop(bundle);
+    // Without a uts namespace of its own, the host's would change: refused, as runc does.
+    let mut bundle = bundle_with("nouts", |c| {
+        c["domainname"] = json!("example.org");
+        c.as_object_mut().unwrap().remove("hostname");
+        c["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "mount"}]);
+    });
+    let err = refusal(&mut bundle, "nouts");
+    assert!(err.contains("domainname"), "{err}");
+}
+
+#[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
+#[serial]
+fn personality_io_priority_and_scheduler_reach_the_kernel() {
+    if !privileged!() {
+        return;
+    }
+    let mut bundle = bundle_with("attrs", |c| {
+        c["process"]["personality"] =
+            json!({"domain": "LINUX32", "flags": ["ADDR_NO_RANDOMIZE"]});
+        c["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_BE", "priority": 6});
+        c["process"]["scheduler"] = json!({"policy": "SCHED_BATCH", "nice": 7});
+    });
+    let pid = bundle.create("attrs");
+    bundle.ok(&["start", "attrs"]);
+    // PER_LINUX32 (0x0008) | ADDR_NO_RANDOMIZE (0x0040000), from <linux/personality.h>.
+    let personality = std::fs::read_to_string(format!("/proc/{pid}/personality")).unwrap();
+    assert_eq!(
+        u64::from_str_radix(personality.trim(), 16).unwrap(),
+        0x0008 | 0x0040000
+    );
+    // IOPRIO_WHO_PROCESS = 1; the value is class << 13 | level (IOPRIO_CLASS_BE = 2).
+    // SAFETY: a syscall with integer arguments.
+    let ioprio = unsafe { libc::syscall(libc::SYS_ioprio_get, 1, pid) };
+    assert_eq!(ioprio, (2 << 13) | 6, "ioprio_get of the container's init");
+    // SAFETY: as above.
+    let policy = unsafe { libc::sched_getscheduler(pid) };
+    assert_eq!(policy, libc::SCHED_BATCH);
+    // SAFETY: as above; errno is not needed (7 is not -1).
+    let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, pid as libc::id_t) };
+    assert_eq!(nice, 7);
+}
+
+#[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
+#[serial]
+fn a_scheduler_that_runc_refuses_is_refused() {
+    if !privileged!() {
+        return;
+    }
+    // runc's validator: a priority belongs to SCHED_FIFO and SCHED_RR only.
+    let mut bundle = bundle_with("badsched", |c| {
+        c["process"]["scheduler"] = json!({"policy": "SCHED_OTHER", "priority": 5});
+    });
+    let err = refusal(&mut bundle, "badsched");
+    assert!(err.contains("scheduler"), "{err}");
+}
+
+#[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
+#[serial]
+fn time_offsets_move_the_clocks_of_the_containers_time_namespace() {
+    if !privileged!() {
+        return;
+    }
+    let ten_days = 10 * 86400;
+    let mut bundle = bundle_with("clock", |c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "time"}));
+        c["linux"]["timeOffsets"] = json!({
+            "boottime": {"secs": ten_days, "nanosecs": 0},
+            "monotonic": {"secs": 86400, "nanosecs": 500}
+        });
+    });
+    let pid = bundle.create("clock");
+    assert_ne!(ns_inode(&pid.to_string(), "time"), ns_inode("self", "time"));
+    let uptime =
+        |text: &str| -> f64 { text.split_whitespace().next().unwrap().parse().unwrap() };
+    let inside = uptime(&cat_in(pid, "-T", "/proc/uptime"));
+    let outside = uptime(&std::fs::read_to_string("/proc/uptime").unwrap());
+    let shift = inside - outside;
+    assert!(
+        (shift - ten_days as f64).abs() < 5.0,
+        "uptime inside {inside}, outside {outside}"
+    );
+    let offsets = std::fs::read_to_string(format!("/proc/{pid}/timens_offsets")).unwrap();
+    let words: Vec<Vec<&str>> = offsets
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert!(
+        words.contains(&vec!["monotonic", "86400", "500"]),
+        "{offsets}"
+    );
+    // The runtime's own clocks, and its later children's, stay the host's.
+    assert_eq!(
+        std::fs::read_to_string("/proc/self/timens_offsets").unwrap(),
+        std::fs::read_to_string("/proc/1/timens_offsets").unwrap()
+    );
+    drop(bundle);
+    // Offsets without a time namespace of its own: refused, as runc does.
+    let mut bundle = bundle_with("noclock", |c| {
+        c["linux"]["timeOffsets"] = json!({"boottime": {"secs": 1, "nanosecs": 0}});
+    });
+    let err = refusal(&mut bundle, "noclock");
+    assert!(err.contains("timeOffsets"), "{err}");
+}
+
+#[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
+#[serial]
+fn exec_joins_the_containers_time_namespace() {
+    if !privileged!() {
+        return;
+    }
+    let mut bundle = bundle_with("clockexec", |c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "time"}));
+        c["linux"]["timeOffsets"] = json!({"boottime": {"secs": 864000, "nanosecs": 0}});
+    });
+    let pid = bundle.create("clockexec");
+    let out = bundle.runtime(&["exec", "clockexec", "cat", "/proc/uptime"]);
+    assert!(out.status.success(), "exec: {}", common::stderr(&out));
+    let uptime =
+        |text: &str| -> f64 { text.split_whitespace().next().unwrap().parse().unwrap() };
+    let by_exec = uptime(&common::stdout(&out));
+    let init = uptime(&cat_in(pid, "-T", "/proc/uptime"));
+    assert!(
+        (by_exec - init).abs() < 5.0,
+        "exec's uptime {by_exec} is not the container's {init}"
+    );
+}
+
+#[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
+#[serial]
+fn what_the_host_cannot_do_is_refused_with_its_reason() {
+    if !privileged!() {
+        return;
+    }
+    let resctrl = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .contains(" - resctrl ");
+    if !resctrl {
+        let mut bundle = bundle_with("rdt", |c| {
+            c["linux"]["intelRdt"] = json!({"closID": "x", "l3CacheSchema": "L3:0=f"});
+        });
+        let err = refusal(&mut bundle, "rdt");
+        assert!(err.contains("intelRdt") && err.contains("resctrl"), "{err}");
+    }
+    let mut bundle = bundle_with("netdev", |c| {
+        c["linux"]["netDevices"] = json!({"wb-none0": {"name": "eth1"}});
+    });
+    let err = refusal(&mut bundle, "netdev");
+    assert!(err.contains("netDevices"), "{err}");
+    // An empty netDevices asks for nothing.
+    let mut bundle = bundle_with("nonetdev", |c| c["linux"]["netDevices"] = json!({}));
+    bundle.create("nonetdev");
+    drop(bundle);
+    let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|s| s.starts_with('Y'));
+    let mut bundle = bundle_with("aa", |c| {
+        c["process"]["apparmorProfile"] = json!("unconfined");
+    });
+    if apparmor {
+        bundle.create("aa");
+    } else {
+        let err = refusal(&mut bundle, "aa");
+        assert!(
+            err.contains("apparmorProfile") && err.contains("AppArmor"),
+            "{err}"
+        );
+    }
+    drop(bundle);
+    let selinux = std::path::Path::new("/sys/fs/selinux/enforce").exists();
+    if !selinux {
+        let mut bundle = bundle_with("se", |c| {
+            c["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0");
+        });
+        let err = refusal(&mut bundle, "se");
+        assert!(
+            err.contains("selinuxLabel") && err.contains("SELinux"),
+            "{err}"
+        );
+    }
+}
+
+/// `unshare --mount --uts` holding its namespaces for the container to join; killed on
+/// drop.
+struct Holder(std::process::Child);
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
+#[serial]
+fn mount_and_uts_namespaces_joined_by_path_hold_the_container() {
+    if !privileged!() {
+        return;
+    }
+    let holder = Holder(
+        Command::new("unshare")
+            .args([
+                "--mount",
+                "--uts",
+                "--propagation",
+                "private",
+                "sleep",
+                "60",
+            ])
+            .spawn()
+            .expect("unshare"),
+    );
+    let holder_pid = holder.0.id().to_string();
+    wait_for("the holder's namespaces", || {
+        ns_inode(&holder_pid, "mnt") != ns_inode("self", "mnt")
+            && ns_inode(&holder_pid, "uts") != ns_inode("self", "uts")
+    });
+    let mut bundle = bundle_with("joined", |c| {
+        c["hostname"] = json!("joined-host");
+        c["domainname"] = json!("joined.example");
+        c["linux"]["namespaces"] = json!([
+            {"type": "pid"}, {"type": "ipc"}, {"type": "network"},
+            {"type": "uts", "path": format!("/proc/{holder_pid}/ns/uts")},
+            {"type": "mount", "path": format!("/proc/{holder_pid}/ns/mnt")}
+        ]);
+    });
+    let pid = bundle.create("joined").to_string();
+    for kind in ["mnt", "uts"] {
+        assert_eq!(ns_inode(&pid, kind), ns_inode(&holder_pid, kind), "{kind}");
+    }
+    let holder_pid: i32 = holder_pid.parse().unwrap();
+    assert_eq!(
+        cat_in(holder_pid, "-u", "/proc/sys/kernel/hostname"),
+        "joined-host"
+    );
+    assert_eq!(
+        cat_in(holder_pid, "-u", "/proc/sys/kernel/domainname"),
+        "joined.example"
+    );
+    // The container's root is the bundle's rootfs, set up inside the joined namespace.
+    assert!(std::path::Path::new(&format!("/proc/{pid}/root/bin/busybox")).exists());
+    drop(bundle);
+    // The host's namespace is not one to set a hostname in: refused.
+    let mut bundle = bundle_with("hostuts", |c| {
+        c["linux"]["namespaces"] = json!([
+            {"type": "pid"}, {"type": "mount"},
+            {"type": "uts", "path": "/proc/self/ns/uts"}
+        ]);
+    });
+    let err = refusal(&mut bundle, "hostuts");
+    assert!(err.contains("hostname"), "{err}");
+}
