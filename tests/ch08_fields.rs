@@ -12,6 +12,8 @@ use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
 
 use common::oci_bundle::{cgroup_parent, Bundle};
+
+const BIN: &str = env!("CARGO_BIN_EXE_08-oci-runtime");
 use common::wait_until as wait_for;
 use serde_json::{json, Value};
 use serial_test::serial;
@@ -359,4 +361,21 @@ fn mount_and_uts_namespaces_joined_by_path_hold_the_container() {
     });
     let err = refusal(&mut bundle, "hostuts");
     assert!(err.contains("hostname"), "{err}");
+}
+
+#[test]
+fn features_lists_the_time_namespace_and_the_hosts_security_modules() {
+    let out = common::run_bin(BIN, &["features"]);
+    assert!(out.status.success());
+    let features: Value = serde_json::from_slice(&out.stdout).expect("features JSON");
+    let linux = &features["linux"];
+    assert!(linux["namespaces"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("time")));
+    let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|s| s.starts_with('Y'));
+    assert_eq!(linux["apparmor"]["enabled"], json!(apparmor));
+    let selinux = std::path::Path::new("/sys/fs/selinux/enforce").exists();
+    assert_eq!(linux["selinux"]["enabled"], json!(selinux));
 }
