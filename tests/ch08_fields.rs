@@ -2,9 +2,9 @@
 //! 24 items 10 and 12), each read back from the kernel: the domain name in the container's
 //! UTS namespace, /proc/PID/personality, the I/O priority (ioprio_get), the scheduling
 //! policy and nice value, the clocks of a time namespace (/proc/uptime inside and out),
-//! and namespaces joined by path (a holder's mount and UTS namespaces). Where the host
-//! cannot do what a field asks (no resctrl, no AppArmor, no SELinux), the refusal is one
-//! sentence naming the field.
+//! a host device moved in by `linux.netDevices`, and namespaces joined by path (a holder's
+//! mount and UTS namespaces). Where the host cannot do what a field asks (no resctrl, no
+//! AppArmor, no SELinux), the refusal is one sentence naming the field.
 
 mod common;
 
@@ -254,15 +254,6 @@ fn what_the_host_cannot_do_is_refused_with_its_reason() {
         let err = refusal(&mut bundle, "rdt");
         assert!(err.contains("intelRdt") && err.contains("resctrl"), "{err}");
     }
-    let mut bundle = bundle_with("netdev", |c| {
-        c["linux"]["netDevices"] = json!({"wb-none0": {"name": "eth1"}});
-    });
-    let err = refusal(&mut bundle, "netdev");
-    assert!(err.contains("netDevices"), "{err}");
-    // An empty netDevices asks for nothing.
-    let mut bundle = bundle_with("nonetdev", |c| c["linux"]["netDevices"] = json!({}));
-    bundle.create("nonetdev");
-    drop(bundle);
     let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
         .is_ok_and(|s| s.starts_with('Y'));
     let mut bundle = bundle_with("aa", |c| {
@@ -289,6 +280,84 @@ fn what_the_host_cannot_do_is_refused_with_its_reason() {
             "{err}"
         );
     }
+}
+
+/// A veth pair of the test's own on the host (the kernel here has no dummy device);
+/// deleted on drop if still there (deleting either end deletes both).
+struct VethPair(&'static str, &'static str);
+
+impl Drop for VethPair {
+    fn drop(&mut self) {
+        for end in [self.0, self.1] {
+            let _ = Command::new("ip")
+                .args(["link", "del", end])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
+#[serial]
+fn net_devices_move_a_host_device_into_the_container_renamed() {
+    if !privileged!() {
+        return;
+    }
+    let pair = VethPair("wb-fields0", "wb-fields1");
+    let made = Command::new("ip")
+        .args([
+            "link", "add", pair.0, "type", "veth", "peer", "name", pair.1,
+        ])
+        .status()
+        .expect("ip");
+    assert!(made.success(), "ip link add {}", pair.0);
+    let mut bundle = bundle_with("netdev", |c| {
+        c["linux"]["netDevices"] = json!({"wb-fields0": {"name": "net1"}});
+    });
+    let pid = bundle.create("netdev");
+    let links = Command::new("nsenter")
+        .args([
+            "-t",
+            &pid.to_string(),
+            "-n",
+            "ip",
+            "-o",
+            "link",
+            "show",
+            "net1",
+        ])
+        .output()
+        .expect("nsenter ip");
+    assert!(
+        links.status.success(),
+        "net1 is not in the container's namespace: {}",
+        common::stderr(&links)
+    );
+    let host = Command::new("ip")
+        .args(["link", "show", pair.0])
+        .stderr(Stdio::null())
+        .output()
+        .expect("ip");
+    assert!(!host.status.success(), "the device is still on the host");
+    drop(bundle);
+    // A device the host does not have, and a container without a network namespace of
+    // its own: refused, each with one sentence.
+    let mut bundle = bundle_with("nodev", |c| {
+        c["linux"]["netDevices"] = json!({"wb-none0": {"name": "eth1"}});
+    });
+    let err = refusal(&mut bundle, "nodev");
+    assert!(
+        err.contains("netDevices") && err.contains("wb-none0"),
+        "{err}"
+    );
+    let mut bundle = bundle_with("nonet", |c| {
+        c["linux"]["netDevices"] = json!({"wb-fields0": {}});
+        c["linux"]["namespaces"] =
+            json!([{"type": "pid"}, {"type": "mount"}, {"type": "uts"}]);
+    });
+    let err = refusal(&mut bundle, "nonet");
+    assert!(err.contains("network namespace"), "{err}");
 }
 
 /// `unshare --mount --uts` holding its namespaces for the container to join; killed on
@@ -378,4 +447,6 @@ fn features_lists_the_time_namespace_and_the_hosts_security_modules() {
     assert_eq!(linux["apparmor"]["enabled"], json!(apparmor));
     let selinux = std::path::Path::new("/sys/fs/selinux/enforce").exists();
     assert_eq!(linux["selinux"]["enabled"], json!(selinux));
+    assert_eq!(linux["netDevices"]["enabled"], json!(true));
+    assert_eq!(linux["intelRdt"]["enabled"], json!(false));
 }

@@ -176,8 +176,9 @@ pub struct Linux {
     pub time_offsets: super::time_namespace::Offsets,
     /// Accepted only where the host can do it: see [`super::host_features`].
     pub intel_rdt: Option<serde_json::Value>,
+    /// Host devices moved into the container: see [`super::net_devices`].
     #[serde(default)]
-    pub net_devices: BTreeMap<String, serde_json::Value>,
+    pub net_devices: super::net_devices::NetDevices,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -419,7 +420,15 @@ impl Spec {
         let time = linux.namespaces.iter().find(|n| n.kind == "time");
         let time = time.map(|n| n.path.as_deref().filter(|p| !p.as_os_str().is_empty()));
         super::time_namespace::check(&linux.time_offsets, time)?;
-        super::host_features::check(linux.intel_rdt.as_ref(), &linux.net_devices)?;
+        super::host_features::check(linux.intel_rdt.as_ref())?;
+        let net = linux.namespaces.iter().find(|n| n.kind == "network");
+        let own_net = net.is_some_and(|n| match n.path.as_deref() {
+            Some(p) if !p.as_os_str().is_empty() => {
+                !is_the_runtimes_namespace("network", p)
+            }
+            _ => true,
+        });
+        super::net_devices::check(&linux.net_devices, own_net)?;
         // linux.seccomp is compiled (and refused when it cannot be) by `create`, once.
         Ok(())
     }

@@ -322,6 +322,9 @@ fn spawn_init(
     if !plan_joins_itself {
         resources::attach(&record.cgroup_dirs, pid.as_raw())?;
     }
+    if let Some(linux) = &spec.linux {
+        super::net_devices::move_into(&linux.net_devices, pid)?;
+    }
     if let Some(adj) = spec.process.as_ref().and_then(|p| p.oom_score_adj) {
         super::rlimits::set_oom_score_adj(pid, adj)?;
     }

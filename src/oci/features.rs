@@ -61,7 +61,9 @@ pub fn features() -> Value {
             // A profile or label is applied where the host has the module on, refused
             // where it is off (see super::lsm).
             "apparmor": { "enabled": super::lsm::apparmor_enabled(Path::new("/sys")) },
-            "selinux": { "enabled": super::lsm::selinux_enabled(Path::new("/sys")) }
+            "selinux": { "enabled": super::lsm::selinux_enabled(Path::new("/sys")) },
+            "intelRdt": { "enabled": false },
+            "netDevices": { "enabled": true }
         },
         "annotations": { "org.opencontainers.runc.version": "none: container-workbook's 08-oci-runtime" }
     })

@@ -1,9 +1,7 @@
-//! Fields that need something of the host: `linux.intelRdt` (a class of Intel's Resource
-//! Director Technology, through the resctrl filesystem) and `linux.netDevices` (runtime
-//! spec 1.2: host network devices moved into the container's network namespace). Neither
-//! is implemented; each is refused only when it asks for something, with the reason.
+//! A field that needs something of the host: `linux.intelRdt` (a class of Intel's Resource
+//! Director Technology, through the resctrl filesystem). It is not implemented, and is
+//! refused only when it asks for something, with the reason.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
@@ -20,11 +18,8 @@ pub fn resctrl_mounted(mountinfo: &str) -> bool {
     })
 }
 
-/// Refuses `intel_rdt` and `net_devices` when they ask for anything.
-pub fn check(
-    intel_rdt: Option<&Value>,
-    net_devices: &BTreeMap<String, Value>,
-) -> Result<()> {
+/// Refuses `intel_rdt` when it asks for anything.
+pub fn check(intel_rdt: Option<&Value>) -> Result<()> {
     let rdt_asks = intel_rdt.is_some_and(|v| !v.as_object().is_some_and(|o| o.is_empty()));
     if rdt_asks {
         let mountinfo = Path::new("/proc/self/mountinfo");
@@ -37,11 +32,6 @@ pub fn check(
         };
         return Err(Error::Unsupported(format!(
             "config.json asks for linux.intelRdt, which this runtime cannot give: {why}"
-        )));
-    }
-    if let Some(name) = net_devices.keys().next() {
-        return Err(Error::Unsupported(format!(
-            "config.json asks for linux.netDevices (the host's {name} moved into the container), which this runtime does not implement: give the container its network through the engine's network setup (CNI, netavark)"
         )));
     }
     Ok(())

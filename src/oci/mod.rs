@@ -37,6 +37,7 @@ pub mod host_features;
 pub mod lifecycle;
 pub mod lsm;
 pub mod mounts;
+pub mod net_devices;
 pub mod pause;
 pub mod process_attrs;
 pub mod propagation;
