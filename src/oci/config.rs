@@ -422,13 +422,9 @@ impl Spec {
         super::time_namespace::check(&linux.time_offsets, time)?;
         super::host_features::check(linux.intel_rdt.as_ref())?;
         let net = linux.namespaces.iter().find(|n| n.kind == "network");
-        let own_net = net.is_some_and(|n| match n.path.as_deref() {
-            Some(p) if !p.as_os_str().is_empty() => {
-                !is_the_runtimes_namespace("network", p)
-            }
-            _ => true,
-        });
-        super::net_devices::check(&linux.net_devices, own_net)?;
+        let new_net = net
+            .is_some_and(|n| n.path.as_deref().map_or(true, |p| p.as_os_str().is_empty()));
+        super::net_devices::check(&linux.net_devices, new_net)?;
         // linux.seccomp is compiled (and refused when it cannot be) by `create`, once.
         Ok(())
     }

@@ -36,15 +36,17 @@ fn new_name<'a>(host: &'a str, device: &'a NetDevice) -> &'a str {
         .unwrap_or(host)
 }
 
-/// Refuses devices without a network namespace of the container's own to go to (`own_net`
-/// says whether it has one that is not the host's), and names the kernel would refuse.
-pub fn check(devices: &NetDevices, own_net: bool) -> Result<()> {
+/// Refuses devices without a new network namespace to go to (`new_net`), and names the
+/// kernel would refuse. A namespace joined by path outlives the container, and the device
+/// with it: runc moves it back to the host at `delete`, which this runtime does not, so
+/// that case is refused.
+pub fn check(devices: &NetDevices, new_net: bool) -> Result<()> {
     if devices.is_empty() {
         return Ok(());
     }
-    if !own_net {
-        return Err(Error::Invalid(
-            "config.json's linux.netDevices moves host devices into the container, but it has no network namespace of its own: add {\"type\": \"network\"} to linux.namespaces".into(),
+    if !new_net {
+        return Err(Error::Unsupported(
+            "config.json's linux.netDevices moves host devices into the container, which this runtime does only into a new network namespace (one joined by path would keep them after the container): use {\"type\": \"network\"} without a path".into(),
         ));
     }
     for (host, device) in devices {
