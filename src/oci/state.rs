@@ -136,6 +136,18 @@ impl StateDir {
         }
     }
 
+    /// Refuses an id that is taken, before `create` makes anything (a cgroup of the same
+    /// name, say, whose error would hide the real reason); [`StateDir::make`] checks again.
+    pub fn refuse_taken(&self) -> Result<()> {
+        if self.dir.exists() {
+            let id = self.dir.file_name().unwrap_or_default().to_string_lossy();
+            return Err(Error::Invalid(format!(
+                "a container with id '{id}' already exists"
+            )));
+        }
+        Ok(())
+    }
+
     pub fn fifo(&self) -> PathBuf {
         self.dir.join("exec.fifo")
     }
