@@ -867,3 +867,51 @@ fn the_listed_hooks_and_namespaces_are_the_configs_own() {
         "an unlisted namespace (time) is accepted"
     );
 }
+
+/// A profile of `default` action, with one rule `rule` (merged into a rule for getpid).
+fn profile(default: &str, extra: Value) -> Value {
+    let mut rule = json!({"names": ["getpid"], "action": "SCMP_ACT_ERRNO"});
+    if let (Some(rule), Some(extra)) = (rule.as_object_mut(), extra.as_object()) {
+        rule.extend(extra.clone());
+    }
+    json!({"defaultAction": default, "syscalls": [rule]})
+}
+
+#[test]
+fn the_listed_seccomp_actions_operators_archs_and_flags_are_accepted_and_no_other() {
+    use workbook::oci::seccomp::check;
+    let features = workbook::oci::features::features();
+    let seccomp = &features["linux"]["seccomp"];
+    assert_eq!(seccomp["enabled"], true);
+    let list = |key: &str| listed(seccomp, key);
+    let accepted = |p: Value| check(Some(&p)).map_err(|e| e.to_string());
+    for action in list("actions") {
+        accepted(profile(&action, json!({}))).unwrap_or_else(|e| panic!("{action}: {e}"));
+        accepted(profile("SCMP_ACT_ALLOW", json!({"action": action})))
+            .unwrap_or_else(|e| panic!("{action} in a rule: {e}"));
+    }
+    for op in list("operators") {
+        let arg = json!({"args": [{"index": 0, "value": 1, "valueTwo": 1, "op": op}]});
+        accepted(profile("SCMP_ACT_ALLOW", arg)).unwrap_or_else(|e| panic!("{op}: {e}"));
+    }
+    for arch in list("archs") {
+        let mut p = profile("SCMP_ACT_ALLOW", json!({}));
+        p["architectures"] = json!([arch]);
+        accepted(p).unwrap_or_else(|e| panic!("{arch}: {e}"));
+    }
+    for flag in list("supportedFlags") {
+        let mut p = profile("SCMP_ACT_ALLOW", json!({}));
+        p["flags"] = json!([flag]);
+        accepted(p).unwrap_or_else(|e| panic!("{flag}: {e}"));
+    }
+    // What is not listed is refused by name, never ignored.
+    assert!(accepted(profile("SCMP_ACT_NOTIFY", json!({}))).is_err());
+    let arg = json!({"args": [{"index": 0, "value": 1, "op": "SCMP_CMP_ALMOST"}]});
+    assert!(accepted(profile("SCMP_ACT_ALLOW", arg)).is_err());
+    let mut p = profile("SCMP_ACT_ALLOW", json!({}));
+    p["flags"] = json!(["SECCOMP_FILTER_FLAG_NEW_LISTENER"]);
+    assert!(accepted(p).is_err());
+    let mut p = profile("SCMP_ACT_ALLOW", json!({}));
+    p["architectures"] = json!(["SCMP_ARCH_VAX"]);
+    assert!(accepted(p).is_err());
+}

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::capabilities;
+use super::{capabilities, seccomp};
 
 /// The mount options [`super::mounts::parse_options`] understands.
 const MOUNT_OPTIONS: [&str; 39] = [
@@ -62,7 +62,14 @@ pub fn features() -> Value {
             "namespaces": namespaces,
             "capabilities": caps,
             "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false },
-            "seccomp": { "enabled": super::seccomp::ENABLED },
+            "seccomp": {
+                "enabled": super::seccomp::ENABLED,
+                "actions": seccomp::ACTIONS,
+                "operators": seccomp::OPERATORS,
+                "archs": seccomp::KNOWN_ARCHES,
+                "knownFlags": seccomp::FLAGS,
+                "supportedFlags": seccomp::FLAGS
+            },
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false }
         },
