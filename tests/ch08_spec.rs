@@ -326,6 +326,58 @@ fn the_state_has_the_specs_fields() {
     );
 }
 
+#[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
+#[serial]
+fn the_status_follows_the_init_created_running_paused_stopped() {
+    if !privileged!() {
+        return;
+    }
+    let mut bundle = Bundle::spec(&["sleep", "100"]);
+    let pid = bundle.make("life");
+    let status = |when: &str, want: &str, kernel: &str| {
+        let got = bundle.status("life").unwrap_or_else(|| "an error".into());
+        assert!(
+            got == want,
+            "{when}, the kernel shows {kernel}, so the status is {want}; state said {got}"
+        );
+    };
+    let comm = || std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    // runtime.md: "created: the runtime has finished the create operation ..., and the
+    // container process has neither exited nor executed the user-specified program"
+    let waiting = format!(
+        "the init (/proc/{pid}) alive and not yet the program (it runs {})",
+        comm().trim()
+    );
+    status("after create", "created", &waiting);
+    bundle.ok(&["start", "life"]);
+    wait_until("the init to exec sleep", || comm().trim() == "sleep");
+    // runtime.md: "running: the container process has executed the user-specified program
+    // but has not exited"
+    status(
+        "after start",
+        "running",
+        &format!("the init (/proc/{pid}) running sleep"),
+    );
+    bundle.ok(&["pause", "life"]);
+    // runtime.md: "Additional values MAY be defined by the runtime" (runc's `paused`).
+    status(
+        "after pause",
+        "paused",
+        "the container's cgroup frozen by pause",
+    );
+    bundle.ok(&["resume", "life"]);
+    status(
+        "after resume",
+        "running",
+        &format!("the init (/proc/{pid}) running sleep again"),
+    );
+    bundle.ok(&["kill", "life", "KILL"]);
+    common::wait_until_dead(pid);
+    // runtime.md: "stopped: the container process has exited"
+    status("after kill", "stopped", &format!("no live /proc/{pid}"));
+}
+
 // ---- config.md: process, root, mounts ------------------------------------------------
 
 #[test]

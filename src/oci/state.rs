@@ -241,6 +241,7 @@ impl Record {
     /// `created`, alive past it `running`, gone `stopped`; alive in a frozen cgroup is
     /// `paused`, whichever it was before.
     pub fn status(&self, state: &StateDir) -> Status {
+        // exercise 08.1: decide the status from the record and the kernel
         if self.creating && self.pid.is_none() {
             return Status::Creating;
         }
@@ -260,6 +261,7 @@ impl Record {
         } else {
             Status::Running
         }
+        // end of exercise 08.1
     }
 
     /// The state as the spec (and runc) writes it: for `state` and for hooks' stdin.
