@@ -399,6 +399,8 @@ fn create_options(cli: &Cli, args: &CreateArgs) -> Result<CreateOptions> {
             "--preserve-fds is not supported: only stdio reaches the container".into(),
         ));
     }
+    // The spec: an id that is not unique is an error, and nothing is created.
+    StateDir::of(&cli.root, &args.id)?.refuse_taken()?;
     Ok(CreateOptions {
         root: cli.root.clone(),
         id: args.id.clone(),

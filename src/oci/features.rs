@@ -3,10 +3,10 @@
 
 use serde_json::{json, Value};
 
-use super::capability_sets;
+use super::{capability_sets, seccomp};
 
 /// The mount options [`super::mounts::parse_options`] understands.
-const MOUNT_OPTIONS: [&str; 33] = [
+const MOUNT_OPTIONS: [&str; 39] = [
     "async",
     "atime",
     "bind",
@@ -15,11 +15,16 @@ const MOUNT_OPTIONS: [&str; 33] = [
     "diratime",
     "dirsync",
     "exec",
+    "iversion",
+    "lazytime",
+    "loud",
     "mand",
     "noatime",
     "nodev",
     "nodiratime",
     "noexec",
+    "noiversion",
+    "nolazytime",
     "nomand",
     "norelatime",
     "nostrictatime",
@@ -34,6 +39,7 @@ const MOUNT_OPTIONS: [&str; 33] = [
     "runbindable",
     "rw",
     "shared",
+    "silent",
     "slave",
     "strictatime",
     "suid",
@@ -46,16 +52,24 @@ const MOUNT_OPTIONS: [&str; 33] = [
 pub fn features() -> Value {
     let caps: &[&str] = &capability_sets::NAMES;
     let mount_options: &[&str] = &MOUNT_OPTIONS;
+    let namespaces: Vec<&str> = super::config::NAMESPACES.iter().map(|(n, _)| *n).collect();
     json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": super::state::OCI_VERSION,
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": mount_options,
         "linux": {
-            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
+            "namespaces": namespaces,
             "capabilities": caps,
             "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false },
-            "seccomp": { "enabled": super::seccomp::ENABLED },
+            "seccomp": {
+                "enabled": super::seccomp::ENABLED,
+                "actions": seccomp::ACTIONS,
+                "operators": seccomp::OPERATORS,
+                "archs": seccomp::KNOWN_ARCHES,
+                "knownFlags": seccomp::FLAGS,
+                "supportedFlags": seccomp::FLAGS
+            },
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false }
         },

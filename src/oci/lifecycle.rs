@@ -46,10 +46,8 @@ pub fn start(state: &StateDir) -> Result<()> {
         .map_err(|e| Error::io("removing the exec FIFO", &fifo, e))?;
     record.creating = false;
     let running = record.to_json(Status::Running).to_string();
-    if let Err(e) = super::hooks::run_all("poststart", &record.hooks.poststart, &running) {
-        // The spec: a failed poststart hook is logged, and the container keeps running.
-        eprintln!("warning: {e}");
-    }
+    // The spec: a failed poststart hook is logged, and the container keeps running.
+    super::hooks::run_all_warning("poststart", &record.hooks.poststart, &running);
     Ok(())
 }
 // ANCHOR_END: start
