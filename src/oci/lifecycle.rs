@@ -85,7 +85,7 @@ pub fn state_json(state: &StateDir) -> Result<String> {
 
 // ANCHOR: kill
 /// `kill ID SIGNAL`: the signal to the init, or with `all` to every process in the
-/// container's cgroup ([`signal_all`]). A SIGKILL to the init of a paused container thaws
+/// container's cgroup (`signal_all`). A SIGKILL to the init of a paused container thaws
 /// it, as runc does: a frozen task takes the kill only once it runs.
 pub fn kill(state: &StateDir, signal: Signal, all: bool) -> Result<()> {
     let record = state.load()?;

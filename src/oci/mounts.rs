@@ -250,7 +250,7 @@ fn components_reversed(path: &Path) -> Vec<std::ffi::OsString> {
 }
 
 /// Mounts one entry under `root`. `cgroup_dirs` are the container's own cgroup
-/// directories, which a `cgroup` entry shows (see [`mount_cgroup`]).
+/// directories, which a `cgroup` entry shows (see `mount_cgroup`).
 pub fn mount_entry(root: &Path, entry: &Mount, cgroup_dirs: &[PathBuf]) -> Result<()> {
     let options = parse_options(&entry.options)?;
     let kind = entry.kind.as_deref().unwrap_or("none");

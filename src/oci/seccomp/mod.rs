@@ -172,7 +172,7 @@ pub const OPERATORS: [&str; 7] = [
     "SCMP_CMP_NE",
 ];
 
-/// The `flags` accepted ([`filter_flag`]), as `features` lists them.
+/// The `flags` accepted (`filter_flag`), as `features` lists them.
 pub const FLAGS: [&str; 3] = [
     "SECCOMP_FILTER_FLAG_LOG",
     "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
