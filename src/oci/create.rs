@@ -18,6 +18,7 @@ use nix::unistd::Pid;
 
 use super::config::Spec;
 use super::created::{child_main, InitSetup};
+use super::last_steps::PassedFds;
 use super::resources;
 use super::seccomp::Filter;
 use super::state::{now_rfc3339, proc_stat, Record, StateDir, Status};
@@ -34,6 +35,8 @@ pub struct CreateOptions {
     pub bundle: PathBuf,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
+    /// `--preserve-fds`: fds 3 to 3+N-1 (after socket activation's) reach the container.
+    pub preserve_fds: u32,
 }
 
 /// The namespaces of config.json: which to make, which to join.
@@ -126,6 +129,7 @@ pub struct Created {
 /// `create`: from the bundle to an init waiting on the exec FIFO. On any error, what was
 /// made is removed again (`undo`).
 pub fn create(options: &CreateOptions) -> Result<Created> {
+    let passed_fds = PassedFds::of_caller(options.preserve_fds, true)?;
     let (bundle, spec, rootfs) = read_bundle(options)?;
     let namespaces = namespace_plan(&spec)?;
     let linux = spec.linux.clone().unwrap_or_default();
@@ -151,7 +155,8 @@ pub fn create(options: &CreateOptions) -> Result<Created> {
         (Some(socket), true) => Some(super::console::connect(socket)?),
         _ => None,
     };
-    let plan = init_plan(&spec, rootfs, &namespaces, &cgroup, console, fifo, seccomp)?;
+    let mut plan = init_plan(&spec, rootfs, &namespaces, &cgroup, console, fifo, seccomp)?;
+    plan.passed_fds = passed_fds;
     let pid = spawn_init(plan, &namespaces, &spec, &mut record, &state, &mut undo)?;
     if let Some(file) = &options.pid_file {
         write_pid_file(file, pid)?;
@@ -267,6 +272,7 @@ fn init_plan(
         seccomp,
         state_json: String::new(),
         resume: None,
+        passed_fds: PassedFds::default(),
     })
 }
 
