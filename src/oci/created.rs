@@ -229,8 +229,7 @@ pub fn late_filter<'f>(
     seccomp.filter(|_| process.no_new_privileges)
 }
 
-/// runc's words for a program missing from `$PATH`, which engines turn into exit 127.
-pub const NOT_FOUND: &str = "executable file not found in $PATH";
+pub use super::last_steps::NOT_FOUND;
 
 /// The root: private (or the config's propagation), the rootfs bound on itself, the
 /// config's mounts in order, /dev's nodes, pivot_root, then sysctls and masked paths.

@@ -23,6 +23,9 @@ use super::config::Process;
 use super::seccomp::Filter;
 use crate::{process, Error, Result};
 
+/// runc's words for a program missing from `$PATH`, which engines turn into exit 127.
+pub const NOT_FOUND: &str = "executable file not found in $PATH";
+
 /// The program, as `exec.LookPath` finds it in runc: a name with a slash is taken as it
 /// is, any other searched in the container's `$PATH` (set by now). A file that exists but
 /// is not executable, or a directory, is refused here, while the error still reaches
@@ -56,7 +59,7 @@ pub fn look_up(process: &Process) -> Result<PathBuf> {
         reason: if program.contains('/') {
             "no such file or directory".into()
         } else {
-            super::created::NOT_FOUND.into()
+            NOT_FOUND.into()
         },
         code: 127,
     })
