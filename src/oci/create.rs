@@ -369,8 +369,9 @@ fn spawn_init(
 }
 
 /// Why the init ended without a word: it is still our child, so its status says. A signal
-/// is named with its likely sender: SIGSYS comes from a seccomp filter (the init's own last
-/// calls, such as the write of "ok", go through the config's filter), SIGKILL from the OOM
+/// is named with its likely sender: SIGSYS comes from a seccomp filter (without
+/// no_new_privs the filter comes before the init's last calls, such as the write of "ok"),
+/// SIGKILL from the OOM
 /// killer when the cgroup counted one (a memory limit too small to start), or from outside.
 fn init_death(status: WaitStatus, spec: &Spec, cgroup_dirs: &[PathBuf]) -> String {
     use nix::sys::signal::Signal;

@@ -4,13 +4,14 @@
 //!
 //! ```text
 //!  wait for the parent (uid maps, cgroup)   ◀── "go"
-//!  on cgroup v1, move into the cgroup; join namespaces given by path; setsid
+//!  on cgroup v1, move into the cgroup; join namespaces given by path; lo up; setsid
 //!  a cgroup namespace, once in the cgroup
 //!  mounts, devices, pivot_root; sysctl, read-only and masked paths inside the root
-//!  pty, hostname, rlimits, cwd, env, user, capabilities, no_new_privs, seccomp
+//!  pty (bound on /dev/console), hostname, rlimits, cwd, env, the program looked up
+//!  user, capabilities, no_new_privs (seccomp here only without no_new_privs)
 //!  tell the parent "ready"                   ──▶ create returns
 //!  open the exec FIFO for writing: blocks until `start` opens it to read
-//!  startContainer hooks, exec the program
+//!  startContainer hooks; fds close-on-exec but the passed ones; seccomp; execve
 //! ```
 //!
 //! The runtime is single-threaded, so the child may allocate (no other thread can hold the
