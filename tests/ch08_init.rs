@@ -304,8 +304,8 @@ fn preserve_fds_passes_fd_3_and_nothing_above() {
     assert!(seen[1].contains("fds=1 pid=1"), "{seen:?}");
 }
 
-/// `podman run` of `command`, killed after 60 s: returns the status (None if it hung),
-/// stderr and the seconds it took.
+/// `podman run` of `command`, killed after 60 s: returns the status (None if it hung) and
+/// stderr.
 fn podman_run_timed(
     podman: &Podman,
     options: &[&str],
