@@ -278,6 +278,30 @@ fn preserve_fds_passes_fd_3_and_nothing_above() {
         assert!(out.status.success(), "{who}: {}", stderr(&out));
         assert_eq!(read_all(reader), "via-fd3\n", "{who}");
         seen.push(format!("{who}: {}", stdout(&out)));
+        // create --preserve-fds 1, then start: as podman's conmon runs it.
+        b.ids.push("fds-create".into());
+        b.patch(|c| {
+            c["linux"]["cgroupsPath"] = json!(format!("/{}/fds-create", cgroup_parent()))
+        });
+        let (mut command, writers, reader) = with_fds(&runtime_path, "");
+        let out_file = b.path().join("fds-create.out");
+        let created = command
+            .arg("--root")
+            .arg(b.root())
+            .args(["create", "--preserve-fds", "1", "--bundle"])
+            .arg(b.bundle())
+            .arg("fds-create")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out_file).expect("out file"))
+            .status()
+            .expect("create");
+        drop(writers);
+        assert!(created.success(), "{who}: create --preserve-fds 1");
+        b.ok(&["start", "fds-create"]);
+        // EOF once the container's process, which holds fd 3, has ended.
+        assert_eq!(read_all(reader), "via-fd3\n", "{who}: create");
+        let shown = std::fs::read_to_string(&out_file).expect("out");
+        assert_eq!(shown, "fds=none pid=none\n", "{who}: create");
         // exec --preserve-fds 1.
         b.keep_output_in_files();
         b.patch(|c| c["process"]["args"] = json!(["sleep", "100"]));
