@@ -158,16 +158,45 @@ pub fn syscall_result(rc: impl Into<i64>) -> std::result::Result<i64, nix::errno
 }
 
 /// A word of advice for the errnos a learner meets most. "Run it with sudo" only helps a
-/// caller who is not root: root refused (a capability dropped, a limit above the kernel's
-/// ceiling, a security module) needs the error's own sentence, not a wrong hint.
+/// caller who lacks the capability: root refused (a capability dropped, a limit above the
+/// kernel's ceiling, a seccomp filter, a security module) needs the error's own sentence,
+/// not a wrong hint. The capability is read with capget(2), not guessed from the uid: a
+/// seccomp filter that refuses getuid(2) makes it return -1, which is not 0.
 fn hint_for(errno: nix::errno::Errno) -> Option<&'static str> {
     use nix::errno::Errno;
+    const CAP_DAC_OVERRIDE: u32 = 1;
+    const CAP_SYS_ADMIN: u32 = 21;
+    let lacks = |cap| effective_capability(cap) == Some(false);
     match errno {
-        Errno::EPERM | Errno::EACCES if nix::unistd::geteuid().is_root() => None,
+        Errno::EPERM if !lacks(CAP_SYS_ADMIN) => None,
+        Errno::EACCES if !lacks(CAP_DAC_OVERRIDE) => None,
         Errno::EPERM => Some(
             "this needs root (CAP_SYS_ADMIN): run it with sudo, or in the VM (see vm/README.md)",
         ),
         Errno::EACCES => Some("permission denied: check the path's owner and mode, or run as root"),
         _ => None,
     }
+}
+
+/// Whether capability `cap` is in this thread's effective set, or `None` when capget(2)
+/// itself is refused (a seccomp filter).
+fn effective_capability(cap: u32) -> Option<bool> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    let mut header = Header {
+        version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3: two 32-bit halves per set
+        pid: 0,
+    };
+    // Per half: effective, permitted, inheritable.
+    let mut data = [[0u32; 3]; 2];
+    // SAFETY: header and data have the layout capget(2) expects and outlive the call.
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    let half = data.get((cap / 32) as usize)?;
+    Some(half[0] & (1 << (cap % 32)) != 0)
 }

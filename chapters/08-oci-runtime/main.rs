@@ -229,7 +229,10 @@ struct CreateArgs {
     /// Accepted: this runtime never makes a session keyring.
     #[arg(long)]
     no_new_keyring: bool,
-    /// Refused unless 0: passing extra fds into the container is not supported.
+    /// Pass fds 3 to 3+N-1 of this runtime to the container's process (socket
+    /// activation); every other fd above stderr is closed at its exec. Sockets of systemd's
+    /// activation (LISTEN_FDS, with LISTEN_PID this runtime's pid) pass first, and the
+    /// container gets LISTEN_FDS and LISTEN_PID=1, as runc does.
     #[arg(long, default_value_t = 0)]
     preserve_fds: u32,
     /// The container's name, unique under --root.
@@ -300,7 +303,8 @@ struct ExecArgs {
     /// Set no_new_privs for the process.
     #[arg(long)]
     no_new_privs: bool,
-    /// Refused unless 0: passing extra fds is not supported.
+    /// Pass fds 3 to 3+N-1 of this runtime to the process; every other fd above stderr
+    /// is closed at its exec.
     #[arg(long, default_value_t = 0)]
     preserve_fds: u32,
     id: String,
@@ -394,17 +398,15 @@ fn create_options(cli: &Cli, args: &CreateArgs) -> Result<CreateOptions> {
             "--no-pivot is not supported: this runtime always uses pivot_root, which chroot cannot replace safely".into(),
         ));
     }
-    if args.preserve_fds > 0 {
-        return Err(Error::Unsupported(
-            "--preserve-fds is not supported: only stdio reaches the container".into(),
-        ));
-    }
+    // The spec: an id that is not unique is an error, and nothing is created.
+    StateDir::of(&cli.root, &args.id)?.refuse_taken()?;
     Ok(CreateOptions {
         root: cli.root.clone(),
         id: args.id.clone(),
         bundle: args.bundle.clone(),
         pid_file: args.pid_file.clone(),
         console_socket: args.console_socket.clone(),
+        preserve_fds: args.preserve_fds,
     })
 }
 
@@ -433,11 +435,6 @@ fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode> {
 /// `exec`: the process from --process, or from the arguments on top of the container's
 /// own process (its env, capabilities and no_new_privs).
 fn exec_command(cli: &Cli, args: &ExecArgs) -> Result<ExitCode> {
-    if args.preserve_fds > 0 {
-        return Err(Error::Unsupported(
-            "--preserve-fds is not supported: only stdio reaches the container".into(),
-        ));
-    }
     let state = StateDir::of(&cli.root, &args.id)?;
     let mut process = match &args.process {
         Some(file) => Process::load(file)?,
@@ -469,6 +466,7 @@ fn exec_command(cli: &Cli, args: &ExecArgs) -> Result<ExitCode> {
         detach: args.detach,
         pid_file: args.pid_file.clone(),
         console_socket: args.console_socket.clone(),
+        preserve_fds: args.preserve_fds,
     };
     Ok(match exec(options)? {
         Some(status) => status.into(),

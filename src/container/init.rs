@@ -42,6 +42,11 @@ pub trait Init {
     fn before_exec(&mut self) -> Result<()> {
         Ok(())
     }
+    /// The exec itself: chapter 7 searches `$PATH` as a shell does; chapter 8 installs the
+    /// seccomp filter just before it, as runc does.
+    fn exec(&mut self) -> Result<Infallible> {
+        process::exec(self.command())
+    }
 }
 
 // ANCHOR: child_steps
@@ -67,7 +72,7 @@ pub fn init(kind: &mut impl Init) -> Result<Infallible> {
     check_in_path(kind.command(), kind.not_found())?;
     kind.harden()?;
     kind.before_exec()?;
-    process::exec(kind.command())
+    kind.exec()
 }
 // ANCHOR_END: child_steps
 

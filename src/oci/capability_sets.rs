@@ -121,7 +121,7 @@ fn raise_effective() -> Result<()> {
 
 /// Gives the calling process the effective, permitted and inheritable sets of `sets` in one
 /// capset(2), then its ambient set, one capability at a time (the bounding set is
-/// [`drop_bounding`]'s). The kernel refuses an ambient capability that is not both
+/// `drop_bounding`'s). The kernel refuses an ambient capability that is not both
 /// permitted and inheritable; such a one is left out, as runc does (runc's default config
 /// names ambient capabilities and no inheritable ones).
 pub fn apply_sets(sets: &Sets) -> Result<()> {

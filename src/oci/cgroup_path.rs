@@ -36,7 +36,7 @@ const ALSO_JOINED: [&str; 10] = [
 
 /// The mount points of the v1 hierarchies in `mountinfo` that the container joins
 /// besides the library's own (those of `fs.v1`, which carry a controller of
-/// [`Controller::ALL`]): those of [`ALSO_JOINED`], each hierarchy once (one may be
+/// `Controller::ALL`): those of `ALSO_JOINED`, each hierarchy once (one may be
 /// mounted twice; its controllers name it, since a controller is in one hierarchy only).
 pub fn other_v1_mounts(fs: &CgroupFs, mounts: &[CgroupMount]) -> Vec<PathBuf> {
     let mut seen: Vec<Vec<String>> = Vec::new();

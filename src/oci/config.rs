@@ -138,6 +138,38 @@ pub struct Hooks {
     pub poststop: Vec<Hook>,
 }
 
+impl Hooks {
+    /// Each hook's path is absolute and its timeout, when set, above zero (config.md).
+    pub fn check(&self) -> Result<()> {
+        let stages = [
+            ("prestart", &self.prestart),
+            ("createRuntime", &self.create_runtime),
+            ("createContainer", &self.create_container),
+            ("startContainer", &self.start_container),
+            ("poststart", &self.poststart),
+            ("poststop", &self.poststop),
+        ];
+        for (stage, hooks) in stages {
+            for hook in hooks {
+                if !hook.path.is_absolute() {
+                    return Err(Error::Invalid(format!(
+                        "the {stage} hook {} must be given by an absolute path",
+                        hook.path.display()
+                    )));
+                }
+                if hook.timeout.is_some_and(|t| t <= 0) {
+                    return Err(Error::Invalid(format!(
+                        "the {stage} hook {} has a timeout of {} s: a timeout must be above zero (leave it out for none)",
+                        hook.path.display(),
+                        hook.timeout.unwrap_or(0)
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Hook {
@@ -378,12 +410,22 @@ impl Spec {
         if let Some(p) = &self.process {
             p.check()?;
         }
+        for mount in &self.mounts {
+            if !mount.destination.is_absolute() {
+                return Err(Error::Invalid(format!(
+                    "config.json mounts something on {}: a mount's destination must be an absolute path in the container",
+                    mount.destination.display()
+                )));
+            }
+        }
+        self.hooks.check()?;
         if self.root.is_none() {
             return Err(Error::Invalid(
                 "config.json has no root: give root.path".into(),
             ));
         }
         let linux = self.linux.clone().unwrap_or_default();
+        linux.check_namespaces()?;
         if linux.mount_label.as_deref().is_some_and(|l| !l.is_empty()) {
             return refuse("linux.mountLabel", "SELinux labels are not implemented");
         }
@@ -512,7 +554,85 @@ pub fn sysctl_file(key: &str) -> Result<PathBuf> {
         .fold(PathBuf::from("/proc/sys"), |p, c| p.join(c)))
 }
 
+/// The namespaces of `linux.namespaces` this runtime makes or joins, by the spec's names,
+/// with the clone(2) flag the kernel reports for each (ioctl NS_GET_NSTYPE).
+pub const NAMESPACES: [(&str, libc::c_int); 8] = [
+    ("cgroup", libc::CLONE_NEWCGROUP),
+    ("ipc", libc::CLONE_NEWIPC),
+    ("mount", libc::CLONE_NEWNS),
+    ("network", libc::CLONE_NEWNET),
+    ("pid", libc::CLONE_NEWPID),
+    ("time", libc::CLONE_NEWTIME),
+    ("user", libc::CLONE_NEWUSER),
+    ("uts", libc::CLONE_NEWUTS),
+];
+
+/// ioctl(2) on a namespace file: which kind of namespace it is (linux/nsfs.h).
+const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+
+/// The kind (a CLONE_NEW* flag) of the namespace file `path`.
+fn namespace_type(path: &Path) -> Result<libc::c_int> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::io("opening the namespace file", path, e))?;
+    // SAFETY: NS_GET_NSTYPE takes no argument and only returns a value.
+    let kind = unsafe { libc::ioctl(file.as_raw_fd(), NS_GET_NSTYPE as _) };
+    if kind < 0 {
+        return Err(Error::Invalid(format!(
+            "{} is not a namespace file (ioctl NS_GET_NSTYPE: {}): give /proc/PID/ns/KIND or a bind mount of one",
+            path.display(),
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(kind)
+}
+
 impl Linux {
+    /// `linux.namespaces`: each a kind this runtime knows, none twice, and a `path` that is
+    /// a namespace of that kind (setns(2) with no type given would join any kind).
+    pub fn check_namespaces(&self) -> Result<()> {
+        for (i, entry) in self.namespaces.iter().enumerate() {
+            let Some(&(_, flag)) = NAMESPACES.iter().find(|(name, _)| *name == entry.kind)
+            else {
+                return Err(Error::Unsupported(format!(
+                    "config.json asks for a namespace of type '{}', which this runtime does not support",
+                    entry.kind
+                )));
+            };
+            if self.namespaces[..i].iter().any(|e| e.kind == entry.kind) {
+                return Err(Error::Invalid(format!(
+                    "linux.namespaces lists the {} namespace twice: give each type once",
+                    entry.kind
+                )));
+            }
+            let Some(path) = entry.path.as_deref().filter(|p| !p.as_os_str().is_empty())
+            else {
+                continue;
+            };
+            if !path.is_absolute() {
+                return Err(Error::Invalid(format!(
+                    "linux.namespaces gives the {} namespace the path {}, which must be absolute",
+                    entry.kind,
+                    path.display()
+                )));
+            }
+            let found = namespace_type(path)?;
+            if found != flag {
+                let kind = NAMESPACES
+                    .iter()
+                    .find(|(_, f)| *f == found)
+                    .map_or("another kind of", |(name, _)| name);
+                return Err(Error::Invalid(format!(
+                    "linux.namespaces gives the {} namespace the path {}, which is {kind} namespace: give a {} namespace's file",
+                    entry.kind,
+                    path.display(),
+                    entry.kind
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// A sysctl is set only in a namespace the container has of its own: any other is the
     /// host's, and a container could change the whole machine with it (issue 21:
     /// `kernel.core_pattern` set to `|/payload` runs the payload as root on the host).
@@ -557,6 +677,20 @@ impl Process {
             return Err(Error::Invalid(
                 "process.args is empty: there is nothing to run".into(),
             ));
+        }
+        if !self.cwd.starts_with('/') {
+            return Err(Error::Invalid(format!(
+                "process.cwd is '{}': it must be an absolute path in the container",
+                self.cwd
+            )));
+        }
+        for (i, rlimit) in self.rlimits.iter().enumerate() {
+            if self.rlimits[..i].iter().any(|r| r.kind == rlimit.kind) {
+                return Err(Error::Invalid(format!(
+                    "process.rlimits sets {} twice: give each type once",
+                    rlimit.kind
+                )));
+            }
         }
         super::lsm::check(self.labels())?;
         super::process_attrs::check(self.attrs())

@@ -18,6 +18,7 @@ use nix::unistd::Pid;
 
 use super::config::Spec;
 use super::created::{child_main, InitSetup};
+use super::last_steps::PassedFds;
 use super::resources;
 use super::seccomp::Filter;
 use super::state::{now_rfc3339, proc_stat, Record, StateDir, Status};
@@ -34,6 +35,8 @@ pub struct CreateOptions {
     pub bundle: PathBuf,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
+    /// `--preserve-fds`: fds 3 to 3+N-1 (after socket activation's) reach the container.
+    pub preserve_fds: u32,
 }
 
 /// The namespaces of config.json: which to make, which to join.
@@ -127,6 +130,7 @@ pub struct Created {
 /// `create`: from the bundle to an init waiting on the exec FIFO. On any error, what was
 /// made is removed again (`undo`).
 pub fn create(options: &CreateOptions) -> Result<Created> {
+    let passed_fds = PassedFds::of_caller(options.preserve_fds, true)?;
     let (bundle, spec, rootfs) = read_bundle(options)?;
     let namespaces = namespace_plan(&spec)?;
     let linux = spec.linux.clone().unwrap_or_default();
@@ -152,7 +156,8 @@ pub fn create(options: &CreateOptions) -> Result<Created> {
         (Some(socket), true) => Some(super::console::connect(socket)?),
         _ => None,
     };
-    let plan = init_plan(&spec, rootfs, &namespaces, &cgroup, console, fifo, seccomp)?;
+    let mut plan = init_plan(&spec, rootfs, &namespaces, &cgroup, console, fifo, seccomp)?;
+    plan.passed_fds = passed_fds;
     let pid = spawn_init(plan, &namespaces, &spec, &mut record, &state, &mut undo)?;
     if let Some(file) = &options.pid_file {
         write_pid_file(file, pid)?;
@@ -263,6 +268,7 @@ fn init_plan(
         seccomp,
         state_json: String::new(),
         resume: None,
+        passed_fds: PassedFds::default(),
     })
 }
 
@@ -365,8 +371,9 @@ fn spawn_init(
 }
 
 /// Why the init ended without a word: it is still our child, so its status says. A signal
-/// is named with its likely sender: SIGSYS comes from a seccomp filter (the init's own last
-/// calls, such as the write of "ok", go through the config's filter), SIGKILL from the OOM
+/// is named with its likely sender: SIGSYS comes from a seccomp filter (without
+/// no_new_privs the filter comes before the init's last calls, such as the write of "ok"),
+/// SIGKILL from the OOM
 /// killer when the cgroup counted one (a memory limit too small to start), or from outside.
 fn init_death(status: WaitStatus, spec: &Spec, cgroup_dirs: &[PathBuf]) -> String {
     use nix::sys::signal::Signal;

@@ -4,18 +4,20 @@
 //!
 //! ```text
 //!  wait for the parent (uid maps, cgroup)   ◀── "go"
-//!  on cgroup v1, move into the cgroup; join namespaces given by path; setsid
+//!  on cgroup v1, move into the cgroup; join namespaces given by path; lo up; setsid
 //!  a cgroup namespace, once in the cgroup
 //!  mounts, devices, pivot_root; sysctl, read-only and masked paths inside the root
-//!  pty, hostname, rlimits, cwd, env, user, capabilities, no_new_privs, seccomp
+//!  pty (bound on /dev/console), hostname, rlimits, cwd, env, the program looked up
+//!  user, capabilities, no_new_privs (seccomp here only without no_new_privs)
 //!  tell the parent "ready"                   ──▶ create returns
 //!  open the exec FIFO for writing: blocks until `start` opens it to read
-//!  startContainer hooks, exec the program
+//!  startContainer hooks; fds close-on-exec but the passed ones; seccomp; execve
 //! ```
 //!
 //! The runtime is single-threaded, so the child may allocate (no other thread can hold the
 //! allocator's lock at the clone).
 
+use std::convert::Infallible;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -28,6 +30,7 @@ use nix::unistd::{fchownat, unlinkat, UnlinkatFlags};
 
 use super::capability_sets::{self, Sets};
 use super::config::{Device, Process, Spec};
+use super::last_steps::{self, PassedFds};
 use super::mounts;
 use super::rlimits::Rlimit;
 use super::seccomp::Filter;
@@ -66,6 +69,8 @@ pub struct InitSetup {
     /// Set when createRuntime or createContainer hooks must run before the pivot: the
     /// child says "hooks" and waits for a byte on it.
     pub resume: Option<std::fs::File>,
+    /// The fds from 3 up that reach the container (`--preserve-fds`, socket activation).
+    pub passed_fds: PassedFds,
 }
 
 /// The child's whole life. `go` brings the parent's go-ahead (the state JSON); `ready`
@@ -140,6 +145,7 @@ impl Init for Created<'_> {
             // The parent has written the maps: exercise 04.2.
             crate::idmap::become_root()?;
         }
+        super::loopback::up_if_new(&self.plan.spec)?;
         nix::unistd::setsid()
             .map_err(|e| Error::sys("setsid", "starting a new session", e))?;
         Ok(())
@@ -173,9 +179,20 @@ impl Init for Created<'_> {
         self.plan.hostname.as_ref()
     }
 
+    /// Also, as runc: the pty on /dev/console, the activation's environment, and the
+    /// program looked up while `create` can still report it.
     fn set_up_process(&self) -> Result<()> {
         super::uts::set_domainname(self.plan.spec.domainname.as_deref())?;
-        set_up_process(self.process)
+        if self.plan.console.is_some() {
+            super::dev_console::bind_pty()?;
+        }
+        set_up_process(self.process)?;
+        for pair in self.plan.passed_fds.env() {
+            if let Some((key, value)) = pair.split_once('=') {
+                std::env::set_var(key, value);
+            }
+        }
+        last_steps::look_up(self.process).map(drop)
     }
 
     fn command(&self) -> &[String] {
@@ -200,10 +217,24 @@ impl Init for Created<'_> {
         }
         wait_for_start(self.plan)
     }
+
+    fn exec(&mut self) -> Result<Infallible> {
+        let program = last_steps::look_up(self.process)?;
+        let filter = late_filter(self.process, self.plan.seccomp.as_ref());
+        last_steps::exec(&program, &self.process.args, self.plan.passed_fds, filter)
+    }
 }
 
-/// runc's words for a program missing from `$PATH`, which engines turn into exit 127.
-pub const NOT_FOUND: &str = "executable file not found in $PATH";
+/// The filter that goes last, right before execve: with no_new_privs, as runc orders it
+/// (without, [`harden`] installed it before the capabilities went).
+pub fn late_filter<'f>(
+    process: &Process,
+    seccomp: Option<&'f Filter>,
+) -> Option<&'f Filter> {
+    seccomp.filter(|_| process.no_new_privileges)
+}
+
+pub use super::last_steps::NOT_FOUND;
 
 /// The root: private (or the config's propagation), the rootfs bound on itself, the
 /// config's mounts in order, /dev's nodes, pivot_root, then sysctls and masked paths.
@@ -432,9 +463,10 @@ pub fn set_up_process(process: &Process) -> Result<()> {
 }
 
 /// The hardening, in the order the kernel needs: the user (with the permitted set kept
-/// across setuid), the five capability sets through chapter 7's step, no_new_privs, and
-/// the seccomp filter last (before no_new_privs it would need CAP_SYS_ADMIN, which the
-/// capability step may have dropped: then it goes first, as runc orders it).
+/// across setuid), the five capability sets through chapter 7's step, no_new_privs. The
+/// seccomp filter goes last, right before execve ([`late_filter`]); without no_new_privs
+/// it needs CAP_SYS_ADMIN, which the capability step may drop: then it goes first, as
+/// runc orders it.
 pub fn harden(process: &Process, seccomp: Option<&Filter>) -> Result<()> {
     if let Some(mask) = process.user.umask {
         nix::sys::stat::umask(Mode::from_bits_truncate(mask));
@@ -449,9 +481,6 @@ pub fn harden(process: &Process, seccomp: Option<&Filter>) -> Result<()> {
     capability_sets::restrict(&sets)?;
     if process.no_new_privileges {
         crate::security::set_no_new_privs()?;
-        if let Some(filter) = seccomp {
-            filter.install()?;
-        }
     }
     Ok(())
 }

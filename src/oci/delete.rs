@@ -37,11 +37,8 @@ pub fn delete(state: &StateDir, force: bool) -> Result<()> {
     destroy(state, &record)?;
     if was_created {
         let stopped = record.to_json(Status::Stopped).to_string();
-        // A failing poststop hook is only a warning (the spec's runtime.md).
-        if let Err(e) = super::hooks::run_all("poststop", &record.hooks.poststop, &stopped)
-        {
-            eprintln!("warning: {e}");
-        }
+        // A failing poststop hook is only a warning, and the next one runs (runtime.md).
+        super::hooks::run_all_warning("poststop", &record.hooks.poststop, &stopped);
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use nix::fcntl::OFlag;
 use nix::unistd::Pid;
 
 use super::config::Process;
+use super::last_steps::{self, PassedFds};
 use super::seccomp::Filter;
 use super::state::{StateDir, Status};
 use crate::container::cgroup_join::SelfJoin;
@@ -28,6 +29,8 @@ pub struct ExecOptions {
     pub detach: bool,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
+    /// `--preserve-fds`: fds 3 to 3+N-1 reach the process.
+    pub preserve_fds: u32,
 }
 
 /// The namespaces to join, in order: user first (the others are joined with its powers),
@@ -45,6 +48,7 @@ const ORDER: [Namespace; 8] = [
 
 /// Runs `options.process` in the container; returns its status, or `None` when detached.
 pub fn exec(options: ExecOptions) -> Result<Option<exit::Status>> {
+    let passed = PassedFds::of_caller(options.preserve_fds, false)?;
     let record = options.state.load()?;
     let status = record.status(&options.state);
     if !matches!(status, Status::Created | Status::Running) {
@@ -116,6 +120,7 @@ pub fn exec(options: ExecOptions) -> Result<Option<exit::Status>> {
                 &namespaces,
                 console.as_ref(),
                 seccomp.as_ref(),
+                passed,
             ) {
                 Ok(never) => match never {},
                 Err(e) => e,
@@ -169,6 +174,7 @@ fn child_side(
     namespaces: &[(Namespace, OwnedFd)],
     console: Option<&std::os::unix::net::UnixStream>,
     seccomp: Option<&Filter>,
+    passed: PassedFds,
 ) -> Result<std::convert::Infallible> {
     super::foreground::unblock_all();
     init::init(&mut Joined {
@@ -176,6 +182,7 @@ fn child_side(
         namespaces,
         console,
         seccomp,
+        passed,
     })
 }
 
@@ -186,6 +193,7 @@ struct Joined<'a> {
     namespaces: &'a [(Namespace, OwnedFd)],
     console: Option<&'a std::os::unix::net::UnixStream>,
     seccomp: Option<&'a Filter>,
+    passed: PassedFds,
 }
 
 impl Init for Joined<'_> {
@@ -234,7 +242,8 @@ impl Init for Joined<'_> {
     }
 
     fn set_up_process(&self) -> Result<()> {
-        super::created::set_up_process(self.process)
+        super::created::set_up_process(self.process)?;
+        last_steps::look_up(self.process).map(drop)
     }
 
     fn command(&self) -> &[String] {
@@ -247,5 +256,12 @@ impl Init for Joined<'_> {
 
     fn harden(&self) -> Result<()> {
         super::created::harden(self.process, self.seccomp)
+    }
+
+    /// As `create`'s: the filter (with no_new_privs) right before execve.
+    fn exec(&mut self) -> Result<std::convert::Infallible> {
+        let program = last_steps::look_up(self.process)?;
+        let filter = super::created::late_filter(self.process, self.seccomp);
+        last_steps::exec(&program, &self.process.args, self.passed, filter)
     }
 }

@@ -5,10 +5,10 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::capability_sets;
+use super::{capability_sets, seccomp};
 
 /// The mount options [`super::mounts::parse_options`] understands.
-const MOUNT_OPTIONS: [&str; 33] = [
+const MOUNT_OPTIONS: [&str; 39] = [
     "async",
     "atime",
     "bind",
@@ -17,11 +17,16 @@ const MOUNT_OPTIONS: [&str; 33] = [
     "diratime",
     "dirsync",
     "exec",
+    "iversion",
+    "lazytime",
+    "loud",
     "mand",
     "noatime",
     "nodev",
     "nodiratime",
     "noexec",
+    "noiversion",
+    "nolazytime",
     "nomand",
     "norelatime",
     "nostrictatime",
@@ -36,6 +41,7 @@ const MOUNT_OPTIONS: [&str; 33] = [
     "runbindable",
     "rw",
     "shared",
+    "silent",
     "slave",
     "strictatime",
     "suid",
@@ -48,16 +54,24 @@ const MOUNT_OPTIONS: [&str; 33] = [
 pub fn features() -> Value {
     let caps: &[&str] = &capability_sets::NAMES;
     let mount_options: &[&str] = &MOUNT_OPTIONS;
+    let namespaces: Vec<&str> = super::config::NAMESPACES.iter().map(|(n, _)| *n).collect();
     json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": super::state::OCI_VERSION,
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": mount_options,
         "linux": {
-            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
+            "namespaces": namespaces,
             "capabilities": caps,
             "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false },
-            "seccomp": { "enabled": super::seccomp::ENABLED },
+            "seccomp": {
+                "enabled": super::seccomp::ENABLED,
+                "actions": seccomp::ACTIONS,
+                "operators": seccomp::OPERATORS,
+                "archs": seccomp::KNOWN_ARCHES,
+                "knownFlags": seccomp::FLAGS,
+                "supportedFlags": seccomp::FLAGS
+            },
             // A profile or label is applied where the host has the module on, refused
             // where it is off (see super::lsm).
             "apparmor": { "enabled": super::lsm::apparmor_enabled(Path::new("/sys")) },

@@ -101,3 +101,14 @@ pub fn run_hook_in(
 pub fn run_all(stage: &str, hooks: &[Hook], state: &str) -> Result<()> {
     hooks.iter().try_for_each(|h| run_hook(stage, h, state))
 }
+
+/// Runs every hook of a stage whose failures are only warnings (poststart, poststop: the
+/// container has started, or is gone, whatever a hook says): each failure is printed on
+/// stderr and the next hook runs, as the spec's lifecycle asks.
+pub fn run_all_warning(stage: &str, hooks: &[Hook], state: &str) {
+    for hook in hooks {
+        if let Err(e) = run_hook(stage, hook, state) {
+            eprintln!("warning: {e}");
+        }
+    }
+}

@@ -46,10 +46,8 @@ pub fn start(state: &StateDir) -> Result<()> {
         .map_err(|e| Error::io("removing the exec FIFO", &fifo, e))?;
     record.creating = false;
     let running = record.to_json(Status::Running).to_string();
-    if let Err(e) = super::hooks::run_all("poststart", &record.hooks.poststart, &running) {
-        // The spec: a failed poststart hook is logged, and the container keeps running.
-        eprintln!("warning: {e}");
-    }
+    // The spec: a failed poststart hook is logged, and the container keeps running.
+    super::hooks::run_all_warning("poststart", &record.hooks.poststart, &running);
     Ok(())
 }
 // ANCHOR_END: start
@@ -87,7 +85,7 @@ pub fn state_json(state: &StateDir) -> Result<String> {
 
 // ANCHOR: kill
 /// `kill ID SIGNAL`: the signal to the init, or with `all` to every process in the
-/// container's cgroup ([`signal_all`]). A SIGKILL to the init of a paused container thaws
+/// container's cgroup (`signal_all`). A SIGKILL to the init of a paused container thaws
 /// it, as runc does: a frozen task takes the kill only once it runs.
 pub fn kill(state: &StateDir, signal: Signal, all: bool) -> Result<()> {
     let record = state.load()?;

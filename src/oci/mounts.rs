@@ -66,6 +66,12 @@ pub fn parse_options(options: &[String]) -> Result<Options> {
             "norelatime" => (MsFlags::empty(), MsFlags::MS_RELATIME),
             "strictatime" => (MsFlags::MS_STRICTATIME, MsFlags::empty()),
             "nostrictatime" => (MsFlags::empty(), MsFlags::MS_STRICTATIME),
+            "iversion" => (MsFlags::MS_I_VERSION, MsFlags::empty()),
+            "noiversion" => (MsFlags::empty(), MsFlags::MS_I_VERSION),
+            "lazytime" => (MsFlags::MS_LAZYTIME, MsFlags::empty()),
+            "nolazytime" => (MsFlags::empty(), MsFlags::MS_LAZYTIME),
+            "silent" => (MsFlags::MS_SILENT, MsFlags::empty()),
+            "loud" => (MsFlags::empty(), MsFlags::MS_SILENT),
             "defaults" => (MsFlags::empty(), MsFlags::empty()),
             "bind" => {
                 o.bind = Some(MsFlags::MS_BIND);
@@ -244,7 +250,7 @@ fn components_reversed(path: &Path) -> Vec<std::ffi::OsString> {
 }
 
 /// Mounts one entry under `root`. `cgroup_dirs` are the container's own cgroup
-/// directories, which a `cgroup` entry shows (see [`mount_cgroup`]).
+/// directories, which a `cgroup` entry shows (see `mount_cgroup`).
 pub fn mount_entry(root: &Path, entry: &Mount, cgroup_dirs: &[PathBuf]) -> Result<()> {
     let options = parse_options(&entry.options)?;
     let kind = entry.kind.as_deref().unwrap_or("none");

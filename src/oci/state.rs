@@ -136,6 +136,18 @@ impl StateDir {
         }
     }
 
+    /// Refuses an id that is taken, before `create` makes anything (a cgroup of the same
+    /// name, say, whose error would hide the real reason); [`StateDir::make`] checks again.
+    pub fn refuse_taken(&self) -> Result<()> {
+        if self.dir.exists() {
+            let id = self.dir.file_name().unwrap_or_default().to_string_lossy();
+            return Err(Error::Invalid(format!(
+                "a container with id '{id}' already exists"
+            )));
+        }
+        Ok(())
+    }
+
     pub fn fifo(&self) -> PathBuf {
         self.dir.join("exec.fifo")
     }
@@ -229,6 +241,7 @@ impl Record {
     /// `created`, alive past it `running`, gone `stopped`; alive in a frozen cgroup is
     /// `paused`, whichever it was before.
     pub fn status(&self, state: &StateDir) -> Status {
+        // exercise 08.1: decide the status from the record and the kernel
         if self.creating && self.pid.is_none() {
             return Status::Creating;
         }
@@ -248,6 +261,7 @@ impl Record {
         } else {
             Status::Running
         }
+        // end of exercise 08.1
     }
 
     /// The state as the spec (and runc) writes it: for `state` and for hooks' stdin.

@@ -87,11 +87,17 @@ pub fn exec_command(argv: &[String]) -> Result<u8> {
 /// kernel answers ENOSYS (no close_range, before 5.9) or EINVAL (no such flag); then each
 /// fd is marked with fcntl(2). Neither allocates: this runs in the child after clone.
 fn close_on_exec_above_stderr() -> Result<()> {
+    close_on_exec_from(3)
+}
+
+/// Marks every fd from `first` up close-on-exec (see [`close_on_exec_above_stderr`]):
+/// chapter 8 passes the fds below `first` to the container (`--preserve-fds`).
+pub fn close_on_exec_from(first: libc::c_uint) -> Result<()> {
     // SAFETY: close_range with integer arguments; it only sets flags on our own fds.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_close_range,
-            3 as libc::c_uint,
+            first,
             libc::c_uint::MAX,
             libc::CLOSE_RANGE_CLOEXEC,
         )
@@ -121,7 +127,7 @@ fn close_on_exec_above_stderr() -> Result<()> {
         },
     )?;
     let highest = limit.rlim_max.min(i32::MAX as libc::rlim_t) as i32;
-    for fd in 3..highest {
+    for fd in first.min(i32::MAX as libc::c_uint) as i32..highest {
         // SAFETY: fcntl on an fd number; a closed one answers EBADF, which is fine.
         unsafe {
             let flags = libc::fcntl(fd, libc::F_GETFD);
@@ -141,7 +147,7 @@ fn close_on_exec_above_stderr() -> Result<()> {
 /// CVE-2024-21626, "attack 1"). The kernel tells: getcwd(2) of a directory that cannot be
 /// reached from the root answers a path that starts with "(unreachable)", not with `/`.
 /// A stack buffer: this runs in the child after clone, where nothing should allocate.
-fn check_cwd_is_inside_root() -> Result<()> {
+pub fn check_cwd_is_inside_root() -> Result<()> {
     let mut buf = [0u8; libc::PATH_MAX as usize];
     // SAFETY: the raw getcwd syscall writes at most buf.len() bytes into our buffer.
     let rc = unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) };

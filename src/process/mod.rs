@@ -26,7 +26,10 @@ mod held;
 pub mod spawn;
 mod wait;
 
-pub use execve::{exec, exec_command, find_in_path, DEFAULT_PATH};
+pub use execve::{
+    check_cwd_is_inside_root, close_on_exec_from, exec, exec_command, find_in_path,
+    DEFAULT_PATH,
+};
 pub use held::{parent_signals, HeldSignals};
 pub use spawn::{spawn, Child};
 pub use wait::wait_forwarding_set;

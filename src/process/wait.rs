@@ -23,7 +23,7 @@ pub(super) fn wait_forwarding(pid: nix::unistd::Pid, is_init: bool) -> Result<St
     wait_forwarding_set(pid, is_init, &parent_signals())
 }
 
-/// [`wait_forwarding`] passing on `signals` (SIGCHLD among them, which only wakes the
+/// `wait_forwarding` passing on `signals` (SIGCHLD among them, which only wakes the
 /// wait), which the caller has blocked: for a runtime that forwards more than these four.
 pub fn wait_forwarding_set(
     pid: nix::unistd::Pid,

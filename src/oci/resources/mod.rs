@@ -1,8 +1,8 @@
 //! `linux.resources` and `linux.cgroupsPath`: the container's cgroup (chapter 5's limits,
 //! chapter 7's device allow-list) at the path its engine chose, and the controllers that
-//! engines use beyond chapter 5's: swap, soft limits and the OOM killer ([`memory`]),
-//! cpusets ([`cpuset`]), I/O weights and throttles ([`blkio`]) and huge pages
-//! ([`hugetlb`]).
+//! engines use beyond chapter 5's: swap, soft limits and the OOM killer (`memory`),
+//! cpusets (`cpuset`), I/O weights and throttles (`blkio`) and huge pages
+//! (`hugetlb`).
 
 mod blkio;
 pub mod cpuset;

@@ -148,9 +148,40 @@ pub const NATIVE_ARCH: &str = if cfg!(target_arch = "x86_64") {
     "SCMP_ARCH_AARCH64"
 };
 
+/// The actions a rule (or the default) may take, as `features` lists them: the spec's, but
+/// SCMP_ACT_NOTIFY (no listener here). compile.rs maps each to the kernel's.
+pub const ACTIONS: [&str; 8] = [
+    "SCMP_ACT_ALLOW",
+    "SCMP_ACT_ERRNO",
+    "SCMP_ACT_KILL",
+    "SCMP_ACT_KILL_PROCESS",
+    "SCMP_ACT_KILL_THREAD",
+    "SCMP_ACT_LOG",
+    "SCMP_ACT_TRACE",
+    "SCMP_ACT_TRAP",
+];
+
+/// The comparisons of an argument check, as `features` lists them (all the spec's).
+pub const OPERATORS: [&str; 7] = [
+    "SCMP_CMP_EQ",
+    "SCMP_CMP_GE",
+    "SCMP_CMP_GT",
+    "SCMP_CMP_LE",
+    "SCMP_CMP_LT",
+    "SCMP_CMP_MASKED_EQ",
+    "SCMP_CMP_NE",
+];
+
+/// The `flags` accepted (`filter_flag`), as `features` lists them.
+pub const FLAGS: [&str; 3] = [
+    "SECCOMP_FILTER_FLAG_LOG",
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+    "SECCOMP_FILTER_FLAG_TSYNC",
+];
+
 /// Architectures libseccomp knows. The native one (and x32 on x86-64) is filtered; the
 /// others are accepted in the list and their calls killed (see the module comment).
-const KNOWN_ARCHES: [&str; 19] = [
+pub const KNOWN_ARCHES: [&str; 19] = [
     "SCMP_ARCH_X86",
     "SCMP_ARCH_X86_64",
     "SCMP_ARCH_X32",
