@@ -430,6 +430,54 @@ fn mount_and_uts_namespaces_joined_by_path_hold_the_container() {
     });
     let err = refusal(&mut bundle, "hostuts");
     assert!(err.contains("hostname"), "{err}");
+    drop(bundle);
+    // Beside runc, which does the same (its 1.1 drops domainname unread, so it is left out).
+    let runc = std::path::PathBuf::from("/usr/sbin/runc");
+    if runc.exists() {
+        assert_eq!(joined_by(Some(runc)), joined_by(None), "runc, then ours");
+    }
+}
+
+/// A container made by `runtime` (ours when `None`) in a fresh holder's mount and UTS
+/// namespaces: whether its two namespaces are the holder's, and the holder's hostname.
+fn joined_by(runtime: Option<std::path::PathBuf>) -> (bool, bool, String) {
+    let holder = Holder(
+        Command::new("unshare")
+            .args([
+                "--mount",
+                "--uts",
+                "--propagation",
+                "private",
+                "sleep",
+                "60",
+            ])
+            .spawn()
+            .expect("unshare"),
+    );
+    let holder_pid = holder.0.id().to_string();
+    wait_for("the holder's namespaces", || {
+        ns_inode(&holder_pid, "uts") != ns_inode("self", "uts")
+    });
+    let mut bundle = bundle_with("joinedby", |c| {
+        c["hostname"] = json!("joined-host");
+        c["linux"]["namespaces"] = json!([
+            {"type": "pid"}, {"type": "ipc"}, {"type": "network"},
+            {"type": "uts", "path": format!("/proc/{holder_pid}/ns/uts")},
+            {"type": "mount", "path": format!("/proc/{holder_pid}/ns/mnt")}
+        ]);
+    });
+    if let Some(runtime) = runtime {
+        bundle.use_runtime(runtime);
+    }
+    let pid = bundle.create("joinedby").to_string();
+    let same = |kind| ns_inode(&pid, kind) == ns_inode(&holder_pid, kind);
+    let seen = (
+        same("mnt"),
+        same("uts"),
+        cat_in(holder.0.id() as i32, "-u", "/proc/sys/kernel/hostname"),
+    );
+    drop(bundle);
+    seen
 }
 
 #[test]
