@@ -257,7 +257,15 @@ impl Drop for Bundle {
 
 /// Removes a cgroup directory and the ones below it, deepest first, waiting (at most 5 s
 /// each) while the last killed process leaves: rmdir of a cgroup is EBUSY until then.
+/// Whatever is still inside is killed first: a test whose `delete` failed (a wrong answer
+/// to an exercise, a runtime bug) must not leave an init waiting on its FIFO.
 pub fn remove_cgroup_tree(dir: &Path) {
+    if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+        for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            // SAFETY: kill(2) with a pid read from the test's own cgroup.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
