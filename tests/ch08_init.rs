@@ -172,6 +172,16 @@ fn a_profile_that_allows_only_the_program_runs_it() {
         b.create("seccomp-exec");
         b.ok(&["start", "seccomp-exec"]);
         let out = b.runtime(&["exec", "seccomp-exec", "true"]);
+        if who == "runc" && !out.status.success() {
+            // runc's exec is a Go program under the filter too: which calls its runtime makes
+            // there depends on its threads' timing, and once in a while one is outside the
+            // list (seen: SIGSEGV, status 139). Only ours is held to the list.
+            eprintln!(
+                "runc: exec under a minimal profile: {:?} (not held)",
+                out.status
+            );
+            continue;
+        }
         assert!(
             out.status.success(),
             "{who}: exec under a minimal profile: {:?} {}",
