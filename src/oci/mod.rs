@@ -47,4 +47,5 @@ pub mod sealed_exe;
 pub mod seccomp;
 pub mod signal;
 pub mod state;
+pub mod systemd;
 pub mod update;
