@@ -22,7 +22,6 @@ use super::last_steps::PassedFds;
 use super::resources;
 use super::seccomp::Filter;
 use super::state::{now_rfc3339, proc_stat, Record, StateDir, Status};
-use crate::cgroup::CgroupFs;
 use crate::hostname::Hostname;
 use crate::idmap::{IdMaps, IdRange};
 use crate::namespace::{Namespace, Namespaces};
@@ -136,12 +135,7 @@ pub fn create(options: &CreateOptions) -> Result<Created> {
     let namespaces = namespace_plan(&spec)?;
     let linux = spec.linux.clone().unwrap_or_default();
     let seccomp = Filter::prepare(linux.seccomp.as_ref())?;
-    let cgroup = resources::plan_for(
-        &CgroupFs::detect()?,
-        &options.id,
-        &linux,
-        options.systemd_cgroup,
-    )?;
+    let cgroup = resources::plan_for(options.systemd_cgroup, &options.id, &linux)?;
     // The record first: from here on, `delete --force` finds whatever exists.
     let state = StateDir::make(&options.root, &options.id)?;
     let mut record = new_record(options, &bundle, &rootfs, &spec, &cgroup);
@@ -166,9 +160,10 @@ pub fn create(options: &CreateOptions) -> Result<Created> {
     plan.passed_fds = passed_fds;
     let pid = spawn_init(plan, &namespaces, &spec, &mut record, &state, &mut undo)?;
     cgroup.start_scope(pid)?;
-    if let Some(file) = &options.pid_file {
-        write_pid_file(file, pid)?;
-    }
+    options
+        .pid_file
+        .iter()
+        .try_for_each(|file| write_pid_file(file, pid))?;
     record.creating = false;
     state.save(&record)?;
     undo.state = None;

@@ -150,12 +150,8 @@ pub fn plan(fs: &CgroupFs, id: &str, linux: &Linux) -> Result<CgroupSetup> {
 /// [`plan`], or with `systemd` (`--systemd-cgroup`) the cgroup of the systemd scope that
 /// `linux.cgroupsPath` (`slice:prefix:name`) names: the same directories and writes, at
 /// the path systemd gives the scope, which [`CgroupSetup::start_scope`] then starts.
-pub fn plan_for(
-    fs: &CgroupFs,
-    id: &str,
-    linux: &Linux,
-    systemd: bool,
-) -> Result<CgroupSetup> {
+pub fn plan_for(systemd: bool, id: &str, linux: &Linux) -> Result<CgroupSetup> {
+    let fs = &CgroupFs::detect()?;
     if !systemd {
         return plan(fs, id, linux);
     }
