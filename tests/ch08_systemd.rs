@@ -21,6 +21,12 @@ use serial_test::serial;
 
 const CACHE: &str = "/var/cache/workbook/systemd-rootfs";
 const LIMIT: u64 = 64 << 20;
+const HOST_CHANGING_UNITS: [&str; 4] = [
+    "systemd-sysctl.service",
+    "systemd-modules-load.service",
+    "systemd-binfmt.service",
+    "proc-sys-fs-binfmt_misc.automount",
+];
 
 /// The Debian rootfs with systemd, made once: debootstrap into a temp name beside the
 /// cache, renamed when complete (a run killed halfway leaves no half rootfs behind).
@@ -102,7 +108,11 @@ impl Systemd<'_> {
             // :O, an overlay: what systemd writes at boot stays out of the cache.
             .arg("--rootfs")
             .arg(format!("{}:O", rootfs.display()))
-            .arg("/sbin/init");
+            .arg("/sbin/init")
+            // The units that would change the host's kernel from a privileged container
+            // (sysctls, binfmt handlers, modules) are masked: systemd in a container takes
+            // its kernel command line options from its own arguments.
+            .args(HOST_CHANGING_UNITS.map(|u| format!("systemd.mask={u}")));
         let out = cmd.output().expect("podman run");
         assert!(out.status.success(), "podman run systemd: {}", stderr(&out));
         let sd = Systemd { podman, name };
