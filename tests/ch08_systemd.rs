@@ -94,8 +94,13 @@ impl Systemd<'_> {
             .arg(format!("/{}", podman.cgroup.name))
             // Privileged: the cgroup hierarchies mounted read-write, for systemd and the
             // runtime inside; a cgroup namespace of its own: systemd sees its cgroup as
-            // the root it manages.
-            .args(["--privileged", "--cgroupns=private", "--systemd=always"])
+            // the root it manages. Not podman's --systemd=always, whose extra mount of
+            // v1's name=systemd hierarchy in a private cgroup namespace is the host's
+            // root (`/../..` in mountinfo): systemd would make its units there. Its other
+            // parts by hand: tmpfs on /run and /tmp, `container=`, the stop signal.
+            .args(["--privileged", "--cgroupns=private", "--systemd=false"])
+            .args(["--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp"])
+            .args(["-e", "container=podman", "--stop-signal", "SIGRTMIN+3"])
             .args(["--network", "none"])
             .arg("-v")
             .arg(format!("{}:/bundle", bundle.display()))
@@ -279,7 +284,7 @@ fn systemd_cgroup_makes_a_scope_with_the_limit_and_delete_stops_it() {
 #[test]
 #[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
-fn a_cgroups_path_that_is_no_slice_path_is_refused_with_the_flag() {
+fn without_a_slice_path_or_a_system_bus_the_flag_is_refused_and_nothing_is_made() {
     if !privileged!() {
         return;
     }
@@ -300,4 +305,33 @@ fn a_cgroups_path_that_is_no_slice_path_is_refused_with_the_flag() {
         "{}",
         stderr(&out)
     );
+    // Without a system bus (this host, the VM): refused before any cgroup is made.
+    if !Path::new("/run/dbus/system_bus_socket").exists() {
+        bundle.write_config(&config("wb-nobus.slice:workbook:nobus"));
+        let out = Command::new(bundle.runtime_path())
+            .arg("--root")
+            .arg(&root)
+            .args(["--systemd-cgroup", "create", "--bundle"])
+            .arg(bundle.bundle())
+            .arg("nobus")
+            .output()
+            .expect("run the runtime");
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("D-Bus system bus"),
+            "{}",
+            stderr(&out)
+        );
+        let made = std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten();
+        for hierarchy in made
+            .map(|e| e.path())
+            .chain([PathBuf::from("/sys/fs/cgroup")])
+        {
+            let slice = hierarchy.join("wb-nobus.slice");
+            assert!(!slice.exists(), "{} was made", slice.display());
+        }
+    }
 }

@@ -155,8 +155,10 @@ pub fn plan_for(systemd: bool, id: &str, linux: &Linux) -> Result<CgroupSetup> {
     if !systemd {
         return plan(fs, id, linux);
     }
-    let asked = linux.cgroups_path.clone().unwrap_or_default();
-    let scope = super::systemd::scope_of(&asked.to_string_lossy())?;
+    let asked = (linux.cgroups_path.as_ref()).map(|p| p.to_string_lossy().into_owned());
+    let scope = super::systemd::scope_of(&super::systemd::cgroups_path(asked, id))?;
+    // Before anything is made: without systemd on the bus there is no scope to make.
+    super::systemd::dbus::Bus::system(super::systemd::dbus::SYSTEM_BUS)?;
     let mut at_scope = linux.clone();
     at_scope.cgroups_path = Some(scope.path.clone());
     let mut setup = plan(fs, id, &at_scope)?;

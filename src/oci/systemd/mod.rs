@@ -28,6 +28,14 @@ pub struct Scope {
     pub path: PathBuf,
 }
 
+/// The `slice:prefix:name` of container `id`: config.json's, or when it gives none (or an
+/// empty one) the scope runc would make, with this runtime's prefix.
+pub fn cgroups_path(asked: Option<String>, id: &str) -> String {
+    asked
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| format!("system.slice:workbook:{id}"))
+}
+
 /// Parses `slice:prefix:name` (runc's format; an empty slice is `system.slice`).
 pub fn scope_of(cgroups_path: &str) -> Result<Scope> {
     let parts: Vec<&str> = cgroups_path.split(':').collect();
@@ -291,6 +299,8 @@ mod tests {
         let s = scope_of("system.slice:workbook:ctr").unwrap();
         assert_eq!(s.unit, "workbook-ctr.scope");
         assert_eq!(s.path, PathBuf::from("/system.slice/workbook-ctr.scope"));
+        let default = scope_of(&cgroups_path(None, "c1")).unwrap();
+        assert_eq!(default.unit, "workbook-c1.scope");
         let s = scope_of(":libpod:abc").unwrap();
         assert_eq!(s.slice, "system.slice");
         assert!(scope_of("/a/b").is_err());
