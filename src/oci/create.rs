@@ -160,10 +160,7 @@ pub fn create(options: &CreateOptions) -> Result<Created> {
     plan.passed_fds = passed_fds;
     let pid = spawn_init(plan, &namespaces, &spec, &mut record, &state, &mut undo)?;
     cgroup.start_scope(pid)?;
-    options
-        .pid_file
-        .iter()
-        .try_for_each(|file| write_pid_file(file, pid))?;
+    (options.pid_file.iter()).try_for_each(|file| write_pid_file(file, pid))?;
     record.creating = false;
     state.save(&record)?;
     undo.state = None;
