@@ -46,7 +46,9 @@ struct Cli {
     /// Log each step.
     #[arg(long, global = true)]
     debug: bool,
-    /// Use systemd's cgroup driver: not supported, refused.
+    /// Use systemd's cgroup driver: linux.cgroupsPath is `slice:prefix:name`, and the
+    /// container's cgroup is the scope `prefix-name.scope` in that slice, started through
+    /// systemd's D-Bus API (the system bus); `delete` stops it.
     #[arg(long, global = true)]
     systemd_cgroup: bool,
     /// Accepted and ignored, as engines pass it: this runtime has no checkpointing.
@@ -326,11 +328,6 @@ fn main() -> ExitCode {
 }
 
 fn body(cli: &Cli, log: &Log) -> Result<ExitCode> {
-    if cli.systemd_cgroup {
-        return Err(Error::Unsupported(
-            "--systemd-cgroup is not supported: this runtime manages cgroups through the cgroup filesystem only".into(),
-        ));
-    }
     // ANCHOR: sealed
     // The commands whose processes enter the container run from a sealed copy of this
     // binary, so that /proc/PID/exe inside leads nowhere writable (CVE-2019-5736).
@@ -407,6 +404,7 @@ fn create_options(cli: &Cli, args: &CreateArgs) -> Result<CreateOptions> {
         pid_file: args.pid_file.clone(),
         console_socket: args.console_socket.clone(),
         preserve_fds: args.preserve_fds,
+        systemd_cgroup: cli.systemd_cgroup,
     })
 }
 

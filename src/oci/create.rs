@@ -22,7 +22,6 @@ use super::last_steps::PassedFds;
 use super::resources;
 use super::seccomp::Filter;
 use super::state::{now_rfc3339, proc_stat, Record, StateDir, Status};
-use crate::cgroup::CgroupFs;
 use crate::hostname::Hostname;
 use crate::idmap::{IdMaps, IdRange};
 use crate::namespace::{Namespace, Namespaces};
@@ -37,6 +36,8 @@ pub struct CreateOptions {
     pub console_socket: Option<PathBuf>,
     /// `--preserve-fds`: fds 3 to 3+N-1 (after socket activation's) reach the container.
     pub preserve_fds: u32,
+    /// `--systemd-cgroup`: the cgroup is a systemd scope (see [`super::systemd`]).
+    pub systemd_cgroup: bool,
 }
 
 /// The namespaces of config.json: which to make, which to join.
@@ -135,7 +136,7 @@ pub fn create(options: &CreateOptions) -> Result<Created> {
     let namespaces = namespace_plan(&spec)?;
     let linux = spec.linux.clone().unwrap_or_default();
     let seccomp = Filter::prepare(linux.seccomp.as_ref())?;
-    let cgroup = resources::plan(&CgroupFs::detect()?, &options.id, &linux)?;
+    let cgroup = resources::plan_for(options.systemd_cgroup, &options.id, &linux)?;
     // The record first: from here on, `delete --force` finds whatever exists.
     let state = StateDir::make(&options.root, &options.id)?;
     let mut record = new_record(options, &bundle, &rootfs, &spec, &cgroup);
@@ -159,9 +160,8 @@ pub fn create(options: &CreateOptions) -> Result<Created> {
     let mut plan = init_plan(&spec, rootfs, &namespaces, &cgroup, console, fifo, seccomp)?;
     plan.passed_fds = passed_fds;
     let pid = spawn_init(plan, &namespaces, &spec, &mut record, &state, &mut undo)?;
-    if let Some(file) = &options.pid_file {
-        write_pid_file(file, pid)?;
-    }
+    cgroup.start_scope(pid)?;
+    (options.pid_file.iter()).try_for_each(|file| write_pid_file(file, pid))?;
     record.creating = false;
     state.save(&record)?;
     undo.state = None;
@@ -212,6 +212,7 @@ fn new_record(
         creating: true,
         hooks: spec.hooks.clone(),
         seccomp: spec.linux.as_ref().and_then(|l| l.seccomp.clone()),
+        systemd_unit: cgroup.scope.as_ref().map(|s| s.unit.clone()),
     }
 }
 

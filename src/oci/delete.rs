@@ -60,6 +60,13 @@ pub fn destroy(state: &StateDir, record: &Record) -> Result<()> {
     if was_alive {
         wait_gone(record);
     }
+    if let Some(unit) = &record.systemd_unit {
+        // The scope goes before its cgroup (runc's order); without systemd to ask, the
+        // cgroup is still removed below, and systemd drops an emptied scope by itself.
+        if let Err(e) = super::systemd::stop(unit) {
+            eprintln!("warning: {e}");
+        }
+    }
     let dirs = record.own_cgroup_dirs();
     if !was_alive && record.own_pid_namespace && taken_over(dirs) {
         eprintln!(

@@ -51,6 +51,7 @@ pub mod sealed_exe;
 pub mod seccomp;
 pub mod signal;
 pub mod state;
+pub mod systemd;
 pub mod time_namespace;
 pub mod update;
 pub mod uts;

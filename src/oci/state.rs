@@ -55,6 +55,9 @@ pub struct Record {
     /// The container's `linux.seccomp`, which `exec` applies to its process too.
     #[serde(default)]
     pub seccomp: Option<serde_json::Value>,
+    /// With `--systemd-cgroup`: the scope unit that holds the cgroup, stopped by `delete`.
+    #[serde(default)]
+    pub systemd_unit: Option<String>,
 }
 
 /// What the spec calls the container's status.

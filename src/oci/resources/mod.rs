@@ -29,6 +29,10 @@ pub struct CgroupSetup {
     pub v2: bool,
     /// The directories of `plan.dirs` that this container makes (see [`cgroup_path::claim`]).
     pub made: Vec<PathBuf>,
+    /// With `--systemd-cgroup`: the systemd scope the cgroup belongs to.
+    pub scope: Option<super::systemd::Scope>,
+    /// The container's `linux.resources`, which the scope's unit properties carry too.
+    pub resources: Resources,
 }
 
 /// Where the cgroup goes when config.json does not say: `/workbook-oci/<id>`.
@@ -143,6 +147,25 @@ pub fn plan(fs: &CgroupFs, id: &str, linux: &Linux) -> Result<CgroupSetup> {
     plan_on(fs, &Host::detect()?, id, linux)
 }
 
+/// [`plan`], or with `systemd` (`--systemd-cgroup`) the cgroup of the systemd scope that
+/// `linux.cgroupsPath` (`slice:prefix:name`) names: the same directories and writes, at
+/// the path systemd gives the scope, which [`CgroupSetup::start_scope`] then starts.
+pub fn plan_for(systemd: bool, id: &str, linux: &Linux) -> Result<CgroupSetup> {
+    let fs = &CgroupFs::detect()?;
+    if !systemd {
+        return plan(fs, id, linux);
+    }
+    let asked = (linux.cgroups_path.as_ref()).map(|p| p.to_string_lossy().into_owned());
+    let scope = super::systemd::scope_of(&super::systemd::cgroups_path(asked, id))?;
+    // Before anything is made: without systemd on the bus there is no scope to make.
+    super::systemd::dbus::Bus::system(super::systemd::dbus::SYSTEM_BUS)?;
+    let mut at_scope = linux.clone();
+    at_scope.cgroups_path = Some(scope.path.clone());
+    let mut setup = plan(fs, id, &at_scope)?;
+    setup.scope = Some(scope);
+    Ok(setup)
+}
+
 /// [`plan`] on the machine described by `fs` and `host`.
 pub fn plan_on(fs: &CgroupFs, host: &Host, id: &str, linux: &Linux) -> Result<CgroupSetup> {
     let resources = linux.resources.clone().unwrap_or_default();
@@ -169,7 +192,13 @@ pub fn plan_on(fs: &CgroupFs, host: &Host, id: &str, linux: &Linux) -> Result<Cg
     let dirs = Dirs::of(&plan.dirs, &host.mounts)?;
     plan.steps.extend(other_steps(&resources, &dirs, host)?);
     let made = cgroup_path::claim(&mut plan)?;
-    Ok(CgroupSetup { plan, v2, made })
+    Ok(CgroupSetup {
+        plan,
+        v2,
+        made,
+        scope: None,
+        resources,
+    })
 }
 
 impl CgroupSetup {
@@ -184,6 +213,28 @@ impl CgroupSetup {
             }
             Ok(())
         })
+    }
+}
+
+impl CgroupSetup {
+    /// With `--systemd-cgroup`: starts the scope holding the init `pid`, then writes the
+    /// limits again (runc does both): systemd, realizing the delegated scope, writes the
+    /// controllers' files from its own properties, which hold no device list and not all
+    /// of OCI's fields. A v2 device program stays attached beside any of systemd's.
+    pub fn start_scope(&self, pid: nix::unistd::Pid) -> Result<()> {
+        let Some(scope) = &self.scope else {
+            return Ok(());
+        };
+        super::systemd::start(scope, pid.as_raw(), &self.resources, self.v2)?;
+        let writes = Plan {
+            dirs: self.plan.dirs.clone(),
+            parents: Vec::new(),
+            steps: (self.plan.steps.iter())
+                .filter(|s| matches!(s, Step::Write { .. }))
+                .cloned()
+                .collect(),
+        };
+        writes.execute(&mut |_| Ok(()))
     }
 }
 
