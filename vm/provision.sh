@@ -27,7 +27,8 @@ say() { printf 'provision: %s\n' "$*"; }
 [ "$(id -u)" = 0 ] || { echo "provision: run me as root (vagrant does)" >&2; exit 1; }
 
 # ---- packages ----------------------------------------------------------------------------------
-packages=(build-essential pkg-config git curl ca-certificates sudo busybox-static util-linux iproute2 nftables)
+# apparmor: apparmor_parser, with which tests/ch08_apparmor.rs loads its profile where AppArmor is on.
+packages=(build-essential pkg-config git curl ca-certificates sudo busybox-static util-linux iproute2 nftables apparmor)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -78,10 +78,17 @@ pub fn check(labels: Labels<'_>) -> Result<()> {
 /// /proc: the init runs after the pivot).
 pub fn apply_on(labels: Labels<'_>, proc: &Path) -> Result<()> {
     if let Some(profile) = asked(labels.apparmor_profile) {
+        let file = apparmor_exec_file(proc);
+        // AppArmor answers the write with ENOENT when no profile of that name is loaded.
+        let not_loaded = format!(
+            "config.json asks for process.apparmorProfile {profile:?}, but AppArmor has no profile of that name loaded (writing {} gave ENOENT): load it with apparmor_parser -r, or name a loaded one",
+            file.display()
+        );
         write_attr(
-            &apparmor_exec_file(proc),
+            &file,
             &format!("exec {profile}"),
             "process.apparmorProfile",
+            Some(not_loaded),
         )?;
     }
     if let Some(label) = asked(labels.selinux_label) {
@@ -89,6 +96,7 @@ pub fn apply_on(labels: Labels<'_>, proc: &Path) -> Result<()> {
             &proc.join("thread-self/attr/exec"),
             label,
             "process.selinuxLabel",
+            None,
         )?;
     }
     Ok(())
@@ -99,8 +107,14 @@ pub fn apply(labels: Labels<'_>) -> Result<()> {
     apply_on(labels, Path::new("/proc"))
 }
 
-/// One write(2) of the whole value: the module reads a command per write.
-fn write_attr(file: &Path, value: &str, field: &str) -> Result<()> {
+/// One write(2) of the whole value: the module reads a command per write. `not_found`:
+/// the sentence for a write the module answers with ENOENT.
+fn write_attr(
+    file: &Path,
+    value: &str,
+    field: &str,
+    not_found: Option<String>,
+) -> Result<()> {
     let mut out = std::fs::OpenOptions::new()
         .write(true)
         .open(file)
@@ -111,13 +125,17 @@ fn write_attr(file: &Path, value: &str, field: &str) -> Result<()> {
                 e,
             )
         })?;
-    out.write_all(value.as_bytes()).map_err(|e| {
-        Error::io(
-            format!("applying {field} {value:?} (is the profile loaded?)"),
-            file,
-            e,
-        )
-    })
+    out.write_all(value.as_bytes())
+        .map_err(|e| match not_found {
+            Some(sentence) if e.kind() == std::io::ErrorKind::NotFound => {
+                Error::Invalid(sentence)
+            }
+            _ => Error::io(
+                format!("applying {field} {value:?} (is the profile loaded?)"),
+                file,
+                e,
+            ),
+        })
 }
 
 #[cfg(test)]

@@ -207,7 +207,11 @@ impl CgroupSetup {
     pub fn apply(&self, made_now: &mut Vec<PathBuf>) -> Result<()> {
         self.plan.execute(&mut |p: &Path| {
             std::fs::create_dir(p)?;
-            cgroup_path::inherit_cpuset(p)?;
+            // Only v1 needs the copy: on v2 an empty cpuset.cpus means the parent's CPUs,
+            // and the root there has no cpuset.cpus to copy from (ENOENT).
+            if !self.v2 {
+                cgroup_path::inherit_cpuset(p)?;
+            }
             if self.made.iter().any(|m| m == p) {
                 made_now.push(p.to_path_buf());
             }
