@@ -200,8 +200,26 @@ fn podman_memory_swap_minus_one_leaves_swap_unlimited() {
     assert_eq!(values[0].as_deref(), Some(unlimited.as_str()), "swap limit");
 }
 
-/// A disk of this machine: (its /dev path, `major:minor`).
-fn a_disk() -> (String, String) {
+/// A disk to throttle: one of this machine's, or else (the VM's root is 9p: it has none) a
+/// loop device over a small file of the test's own, detached on drop.
+struct Disk {
+    dev: String,
+    numbers: String,
+    _backing: Option<(tempfile::NamedTempFile, LoopDevice)>,
+}
+
+/// A loop device this test attached, detached on every path.
+struct LoopDevice(String);
+
+impl Drop for LoopDevice {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("losetup")
+            .args(["--detach", &self.0])
+            .status();
+    }
+}
+
+fn a_disk() -> Disk {
     let disks = std::fs::read_dir("/sys/block").expect("/sys/block");
     for disk in disks.flatten() {
         let name = disk.file_name().to_string_lossy().into_owned();
@@ -211,9 +229,33 @@ fn a_disk() -> (String, String) {
             continue;
         }
         let numbers = std::fs::read_to_string(disk.path().join("dev")).expect("dev");
-        return (dev.display().to_string(), numbers.trim().to_string());
+        return Disk {
+            dev: dev.display().to_string(),
+            numbers: numbers.trim().to_string(),
+            _backing: None,
+        };
     }
-    panic!("this machine has no block device with a node in /dev");
+    let file = tempfile::NamedTempFile::new_in("/var/tmp").expect("a backing file");
+    file.as_file().set_len(1 << 20).expect("1 MiB");
+    let out = std::process::Command::new("losetup")
+        .args(["--find", "--show"])
+        .arg(file.path())
+        .output()
+        .expect("losetup");
+    assert!(
+        out.status.success(),
+        "losetup: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let guard = LoopDevice(dev.clone());
+    let name = dev.trim_start_matches("/dev/");
+    let numbers = std::fs::read_to_string(format!("/sys/block/{name}/dev")).expect("dev");
+    Disk {
+        dev,
+        numbers: numbers.trim().to_string(),
+        _backing: Some((file, guard)),
+    }
 }
 
 #[test]
@@ -223,13 +265,14 @@ fn podman_device_read_bps_and_write_iops_throttle_the_disk() {
     if !privileged!() {
         return;
     }
-    let (disk, numbers) = a_disk();
+    let disk = a_disk();
+    let (dev, numbers) = (&disk.dev, &disk.numbers);
     let values = same_as_runc(
         &[
             "--device-read-bps",
-            &format!("{disk}:1mb"),
+            &format!("{dev}:1mb"),
             "--device-write-iops",
-            &format!("{disk}:100"),
+            &format!("{dev}:100"),
         ],
         &[
             (
