@@ -181,22 +181,6 @@ fn hint_for(errno: nix::errno::Errno) -> Option<&'static str> {
 /// Whether capability `cap` is in this thread's effective set, or `None` when capget(2)
 /// itself is refused (a seccomp filter).
 fn effective_capability(cap: u32) -> Option<bool> {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: i32,
-    }
-    let mut header = Header {
-        version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3: two 32-bit halves per set
-        pid: 0,
-    };
-    // Per half: effective, permitted, inheritable.
-    let mut data = [[0u32; 3]; 2];
-    // SAFETY: header and data have the layout capget(2) expects and outlive the call.
-    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
-    if rc != 0 {
-        return None;
-    }
-    let half = data.get((cap / 32) as usize)?;
-    Some(half[0] & (1 << (cap % 32)) != 0)
+    let sets = crate::capget::capability_sets().ok()?;
+    Some(sets.effective & (1 << cap) != 0)
 }

@@ -20,10 +20,11 @@
 //! | 7 | `container` (its network in `container::network`), `security` |
 //! | 8 | `oci` |
 //!
-//! Below them all: `error`, `exit`, `owner`, `privilege`, `background`. `cli` is the
+//! Below them all: `error`, `exit`, `capget`, `owner`, `privilege`, `background`. `cli` is the
 //! binaries' shared `main`; the library never uses it.
 
 pub mod background;
+pub mod capget;
 pub mod cgroup;
 pub mod cli;
 pub mod container;

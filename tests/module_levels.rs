@@ -9,7 +9,7 @@
 //! security  idmap                          hardening; uid/gid maps
 //! overlay  net  cgroup                     one kernel building block each
 //! mount  namespace  hostname  ipc  privilege  owner  background
-//! error  exit
+//! error  exit  capget
 //! ```
 //!
 //! Every `crate::…` path in src/ (a `use` or a path in code) is read as an arrow from the
@@ -38,7 +38,7 @@ const LEVELS: &[&[&str]] = &[
         "owner",
         "background",
     ],
-    &["error", "exit"],
+    &["error", "exit", "capget"],
 ];
 
 /// Names lib.rs re-exports at the crate root, and the module they come from.
@@ -241,6 +241,7 @@ fn the_reader_sees_every_kind_of_path() {
 const CHAPTERS: &[(&str, u32)] = &[
     ("error", 0),
     ("exit", 0),
+    ("capget", 0),
     ("background", 0),
     ("owner", 0),
     ("privilege", 0),

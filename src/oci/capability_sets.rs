@@ -99,24 +99,9 @@ pub fn restrict(sets: &Sets) -> Result<()> {
 
 /// Makes the effective set the permitted set again, as capget(2) reads them.
 fn raise_effective() -> Result<()> {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: i32,
-    }
-    let mut header = Header {
-        version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3: two 32-bit halves per set
-        pid: 0,
-    };
-    // Per half: effective, permitted, inheritable.
-    let mut data = [[0u32; 3]; 2];
-    // SAFETY: header and data have the layout capget(2) expects and outlive the call.
-    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
-    syscall_result(rc)
+    let sets = crate::capget::capability_sets()
         .map_err(|e| Error::sys("capget", "reading the capability sets", e))?;
-    let whole = |i: usize| u64::from(data[0][i]) | u64::from(data[1][i]) << 32;
-    let (permitted, inheritable) = (whole(1), whole(2));
-    capabilities::set_sets(permitted, permitted, inheritable)
+    capabilities::set_sets(sets.permitted, sets.permitted, sets.inheritable)
 }
 
 /// Gives the calling process the effective, permitted and inheritable sets of `sets` in one
