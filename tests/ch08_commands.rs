@@ -295,8 +295,12 @@ fn events_stats_prints_one_object_of_runcs_shape_from_the_cgroup() {
     let mut shapes = Vec::new();
     for runc in [true, false] {
         let who = which(runc);
-        let mut b = bundle(runc, "ev", &["sh", "-c", "sleep 1000 & sleep 1000"]);
+        let mut b = bundle(runc, "ev", &["sh", "-c", "sleep 1000 & sleep 1000 & wait"]);
         let pid = started(&mut b, "ev");
+        // The shell forks its two sleeps after the start returns: wait until the cgroup
+        // holds all three, so that the stats and the read below see the same count.
+        let procs = cgroup_file(pid, "pids", "cgroup.procs", "cgroup.procs");
+        wait_until("three processes", || read(&procs).lines().count() == 3);
         let out = b.runtime(&["events", "--stats", "ev"]);
         assert!(out.status.success(), "{who}: {}", common::stderr(&out));
         let text = common::stdout(&out);
