@@ -9,6 +9,8 @@
 #   - Rust (rustup, stable, with clippy and rustfmt) for every user: installed in /opt/rust and
 #     linked into /usr/local/bin, so `cargo` works for vagrant, under sudo, and in
 #     `vagrant ssh -c '...'` (a shell that reads no profile)
+#   - podman, containerd and runc (chapter 8's tests drive the runtime through them, beside runc),
+#     and debootstrap (the systemd root filesystem of the systemd-driver test)
 #   - mdbook, to read the book from the VM (`mdbook serve book -n 0.0.0.0`, port 3000)
 #   - WORKBOOK_REQUIRE_PRIVILEGED=1 in every session, sudo included: a privileged test that
 #     cannot run fails instead of being skipped, so the VM never shows a skip as a pass
@@ -28,7 +30,10 @@ say() { printf 'provision: %s\n' "$*"; }
 
 # ---- packages ----------------------------------------------------------------------------------
 # apparmor: apparmor_parser, with which tests/ch08_apparmor.rs loads its profile where AppArmor is on.
-packages=(build-essential pkg-config git curl ca-certificates sudo busybox-static util-linux iproute2 nftables apparmor)
+# podman, containerd and runc: chapter 8's tests drive the runtime through the engines, side by
+# side with runc; debootstrap builds the systemd root filesystem of tests/ch08_systemd.rs.
+packages=(build-essential pkg-config git curl ca-certificates sudo busybox-static util-linux iproute2 nftables apparmor
+          podman conmon netavark iptables containerd runc debootstrap)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
