@@ -633,6 +633,16 @@ fn recording_hook(name: &str, log: &Path, dir: &Path) -> Value {
     json!({"path": "/bin/sh", "args": ["sh", "-c", script]})
 }
 
+/// The hook, started half a second late.
+fn slow_hook(mut hook: Value) -> Value {
+    let script = format!(
+        "sleep 0.5; {}",
+        hook["args"][2].as_str().unwrap_or_default()
+    );
+    hook["args"][2] = json!(script);
+    hook
+}
+
 #[test]
 #[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
@@ -651,7 +661,9 @@ fn hooks_run_in_order_with_the_state_on_stdin() {
             "prestart": [recording_hook("prestart", &log, &host)],
             "createRuntime": [recording_hook("createRuntime", &log, &host)],
             "createContainer": [recording_hook("createContainer", &log, &host)],
-            "startContainer": [recording_hook("startContainer", &inside.join("log"), inside)],
+            // Slow on purpose: runtime.md has poststart "after the user-specified process is
+            // started", so `start` must wait for the exec, whatever the hooks before it take.
+            "startContainer": [slow_hook(recording_hook("startContainer", &inside.join("log"), inside))],
             "poststart": [recording_hook("poststart", &log, &host)],
             "poststop": [recording_hook("poststop", &log, &host)]
         })

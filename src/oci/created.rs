@@ -19,7 +19,7 @@
 
 use std::convert::Infallible;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
@@ -562,6 +562,9 @@ fn wait_for_start(plan: &InitSetup) -> Result<()> {
             })?;
         file.write_all(b"0")
             .map_err(|e| Error::io("answering on the exec FIFO", &path, e))?;
+        // Kept open, and close-on-exec: the execve closes it, and that end of file tells
+        // `start` the program runs, so its poststart hooks come after (runc waits alike).
+        let _open_until_exec = file.into_raw_fd();
     }
     let hooks = &plan.spec.hooks.start_container;
     super::hooks::run_all("startContainer", hooks, &plan.state_json)

@@ -13,34 +13,23 @@ use crate::{Error, Result};
 
 // ANCHOR: start
 /// `start`: opens the exec FIFO for reading, which releases the init blocked on opening it
-/// for writing; reads its byte, removes the FIFO (from now on the container is `running`)
-/// and runs the poststart hooks. The FIFO is opened without blocking and polled, so that an
-/// init that died meanwhile is noticed instead of waited for forever.
+/// for writing; waits for its byte, then for the end of file its execve makes (the init's
+/// end is close-on-exec); removes the FIFO (the container is `running` from now on) and
+/// runs the poststart hooks: after the program started, as the spec says.
 pub fn start(state: &StateDir) -> Result<()> {
     let mut record = state.load()?;
     must_be(&record, state, Status::Created, "started")?;
     let fifo = state.fifo();
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(&fifo)
         .map_err(|e| Error::io("opening the exec FIFO", &fifo, e))?;
-    loop {
-        let mut fds = [PollFd::new(file.as_fd(), PollFlags::POLLIN)];
-        let ready = poll(&mut fds, PollTimeout::from(100u16))
-            .map_err(|e| Error::sys("poll", "waiting for the init on the exec FIFO", e))?;
-        if ready > 0 {
-            let mut byte = [0u8; 1];
-            if matches!(file.read(&mut byte), Ok(1)) {
-                break;
-            }
-        }
-        if !record.init_alive() {
-            return Err(Error::Invalid(format!(
-                "container '{}' ended before it could be started",
-                record.id
-            )));
-        }
+    if !answered_then_exec(&file, || record.init_alive())? {
+        let id = &record.id;
+        return Err(Error::Invalid(format!(
+            "container '{id}' ended before it could be started"
+        )));
     }
     std::fs::remove_file(&fifo)
         .map_err(|e| Error::io("removing the exec FIFO", &fifo, e))?;
@@ -51,6 +40,30 @@ pub fn start(state: &StateDir) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: start
+
+/// Polls the FIFO (non-blocking, so that an init that died before it answered is noticed
+/// instead of waited for forever): its byte, then its end of file. False: the init died
+/// without answering.
+fn answered_then_exec(file: &std::fs::File, alive: impl Fn() -> bool) -> Result<bool> {
+    let mut answered = false;
+    loop {
+        let mut fds = [PollFd::new(file.as_fd(), PollFlags::POLLIN)];
+        let ready = poll(&mut fds, PollTimeout::from(100u16))
+            .map_err(|e| Error::sys("poll", "waiting for the init on the exec FIFO", e))?;
+        if ready > 0 {
+            let mut byte = [0u8; 1];
+            match (&*file).read(&mut byte) {
+                Ok(1) => answered = true,
+                // The writer is gone: the init exec'd its program (or died after answering).
+                Ok(0) if answered => return Ok(true),
+                _ => {}
+            }
+        }
+        if !answered && !alive() {
+            return Ok(false);
+        }
+    }
+}
 
 use std::os::unix::fs::OpenOptionsExt;
 
