@@ -299,7 +299,7 @@ struct ExecArgs {
     /// Set an environment variable (KEY=value); repeatable.
     #[arg(long, short = 'e')]
     env: Vec<String>,
-    /// The user, UID[:GID].
+    /// The user: UID, or UID:GID.
     #[arg(long, short = 'u')]
     user: Option<String>,
     /// Set no_new_privs for the process.

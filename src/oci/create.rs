@@ -3,7 +3,7 @@
 //! The parent (this runtime) writes down the state first, then makes the cgroup, clones
 //! the child into its namespaces (all but the cgroup namespace), writes its uid maps, moves
 //! it into the cgroup (on v2; on v1 the child moves itself) and lets it go; the child makes
-//! its cgroup namespace, builds its root and waits on the exec FIFO (see [`super::init`]).
+//! its cgroup namespace, builds its root and waits on the exec FIFO (see [`super::created`]).
 //! `create` returns when the child says it is ready; the child stays, reparented to the
 //! engine's subreaper (conmon, containerd's shim) or to init.
 

@@ -90,7 +90,7 @@ fn close_on_exec_above_stderr() -> Result<()> {
     close_on_exec_from(3)
 }
 
-/// Marks every fd from `first` up close-on-exec (see [`close_on_exec_above_stderr`]):
+/// Marks every fd from `first` up close-on-exec (as `close_on_exec_above_stderr` does):
 /// chapter 8 passes the fds below `first` to the container (`--preserve-fds`).
 pub fn close_on_exec_from(first: libc::c_uint) -> Result<()> {
     // SAFETY: close_range with integer arguments; it only sets flags on our own fds.
