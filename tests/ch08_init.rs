@@ -445,6 +445,64 @@ fn podman_reports_an_exec_error_as_with_runc() {
 #[test]
 #[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
 #[serial]
+fn podman_exec_reports_an_exec_error_as_with_runc() {
+    if !privileged!() {
+        return;
+    }
+    let files = tempfile::tempdir().expect("temp dir");
+    let text = files.path().join("text");
+    std::fs::write(&text, "hello\n").expect("write");
+    let plain = files.path().join("plain");
+    std::fs::write(&plain, "#!/bin/sh\necho hello\n").expect("write");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |m| std::fs::Permissions::from_mode(m);
+    std::fs::set_permissions(&text, mode(0o755)).expect("chmod");
+    std::fs::set_permissions(&plain, mode(0o644)).expect("chmod");
+    let volumes = [
+        format!("{}:/etc/text:ro", text.display()),
+        format!("{}:/etc/plain:ro", plain.display()),
+    ];
+    // An executable text file, a script without the x bit, and a path that is not there.
+    let wanted = ["/etc/text", "/etc/plain", "/nowhere"];
+    let mut seen = Vec::new();
+    for (who, runtime) in runtimes() {
+        let podman = match runtime {
+            Some(path) => Podman::with_runtime(path),
+            None => Podman::new(),
+        };
+        let options = ["-v", &volumes[0], "-v", &volumes[1]];
+        let (id, _) = podman.detached(&options, &["sleep", "1000"]);
+        let results: Vec<(Option<i32>, String)> = wanted
+            .iter()
+            .map(|file| {
+                let out = podman.cmd(&["exec", &id, file]);
+                (out.status.code(), stderr(&out).to_lowercase())
+            })
+            .collect();
+        seen.push((who, results));
+    }
+    let (ours, runc) = (&seen[0].1, &seen[1].1);
+    for (file, ((status, err), (runc_status, runc_err))) in
+        wanted.iter().zip(ours.iter().zip(runc))
+    {
+        assert_eq!(
+            status, runc_status,
+            "{file}: ours {err:?}, runc {runc_err:?}"
+        );
+        for words in ["exec format error", "permission denied", "no such file"] {
+            assert_eq!(
+                err.contains(words),
+                runc_err.contains(words),
+                "{file}: {words:?}: ours {err:?}, runc {runc_err:?}"
+            );
+        }
+    }
+    assert!(runc[0].1.contains("exec format error"), "{runc:?}");
+}
+
+#[test]
+#[cfg_attr(unprivileged, ignore = "needs root: run `cargo workbook test`")]
+#[serial]
 fn podman_run_t_binds_the_pty_on_dev_console() {
     if !privileged!() {
         return;

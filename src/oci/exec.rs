@@ -125,8 +125,24 @@ pub fn exec(options: ExecOptions) -> Result<Option<exit::Status>> {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
+            if let Error::Command { code: 1, .. } = &error {
+                // execve itself failed, the last step: as with runc, the process reports it
+                // on its own stderr and exits 1, so that the engine shows a status, not a
+                // runtime error. The report pipe closes unwritten.
+                eprintln!("{error}");
+                // SAFETY: _exit runs no destructor of the parent's state.
+                unsafe { libc::_exit(1) }
+            }
             let mut report = std::fs::File::from(report_w);
-            let _ = write!(report, "{}\0{}", error.exit_code(), error);
+            let _ = match &error {
+                // The program could not be run: its status and words, as runc gives them.
+                Error::Command {
+                    program,
+                    reason,
+                    code,
+                } => write!(report, "{code}\0{program}\0{reason}"),
+                other => write!(report, "{}\0{other}", other.exit_code()),
+            };
             // SAFETY: _exit runs no destructor of the parent's state.
             unsafe { libc::_exit(error.exit_code() as i32) }
         }
@@ -147,16 +163,17 @@ pub fn exec(options: ExecOptions) -> Result<Option<exit::Status>> {
     // The report pipe closes at the exec (close-on-exec): empty means it ran.
     let mut report = String::new();
     let _ = std::fs::File::from(report_r).read_to_string(&mut report);
-    if let Some((code, message)) = report.split_once('\0') {
+    if !report.is_empty() {
         let _ = nix::sys::wait::waitpid(child, None);
-        let code: u8 = code.parse().unwrap_or(125);
-        return Err(match code {
-            126 | 127 => Error::Command {
-                program: options.process.args[0].clone(),
-                reason: message.to_string(),
+        let mut parts = report.splitn(3, '\0');
+        let (code, first, rest) = (parts.next(), parts.next(), parts.next());
+        return Err(match (code.and_then(|c| c.parse().ok()), first, rest) {
+            (Some(code), Some(program), Some(reason)) => Error::Command {
+                program: program.to_string(),
+                reason: reason.to_string(),
                 code,
             },
-            _ => Error::Invalid(message.to_string()),
+            _ => Error::Invalid(first.unwrap_or(&report).to_string()),
         });
     }
     if let Some(file) = &options.pid_file {
