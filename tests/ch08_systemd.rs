@@ -262,6 +262,22 @@ fn systemd_cgroup_makes_a_scope_with_the_limit_and_delete_stops_it() {
             LIMIT.to_string(),
             "{runtime}: the kernel's limit"
         );
+        // update: systemd is told the new limit too. A reload makes systemd write every
+        // unit's properties into its cgroup again; without them the old limit came back.
+        let raised = (LIMIT * 2).to_string();
+        sd.ok(&format!("{base} update --memory {raised} {name}"));
+        sd.ok("systemctl daemon-reload");
+        assert_eq!(
+            kernel_limit(&sd, &rel),
+            raised,
+            "{runtime}: the kernel's limit after update and a reload"
+        );
+        let memory = show(&sd, &unit, "MemoryMax,MemoryLimit");
+        let has = |key: &str| memory.contains(&format!("{key}={raised}"));
+        assert!(
+            has("MemoryMax") || has("MemoryLimit"),
+            "{runtime}: {memory:?}"
+        );
         sd.ok(&format!("{base} start {name}"));
         sd.ok(&format!("{base} delete --force {name}"));
         let after = show(&sd, &unit, "LoadState,ActiveState");

@@ -5,7 +5,8 @@
 //! The new values arrive as `linux.resources` JSON (`--resources FILE`, or `-` for stdin:
 //! what engines send) or as runc's flags. They go through the same parsing, refusals and
 //! translation as config.json's at `create`; a field that is absent or 0 keeps its value,
-//! as with runc, and the device list is never touched.
+//! as with runc, and the device list is never touched. With `--systemd-cgroup`, systemd is
+//! told first (its unit's properties), as runc does.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -29,7 +30,12 @@ pub fn update(state: &StateDir, resources: &Resources) -> Result<()> {
             record.id
         )));
     }
-    apply(resources, &record.cgroup_dirs, &CgroupFs::detect()?)
+    let fs = CgroupFs::detect()?;
+    if let Some(unit) = &record.systemd_unit {
+        let v2 = fs.layout == crate::cgroup::Layout::Unified;
+        super::systemd::set_limits(unit, resources, v2)?;
+    }
+    apply(resources, &record.cgroup_dirs, &fs)
 }
 
 /// Writes `resources` into the cgroup `dirs` (one on v2, one per hierarchy on v1), through

@@ -119,12 +119,27 @@ pub fn properties(scope: &Scope, pid: u32, r: &Resources, v2: bool) -> Vec<Value
         prop("CPUAccounting", Value::Bool(true)),
         prop("TasksAccounting", Value::Bool(true)),
     ];
-    if let Some(limit) = r.memory.as_ref().and_then(|m| m.limit).filter(|l| *l > 0) {
+    p.extend(limits(r, v2));
+    p
+}
+
+/// systemd's "infinity" for a limit: what the spec's -1 (no limit) becomes.
+const INFINITY: u64 = u64::MAX;
+
+/// The unit properties of the limits in `r` (what `update` sends, alone).
+fn limits(r: &Resources, v2: bool) -> Vec<Value> {
+    let mut p = Vec::new();
+    let limit = |l: i64| {
+        (l == -1)
+            .then_some(INFINITY)
+            .or((l > 0).then_some(l as u64))
+    };
+    if let Some(limit) = r.memory.as_ref().and_then(|m| m.limit).and_then(limit) {
         let name = if v2 { "MemoryMax" } else { "MemoryLimit" };
-        p.push(prop(name, Value::U64(limit as u64)));
+        p.push(prop(name, Value::U64(limit)));
         if !v2 {
             // systemd shows MemoryMax= on v1 too, and applies it when MemoryLimit= is unset.
-            p.push(prop("MemoryMax", Value::U64(limit as u64)));
+            p.push(prop("MemoryMax", Value::U64(limit)));
         }
     }
     if let Some(cpu) = &r.cpu {
@@ -146,8 +161,8 @@ pub fn properties(scope: &Scope, pid: u32, r: &Resources, v2: bool) -> Vec<Value
             p.push(prop("CPUQuotaPerSecUSec", Value::U64(per_sec)));
         }
     }
-    if let Some(pids) = r.pids.as_ref().filter(|p| p.limit > 0) {
-        p.push(prop("TasksMax", Value::U64(pids.limit as u64)));
+    if let Some(tasks) = r.pids.as_ref().and_then(|p| limit(p.limit)) {
+        p.push(prop("TasksMax", Value::U64(tasks)));
     }
     p
 }
@@ -228,6 +243,27 @@ pub fn start(scope: &Scope, pid: i32, resources: &Resources, v2: bool) -> Result
     Ok(())
 }
 
+/// Tells systemd the new limits of `unit` (`update`), as runc does before it writes the
+/// cgroup files: systemd writes a unit's properties into its cgroup again whenever it
+/// reloads, and would put the old limits back.
+pub fn set_limits(unit: &str, resources: &Resources, v2: bool) -> Result<()> {
+    let limits = limits(resources, v2);
+    if limits.is_empty() {
+        return Ok(());
+    }
+    let mut bus = Bus::system(dbus::SYSTEM_BUS)?;
+    let call = manager_call(
+        "SetUnitProperties",
+        vec![
+            Value::Str(unit.into()),
+            // runtime: the change lasts until the unit goes, as the transient unit itself.
+            Value::Bool(true),
+            Value::Array("(sv)".into(), limits),
+        ],
+    );
+    bus.call(&call).map(drop)
+}
+
 /// Stops the unit `unit` and waits until it is gone; a unit already gone is no error
 /// (a scope stops by itself once its cgroup is empty).
 pub fn stop(unit: &str) -> Result<()> {
@@ -292,6 +328,15 @@ mod tests {
         assert_eq!(find(&v1, "CPUShares"), t(2048));
         let pids = Value::Array("u".into(), vec![Value::U32(7)]);
         assert_eq!(find(&v1, "PIDs"), Some(Value::Variant(Box::new(pids))));
+        // -1 is no limit: systemd's infinity. An update sends the limits alone.
+        let r: Resources = serde_json::from_value(serde_json::json!({
+            "memory": {"limit": -1}, "pids": {"limit": -1}
+        }))
+        .unwrap();
+        let sent = limits(&r, true);
+        assert_eq!(find(&sent, "MemoryMax"), t(u64::MAX));
+        assert_eq!(find(&sent, "TasksMax"), t(u64::MAX));
+        assert_eq!(find(&sent, "Delegate"), None);
     }
 
     #[test]
