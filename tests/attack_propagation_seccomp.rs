@@ -18,6 +18,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::oci_bundle::{cgroup_parent, Bundle as Scene};
+use common::oci_config::{add_mount, runc_spec, set_capabilities};
 use serde_json::json;
 use serial_test::serial;
 use workbook::oci::seccomp::OciSeccomp;
@@ -35,33 +36,18 @@ impl Scene {
         // Deleted on drop from the host's namespace: a failed run can leave the init
         // waiting on its FIFO.
         scene.ids.push("prop".into());
-        let caps = ["CAP_SYS_ADMIN", "CAP_KILL", "CAP_SETUID", "CAP_SETGID"];
-        let config = json!({
-            "ociVersion": "1.0.2",
-            "process": {
-                "terminal": false,
-                "user": {"uid": 0, "gid": 0},
-                "args": args,
-                "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
-                "cwd": "/",
-                "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
-                "noNewPrivileges": true
-            },
-            "root": {"path": "rootfs", "readonly": false},
-            "hostname": "prop",
-            "mounts": [
-                {"destination": "/proc", "type": "proc", "source": "proc"},
-                {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-                 "options": ["nosuid", "mode=755", "size=65536k"]},
-                {"destination": "/vol", "type": "bind", "source": scene.path().join("vol"),
-                 "options": ["rbind", "rshared"]}
-            ],
-            "linux": {
-                "rootfsPropagation": propagation,
-                "cgroupsPath": format!("/{}/prop", cgroup_parent()),
-                "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
-            }
-        });
+        let mut config = runc_spec(args, &format!("/{}/prop", cgroup_parent()));
+        set_capabilities(
+            &mut config,
+            &["CAP_SYS_ADMIN", "CAP_KILL", "CAP_SETUID", "CAP_SETGID"],
+        );
+        config["hostname"] = json!("prop");
+        config["linux"]["rootfsPropagation"] = json!(propagation);
+        add_mount(
+            &mut config,
+            json!({"destination": "/vol", "type": "bind", "source": scene.path().join("vol"),
+                   "options": ["rbind", "rshared"]}),
+        );
         scene.write_config(&config);
         scene
     }

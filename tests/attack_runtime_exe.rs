@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::oci_bundle::{cgroup_parent, Bundle as Lab};
+use common::oci_config::{runc_spec, set_capabilities};
 use serde_json::{json, Value};
 use serial_test::serial;
 use sha2::{Digest, Sha256};
@@ -62,32 +63,10 @@ impl Lab {
 /// The config: namespaces as `runc spec` has them, no cgroup limits, a cgroup below the
 /// test's own parent, the capabilities given.
 fn config(args: &[&str], capabilities: &[String]) -> Value {
-    json!({
-        "ociVersion": "1.0.2",
-        "process": {
-            "terminal": false,
-            "user": {"uid": 0, "gid": 0},
-            "args": args,
-            "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
-            "cwd": "/",
-            "capabilities": {
-                "bounding": capabilities,
-                "effective": capabilities,
-                "permitted": capabilities
-            },
-            "noNewPrivileges": true
-        },
-        "root": {"path": "rootfs", "readonly": false},
-        "hostname": "attack",
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc"},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]}
-        ],
-        "linux": {
-            "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}],
-            "cgroupsPath": format!("/{}/lab", cgroup_parent())
-        }
-    })
+    let mut config = runc_spec(args, &format!("/{}/lab", cgroup_parent()));
+    set_capabilities(&mut config, capabilities);
+    config["hostname"] = json!("attack");
+    config
 }
 
 /// `runc spec`'s three capabilities.

@@ -23,6 +23,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::oci_config::{add_mount, runc_spec, set_capabilities};
 use serde_json::json;
 use serial_test::serial;
 
@@ -327,30 +328,17 @@ struct OciContainer {
 
 impl OciContainer {
     fn start(lab: &Lab, id: &str) -> OciContainer {
-        let caps = ["CAP_CHOWN", "CAP_KILL", "CAP_SETUID", "CAP_SETGID"];
         let parent = format!("wb-session-test-{}", std::process::id());
-        let config = json!({
-            "ociVersion": "1.0.2",
-            "process": {
-                "terminal": false,
-                "user": {"uid": 0, "gid": 0},
-                "args": ["sleep", "60"],
-                "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
-                "cwd": "/",
-                "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
-                "noNewPrivileges": true
-            },
-            "root": {"path": "rootfs", "readonly": false},
-            "mounts": [
-                {"destination": "/proc", "type": "proc", "source": "proc"},
-                {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
-                {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["newinstance", "ptmxmode=0666"]}
-            ],
-            "linux": {
-                "cgroupsPath": format!("/{parent}/{id}"),
-                "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
-            }
-        });
+        let mut config = runc_spec(&["sleep", "60"], &format!("/{parent}/{id}"));
+        set_capabilities(
+            &mut config,
+            &["CAP_CHOWN", "CAP_KILL", "CAP_SETUID", "CAP_SETGID"],
+        );
+        add_mount(
+            &mut config,
+            json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+                   "options": ["newinstance", "ptmxmode=0666"]}),
+        );
         std::fs::write(
             lab.path().join("config.json"),
             serde_json::to_string_pretty(&config).expect("json"),

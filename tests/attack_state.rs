@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::oci_bundle::{cgroup_parent as parent, Bundle};
+use common::oci_config::runc_spec;
 use common::wait_until;
 use serde_json::{json, Value};
 use serial_test::serial;
@@ -124,27 +125,10 @@ impl Drop for Guard {
 
 /// A config close to `runc spec`'s with a pid namespace and the cgroup `cgroups_path`.
 fn config(args: &[&str], cgroups_path: &str) -> Value {
-    json!({
-        "ociVersion": "1.0.2",
-        "process": {
-            "terminal": false,
-            "user": {"uid": 0, "gid": 0},
-            "args": args,
-            "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
-            "cwd": "/",
-            "noNewPrivileges": true
-        },
-        "root": {"path": "rootfs", "readonly": false},
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755", "size=65536k"]}
-        ],
-        "linux": {
-            "resources": {"devices": [{"allow": false, "access": "rwm"}], "pids": {"limit": 32}},
-            "cgroupsPath": cgroups_path,
-            "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
-        }
-    })
+    let mut config = runc_spec(args, cgroups_path);
+    config["linux"]["resources"] =
+        json!({"devices": [{"allow": false, "access": "rwm"}], "pids": {"limit": 32}});
+    config
 }
 
 // --- item 6: a cgroupsPath that is not the container's -------------------------------

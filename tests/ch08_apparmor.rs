@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::oci_bundle::{cgroup_parent, Bundle};
+use common::oci_config::{add_namespace, runc_spec};
 use serde_json::{json, Value};
 use serial_test::serial;
 
@@ -39,28 +40,11 @@ const PROFILE_TEXT: &str =
 
 /// A config close to `runc spec`'s running `sleep 60` as container `id` in `profile`.
 fn config(id: &str, profile: &str) -> Value {
-    json!({
-        "ociVersion": "1.0.2",
-        "process": {
-            "terminal": false,
-            "user": {"uid": 0, "gid": 0},
-            "args": ["sleep", "60"],
-            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-            "cwd": "/",
-            "noNewPrivileges": true,
-            "apparmorProfile": profile
-        },
-        "root": {"path": "rootfs", "readonly": false},
-        "hostname": "apparmor",
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}
-        ],
-        "linux": {
-            "cgroupsPath": format!("/{}/{id}", cgroup_parent()),
-            "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
-        }
-    })
+    let mut config = runc_spec(&["sleep", "60"], &format!("/{}/{id}", cgroup_parent()));
+    config["process"]["apparmorProfile"] = json!(profile);
+    config["hostname"] = json!("apparmor");
+    add_namespace(&mut config, "network");
+    config
 }
 
 /// A bundle for container `id` in `profile`, run by `runtime` (ours when None).

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::oci_bundle::{cgroup_parent, Bundle};
+use common::oci_config::runc_spec;
 use common::wait_until;
 use serde_json::{json, Value};
 use serial_test::serial;
@@ -33,32 +34,14 @@ fn bundle(runc: bool, id: &str, args: &[&str]) -> Bundle {
         );
         bundle.use_runtime(PathBuf::from(RUNC));
     }
-    bundle.write_config(&json!({
-        "ociVersion": "1.0.2",
-        "process": {
-            "terminal": false,
-            "user": {"uid": 0, "gid": 0},
-            "args": args,
-            "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
-            "cwd": "/",
-            "noNewPrivileges": true
-        },
-        "root": {"path": "rootfs", "readonly": false},
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc"},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]}
-        ],
-        "linux": {
-            "resources": {
-                "devices": [{"allow": false, "access": "rwm"}],
-                "memory": {"limit": 67108864},
-                "cpu": {"quota": 50000, "period": 100000},
-                "pids": {"limit": 32}
-            },
-            "cgroupsPath": format!("/{}/{id}", cgroup_parent()),
-            "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
-        }
-    }));
+    let mut config = runc_spec(args, &format!("/{}/{id}", cgroup_parent()));
+    config["linux"]["resources"] = json!({
+        "devices": [{"allow": false, "access": "rwm"}],
+        "memory": {"limit": 67108864},
+        "cpu": {"quota": 50000, "period": 100000},
+        "pids": {"limit": 32}
+    });
+    bundle.write_config(&config);
     bundle
 }
 

@@ -12,6 +12,7 @@ use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
 
 use common::oci_bundle::{cgroup_parent, Bundle};
+use common::oci_config::{add_namespace, runc_spec};
 
 const BIN: &str = env!("CARGO_BIN_EXE_08-oci-runtime");
 use common::wait_until as wait_for;
@@ -20,27 +21,10 @@ use serial_test::serial;
 
 /// A config close to `runc spec`'s, with the cgroupsPath of container `id`.
 fn config(id: &str, args: &[&str]) -> Value {
-    json!({
-        "ociVersion": "1.0.2",
-        "process": {
-            "terminal": false,
-            "user": {"uid": 0, "gid": 0},
-            "args": args,
-            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-            "cwd": "/",
-            "noNewPrivileges": true
-        },
-        "root": {"path": "rootfs", "readonly": false},
-        "hostname": "fields",
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}
-        ],
-        "linux": {
-            "cgroupsPath": format!("/{}/{id}", cgroup_parent()),
-            "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
-        }
-    })
+    let mut config = runc_spec(args, &format!("/{}/{id}", cgroup_parent()));
+    config["hostname"] = json!("fields");
+    add_namespace(&mut config, "network");
+    config
 }
 
 /// A bundle whose config runs `sleep 60` as container `id`, changed by `patch`.

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::engine::Pty;
 use common::oci_bundle::{cgroup_parent, Bundle};
+use common::oci_config::{add_mount, add_namespace, runc_spec, set_capabilities};
 use common::podman::Podman;
 use common::{stderr, stdout};
 use serde_json::{json, Value};
@@ -32,29 +33,18 @@ fn bundle(runtime: &Option<PathBuf>, args: &[&str]) -> Bundle {
     if let Some(path) = runtime {
         bundle.use_runtime(path.clone());
     }
-    let caps = ["CAP_CHOWN", "CAP_KILL", "CAP_SETUID", "CAP_SETGID"];
-    bundle.write_config(&json!({
-        "ociVersion": "1.0.2",
-        "process": {
-            "terminal": false,
-            "user": {"uid": 0, "gid": 0},
-            "args": args,
-            "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
-            "cwd": "/",
-            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
-            "noNewPrivileges": true
-        },
-        "root": {"path": "rootfs", "readonly": false},
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc"},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
-            {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}
-        ],
-        "linux": {
-            "cgroupsPath": format!("/{}/CONTAINER", cgroup_parent()),
-            "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
-        }
-    }));
+    let mut config = runc_spec(args, &format!("/{}/CONTAINER", cgroup_parent()));
+    set_capabilities(
+        &mut config,
+        &["CAP_CHOWN", "CAP_KILL", "CAP_SETUID", "CAP_SETGID"],
+    );
+    add_namespace(&mut config, "network");
+    add_mount(
+        &mut config,
+        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs",
+               "options": ["nosuid", "noexec", "nodev", "ro"]}),
+    );
+    bundle.write_config(&config);
     bundle
 }
 

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use common::engine::cgroup_file;
 use common::oci_bundle::{cgroup_parent, Bundle};
+use common::oci_config::runc_spec;
 use common::podman::Podman;
 use common::stderr;
 use serde_json::{json, Value};
@@ -350,23 +351,9 @@ fn bundle() -> Bundle {
 
 /// A config for `sleep` in a cgroup below the test's parent, as a CRI runtime writes it.
 fn config(resources: Value) -> Value {
-    json!({
-        "ociVersion": "1.0.2",
-        "process": {
-            "user": {"uid": 0, "gid": 0},
-            "args": ["sleep", "1000"],
-            "env": ["PATH=/bin"],
-            "cwd": "/",
-            "noNewPrivileges": true
-        },
-        "root": {"path": "rootfs"},
-        "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
-        "linux": {
-            "resources": resources,
-            "cgroupsPath": format!("/{}/pod", cgroup_parent()),
-            "namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"}, {"type": "uts"}]
-        }
-    })
+    let mut config = runc_spec(&["sleep", "1000"], &format!("/{}/pod", cgroup_parent()));
+    config["linux"]["resources"] = resources;
+    config
 }
 
 /// The huge page sizes of this machine, as the kubelet names them (`2MB`).

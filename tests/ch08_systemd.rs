@@ -14,6 +14,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::oci_bundle::Bundle;
+use common::oci_config::runc_spec;
 use common::podman::Podman;
 use common::{stderr, stdout};
 use serde_json::json;
@@ -163,23 +164,9 @@ impl Drop for Systemd<'_> {
 }
 
 fn config(cgroups_path: &str) -> serde_json::Value {
-    json!({
-        "ociVersion": "1.0.2",
-        "process": {
-            "user": {"uid": 0, "gid": 0},
-            "args": ["sleep", "1000"],
-            "env": ["PATH=/bin"],
-            "cwd": "/",
-            "noNewPrivileges": true
-        },
-        "root": {"path": "rootfs"},
-        "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
-        "linux": {
-            "resources": {"memory": {"limit": LIMIT}},
-            "cgroupsPath": cgroups_path,
-            "namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"}, {"type": "uts"}]
-        }
-    })
+    let mut config = runc_spec(&["sleep", "1000"], cgroups_path);
+    config["linux"]["resources"] = json!({"memory": {"limit": LIMIT}});
+    config
 }
 
 /// `systemctl show UNIT -p …` as `key=value` lines, sorted.

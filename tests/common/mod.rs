@@ -10,6 +10,7 @@ pub mod containerd;
 pub mod engine;
 pub mod forked;
 pub mod oci_bundle;
+pub mod oci_config;
 pub mod oci_image;
 pub mod podman;
 pub mod symlink_attack;
