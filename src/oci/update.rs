@@ -35,14 +35,20 @@ pub fn update(state: &StateDir, resources: &Resources) -> Result<()> {
         let v2 = fs.layout == crate::cgroup::Layout::Unified;
         super::systemd::set_limits(unit, resources, v2)?;
     }
-    apply(resources, &record.cgroup_dirs, &fs)
+    apply(resources, &record.cgroup_dirs, &fs, &Host::detect()?)
 }
 
 /// Writes `resources` into the cgroup `dirs` (one on v2, one per hierarchy on v1), through
 /// the translation `create` uses ([`super::resources::limits`]), minus what an update
 /// handles differently: the device list (left alone), the CPU quota and period (each
 /// written alone, the other kept), `-1` (no limit), and the order of v1's memory files.
-pub fn apply(resources: &Resources, dirs: &[PathBuf], fs: &CgroupFs) -> Result<()> {
+/// `host` says where the controllers beyond chapter 5 are (cpuset, blkio, hugetlb).
+pub fn apply(
+    resources: &Resources,
+    dirs: &[PathBuf],
+    fs: &CgroupFs,
+    host: &Host,
+) -> Result<()> {
     let v2 = fs.layout == crate::cgroup::Layout::Unified;
     let mut rest = resources.clone();
     let cpu = rest.cpu.as_mut().map(|c| (c.quota.take(), c.period.take()));
@@ -102,9 +108,8 @@ pub fn apply(resources: &Resources, dirs: &[PathBuf], fs: &CgroupFs) -> Result<(
         (m.limit, m.swap) = (None, None);
     }
     if asks_beyond_chapter_5(&beyond) {
-        let host = Host::detect()?;
         let at = Dirs::of(dirs, &host.mounts)?;
-        steps.extend(super::resources::other_steps(&beyond, &at, &host)?);
+        steps.extend(super::resources::other_steps(&beyond, &at, host)?);
     }
     let plan = Plan {
         dirs: Vec::new(),
@@ -385,6 +390,15 @@ mod tests {
     use crate::cgroup::layout::{Layout, V1Hierarchy};
     use crate::cgroup::Limits;
 
+    /// A host with nothing beyond chapter 5's controllers: these updates need none.
+    fn no_more() -> Host {
+        Host {
+            mounts: Vec::new(),
+            page_sizes: Vec::new(),
+            bfq: false,
+        }
+    }
+
     #[test]
     fn sizes_as_runc_takes_them() {
         assert_eq!(parse_bytes("134217728").unwrap(), 134_217_728);
@@ -457,7 +471,7 @@ mod tests {
             _ => None,
         });
         assert_eq!(first.unwrap(), "memory.memsw.limit_in_bytes");
-        apply(&r, &dirs, &fs).unwrap();
+        apply(&r, &dirs, &fs, &no_more()).unwrap();
         let read = |d: &Path, f: &str| std::fs::read_to_string(d.join(f)).unwrap();
         assert_eq!(read(mem, "memory.limit_in_bytes"), "134217728");
         assert_eq!(read(&dirs[1], "cpu.cfs_quota_us"), "25000");
@@ -487,7 +501,7 @@ mod tests {
             r#"{"memory": {"limit": 134217728, "swap": -1}, "cpu": {"quota": 150000}, "pids": {"limit": -1}}"#,
         )
         .unwrap();
-        apply(&r, std::slice::from_ref(&d), &fs).unwrap();
+        apply(&r, std::slice::from_ref(&d), &fs, &no_more()).unwrap();
         // The fake files keep what followed the new bytes; the kernel's would not.
         let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap();
         assert!(read("memory.max").starts_with("134217728"));
