@@ -55,6 +55,35 @@ fn cat_in(pid: i32, flags: &str, file: &str) -> String {
 }
 
 /// A create that must fail: its one-line error.
+/// Where resctrl is mounted (a CPU with RDT): "If closID is not set, runtimes MUST use the
+/// container ID ... and create the <container-id> directory", write the pid to its `tasks`,
+/// and remove it at delete. The schemata asked are the root's own L3 line, which the
+/// kernel accepts on any such CPU.
+fn the_container_gets_a_class_of_its_own() {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    let root =
+        workbook::oci::intel_rdt::resctrl_mount(&mountinfo).expect("resctrl's mount");
+    let schemata =
+        std::fs::read_to_string(root.join("schemata")).expect("resctrl schemata");
+    let mut rdt = json!({});
+    if let Some(l3) = schemata
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("L3:"))
+    {
+        rdt["l3CacheSchema"] = json!(l3);
+    }
+    let mut bundle = bundle_with("rdt", |c| c["linux"]["intelRdt"] = rdt);
+    let pid = bundle.create("rdt");
+    let tasks = std::fs::read_to_string(root.join("rdt/tasks")).expect("the class's tasks");
+    assert!(tasks.lines().any(|t| t == pid.to_string()), "{tasks}");
+    bundle.ok(&["delete", "--force", "rdt"]);
+    assert!(
+        !root.join("rdt").exists(),
+        "delete left the container's class"
+    );
+}
+
 fn refusal(bundle: &mut Bundle, id: &str) -> String {
     let err = bundle
         .try_create(id)
@@ -232,11 +261,15 @@ fn what_the_host_cannot_do_is_refused_with_its_reason() {
         .unwrap()
         .contains(" - resctrl ");
     if !resctrl {
+        // config-linux.md: "If no mounted resctrl pseudo-filesystem is available in the
+        // runtime mount namespace, the runtime MUST generate an error."
         let mut bundle = bundle_with("rdt", |c| {
             c["linux"]["intelRdt"] = json!({"closID": "x", "l3CacheSchema": "L3:0=f"});
         });
         let err = refusal(&mut bundle, "rdt");
         assert!(err.contains("intelRdt") && err.contains("resctrl"), "{err}");
+    } else {
+        the_container_gets_a_class_of_its_own();
     }
     let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
         .is_ok_and(|s| s.starts_with('Y'));
@@ -474,11 +507,11 @@ fn features_lists_the_time_namespace_and_the_hosts_security_modules() {
         .as_array()
         .unwrap()
         .contains(&json!("time")));
-    let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
-        .is_ok_and(|s| s.starts_with('Y'));
-    assert_eq!(linux["apparmor"]["enabled"], json!(apparmor));
-    let selinux = std::path::Path::new("/sys/fs/selinux/enforce").exists();
-    assert_eq!(linux["selinux"]["enabled"], json!(selinux));
+    // features-linux.md: what the runtime implements, "Irrelevant to the availability of
+    // AppArmor [Intel RDT] on the host operating system".
+    assert_eq!(linux["apparmor"]["enabled"], json!(true));
+    assert_eq!(linux["selinux"]["enabled"], json!(true));
     assert_eq!(linux["netDevices"]["enabled"], json!(true));
-    assert_eq!(linux["intelRdt"]["enabled"], json!(false));
+    let rdt = json!({"enabled": true, "schemata": true, "monitoring": true});
+    assert_eq!(linux["intelRdt"], rdt);
 }

@@ -206,7 +206,7 @@ pub struct Linux {
     /// The clocks of a time namespace of its own: see [`super::time_namespace`].
     #[serde(default)]
     pub time_offsets: super::time_namespace::Offsets,
-    /// Accepted only where the host can do it: see [`super::host_features`].
+    /// The container's class of Intel RDT: see [`super::intel_rdt`].
     pub intel_rdt: Option<serde_json::Value>,
     /// Host devices moved into the container: see [`super::net_devices`].
     #[serde(default)]
@@ -462,7 +462,10 @@ impl Spec {
         let time = linux.namespaces.iter().find(|n| n.kind == "time");
         let time = time.map(|n| n.path.as_deref().filter(|p| !p.as_os_str().is_empty()));
         super::time_namespace::check(&linux.time_offsets, time)?;
-        super::host_features::check(linux.intel_rdt.as_ref())?;
+        if super::intel_rdt::IntelRdt::parse(linux.intel_rdt.as_ref())?.is_some() {
+            // config-linux.md: without resctrl mounted, the runtime MUST generate an error.
+            super::intel_rdt::host_resctrl()?;
+        }
         let net = linux.namespaces.iter().find(|n| n.kind == "network");
         let new_net = net
             .is_some_and(|n| n.path.as_deref().map_or(true, |p| p.as_os_str().is_empty()));

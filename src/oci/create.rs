@@ -213,7 +213,25 @@ fn new_record(
         hooks: spec.hooks.clone(),
         seccomp: spec.linux.as_ref().and_then(|l| l.seccomp.clone()),
         systemd_unit: cgroup.scope.as_ref().map(|s| s.unit.clone()),
+        rdt_made: Default::default(),
     }
+}
+
+/// `linux.intelRdt`: the init into its class, and what was made noted for `delete`.
+fn join_rdt_class(
+    linux: &super::config::Linux,
+    pid: Pid,
+    record: &mut Record,
+    state: &StateDir,
+    undo: &mut Undo,
+) -> Result<()> {
+    use super::intel_rdt::{host_resctrl, join, IntelRdt};
+    let Some(rdt) = IntelRdt::parse(linux.intel_rdt.as_ref())? else {
+        return Ok(());
+    };
+    record.rdt_made = join(&rdt, &host_resctrl()?, &record.id, pid.as_raw())?;
+    undo.record = record.clone();
+    state.save(record)
 }
 
 /// The exec FIFO, mode 0622 (whatever user the container runs as must be able to write;
@@ -331,6 +349,7 @@ fn spawn_init(
     }
     if let Some(linux) = &spec.linux {
         super::net_devices::move_into(&linux.net_devices, pid)?;
+        join_rdt_class(linux, pid, record, state, undo)?;
     }
     if let Some(adj) = spec.process.as_ref().and_then(|p| p.oom_score_adj) {
         super::rlimits::set_oom_score_adj(pid, adj)?;

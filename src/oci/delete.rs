@@ -76,6 +76,7 @@ pub fn destroy(state: &StateDir, record: &Record) -> Result<()> {
     } else {
         super::resources::remove(dirs, record.cgroup_v2)?;
     }
+    super::intel_rdt::remove(&record.rdt_made);
     state.remove()
 }
 

@@ -1,8 +1,6 @@
 //! `features`: what this runtime implements, as JSON in the shape runc 1.1 prints (the
 //! runtime spec's features.md), so that an engine can ask before it sends a config.
 
-use std::path::Path;
-
 use serde_json::{json, Value};
 
 use super::{capability_sets, seccomp};
@@ -72,11 +70,13 @@ pub fn features() -> Value {
                 "knownFlags": seccomp::FLAGS,
                 "supportedFlags": seccomp::FLAGS
             },
-            // A profile or label is applied where the host has the module on, refused
-            // where it is off (see super::lsm).
-            "apparmor": { "enabled": super::lsm::apparmor_enabled(Path::new("/sys")) },
-            "selinux": { "enabled": super::lsm::selinux_enabled(Path::new("/sys")) },
-            "intelRdt": { "enabled": false },
+            // features-linux.md: what the runtime implements, "irrelevant to the
+            // availability" on the host. A profile or label is applied where the host has
+            // the module on and refused where it is off (see super::lsm); an RDT class
+            // needs resctrl mounted (see super::intel_rdt).
+            "apparmor": { "enabled": true },
+            "selinux": { "enabled": true },
+            "intelRdt": { "enabled": true, "schemata": true, "monitoring": true },
             "netDevices": { "enabled": true }
         },
         "annotations": { "org.opencontainers.runc.version": "none: container-workbook's 08-oci-runtime" }

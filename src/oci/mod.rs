@@ -34,7 +34,7 @@ pub mod foreground;
 pub mod fork;
 pub mod freezer;
 pub mod hooks;
-pub mod host_features;
+pub mod intel_rdt;
 pub mod last_steps;
 pub mod lifecycle;
 pub mod loopback;

@@ -58,6 +58,9 @@ pub struct Record {
     /// With `--systemd-cgroup`: the scope unit that holds the cgroup, stopped by `delete`.
     #[serde(default)]
     pub systemd_unit: Option<String>,
+    /// What `create` made in resctrl (`linux.intelRdt`), removed by `delete`.
+    #[serde(default)]
+    pub rdt_made: super::intel_rdt::Made,
 }
 
 /// What the spec calls the container's status.
