@@ -87,7 +87,7 @@ fn all_capabilities() -> Vec<String> {
         .find_map(|l| l.strip_prefix("CapBnd:"))
         .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
         .expect("CapBnd in /proc/self/status");
-    workbook::oci::capability_sets::NAMES
+    workbook::oci::init::capability_sets::NAMES
         .iter()
         .enumerate()
         .filter(|(number, _)| mask & (1 << number) != 0)

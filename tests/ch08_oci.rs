@@ -174,11 +174,11 @@ fn create_waits_on_the_fifo_then_start_runs_the_program() {
     assert_eq!(bundle.state("life")["status"], "running");
     // The config's capabilities, all five sets, as the kernel holds them.
     let want = workbook::security::capabilities::mask(&[
-        workbook::oci::capability_sets::named("CAP_CHOWN").unwrap(),
-        workbook::oci::capability_sets::named("CAP_KILL").unwrap(),
-        workbook::oci::capability_sets::named("CAP_NET_BIND_SERVICE").unwrap(),
-        workbook::oci::capability_sets::named("CAP_SETUID").unwrap(),
-        workbook::oci::capability_sets::named("CAP_SETGID").unwrap(),
+        workbook::oci::init::capability_sets::named("CAP_CHOWN").unwrap(),
+        workbook::oci::init::capability_sets::named("CAP_KILL").unwrap(),
+        workbook::oci::init::capability_sets::named("CAP_NET_BIND_SERVICE").unwrap(),
+        workbook::oci::init::capability_sets::named("CAP_SETUID").unwrap(),
+        workbook::oci::init::capability_sets::named("CAP_SETGID").unwrap(),
     ]);
     assert_eq!(status_hex(pid, "CapEff"), want);
     assert_eq!(status_hex(pid, "CapBnd"), want);

@@ -864,7 +864,7 @@ fn listed(features: &Value, key: &str) -> Vec<String> {
 fn every_listed_mount_option_is_understood_and_no_other_is_taken_for_one() {
     let features = workbook::oci::features::features();
     let options = listed(&features, "mountOptions");
-    use workbook::oci::mounts::parse_options;
+    use workbook::oci::init::mounts::parse_options;
     for option in &options {
         let parsed = parse_options(std::slice::from_ref(option)).unwrap_or_else(|e| {
             panic!("features lists '{option}', which create refuses: {e}")

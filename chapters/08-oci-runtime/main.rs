@@ -10,13 +10,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use workbook::oci::commands::{events, pause, ps, signal, update};
 use workbook::oci::config::{Process, Spec, User};
 use workbook::oci::create::{create, CreateOptions};
 use workbook::oci::exec::{exec, ExecOptions};
 use workbook::oci::state::{StateDir, DEFAULT_ROOT};
-use workbook::oci::{
-    delete, events, features, foreground, lifecycle, pause, ps, sealed_exe, signal, update,
-};
+use workbook::oci::{delete, features, foreground, lifecycle, sealed_exe};
 use workbook::{Error, Result};
 
 const NAME: &str = "08-oci-runtime";

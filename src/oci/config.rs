@@ -21,7 +21,7 @@ pub struct Spec {
     pub process: Option<Process>,
     pub root: Option<Root>,
     pub hostname: Option<String>,
-    /// The NIS domain name, set in the container's UTS namespace (see [`super::uts`]).
+    /// The NIS domain name, set in the container's UTS namespace (see [`super::init::uts`]).
     pub domainname: Option<String>,
     #[serde(default)]
     pub mounts: Vec<Mount>,
@@ -52,10 +52,10 @@ pub struct Process {
     pub oom_score_adj: Option<i32>,
     pub apparmor_profile: Option<String>,
     pub selinux_label: Option<String>,
-    /// personality(2), ioprio_set(2), sched_setattr(2): see [`super::process_attrs`].
-    pub personality: Option<super::process_attrs::Personality>,
-    pub io_priority: Option<super::process_attrs::IoPriority>,
-    pub scheduler: Option<super::process_attrs::Scheduler>,
+    /// personality(2), ioprio_set(2), sched_setattr(2): see [`super::init::process_attrs`].
+    pub personality: Option<super::init::process_attrs::Personality>,
+    pub io_priority: Option<super::init::process_attrs::IoPriority>,
+    pub scheduler: Option<super::init::process_attrs::Scheduler>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -695,21 +695,21 @@ impl Process {
                 )));
             }
         }
-        super::lsm::check(self.labels())?;
-        super::process_attrs::check(self.attrs())
+        super::init::lsm::check(self.labels())?;
+        super::init::process_attrs::check(self.attrs())
     }
 
-    /// `apparmorProfile` and `selinuxLabel`, for [`super::lsm`].
-    pub fn labels(&self) -> super::lsm::Labels<'_> {
-        super::lsm::Labels {
+    /// `apparmorProfile` and `selinuxLabel`, for [`super::init::lsm`].
+    pub fn labels(&self) -> super::init::lsm::Labels<'_> {
+        super::init::lsm::Labels {
             apparmor_profile: self.apparmor_profile.as_deref(),
             selinux_label: self.selinux_label.as_deref(),
         }
     }
 
-    /// `personality`, `ioPriority` and `scheduler`, for [`super::process_attrs`].
-    pub fn attrs(&self) -> super::process_attrs::Attrs<'_> {
-        super::process_attrs::Attrs {
+    /// `personality`, `ioPriority` and `scheduler`, for [`super::init::process_attrs`].
+    pub fn attrs(&self) -> super::init::process_attrs::Attrs<'_> {
+        super::init::process_attrs::Attrs {
             personality: self.personality.as_ref(),
             io_priority: self.io_priority.as_ref(),
             scheduler: self.scheduler.as_ref(),

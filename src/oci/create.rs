@@ -3,7 +3,7 @@
 //! The parent (this runtime) writes down the state first, then makes the cgroup, clones
 //! the child into its namespaces (all but the cgroup namespace), writes its uid maps, moves
 //! it into the cgroup (on v2; on v1 the child moves itself) and lets it go; the child makes
-//! its cgroup namespace, builds its root and waits on the exec FIFO (see [`super::created`]).
+//! its cgroup namespace, builds its root and waits on the exec FIFO (see [`super::init::created`]).
 //! `create` returns when the child says it is ready; the child stays, reparented to the
 //! engine's subreaper (conmon, containerd's shim) or to init.
 
@@ -17,8 +17,8 @@ use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
 use super::config::Spec;
-use super::created::{child_main, InitSetup};
-use super::last_steps::PassedFds;
+use super::init::created::{child_main, InitSetup};
+use super::init::last_steps::PassedFds;
 use super::resources;
 use super::seccomp::Filter;
 use super::state::{now_rfc3339, proc_stat, Record, StateDir, Status};
@@ -352,7 +352,7 @@ fn spawn_init(
         join_rdt_class(linux, pid, record, state, undo)?;
     }
     if let Some(adj) = spec.process.as_ref().and_then(|p| p.oom_score_adj) {
-        super::rlimits::set_oom_score_adj(pid, adj)?;
+        super::init::rlimits::set_oom_score_adj(pid, adj)?;
     }
     let mut go = std::fs::File::from(go_w);
     let state_json = record.to_json(Status::Created).to_string();

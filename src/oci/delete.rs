@@ -56,7 +56,7 @@ pub fn destroy(state: &StateDir, record: &Record) -> Result<()> {
     }
     // A frozen task takes its SIGKILL only once it runs: thawed after the kill, as runc
     // does (thawed before it, the init would run on a little).
-    super::pause::thaw_if_frozen(record);
+    super::commands::pause::thaw_if_frozen(record);
     if was_alive {
         wait_gone(record);
     }

@@ -11,7 +11,7 @@ use nix::fcntl::OFlag;
 use nix::unistd::Pid;
 
 use super::config::Process;
-use super::last_steps::{self, PassedFds};
+use super::init::last_steps::{self, PassedFds};
 use super::seccomp::Filter;
 use super::state::{StateDir, Status};
 use crate::container::cgroup_join::SelfJoin;
@@ -259,7 +259,7 @@ impl Init for Joined<'_> {
     }
 
     fn set_up_process(&self) -> Result<()> {
-        super::created::set_up_process(self.process)?;
+        super::init::created::set_up_process(self.process)?;
         last_steps::look_up(self.process).map(drop)
     }
 
@@ -268,17 +268,17 @@ impl Init for Joined<'_> {
     }
 
     fn not_found(&self) -> &'static str {
-        super::created::NOT_FOUND
+        super::init::created::NOT_FOUND
     }
 
     fn harden(&self) -> Result<()> {
-        super::created::harden(self.process, self.seccomp)
+        super::init::created::harden(self.process, self.seccomp)
     }
 
     /// As `create`'s: the filter (with no_new_privs) right before execve.
     fn exec(&mut self) -> Result<std::convert::Infallible> {
         let program = last_steps::look_up(self.process)?;
-        let filter = super::created::late_filter(self.process, self.seccomp);
+        let filter = super::init::created::late_filter(self.process, self.seccomp);
         last_steps::exec(&program, &self.process.args, self.passed, filter)
     }
 }

@@ -3,9 +3,10 @@
 
 use serde_json::{json, Value};
 
-use super::{capability_sets, seccomp};
+use super::init::capability_sets;
+use super::seccomp;
 
-/// The mount options [`super::mounts::parse_options`] understands.
+/// The mount options [`super::init::mounts::parse_options`] understands.
 const MOUNT_OPTIONS: [&str; 39] = [
     "async",
     "atime",
@@ -72,7 +73,7 @@ pub fn features() -> Value {
             },
             // features-linux.md: what the runtime implements, "irrelevant to the
             // availability" on the host. A profile or label is applied where the host has
-            // the module on and refused where it is off (see super::lsm); an RDT class
+            // the module on and refused where it is off (see super::init::lsm); an RDT class
             // needs resctrl mounted (see super::intel_rdt).
             "apparmor": { "enabled": true },
             "selinux": { "enabled": true },

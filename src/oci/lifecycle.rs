@@ -122,7 +122,7 @@ pub fn kill(state: &StateDir, signal: Signal, all: bool) -> Result<()> {
         )
     })?;
     if status == Status::Paused && signal == Signal::SIGKILL {
-        super::pause::thaw_if_frozen(&record);
+        super::commands::pause::thaw_if_frozen(&record);
     }
     Ok(())
 }
@@ -133,7 +133,8 @@ pub fn kill(state: &StateDir, signal: Signal, all: bool) -> Result<()> {
 /// signals go out, so that no process forks past the list, and thawed after (a paused
 /// container too).
 fn signal_all(record: &super::state::Record, signal: Signal) {
-    let freezer = super::freezer::Freezer::of(&record.cgroup_dirs, record.cgroup_v2);
+    let freezer =
+        super::commands::freezer::Freezer::of(&record.cgroup_dirs, record.cgroup_v2);
     if let Some(f) = &freezer {
         let _ = f.freeze();
     }

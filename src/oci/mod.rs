@@ -15,43 +15,34 @@
 //!  ps ID, events ID         the cgroup's pids, what it counted
 //! ```
 //!
+//! The files: the config (`config`, `features`), the record (`state`), `create` and what
+//! the runtime does around it (the cgroup path, hooks, the time namespace, devices and RDT
+//! classes, the sealed binary), `lifecycle` (start, state, kill), `delete` and `exec`;
+//! `init/`, the container's own steps up to execve; `commands/`, what engines ask of a
+//! running container; `resources/`, `seccomp/` and `systemd/`.
+//!
 //! Which earlier chapter each part of config.json reaches: namespaces (1, 2, 4), mounts
 //! and pivot_root (3), cgroups (5), capabilities, no_new_privs, masked paths, the device
 //! allow-list (7).
 
-pub mod capability_sets;
 pub mod cgroup_path;
+pub mod commands;
 pub mod config;
 pub mod console;
 pub mod create;
-pub mod created;
 pub mod delete;
-pub mod dev_console;
-pub mod events;
 pub mod exec;
 pub mod features;
 pub mod foreground;
 pub mod fork;
-pub mod freezer;
 pub mod hooks;
+pub mod init;
 pub mod intel_rdt;
-pub mod last_steps;
 pub mod lifecycle;
-pub mod loopback;
-pub mod lsm;
-pub mod mounts;
 pub mod net_devices;
-pub mod pause;
-pub mod process_attrs;
-pub mod propagation;
-pub mod ps;
 pub mod resources;
-pub mod rlimits;
 pub mod sealed_exe;
 pub mod seccomp;
-pub mod signal;
 pub mod state;
 pub mod systemd;
 pub mod time_namespace;
-pub mod update;
-pub mod uts;

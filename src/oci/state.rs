@@ -257,7 +257,7 @@ impl Record {
         if self.creating {
             return Status::Creating;
         }
-        if super::freezer::Freezer::of(&self.cgroup_dirs, self.cgroup_v2)
+        if super::commands::freezer::Freezer::of(&self.cgroup_dirs, self.cgroup_v2)
             .is_some_and(|f| f.is_frozen())
         {
             return Status::Paused;

@@ -29,16 +29,16 @@ use nix::sys::stat::{makedev, mknodat, Mode, SFlag};
 use nix::unistd::{fchownat, unlinkat, UnlinkatFlags};
 
 use super::capability_sets::{self, Sets};
-use super::config::{Device, Process, Spec};
 use super::last_steps::{self, PassedFds};
 use super::mounts;
 use super::rlimits::Rlimit;
-use super::seccomp::Filter;
 use crate::container::cgroup_join::SelfJoin;
 use crate::container::init::{self, Init};
 use crate::container::tty;
 use crate::hostname::Hostname;
 use crate::namespace::Namespace;
+use crate::oci::config::{Device, Process, Spec};
+use crate::oci::seccomp::Filter;
 use crate::security::capabilities::last_capability;
 use crate::{mount, Error, Result};
 
@@ -79,7 +79,7 @@ pub fn child_main(plan: InitSetup, mut go: std::fs::File, ready: std::fs::File) 
     // Until it reports ready, the child dies with the runtime: nothing half-made survives.
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
-    super::foreground::unblock_all();
+    crate::oci::foreground::unblock_all();
     // The go-ahead is the container's state, which only the parent can write: the pid as
     // the host sees it (ours, in the new PID namespace, is 1).
     let mut state_json = String::new();
@@ -171,7 +171,7 @@ impl Init for Created<'_> {
     }
 
     fn terminal(&self) -> Option<(&UnixStream, Option<tty::Size>)> {
-        let size = super::console::size(self.process.console_size);
+        let size = crate::oci::console::size(self.process.console_size);
         self.plan.console.as_ref().map(|socket| (socket, size))
     }
 
@@ -302,9 +302,9 @@ fn make_root(plan: &InitSetup, mut ready: &std::fs::File) -> Result<()> {
 /// lead a write or a mount out of it (issue 21: built under the root before the pivot, the
 /// masks followed `proc -> /p` to the host and were skipped, and a sysctl reached the
 /// host's /proc/sys).
-fn inside_the_root(linux: &super::config::Linux) -> Result<()> {
+fn inside_the_root(linux: &crate::oci::config::Linux) -> Result<()> {
     for (key, value) in &linux.sysctl {
-        let file = super::config::sysctl_file(key)?;
+        let file = crate::oci::config::sysctl_file(key)?;
         let what = format!("setting the sysctl {key}");
         let mut out = std::fs::OpenOptions::new()
             .write(true)
@@ -567,6 +567,6 @@ fn wait_for_start(plan: &InitSetup) -> Result<()> {
         let _open_until_exec = file.into_raw_fd();
     }
     let hooks = &plan.spec.hooks.start_container;
-    super::hooks::run_all("startContainer", hooks, &plan.state_json)
+    crate::oci::hooks::run_all("startContainer", hooks, &plan.state_json)
 }
 // ANCHOR_END: exec_fifo

@@ -10,7 +10,7 @@ use nix::fcntl::{open, openat, readlinkat, AtFlags, OFlag};
 use nix::mount::MsFlags;
 use nix::sys::stat::{fstat, fstatat, mkdirat, Mode};
 
-use super::config::Mount;
+use crate::oci::config::Mount;
 use crate::{mount, Error, Result};
 
 /// An entry's options, sorted for mount(2).

@@ -3,7 +3,7 @@
 //! set up by it): chapter 4's step (exercise 04.3), made by the init, which is root in
 //! the namespace's owning user namespace by then.
 
-use super::config::Spec;
+use crate::oci::config::Spec;
 use crate::Result;
 
 /// Brings `lo` up when `spec` makes a new network namespace.

@@ -2,7 +2,7 @@
 //! The state reports `paused` while the cgroup is frozen, as runc's does.
 
 use super::freezer::Freezer;
-use super::state::{Record, StateDir, Status};
+use crate::oci::state::{Record, StateDir, Status};
 use crate::{Error, Result};
 
 /// The container's freezer, or the sentence that says why there is none.

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::state::StateDir;
+use crate::oci::state::StateDir;
 use crate::{Error, Result};
 
 /// The pids in the container's cgroup and below it, sorted.

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use super::state::{Record, StateDir, Status};
 use crate::cgroup::usage::read_flat_keyed;
+use crate::oci::state::{Record, StateDir, Status};
 use crate::{Error, Result};
 
 /// The one line of `events --stats`.

@@ -13,12 +13,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::config::{Resources, Spec};
-use super::resources::dirs::Dirs;
-use super::resources::Host;
-use super::state::{StateDir, Status};
 use crate::cgroup::plan::{Plan, Step};
 use crate::cgroup::{v1, v2, CgroupFs, Controller};
+use crate::oci::config::{Resources, Spec};
+use crate::oci::resources::dirs::Dirs;
+use crate::oci::resources::Host;
+use crate::oci::state::{StateDir, Status};
 use crate::{Error, Result};
 
 /// `update ID`: `resources` applied to the container's cgroup.
@@ -33,13 +33,13 @@ pub fn update(state: &StateDir, resources: &Resources) -> Result<()> {
     let fs = CgroupFs::detect()?;
     if let Some(unit) = &record.systemd_unit {
         let v2 = fs.layout == crate::cgroup::Layout::Unified;
-        super::systemd::set_limits(unit, resources, v2)?;
+        crate::oci::systemd::set_limits(unit, resources, v2)?;
     }
     apply(resources, &record.cgroup_dirs, &fs, &Host::detect()?)
 }
 
 /// Writes `resources` into the cgroup `dirs` (one on v2, one per hierarchy on v1), through
-/// the translation `create` uses ([`super::resources::limits`]), minus what an update
+/// the translation `create` uses ([`crate::oci::resources::limits`]), minus what an update
 /// handles differently: the device list (left alone), the CPU quota and period (each
 /// written alone, the other kept), `-1` (no limit), and the order of v1's memory files.
 /// `host` says where the controllers beyond chapter 5 are (cpuset, blkio, hugetlb).
@@ -52,7 +52,7 @@ pub fn apply(
     let v2 = fs.layout == crate::cgroup::Layout::Unified;
     let mut rest = resources.clone();
     let cpu = rest.cpu.as_mut().map(|c| (c.quota.take(), c.period.take()));
-    let mut limits = super::resources::limits(&rest)?;
+    let mut limits = crate::oci::resources::limits(&rest)?;
     limits.devices = None;
     // The spec's swap is memory + swap, in bytes; -1 (unlimited) is handled below.
     let swap = rest.memory.as_ref().and_then(|m| m.swap).filter(|s| *s > 0);
@@ -109,7 +109,7 @@ pub fn apply(
     }
     if asks_beyond_chapter_5(&beyond) {
         let at = Dirs::of(dirs, &host.mounts)?;
-        steps.extend(super::resources::other_steps(&beyond, &at, host)?);
+        steps.extend(crate::oci::resources::other_steps(&beyond, &at, host)?);
     }
     let plan = Plan {
         dirs: Vec::new(),
@@ -463,7 +463,7 @@ mod tests {
             cpu: None,
             ..r.clone()
         };
-        let limits: Limits = super::super::resources::limits(&rest).unwrap();
+        let limits: Limits = crate::oci::resources::limits(&rest).unwrap();
         let mut steps = v1::limit_files(|_| Some(mem.clone()), &limits);
         order_v1_memory(&mut steps, mem);
         let first = steps.iter().find_map(|s| match s {

@@ -19,8 +19,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use super::config::Process;
-use super::seccomp::Filter;
+use crate::oci::config::Process;
+use crate::oci::seccomp::Filter;
 use crate::{process, Error, Result};
 
 /// runc's words for a program missing from `$PATH`, which engines turn into exit 127.
