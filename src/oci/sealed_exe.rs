@@ -72,16 +72,35 @@ fn sealed_copy(mut exe: File, name: &CStr) -> Result<OwnedFd> {
     // std's copy uses copy_file_range(2), or sendfile(2): the bytes never reach user space.
     std::io::copy(&mut exe, &mut copy)
         .map_err(|e| Error::io_no_path("copying the runtime's binary into a memfd", e))?;
-    // SAFETY: fcntl with integer arguments on an fd we own.
-    let rc = unsafe { libc::fcntl(copy.as_raw_fd(), libc::F_ADD_SEALS, SEALS) };
-    if rc < 0 {
-        return Err(Error::sys(
-            "fcntl(F_ADD_SEALS)",
-            "sealing the runtime's copy",
-            Errno::last(),
-        ));
-    }
+    seal(&copy)?;
     Ok(copy.into())
+}
+
+/// Adds the seals. F_SEAL_WRITE waits until no page of the copy holds a reference the
+/// kernel cannot account for (one just written, still in another CPU's batch; one taken
+/// for compaction), then gives up with EBUSY after about 150 ms. That happened once in a
+/// loaded test run, so EBUSY is tried again a few times before it is an error.
+fn seal(copy: &File) -> Result<()> {
+    let mut pause = std::time::Duration::from_millis(10);
+    let mut tries = 0;
+    let errno = loop {
+        // SAFETY: fcntl with integer arguments on an fd we own.
+        if unsafe { libc::fcntl(copy.as_raw_fd(), libc::F_ADD_SEALS, SEALS) } == 0 {
+            return Ok(());
+        }
+        let errno = Errno::last();
+        tries += 1;
+        if errno != Errno::EBUSY || tries == 5 {
+            break errno;
+        }
+        std::thread::sleep(pause);
+        pause *= 2;
+    };
+    Err(Error::sys(
+        "fcntl(F_ADD_SEALS)",
+        "sealing the runtime's copy",
+        errno,
+    ))
 }
 
 /// An executable memfd, closed on exec, that accepts seals.
@@ -156,5 +175,34 @@ mod tests {
             (-1, Errno::EPERM),
             "F_SEAL_SEAL is final"
         );
+    }
+
+    #[test]
+    fn a_seal_the_kernel_keeps_refusing_is_an_error_naming_the_call() {
+        // A writable shared mapping makes F_SEAL_WRITE fail with EBUSY for as long as it
+        // lives: the retries end, and the error says which call and why.
+        let copy = File::from(memfd(c"test-busy").expect("memfd"));
+        copy.set_len(4096).expect("size");
+        // SAFETY: a new shared mapping of a memfd we own, unmapped below.
+        let map = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                copy.as_raw_fd(),
+                0,
+            )
+        };
+        assert_ne!(map, libc::MAP_FAILED);
+        let err = seal(&copy).expect_err("sealed under a writable mapping");
+        // SAFETY: the mapping made above, no longer used.
+        unsafe { libc::munmap(map, 4096) };
+        let text = err.to_string();
+        assert!(
+            text.contains("F_ADD_SEALS") && text.contains("EBUSY"),
+            "{text}"
+        );
+        seal(&copy).expect("sealed once the mapping is gone");
     }
 }
