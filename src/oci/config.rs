@@ -207,7 +207,7 @@ pub struct Linux {
     #[serde(default)]
     pub time_offsets: super::time_namespace::Offsets,
     /// The container's class of Intel RDT: see [`super::intel_rdt`].
-    pub intel_rdt: Option<serde_json::Value>,
+    pub intel_rdt: Option<super::intel_rdt::IntelRdt>,
     /// Host devices moved into the container: see [`super::net_devices`].
     #[serde(default)]
     pub net_devices: super::net_devices::NetDevices,
@@ -462,7 +462,8 @@ impl Spec {
         let time = linux.namespaces.iter().find(|n| n.kind == "time");
         let time = time.map(|n| n.path.as_deref().filter(|p| !p.as_os_str().is_empty()));
         super::time_namespace::check(&linux.time_offsets, time)?;
-        if super::intel_rdt::IntelRdt::parse(linux.intel_rdt.as_ref())?.is_some() {
+        if let Some(rdt) = super::intel_rdt::IntelRdt::asked(linux.intel_rdt.as_ref()) {
+            rdt.check()?;
             // config-linux.md: without resctrl mounted, the runtime MUST generate an error.
             super::intel_rdt::host_resctrl()?;
         }

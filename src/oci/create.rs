@@ -226,10 +226,10 @@ fn join_rdt_class(
     undo: &mut Undo,
 ) -> Result<()> {
     use super::intel_rdt::{host_resctrl, join, IntelRdt};
-    let Some(rdt) = IntelRdt::parse(linux.intel_rdt.as_ref())? else {
+    let Some(rdt) = IntelRdt::asked(linux.intel_rdt.as_ref()) else {
         return Ok(());
     };
-    record.rdt_made = join(&rdt, &host_resctrl()?, &record.id, pid.as_raw())?;
+    record.rdt_made = join(rdt, &host_resctrl()?, &record.id, pid.as_raw())?;
     undo.record = record.clone();
     state.save(record)
 }

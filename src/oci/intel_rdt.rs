@@ -18,13 +18,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::{Error, Result};
 
-/// `linux.intelRdt`, parsed.
+/// `linux.intelRdt`, parsed with the rest of config.json. A field it does not know
+/// (runtime-spec 1.1's `enableCMT`, `enableMBM`) is refused, as everywhere in the config.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct IntelRdt {
     #[serde(rename = "closID")]
     pub clos_id: Option<String>,
@@ -37,34 +37,34 @@ pub struct IntelRdt {
 }
 
 impl IntelRdt {
-    /// The field as config.json gives it; `None` when absent or empty (`{}` asks nothing).
-    pub fn parse(value: Option<&Value>) -> Result<Option<IntelRdt>> {
-        let Some(value) = value.filter(|v| !v.as_object().is_some_and(|o| o.is_empty()))
-        else {
-            return Ok(None);
-        };
-        let rdt: IntelRdt = serde_json::from_value(value.clone())
-            .map_err(|e| Error::Invalid(format!("config.json: linux.intelRdt: {e}")))?;
-        if let Some(mb) = &rdt.mem_bw_schema {
+    /// The field when it asks for something (`{}` does not).
+    pub fn asked(field: Option<&IntelRdt>) -> Option<&IntelRdt> {
+        field.filter(|rdt| **rdt != IntelRdt::default())
+    }
+
+    /// The values config-linux.md constrains: MB's prefix, a closID that names one
+    /// directory of resctrl (or `/`, its root), no newline in a schema.
+    pub fn check(&self) -> Result<()> {
+        if let Some(mb) = &self.mem_bw_schema {
             if !mb.starts_with("MB:") {
                 return Err(Error::Invalid(format!(
                     "config.json: linux.intelRdt.memBwSchema must start with MB: (it is {mb:?})"
                 )));
             }
         }
-        if let Some(id) = &rdt.clos_id {
+        if let Some(id) = &self.clos_id {
             if id != "/" && (id.is_empty() || id.contains('/') || id == "." || id == "..") {
                 return Err(Error::Invalid(format!(
                     "config.json: linux.intelRdt.closID {id:?} is not a directory name"
                 )));
             }
         }
-        if rdt.lines().iter().any(|l| l.contains('\n')) {
+        if self.lines().iter().any(|l| l.contains('\n')) {
             return Err(Error::Invalid(
                 "config.json: linux.intelRdt: a schema holds a newline".into(),
             ));
         }
-        Ok(Some(rdt))
+        Ok(())
     }
 
     /// The schemata lines in the order the spec wants them written: L3, MB, then
@@ -208,10 +208,12 @@ fn write(file: &Path, value: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn rdt(v: Value) -> IntelRdt {
-        IntelRdt::parse(Some(&v)).unwrap().unwrap()
+        let rdt: IntelRdt = serde_json::from_value(v).unwrap();
+        rdt.check().unwrap();
+        rdt
     }
 
     /// A fake resctrl root: a dir whose classes get the files the kernel would make.
@@ -234,9 +236,16 @@ mod tests {
 
     #[test]
     fn empty_asks_nothing_and_bad_values_are_refused() {
-        assert_eq!(IntelRdt::parse(None).unwrap(), None);
-        assert_eq!(IntelRdt::parse(Some(&json!({}))).unwrap(), None);
-        let bad = |v: Value| IntelRdt::parse(Some(&v)).unwrap_err().to_string();
+        assert_eq!(IntelRdt::asked(None), None);
+        assert_eq!(IntelRdt::asked(Some(&IntelRdt::default())), None);
+        let closed = rdt(json!({"closID": "gold"}));
+        assert_eq!(IntelRdt::asked(Some(&closed)), Some(&closed));
+        let unknown = serde_json::from_value::<IntelRdt>(json!({"enableCMT": true}));
+        assert!(unknown.unwrap_err().to_string().contains("unknown field"));
+        let bad = |v: Value| {
+            let rdt: IntelRdt = serde_json::from_value(v).unwrap();
+            rdt.check().unwrap_err().to_string()
+        };
         assert!(bad(json!({"memBwSchema": "L3:0=f"})).contains("MB:"));
         assert!(bad(json!({"closID": "../etc"})).contains("directory name"));
         assert!(bad(json!({"schemata": ["L3:0=f\nMB:0=1"]})).contains("newline"));
